@@ -1,0 +1,3 @@
+#ifndef GRAFT_IMAGE_CODECS_H
+#define GRAFT_IMAGE_CODECS_H
+#endif

@@ -1,0 +1,94 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes an output file so that it appears whole or not at all.
+///
+/// Bytes go to a temporary file in the destination's folder; `commit()` fsyncs it and renames it
+/// over the destination (then fsyncs the folder). Dropping the writer without committing, or any
+/// error, removes the temporary file, so no half-written output is ever left behind.
+public final class AtomicFileWriter {
+    public let destination: String
+    public let temporaryPath: String
+    private var fd: Int32
+    private var committed = false
+    public private(set) var bytesWritten = 0
+
+    public init(destination: String) throws {
+        self.destination = destination
+        let dir = Self.directory(of: destination)
+        let base = destination.split(separator: "/").last.map(String.init) ?? "output"
+        var template = Array("\(dir)/.\(base).graft-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw FileError.cannotOpen(path: destination, reason: String(cString: strerror(errno)))
+        }
+        self.fd = fd
+        self.temporaryPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        _ = fchmod(fd, 0o644)
+    }
+
+    deinit {
+        if !committed { abandon() }
+    }
+
+    /// Appends bytes.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard var p = bytes.baseAddress else { return }
+        var left = bytes.count
+        while left > 0 {
+            let n = Glibc.write(fd, p, min(left, 1 << 30))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError.io(path: destination, reason: "write failed: \(String(cString: strerror(errno)))")
+            }
+            p += n
+            left -= n
+            bytesWritten += n
+        }
+    }
+
+    public func write(_ array: [UInt8]) throws {
+        try array.withUnsafeBytes { try write($0) }
+    }
+
+    /// `count` zero bytes (alignment padding).
+    public func writeZeros(_ count: Int) throws {
+        guard count > 0 else { return }
+        try write([UInt8](repeating: 0, count: count))
+    }
+
+    /// Flushes to disk and atomically moves the file into place.
+    public func commit() throws {
+        guard !committed else { return }
+        guard fsync(fd) == 0 else {
+            throw FileError.io(path: destination, reason: "fsync failed: \(String(cString: strerror(errno)))")
+        }
+        close(fd)
+        fd = -1
+        guard rename(temporaryPath, destination) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporaryPath)
+            committed = true
+            throw FileError.io(path: destination, reason: "rename failed: \(reason)")
+        }
+        committed = true
+        let dfd = open(Self.directory(of: destination), O_RDONLY | O_DIRECTORY)
+        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+    }
+
+    /// Discards the temporary file.
+    public func abandon() {
+        if fd >= 0 { close(fd); fd = -1 }
+        if !committed { unlink(temporaryPath) }
+        committed = true
+    }
+
+    private static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        let dir = String(path[..<slash])
+        return dir.isEmpty ? "/" : dir
+    }
+}

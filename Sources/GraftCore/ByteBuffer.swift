@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Immutable bytes with a stable address: an owned, 64-byte-aligned allocation, or a window into a
+/// memory-mapped file that stays mapped while any window into it is alive.
+///
+/// Tensors read from files are `ByteBuffer`s, so a mapped safetensors store hands out views without
+/// copying, and an imported `.pth` storage is read once into an owned buffer.
+public final class ByteBuffer: @unchecked Sendable {
+    public let base: UnsafeRawPointer
+    public let count: Int
+    private let owner: Owner
+
+    private enum Owner {
+        case allocation(UnsafeMutableRawPointer)
+        case mapping(MappedFile)
+        case none
+    }
+
+    /// A zero-filled owned buffer. Callers fill it through `mutableBase` before sharing it.
+    public init(zeroedCount count: Int) {
+        precondition(count >= 0)
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 64)
+        p.initializeMemory(as: UInt8.self, repeating: 0, count: max(count, 1))
+        self.base = UnsafeRawPointer(p)
+        self.count = count
+        self.owner = .allocation(p)
+    }
+
+    /// An owned copy of `bytes`.
+    public convenience init(copying bytes: UnsafeRawBufferPointer) {
+        self.init(uninitializedCount: bytes.count)
+        if let src = bytes.baseAddress, bytes.count > 0 {
+            mutableBase.copyMemory(from: src, byteCount: bytes.count)
+        }
+    }
+
+    /// An owned copy of `bytes`.
+    public convenience init<C: Collection>(bytes: C) where C.Element == UInt8 {
+        self.init(uninitializedCount: bytes.count)
+        let dst = mutableBase.assumingMemoryBound(to: UInt8.self)
+        var i = 0
+        for b in bytes { dst[i] = b; i += 1 }
+    }
+
+    /// An owned buffer whose contents the caller writes through `mutableBase` before sharing it.
+    public init(uninitializedCount count: Int) {
+        precondition(count >= 0)
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 64)
+        self.base = UnsafeRawPointer(p)
+        self.count = count
+        self.owner = .allocation(p)
+    }
+
+    /// A window `[offset, offset+count)` into a mapped file. The range is checked.
+    public init(mapping file: MappedFile, offset: Int, count: Int) throws {
+        guard offset >= 0, count >= 0, let end = Checked.add(offset, count), end <= file.count else {
+            throw ByteReaderError.outOfRange(offset: offset, length: count, available: file.count)
+        }
+        self.base = file.base + offset
+        self.count = count
+        self.owner = .mapping(file)
+    }
+
+    deinit {
+        if case .allocation(let p) = owner { p.deallocate() }
+    }
+
+    /// Write access for the producer of an owned buffer. Never write into a mapped window.
+    public var mutableBase: UnsafeMutableRawPointer { UnsafeMutableRawPointer(mutating: base) }
+
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    /// Whether `base` is a multiple of `alignment` (a typed load needs its element alignment).
+    public func isAligned(to alignment: Int) -> Bool { Int(bitPattern: base) % alignment == 0 }
+
+    @inlinable
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(bytes)
+    }
+}
+
+extension ByteBuffer {
+    /// An owned copy of a byte array (tests and small records).
+    public convenience init(_ array: [UInt8]) {
+        self.init(uninitializedCount: array.count)
+        array.withUnsafeBytes { src in
+            if let s = src.baseAddress, src.count > 0 { mutableBase.copyMemory(from: s, byteCount: src.count) }
+        }
+    }
+
+    /// The bytes as an array (tests and small records).
+    public var array: [UInt8] { Array(bytes) }
+}

@@ -1,0 +1,1 @@
+print("graft-fuzz: under construction")

@@ -1,0 +1,1 @@
+// GraftHDF5: module under construction (see README).

@@ -1,0 +1,1 @@
+// GraftImage: module under construction (see README).

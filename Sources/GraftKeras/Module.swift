@@ -1,0 +1,1 @@
+// GraftKeras: module under construction (see README).

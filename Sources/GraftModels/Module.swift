@@ -1,0 +1,1 @@
+// GraftModels: module under construction (see README).

@@ -1,0 +1,1 @@
+// GraftNN: module under construction (see README).

@@ -1,0 +1,1 @@
+// GraftPickle: module under construction (see README).

@@ -1,0 +1,1 @@
+// GraftSafetensors: module under construction (see README).

@@ -1,0 +1,1 @@
+// GraftStore: module under construction (see README).

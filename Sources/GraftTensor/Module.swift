@@ -1,0 +1,1 @@
+// GraftTensor: module under construction (see README).

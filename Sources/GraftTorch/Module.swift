@@ -1,0 +1,1 @@
+// GraftTorch: module under construction (see README).

@@ -1,0 +1,1 @@
+// GraftTrain: module under construction (see README).

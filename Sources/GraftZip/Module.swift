@@ -1,0 +1,1 @@
+// GraftZip: module under construction (see README).
