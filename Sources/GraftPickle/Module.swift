@@ -1,1 +1,0 @@
-// GraftPickle: module under construction (see README).
