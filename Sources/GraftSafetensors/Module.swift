@@ -1,1 +1,0 @@
-// GraftSafetensors: module under construction (see README).
