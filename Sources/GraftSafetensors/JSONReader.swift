@@ -61,7 +61,7 @@ struct JSONReader {
         guard position < bytes.count else { return "the end of the header" }
         let b = bytes[position]
         if b >= 0x20 && b < 0x7F { return "'\(Character(Unicode.Scalar(b)))'" }
-        return "byte 0x" + String(b, radix: 16, uppercase: true)
+        return "byte 0x" + hex(UInt16(b), digits: 2)
     }
 
     mutating func skipWhitespace() {

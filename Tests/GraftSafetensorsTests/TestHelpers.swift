@@ -1,0 +1,67 @@
+import Crypto
+import Foundation
+import XCTest
+
+import GraftCore
+import GraftSafetensors
+
+/// The error `Safetensors.parse` throws for `bytes`; a test failure (and nil) if the bytes parse or
+/// the error has another type.
+func refusal(
+    _ bytes: [UInt8], limits: SafetensorsLimits = .default, file: StaticString = #filePath, line: UInt = #line
+) -> SafetensorsError? {
+    do {
+        _ = try Safetensors.parse(bytes, limits: limits)
+        XCTFail("expected a refusal, but the bytes parsed", file: file, line: line)
+    } catch let error as SafetensorsError {
+        return error
+    } catch {
+        XCTFail("expected a SafetensorsError, got \(type(of: error)): \(error)", file: file, line: line)
+    }
+    return nil
+}
+
+/// The reason text of an `.invalidJSON` refusal at `offset`, or a test failure.
+func jsonReason(
+    _ bytes: [UInt8], at offset: Int, limits: SafetensorsLimits = .default,
+    file: StaticString = #filePath, line: UInt = #line
+) -> String {
+    guard case .invalidJSON(let at, let reason) = refusal(bytes, limits: limits, file: file, line: line) else {
+        XCTFail("expected invalidJSON", file: file, line: line)
+        return ""
+    }
+    XCTAssertEqual(at, offset, "offset of: \(reason)", file: file, line: line)
+    return reason
+}
+
+func sha256Hex(_ bytes: UnsafeRawBufferPointer) -> String {
+    SHA256.hash(data: Data(bytes)).map { String(format: "%02x", $0) }.joined()
+}
+
+func sha256Hex(_ bytes: [UInt8]) -> String { bytes.withUnsafeBytes { sha256Hex($0) } }
+
+/// A deterministic byte generator (SplitMix64) for property tests that must not depend on the run.
+struct SeededBytes {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+
+    mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) } }
+}
+
+extension RawTensor {
+    /// A tensor holding a copy of `bytes`.
+    static func make(_ dtype: DType, _ shape: [Int], _ bytes: [UInt8]) throws -> RawTensor {
+        try RawTensor(dtype: dtype, shape: shape, data: ByteBuffer(bytes))
+    }
+}
