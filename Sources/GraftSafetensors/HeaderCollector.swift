@@ -26,7 +26,8 @@ struct HeaderCollector {
         }
         let length = key.utf8.count
         guard length <= limits.maxNameLength else {
-            throw SafetensorsError.nameTooLong(name: excerpt(key), length: length, limit: limits.maxNameLength)
+            throw SafetensorsError.nameTooLong(
+                name: excerpt(key), length: length, limit: limits.maxNameLength)
         }
         entries.append(try readEntry(&reader, name: key))
     }
@@ -34,13 +35,15 @@ struct HeaderCollector {
     private mutating func readMetadata(_ reader: inout JSONReader) throws {
         let kind = try reader.peekKind()
         guard kind == .object else {
-            throw SafetensorsError.invalidMetadata(key: nil, reason: "is \(kind.phrase), not an object of strings")
+            throw SafetensorsError.invalidMetadata(
+                key: nil, reason: "is \(kind.phrase), not an object of strings")
         }
         var collected: [(key: String, value: String)] = []
-        try reader.readObject(depth: 2, context: Self.metadataKey) { reader, key, _ in
+        try reader.readObject(depth: 2, context: Self.metadataKey) { reader, key in
             let kind = try reader.peekKind()
             guard kind == .string else {
-                throw SafetensorsError.invalidMetadata(key: excerpt(key), reason: "is \(kind.phrase), not a string")
+                throw SafetensorsError.invalidMetadata(
+                    key: excerpt(key), reason: "is \(kind.phrase), not a string")
             }
             collected.append((key, try reader.readString()))
         }
@@ -58,7 +61,7 @@ struct HeaderCollector {
         var dims: [JSONNumber]?
         var offsets: [JSONNumber]?
         let maxRank = limits.maxRank
-        try reader.readObject(depth: 2, context: name) { reader, field, _ in
+        try reader.readObject(depth: 2, context: name) { reader, field in
             switch field {
             case "dtype":
                 let kind = try reader.peekKind()
@@ -75,7 +78,8 @@ struct HeaderCollector {
                 offsets = try Self.readIntegers(
                     &reader, tensor: tensor, field: field, maxCount: 2,
                     tooMany: .invalidField(
-                        tensor: tensor, field: field, reason: "has more than 2 elements, expected [begin, end]"))
+                        tensor: tensor, field: field,
+                        reason: "has more than 2 elements, expected [begin, end]"))
             default:
                 throw SafetensorsError.unknownField(tensor: tensor, field: excerpt(field))
             }
@@ -92,7 +96,8 @@ struct HeaderCollector {
         }
         let range = try Self.checkedRange(offsets, tensor: tensor)
         guard range.count == byteCount else {
-            throw SafetensorsError.sizeMismatch(tensor: tensor, declaredBytes: range.count, expectedBytes: byteCount)
+            throw SafetensorsError.sizeMismatch(
+                tensor: tensor, declaredBytes: range.count, expectedBytes: byteCount)
         }
         return SafetensorsEntry(name: name, dtype: dtype, shape: shape, dataRange: range)
     }
@@ -112,7 +117,8 @@ struct HeaderCollector {
             let kind = try reader.peekKind()
             guard kind == .number else {
                 throw SafetensorsError.invalidField(
-                    tensor: tensor, field: field, reason: "element \(index) is \(kind.phrase), not an integer")
+                    tensor: tensor, field: field,
+                    reason: "element \(index) is \(kind.phrase), not an integer")
             }
             values.append(try reader.readNumber())
         }
@@ -153,21 +159,25 @@ struct HeaderCollector {
             case .integer(let value) where value >= 0:
                 return value
             case .integer(let value):
-                throw SafetensorsError.invalidOffsets(tensor: tensor, reason: "its \(which) offset \(value) is negative")
+                throw SafetensorsError.invalidOffsets(
+                    tensor: tensor, reason: "its \(which) offset \(value) is negative")
             case .bigInteger(negative: true, let text):
-                throw SafetensorsError.invalidOffsets(tensor: tensor, reason: "its \(which) offset \(text) is negative")
+                throw SafetensorsError.invalidOffsets(
+                    tensor: tensor, reason: "its \(which) offset \(text) is negative")
             case .bigInteger(negative: false, let text):
                 throw SafetensorsError.invalidOffsets(
                     tensor: tensor, reason: "its \(which) offset \(text) does not fit in 64 bits")
             case .fraction(let text):
                 throw SafetensorsError.invalidField(
-                    tensor: tensor, field: "data_offsets", reason: "\(which) offset \(text) is not an integer")
+                    tensor: tensor, field: "data_offsets",
+                    reason: "\(which) offset \(text) is not an integer")
             }
         }
         let begin = try offset(offsets[0], "begin")
         let end = try offset(offsets[1], "end")
         guard end >= begin else {
-            throw SafetensorsError.invalidOffsets(tensor: tensor, reason: "its data ends at \(end), before it begins at \(begin)")
+            throw SafetensorsError.invalidOffsets(
+                tensor: tensor, reason: "its data ends at \(end), before it begins at \(begin)")
         }
         return begin..<end
     }

@@ -73,7 +73,10 @@ extension Safetensors {
         limits: SafetensorsLimits = .default
     ) throws -> [UInt8] {
         let order = layoutOrder(of: tensors.map(\.tensor.dtype))
-        let laidOut = order.map { (name: tensors[$0].name, dtype: tensors[$0].tensor.dtype, shape: tensors[$0].tensor.shape) }
+        let laidOut = order.map { index in
+            let tensor = tensors[index].tensor
+            return (name: tensors[index].name, dtype: tensor.dtype, shape: tensor.shape)
+        }
         let (header, ranges) = try encodeHeader(entries: laidOut, metadata: metadata, limits: limits)
         var out = header
         out.reserveCapacity(header.count + (ranges.last?.upperBound ?? 0))
@@ -82,16 +85,23 @@ extension Safetensors {
     }
 
     /// Names must be unique, not `__metadata__`, within the length limit; metadata keys unique.
-    private static func checkNames(_ names: [String], metadataKeys: [String], limits: SafetensorsLimits) throws {
-        guard names.count <= limits.maxTensors else { throw SafetensorsError.tooManyTensors(limit: limits.maxTensors) }
+    private static func checkNames(
+        _ names: [String], metadataKeys: [String], limits: SafetensorsLimits
+    ) throws {
+        guard names.count <= limits.maxTensors else {
+            throw SafetensorsError.tooManyTensors(limit: limits.maxTensors)
+        }
         var seen = Set<String>(minimumCapacity: names.count)
         for name in names {
             guard name != HeaderCollector.metadataKey else { throw SafetensorsError.reservedName(name) }
             let length = name.utf8.count
             guard length <= limits.maxNameLength else {
-                throw SafetensorsError.nameTooLong(name: excerpt(name), length: length, limit: limits.maxNameLength)
+                throw SafetensorsError.nameTooLong(
+                    name: excerpt(name), length: length, limit: limits.maxNameLength)
             }
-            guard seen.insert(name).inserted else { throw SafetensorsError.duplicateTensorName(excerpt(name)) }
+            guard seen.insert(name).inserted else {
+                throw SafetensorsError.duplicateTensorName(excerpt(name))
+            }
         }
         var seenKeys = Set<String>(minimumCapacity: metadataKeys.count)
         for key in metadataKeys where !seenKeys.insert(key).inserted {

@@ -32,7 +32,8 @@ extension JSONReader {
                 try readEscape(into: &decoded)
                 segmentStart = position
             } else if byte < 0x20 {
-                throw syntaxError("control character 0x\(hex(UInt16(byte), digits: 2)) must be escaped in a string")
+                let code = hex(UInt16(byte), digits: 2)
+                throw syntaxError("control character 0x\(code) must be escaped in a string")
             } else {
                 position += 1
             }
@@ -65,7 +66,8 @@ extension JSONReader {
     }
 
     private func escapeLetterDescription(_ letter: UInt8) -> String {
-        letter >= 0x20 && letter < 0x7F ? String(Character(Unicode.Scalar(letter))) : "<0x\(hex(UInt16(letter), digits: 2))>"
+        letter >= 0x20 && letter < 0x7F
+            ? String(Character(Unicode.Scalar(letter))) : "<0x\(hex(UInt16(letter), digits: 2))>"
     }
 
     /// The scalar of `\uXXXX` (the `\u` consumed), combining a UTF-16 surrogate pair when the
@@ -77,7 +79,8 @@ extension JSONReader {
             guard bytes.count - position >= 2, bytes[position] == Self.backslash,
                   bytes[position + 1] == UInt8(ascii: "u")
             else {
-                throw syntaxError("lone high surrogate \\u\(hex(unit, digits: 4)) has no low surrogate after it", at: start)
+                throw syntaxError(
+                    "lone high surrogate \\u\(hex(unit, digits: 4)) has no low surrogate after it", at: start)
             }
             position += 2
             let low = try readHex4(escapeStart: start)
@@ -158,7 +161,9 @@ extension JSONReader {
         if position < bytes.count, bytes[position] | 0x20 == UInt8(ascii: "e") {
             isInteger = false
             position += 1
-            if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") {
+            if position < bytes.count,
+               bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-")
+            {
                 position += 1
             }
             try skipDigits(or: "an exponent needs digits")

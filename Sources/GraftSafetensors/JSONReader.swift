@@ -76,7 +76,9 @@ struct JSONReader {
     /// Skips whitespace and tells which kind of value starts next.
     mutating func peekKind() throws -> JSONKind {
         skipWhitespace()
-        guard position < bytes.count else { throw syntaxError("a value was expected before the end of the header") }
+        guard position < bytes.count else {
+            throw syntaxError("a value was expected before the end of the header")
+        }
         switch bytes[position] {
         case UInt8(ascii: "{"): return .object
         case UInt8(ascii: "["): return .array
@@ -108,12 +110,13 @@ struct JSONReader {
     // MARK: - Containers
 
     /// Reads an object whose nesting level is `depth` (the header object is 1). For each member,
-    /// `member` is called with the reader positioned at the value, the key and the key's file
-    /// offset, and must consume the value. `context` (the enclosing key) only names the object in
-    /// a duplicate-key error. `maxMembers` stops a huge object before its remaining members are read.
+    /// `member` is called with the reader positioned at the value and the key, and must
+    /// consume the value. `context` (the enclosing key) only names the object in
+    /// a duplicate-key error. `memberLimit` stops a huge object with its error as soon as it has
+    /// one member too many, before the remaining members are read.
     mutating func readObject(
-        depth: Int, context: String?, maxMembers: Int = .max, tooManyMembers: SafetensorsError? = nil,
-        member: (inout JSONReader, _ key: String, _ keyOffset: Int) throws -> Void
+        depth: Int, context: String?, memberLimit: (count: Int, error: SafetensorsError)? = nil,
+        member: (inout JSONReader, _ key: String) throws -> Void
     ) throws {
         try enter(depth)
         try expect(UInt8(ascii: "{"), "'{'")
@@ -123,7 +126,6 @@ struct JSONReader {
         var keySet: Set<String> = []
         repeat {
             skipWhitespace()
-            let keyOffset = currentFileOffset
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
                 throw syntaxError("expected a quoted key, found \(currentByteDescription)")
             }
@@ -131,16 +133,18 @@ struct JSONReader {
             // Swift compares strings by canonical equivalence, so "é" and "e\u{301}" count as the
             // same key: stricter than a byte comparison, and no two names can look alike.
             let isDuplicate = keySet.isEmpty ? keys.contains(key) : keySet.contains(key)
-            if isDuplicate { throw SafetensorsError.duplicateKey(key: excerpt(key), context: context.map { excerpt($0) }) }
+            if isDuplicate {
+                throw SafetensorsError.duplicateKey(key: excerpt(key), context: context.map { excerpt($0) })
+            }
             if keySet.isEmpty && keys.count < 16 {
                 keys.append(key)
             } else {
                 if keySet.isEmpty { keySet = Set(keys); keys = [] }
                 keySet.insert(key)
             }
-            if keys.count + keySet.count > maxMembers, let tooManyMembers { throw tooManyMembers }
+            if let memberLimit, keys.count + keySet.count > memberLimit.count { throw memberLimit.error }
             try expect(UInt8(ascii: ":"), "':' after a key")
-            try member(&self, key, keyOffset)
+            try member(&self, key)
         } while consume(UInt8(ascii: ","))
         try expect(UInt8(ascii: "}"), "',' or '}'")
     }
@@ -168,11 +172,13 @@ struct JSONReader {
     mutating func skipValue(depth: Int, context: String?) throws {
         switch try peekKind() {
         case .object:
-            try readObject(depth: depth, context: context) { reader, key, _ in
+            try readObject(depth: depth, context: context) { reader, key in
                 try reader.skipValue(depth: depth + 1, context: key)
             }
         case .array:
-            try readArray(depth: depth) { reader, _ in try reader.skipValue(depth: depth + 1, context: context) }
+            try readArray(depth: depth) { reader, _ in
+                try reader.skipValue(depth: depth + 1, context: context)
+            }
         case .string: _ = try readString()
         case .number: _ = try readNumber()
         case .bool: _ = try readBool()

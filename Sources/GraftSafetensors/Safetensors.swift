@@ -32,7 +32,7 @@ public enum Safetensors {
         // Pass 2 reads the members into entries, checking each against the format's rules.
         var collector = HeaderCollector(limits: limits)
         var reader = JSONReader(json, fileOffset: lengthFieldSize, maxDepth: limits.maxNestingDepth)
-        try reader.readObject(depth: 1, context: nil) { reader, key, _ in
+        try reader.readObject(depth: 1, context: nil) { reader, key in
             try collector.readMember(&reader, key: key)
         }
         let entries = try collector.entriesInFileOrder()
@@ -50,15 +50,19 @@ public enum Safetensors {
     }
 
     /// Validates a whole file held in an array (tests, small stores).
-    public static func parse(_ file: [UInt8], limits: SafetensorsLimits = .default) throws -> SafetensorsHeader {
+    public static func parse(_ file: [UInt8], limits: SafetensorsLimits = .default) throws
+        -> SafetensorsHeader
+    {
         try file.withUnsafeBytes { try parse($0, limits: limits) }
     }
 
     /// `N` from the length field, checked against the limit and against the bytes present.
-    private static func declaredHeaderLength(of file: UnsafeRawBufferPointer, limits: SafetensorsLimits) throws
-        -> Int
-    {
-        guard file.count >= lengthFieldSize else { throw SafetensorsError.headerTooSmall(fileSize: file.count) }
+    private static func declaredHeaderLength(
+        of file: UnsafeRawBufferPointer, limits: SafetensorsLimits
+    ) throws -> Int {
+        guard file.count >= lengthFieldSize else {
+            throw SafetensorsError.headerTooSmall(fileSize: file.count)
+        }
         let declared = UInt64(littleEndian: file.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
         let limit = max(limits.maxHeaderBytes, 0)
         // Compared as UInt64 first: a length with the top bit set must not reach Int(…).
@@ -84,14 +88,14 @@ public enum Safetensors {
         // checked in pass 2. Stopping here keeps a 10-million-entry header from being read whole.
         let maxMembers = Checked.add(max(limits.maxTensors, 0), 1) ?? Int.max
         try reader.readObject(
-            depth: 1, context: nil, maxMembers: maxMembers,
-            tooManyMembers: .tooManyTensors(limit: limits.maxTensors)
-        ) { reader, key, _ in
+            depth: 1, context: nil, memberLimit: (maxMembers, .tooManyTensors(limit: limits.maxTensors))
+        ) { reader, key in
             try reader.skipValue(depth: 2, context: key)
         }
         reader.skipWhitespace()
         guard reader.isAtEnd else {
-            throw reader.syntaxError("only whitespace may follow the header object, found \(reader.currentByteDescription)")
+            let found = reader.currentByteDescription
+            throw reader.syntaxError("only whitespace may follow the header object, found \(found)")
         }
     }
 }

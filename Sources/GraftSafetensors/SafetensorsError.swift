@@ -77,7 +77,8 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
         case .headerTooLarge(let declared, let limit):
             return "safetensors header declares \(declared) bytes, more than the limit of \(limit)"
         case .headerLengthExceedsFile(let declared, let available):
-            return "safetensors header declares \(declared) bytes, but only \(available) follow the length field"
+            return "safetensors header declares \(declared) bytes, "
+                + "but only \(available) follow the length field"
         case .headerNotUTF8(let offset):
             return "safetensors header is not UTF-8 (invalid byte at offset \(offset))"
         case .headerNotObject(let offset, let found):
@@ -85,7 +86,8 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
         case .invalidJSON(let offset, let reason):
             return "safetensors header is not valid JSON at offset \(offset): \(reason)"
         case .nestingTooDeep(let offset, let limit):
-            return "safetensors header nests objects and arrays deeper than \(limit) levels at offset \(offset)"
+            return "safetensors header nests objects and arrays deeper than \(limit) levels "
+                + "at offset \(offset)"
         case .duplicateKey(let key, let context):
             let place = context.map { "in \(quoted($0))" } ?? "at the top level"
             return "safetensors header has the key \(quoted(key)) twice \(place)"
@@ -110,7 +112,8 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
         case .shapeOverflow(let tensor, let shape):
             return "tensor \(quoted(tensor)) has shape \(shape), whose size does not fit in 64 bits"
         case .sizeMismatch(let tensor, let declared, let expected):
-            return "tensor \(quoted(tensor)) spans \(declared) bytes, but its dtype and shape need \(expected)"
+            return "tensor \(quoted(tensor)) spans \(declared) bytes, "
+                + "but its dtype and shape need \(expected)"
         case .invalidOffsets(let tensor, let reason):
             return "tensor \(quoted(tensor)): \(reason)"
         case .fileLengthMismatch(let expected, let actual):
@@ -129,9 +132,11 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
         case .duplicateMetadataKey(let key):
             return "the metadata key \(quoted(key)) appears twice"
         case .invalidShape(let tensor, let shape):
-            return "tensor \(quoted(tensor)) has an invalid shape \(shape) (negative dimension or size overflow)"
+            return "tensor \(quoted(tensor)) has an invalid shape \(shape) "
+                + "(negative dimension or size overflow)"
         case .dataSizeMismatch(let tensor, let expected, let actual):
-            return "tensor \(quoted(tensor)) was given \(actual) bytes of data, its dtype and shape need \(expected)"
+            return "tensor \(quoted(tensor)) was given \(actual) bytes of data, "
+                + "its dtype and shape need \(expected)"
         case .file(let error):
             return error.description
         }

@@ -38,23 +38,20 @@ public final class SafetensorsFile: Sendable {
     /// The tensor named `name`: a view into the mapping, or an aligned copy when the file places
     /// its data at an address that is not a multiple of the dtype's size.
     public func tensor(named name: String) throws -> RawTensor {
-        guard let entry = header.entry(named: name) else { throw SafetensorsError.tensorNotFound(name: excerpt(name)) }
-        // Parsing proved dataStart + range lies inside the file, so these sums cannot overflow.
-        let offset = header.dataStart + entry.dataRange.lowerBound
-        let count = entry.dataRange.count
-        let window: ByteBuffer
-        do {
-            window = try mapping.buffer(offset: offset, count: count)
-        } catch {
-            throw SafetensorsError.invalidOffsets(tensor: excerpt(name), reason: "its data lies outside the file")
+        guard let entry = header.entry(named: name) else {
+            throw SafetensorsError.tensorNotFound(name: excerpt(name))
         }
+        // Parsing proved that the range lies inside the file and matches the dtype and shape, so
+        // nothing below can fail; a failure is still reported, never trapped on.
+        let unreadable = SafetensorsError.invalidEntry(
+            tensor: excerpt(name), reason: "its data range does not match the file")
+        guard let offset = Checked.add(header.dataStart, entry.dataRange.lowerBound),
+              let window = try? mapping.buffer(offset: offset, count: entry.dataRange.count)
+        else { throw unreadable }
         let data = window.isAligned(to: entry.dtype.itemSize) ? window : ByteBuffer(copying: window.bytes)
-        do {
-            return try RawTensor(dtype: entry.dtype, shape: entry.shape, data: data)
-        } catch {
-            // Parsing checked numel × itemSize == end − begin, so this is unreachable.
-            throw SafetensorsError.sizeMismatch(
-                tensor: excerpt(name), declaredBytes: count, expectedBytes: Checked.byteCount(entry.shape, itemSize: entry.dtype.itemSize) ?? -1)
+        guard let tensor = try? RawTensor(dtype: entry.dtype, shape: entry.shape, data: data) else {
+            throw unreadable
         }
+        return tensor
     }
 }

@@ -20,7 +20,8 @@ public enum SafetensorsWriter {
         data: (Int) throws -> ByteBuffer
     ) throws {
         let order = Safetensors.layoutOrder(of: entries.map(\.dtype))
-        let (header, ranges) = try Safetensors.encodeHeader(entries: order.map { entries[$0] }, metadata: metadata)
+        let (header, ranges) = try Safetensors.encodeHeader(
+            entries: order.map { entries[$0] }, metadata: metadata)
         let output: AtomicFileWriter
         do {
             output = try AtomicFileWriter(destination: path)
@@ -33,7 +34,8 @@ public enum SafetensorsWriter {
                 let buffer = try data(index)
                 guard buffer.count == ranges[slot].count else {
                     throw SafetensorsError.dataSizeMismatch(
-                        tensor: excerpt(entries[index].name), expected: ranges[slot].count, actual: buffer.count)
+                        tensor: excerpt(entries[index].name), expected: ranges[slot].count,
+                        actual: buffer.count)
                 }
                 try output.write(buffer.bytes)
             }

@@ -1,9 +1,8 @@
 import Foundation
-import XCTest
-
 import GraftCore
 import GraftSafetensors
 import GraftTestSupport
+import XCTest
 
 /// Interoperability with the reference implementation, both ways.
 ///
@@ -48,7 +47,8 @@ final class InteropTests: XCTestCase {
         XCTAssertEqual(Set(files.keys), ["torch_all_dtypes.safetensors", "numpy_dtypes.safetensors"])
         var dtypesSeen = Set<DType>()
         for (name, expected) in files {
-            XCTAssertEqual(sha256Hex(Array(try data(name))), expected.file_sha256, "\(name) changed since fixtures.json")
+            XCTAssertEqual(
+                sha256Hex(Array(try data(name))), expected.file_sha256, "\(name) changed since fixtures.json")
             let file = try SafetensorsFile(path: TestPaths.fixture("safetensors/\(name)"))
             XCTAssertEqual(file.names, expected.names_in_file_order, name)
             XCTAssertEqual(file.metadata, expected.metadata, name)
@@ -68,19 +68,22 @@ final class InteropTests: XCTestCase {
     func testPythonWrittenValuesDecode() throws {
         let torch = try SafetensorsFile(path: TestPaths.fixture("safetensors/torch_all_dtypes.safetensors"))
         let i64 = try torch.tensor(named: "i64").data.bytes
-        XCTAssertEqual((0..<5).map { Int64(littleEndian: i64.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)) },
-                       [Int64.min, -1, 0, 1, Int64.max])
+        XCTAssertEqual(
+            (0..<5).map { Int64(littleEndian: i64.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)) },
+            [Int64.min, -1, 0, 1, Int64.max])
         let special = try torch.tensor(named: "f32.special").floatValues()
         XCTAssertEqual(special[0].bitPattern, 0)
         XCTAssertEqual(special[1].bitPattern, 0x8000_0000)
         XCTAssertEqual(Array(special[2...3]), [.infinity, -.infinity])
         XCTAssertTrue(special[4].isNaN)
         XCTAssertEqual(Array(special[5...7]), [.leastNonzeroMagnitude, .greatestFiniteMagnitude, 1.5])
-        XCTAssertEqual(try torch.tensor(named: "f16").floatValues(), [1, -2.5, 65504, 5.9604645e-08, 0, 0, .infinity])
+        XCTAssertEqual(
+            try torch.tensor(named: "f16").floatValues(), [1, -2.5, 65504, 5.9604645e-08, 0, 0, .infinity])
         XCTAssertEqual(try torch.tensor(named: "mask").data.array, [1, 0, 1, 0, 0, 1])
         XCTAssertEqual(try torch.tensor(named: "scalar").floatValues(), [3.5])
-        XCTAssertEqual(try torch.tensor(named: "bn.num_batches_tracked").data.array,
-                       SafetensorsBytes.littleEndian([Int64(123_456_789)]))
+        XCTAssertEqual(
+            try torch.tensor(named: "bn.num_batches_tracked").data.array,
+            SafetensorsBytes.littleEndian([Int64(123_456_789)]))
         XCTAssertEqual(try torch.tensor(named: "empty.i16").shape, [2, 0, 5])
 
         let numpy = try SafetensorsFile(path: TestPaths.fixture("safetensors/numpy_dtypes.safetensors"))
@@ -94,8 +97,9 @@ final class InteropTests: XCTestCase {
         for name in ["torch_all_dtypes.safetensors", "numpy_dtypes.safetensors"] {
             let file = try SafetensorsFile(path: TestPaths.fixture("safetensors/\(name)"))
             let tensors = try file.names.map { (name: $0, tensor: try file.tensor(named: $0)) }
-            XCTAssertEqual(try Safetensors.encode(tensors: tensors, metadata: file.header.metadata),
-                           Array(try data(name)), name)
+            XCTAssertEqual(
+                try Safetensors.encode(tensors: tensors, metadata: file.header.metadata),
+                Array(try data(name)), name)
         }
     }
 
@@ -107,10 +111,16 @@ final class InteropTests: XCTestCase {
         typealias B = SafetensorsBytes
         return [
             ("i64", try .make(.int64, [3], B.littleEndian([Int64.min, -1, Int64.max]))),
-            ("f64", try .make(.float64, [2], B.littleEndian([Double.pi.bitPattern, (-0.0 as Double).bitPattern]))),
+            (
+                "f64",
+                try .make(.float64, [2], B.littleEndian([Double.pi.bitPattern, (-0.0 as Double).bitPattern]))
+            ),
             ("f32.empty", try .make(.float32, [0, 4], [])),
             ("f32.scalar", try .make(.float32, [], B.float32([2.5]))),
-            ("f32.weight", try .make(.float32, [2, 3], B.float32([1, -1, 0.5, .infinity, -.infinity, .nan]))),
+            (
+                "f32.weight",
+                try .make(.float32, [2, 3], B.float32([1, -1, 0.5, .infinity, -.infinity, .nan]))
+            ),
             ("i32", try .make(.int32, [2], B.littleEndian([Int32.min, 123_456]))),
             ("bf16", try .make(.bfloat16, [4], B.littleEndian([UInt16(0x3F80), 0xC000, 0x7F80, 0x0001]))),
             ("f16", try .make(.float16, [3], B.littleEndian([UInt16(0x3C00), 0x7BFF, 0x8001]))),
@@ -128,14 +138,17 @@ final class InteropTests: XCTestCase {
     func testGraftWrittenStoreMatchesTheCommittedFile() throws {
         let committed = TestPaths.fixture("safetensors/graft_written.safetensors")
         if ProcessInfo.processInfo.environment["GRAFT_WRITE_FIXTURES"] == "1" {
-            try SafetensorsWriter.write(to: committed, tensors: Self.graftWrittenTensors(), metadata: Self.graftWrittenMetadata)
+            try SafetensorsWriter.write(
+                to: committed, tensors: Self.graftWrittenTensors(), metadata: Self.graftWrittenMetadata)
             throw XCTSkip("wrote \(committed); now run tools/check_safetensors_interop.py")
         }
         let folder = TestPaths.temporaryDirectory("safetensors-interop")
         defer { try? FileManager.default.removeItem(at: folder) }
         let fresh = folder.appendingPathComponent("graft_written.safetensors").path
-        try SafetensorsWriter.write(to: fresh, tensors: Self.graftWrittenTensors(), metadata: Self.graftWrittenMetadata)
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: fresh)), try data("graft_written.safetensors"))
+        try SafetensorsWriter.write(
+            to: fresh, tensors: Self.graftWrittenTensors(), metadata: Self.graftWrittenMetadata)
+        XCTAssertEqual(
+            try Data(contentsOf: URL(fileURLWithPath: fresh)), try data("graft_written.safetensors"))
     }
 
     private struct PythonReport: Decodable {
@@ -160,9 +173,12 @@ final class InteropTests: XCTestCase {
 
     func testPythonReadsWhatGraftWrote() throws {
         let report = try JSONDecoder().decode(PythonReport.self, from: data("graft_written.python.json"))
-        XCTAssertEqual(report.file_sha256, sha256Hex(Array(try data("graft_written.safetensors"))),
-                       "graft_written.python.json is stale: rerun tools/check_safetensors_interop.py")
-        XCTAssertEqual(report.metadata, Dictionary(uniqueKeysWithValues: Self.graftWrittenMetadata.map { ($0.key, $0.value) }))
+        XCTAssertEqual(
+            report.file_sha256, sha256Hex(Array(try data("graft_written.safetensors"))),
+            "graft_written.python.json is stale: rerun tools/check_safetensors_interop.py")
+        XCTAssertEqual(
+            report.metadata,
+            Dictionary(uniqueKeysWithValues: Self.graftWrittenMetadata.map { ($0.key, $0.value) }))
         let tensors = try Self.graftWrittenTensors()
         XCTAssertEqual(report.torch.count, tensors.count)
         for (name, tensor) in tensors {
@@ -183,7 +199,8 @@ final class InteropTests: XCTestCase {
         }
         XCTAssertEqual(Array(report.numpy_unreadable.keys), ["bf16"])
         let resave = report.reference_writer_reproduces
-        XCTAssertTrue(resave.same_header_length && resave.same_header_json && resave.same_tensor_order
-                      && resave.same_data_section, "the reference writer lays the store out as Graft did")
+        XCTAssertTrue(
+            resave.same_header_length && resave.same_header_json && resave.same_tensor_order
+                && resave.same_data_section, "the reference writer lays the store out as Graft did")
     }
 }

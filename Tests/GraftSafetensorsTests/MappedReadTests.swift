@@ -1,9 +1,8 @@
 import Foundation
-import XCTest
-
 import GraftCore
 import GraftSafetensors
 import GraftTestSupport
+import XCTest
 
 /// `SafetensorsFile`: zero-copy views for aligned data, aligned copies for misaligned data, and
 /// refusals of files that are not regular or not valid.
@@ -33,7 +32,10 @@ final class MappedReadTests: XCTestCase {
     func testAlignedTensorsAreViewsIntoTheMapping() throws {
         let tensors: [(name: String, tensor: RawTensor)] = [
             ("b", try .make(.bfloat16, [3], [0x80, 0x3F, 0x00, 0xC0, 0x80, 0x7F])),
-            ("d", try .make(.float64, [2], B.littleEndian([Double(1.5).bitPattern, Double(-0.25).bitPattern]))),
+            (
+                "d",
+                try .make(.float64, [2], B.littleEndian([Double(1.5).bitPattern, Double(-0.25).bitPattern]))
+            ),
             ("f", try .make(.float32, [1, 2], B.float32([3, 4]))),
             ("u", try .make(.uint8, [3], [1, 2, 3])),
         ]
@@ -55,10 +57,14 @@ final class MappedReadTests: XCTestCase {
         // As an unpadding writer would: the header is padded so that the data section starts at
         // an offset ≡ 7 (mod 8), misaligning the F64 and F32 tensors in any mapping (mappings
         // start on a page boundary).
-        let header = B.header([B.entry("d", "F64", [1], 0, 8), B.entry("f", "F32", [2], 8, 16), B.entry("u", "U8", [1], 16, 17)])
+        let header = B.header([
+            B.entry("d", "F64", [1], 0, 8), B.entry("f", "F32", [2], 8, 16), B.entry("u", "U8", [1], 16, 17),
+        ])
         let padded = header + String(repeating: " ", count: (15 - (8 + header.utf8.count) % 8) % 8)
-        let data = B.littleEndian([Double(-3.25).bitPattern]) + B.float32([0.5, Float.leastNonzeroMagnitude]) + [200]
-        let file = try SafetensorsFile(path: try save(B.file(header: padded, data: data), as: "misaligned.safetensors"))
+        let data =
+            B.littleEndian([Double(-3.25).bitPattern]) + B.float32([0.5, Float.leastNonzeroMagnitude]) + [200]
+        let file = try SafetensorsFile(
+            path: try save(B.file(header: padded, data: data), as: "misaligned.safetensors"))
         XCTAssertEqual(file.header.dataStart % 8, 7)
 
         for (name, itemSize) in [("d", 8), ("f", 4)] {
@@ -76,7 +82,8 @@ final class MappedReadTests: XCTestCase {
 
     func testEmptyAndScalarTensorsFromAFile() throws {
         let header = B.header([B.entry("s", "I32", [], 0, 4), B.entry("e", "F32", [0, 7], 4, 4)])
-        let file = try SafetensorsFile(path: try save(B.file(header: header, data: B.littleEndian([Int32(-5)])), as: "s.safetensors"))
+        let file = try SafetensorsFile(
+            path: try save(B.file(header: header, data: B.littleEndian([Int32(-5)])), as: "s.safetensors"))
         XCTAssertEqual(try file.tensor(named: "s").floatValues(), [-5])
         XCTAssertEqual(try file.tensor(named: "e").elementCount, 0)
         XCTAssertEqual(try file.tensor(named: "e").shape, [0, 7])
@@ -113,7 +120,8 @@ final class MappedReadTests: XCTestCase {
         let truncated = try save(B.file(header: header, data: [0, 0, 0, 0]), as: "truncated.safetensors")
         XCTAssertThrowsError(try SafetensorsFile(path: truncated)) { error in
             let expected = 8 + header.utf8.count + 8
-            XCTAssertEqual(error as? SafetensorsError, .fileLengthMismatch(expected: expected, actual: expected - 4))
+            XCTAssertEqual(
+                error as? SafetensorsError, .fileLengthMismatch(expected: expected, actual: expected - 4))
         }
     }
 }

@@ -1,8 +1,7 @@
-import XCTest
-
 import GraftCore
 import GraftSafetensors
 import GraftTestSupport
+import XCTest
 
 /// Valid headers: what the parser accepts and what it returns.
 final class ParseTests: XCTestCase {
@@ -13,10 +12,12 @@ final class ParseTests: XCTestCase {
         let header = B.header([B.entry("b", "F16", [2], 4, 8), B.entry("a", "I32", [1], 0, 4)])
         let file = B.file(header: header, data: [UInt8](repeating: 7, count: 8))
         let parsed = try Safetensors.parse(file)
-        XCTAssertEqual(parsed.entries, [
-            SafetensorsEntry(name: "a", dtype: .int32, shape: [1], dataRange: 0..<4),
-            SafetensorsEntry(name: "b", dtype: .float16, shape: [2], dataRange: 4..<8),
-        ])
+        XCTAssertEqual(
+            parsed.entries,
+            [
+                SafetensorsEntry(name: "a", dtype: .int32, shape: [1], dataRange: 0..<4),
+                SafetensorsEntry(name: "b", dtype: .float16, shape: [2], dataRange: 4..<8),
+            ])
         XCTAssertEqual(parsed.dataStart, 8 + header.utf8.count)
         XCTAssertEqual(parsed.dataByteCount, 8)
         XCTAssertEqual(parsed.entry(named: "b")?.elementCount, 2)
@@ -33,9 +34,11 @@ final class ParseTests: XCTestCase {
     func testWhitespacePaddingBeforeAndAfterTheObjectIsAccepted() throws {
         // D5: writers pad the header (spaces by the reference writer, any JSON whitespace here).
         let body = B.header([B.entry("x", "U8", [3], 0, 3)])
-        for header in ["   " + body, body + "     ", "\n\t " + body + " \r\n", " { \"x\" : { \"dtype\" : \"U8\" , "
-            + "\"shape\" : [ 3 ] , \"data_offsets\" : [ 0 , 3 ] } } "]
-        {
+        for header in [
+            "   " + body, body + "     ", "\n\t " + body + " \r\n",
+            " { \"x\" : { \"dtype\" : \"U8\" , "
+                + "\"shape\" : [ 3 ] , \"data_offsets\" : [ 0 , 3 ] } } ",
+        ] {
             let parsed = try Safetensors.parse(B.file(header: header, data: [1, 2, 3]))
             XCTAssertEqual(parsed.entries.map(\.name), ["x"], header)
             XCTAssertEqual(parsed.dataStart, 8 + header.utf8.count)
@@ -56,7 +59,8 @@ final class ParseTests: XCTestCase {
     }
 
     func testMetadataKeepsFileOrderAndDecodesEveryEscape() throws {
-        let header = #"{"__metadata__":{"z":"1","a":"q\"b\\s\/n\nt\tr\rb\bf\f","u":"\u00e9\uD83D\uDE00\u0000"}}"#
+        let header =
+            #"{"__metadata__":{"z":"1","a":"q\"b\\s\/n\nt\tr\rb\bf\f","u":"\u00e9\uD83D\uDE00\u0000"}}"#
         let parsed = try Safetensors.parse(B.file(header: header))
         XCTAssertEqual(parsed.metadata.map(\.key), ["z", "a", "u"])
         XCTAssertEqual(parsed.metadata.map(\.value), ["1", "q\"b\\s/n\nt\tr\rb\u{8}f\u{C}", "é😀\u{0}"])
@@ -73,23 +77,29 @@ final class ParseTests: XCTestCase {
         var members: [String] = []
         var offset = 0
         for dtype in DType.allCases {
-            members.append(B.entry("t.\(dtype)", dtype.safetensorsName, [2], offset, offset + 2 * dtype.itemSize))
+            members.append(
+                B.entry("t.\(dtype)", dtype.safetensorsName, [2], offset, offset + 2 * dtype.itemSize))
             offset += 2 * dtype.itemSize
         }
-        let parsed = try Safetensors.parse(B.file(header: B.header(members), data: [UInt8](repeating: 1, count: offset)))
+        let parsed = try Safetensors.parse(
+            B.file(header: B.header(members), data: [UInt8](repeating: 1, count: offset)))
         XCTAssertEqual(parsed.entries.map(\.dtype), DType.allCases)
     }
 
     func testNonASCIINamesAndEscapedNamesAreDecoded() throws {
-        let header = B.header([#""caf\u00e9.w\"x":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}"#,
-                               B.entry("日本/重み", "U8", [1], 1, 2)])
+        let header = B.header([
+            #""caf\u00e9.w\"x":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}"#,
+            B.entry("日本/重み", "U8", [1], 1, 2),
+        ])
         let parsed = try Safetensors.parse(B.file(header: header, data: [1, 2]))
         XCTAssertEqual(parsed.entries.map(\.name), ["café.w\"x", "日本/重み"])
     }
 
     func testLimitsAtTheirBoundaryStillAccept() throws {
         let header = B.header([B.entry("abcd", "U8", [1, 1, 1], 0, 1)])
-        let limits = SafetensorsLimits(maxHeaderBytes: header.utf8.count, maxTensors: 1, maxRank: 3, maxNameLength: 4)
-        XCTAssertEqual(try Safetensors.parse(B.file(header: header, data: [9]), limits: limits).entries.count, 1)
+        let limits = SafetensorsLimits(
+            maxHeaderBytes: header.utf8.count, maxTensors: 1, maxRank: 3, maxNameLength: 4)
+        XCTAssertEqual(
+            try Safetensors.parse(B.file(header: header, data: [9]), limits: limits).entries.count, 1)
     }
 }

@@ -1,9 +1,8 @@
 import Crypto
 import Foundation
-import XCTest
-
 import GraftCore
 import GraftSafetensors
+import XCTest
 
 /// The error `Safetensors.parse` throws for `bytes`; a test failure (and nil) if the bytes parse or
 /// the error has another type.
@@ -26,7 +25,8 @@ func jsonReason(
     _ bytes: [UInt8], at offset: Int, limits: SafetensorsLimits = .default,
     file: StaticString = #filePath, line: UInt = #line
 ) -> String {
-    guard case .invalidJSON(let at, let reason) = refusal(bytes, limits: limits, file: file, line: line) else {
+    guard case .invalidJSON(let at, let reason) = refusal(bytes, limits: limits, file: file, line: line)
+    else {
         XCTFail("expected invalidJSON", file: file, line: line)
         return ""
     }
@@ -56,7 +56,9 @@ struct SeededBytes {
 
     mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 
-    mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) } }
+    mutating func bytes(_ count: Int) -> [UInt8] {
+        (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }
+    }
 }
 
 extension RawTensor {

@@ -3,7 +3,9 @@
 public enum SafetensorsBytes {
     /// The 8-byte little-endian header length (`declaredLength`, or the header's real length), the
     /// header's bytes, then `data`.
-    public static func file(headerBytes: [UInt8], data: [UInt8] = [], declaredLength: UInt64? = nil) -> [UInt8] {
+    public static func file(headerBytes: [UInt8], data: [UInt8] = [], declaredLength: UInt64? = nil)
+        -> [UInt8]
+    {
         let length = declaredLength ?? UInt64(headerBytes.count)
         var out: [UInt8] = (0..<8).map { UInt8(truncatingIfNeeded: length >> (8 * UInt64($0))) }
         out += headerBytes
@@ -17,7 +19,9 @@ public enum SafetensorsBytes {
     }
 
     /// One header member: `"name":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}` (name not escaped).
-    public static func entry(_ name: String, _ dtype: String, _ shape: [Int], _ begin: Int, _ end: Int) -> String {
+    public static func entry(_ name: String, _ dtype: String, _ shape: [Int], _ begin: Int, _ end: Int)
+        -> String
+    {
         let dims = shape.map(String.init).joined(separator: ",")
         return "\"\(name)\":{\"dtype\":\"\(dtype)\",\"shape\":[\(dims)],\"data_offsets\":[\(begin),\(end)]}"
     }
