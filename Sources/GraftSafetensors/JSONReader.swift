@@ -110,39 +110,33 @@ struct JSONReader {
     // MARK: - Containers
 
     /// Reads an object whose nesting level is `depth` (the header object is 1). For each member,
-    /// `member` is called with the reader positioned at the value and the key, and must
-    /// consume the value. `context` (the enclosing key) only names the object in
-    /// a duplicate-key error. `memberLimit` stops a huge object with its error as soon as it has
-    /// one member too many, before the remaining members are read.
+    /// `member` is called with the reader positioned at the value and the key, and must consume
+    /// the value. `context` (the enclosing key) only names the object in a duplicate-key error.
+    /// `memberLimit` stops a huge object with its error as soon as it has one member too many,
+    /// before the remaining members are read. `keysKnownUnique` skips the duplicate check for an
+    /// object an earlier pass has already checked (hashing every name twice is most of the cost
+    /// of a header with many tensors).
     mutating func readObject(
         depth: Int, context: String?, memberLimit: (count: Int, error: SafetensorsError)? = nil,
+        keysKnownUnique: Bool = false,
         member: (inout JSONReader, _ key: String) throws -> Void
     ) throws {
         try enter(depth)
         try expect(UInt8(ascii: "{"), "'{'")
         if consume(UInt8(ascii: "}")) { return }
-        // Small objects (tensor entries) compare keys linearly; a set takes over for big ones.
-        var keys: [String] = []
-        var keySet: Set<String> = []
+        var keys = DuplicateKeyCheck()
+        var count = 0
         repeat {
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
                 throw syntaxError("expected a quoted key, found \(currentByteDescription)")
             }
             let key = try readString()
-            // Swift compares strings by canonical equivalence, so "é" and "e\u{301}" count as the
-            // same key: stricter than a byte comparison, and no two names can look alike.
-            let isDuplicate = keySet.isEmpty ? keys.contains(key) : keySet.contains(key)
-            if isDuplicate {
+            if !keysKnownUnique && !keys.insert(key) {
                 throw SafetensorsError.duplicateKey(key: excerpt(key), context: context.map { excerpt($0) })
             }
-            if keySet.isEmpty && keys.count < 16 {
-                keys.append(key)
-            } else {
-                if keySet.isEmpty { keySet = Set(keys); keys = [] }
-                keySet.insert(key)
-            }
-            if let memberLimit, keys.count + keySet.count > memberLimit.count { throw memberLimit.error }
+            count += 1
+            if let memberLimit, count > memberLimit.count { throw memberLimit.error }
             try expect(UInt8(ascii: ":"), "':' after a key")
             try member(&self, key)
         } while consume(UInt8(ascii: ","))
@@ -216,5 +210,29 @@ struct JSONReader {
 
     private static func isLetterOrDigit(_ b: UInt8) -> Bool {
         isDigit(b) || (b | 0x20 >= UInt8(ascii: "a") && b | 0x20 <= UInt8(ascii: "z"))
+    }
+}
+
+/// The keys seen so far in one object. Small objects (tensor entries) compare linearly; a set
+/// takes over once an object has more than 16 keys.
+///
+/// Swift compares strings by canonical equivalence, so "é" and "e\u{301}" count as the same key:
+/// stricter than a byte comparison, and no two names in one file can look alike.
+private struct DuplicateKeyCheck {
+    private var few: [String] = []
+    private var many: Set<String> = []
+
+    /// Adds `key`; false if it was already there.
+    mutating func insert(_ key: String) -> Bool {
+        if many.isEmpty {
+            if few.contains(key) { return false }
+            few.append(key)
+            if few.count > 16 {
+                many = Set(few)
+                few = []
+            }
+            return true
+        }
+        return many.insert(key).inserted
     }
 }

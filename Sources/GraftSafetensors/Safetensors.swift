@@ -32,7 +32,7 @@ public enum Safetensors {
         // Pass 2 reads the members into entries, checking each against the format's rules.
         var collector = HeaderCollector(limits: limits)
         var reader = JSONReader(json, fileOffset: lengthFieldSize, maxDepth: limits.maxNestingDepth)
-        try reader.readObject(depth: 1, context: nil) { reader, key in
+        try reader.readObject(depth: 1, context: nil, keysKnownUnique: true) { reader, key in
             try collector.readMember(&reader, key: key)
         }
         let entries = try collector.entriesInFileOrder()

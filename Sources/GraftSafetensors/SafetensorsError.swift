@@ -173,6 +173,8 @@ func quoted(_ text: String) -> String {
 
 /// The beginning of a possibly huge text (a name, a number) kept in an error value.
 func excerpt(_ text: String, limit: Int = 100) -> String {
+    // No text has more scalars than UTF-8 bytes, and `utf8.count` is O(1) for native strings.
+    if text.utf8.count <= limit { return text }
     let head = text.unicodeScalars.prefix(limit + 1)
     guard head.count > limit else { return text }
     return String(head.prefix(limit)) + "…"
