@@ -31,8 +31,9 @@ enum JSONNumber: Equatable {
 /// two duplicate keys, and a loader that picks a different duplicate than PyTorch's loads a
 /// different model. Objects and arrays are read through callbacks that consume each member, so a
 /// header is checked in a stream without building a tree: memory stays proportional to what the
-/// caller keeps. Every object rejects duplicate keys, nesting is bounded by `maxDepth`, and every
-/// error names its file offset. The bytes must already be valid UTF-8 (`UTF8Validation`).
+/// caller keeps. Objects reject duplicate keys (unless an earlier pass has checked them), nesting
+/// is bounded by `maxDepth`, and every error names its file offset. The bytes must already be
+/// valid UTF-8 (`UTF8Validation`).
 struct JSONReader {
     let bytes: UnsafeRawBufferPointer
     /// The file offset of `bytes[0]`, so errors point into the file, not into the header.
