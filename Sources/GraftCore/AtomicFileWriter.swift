@@ -54,6 +54,24 @@ public final class AtomicFileWriter {
         try array.withUnsafeBytes { try write($0) }
     }
 
+    /// Overwrites bytes already written, at `offset` from the start (patching a header whose last
+    /// field, a checksum, is known only at the end). Does not move the append position.
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws {
+        guard let p = bytes.baseAddress, bytes.count > 0 else { return }
+        guard offset >= 0, offset + bytes.count <= bytesWritten else {
+            throw FileError.io(path: destination, reason: "patch outside the written range")
+        }
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(fd, p + done, bytes.count - done, off_t(offset + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError.io(path: destination, reason: "write failed: \(String(cString: strerror(errno)))")
+            }
+            done += n
+        }
+    }
+
     /// `count` zero bytes (alignment padding).
     public func writeZeros(_ count: Int) throws {
         guard count > 0 else { return }

@@ -1,0 +1,88 @@
+import Foundation
+import GraftCore
+import GraftSafetensors
+import GraftTorch
+
+/// What to do with tensor dtypes when writing a store.
+public enum DTypePolicy: String, Sendable, CaseIterable {
+    /// Keep every tensor's dtype.
+    case keep
+    /// Widen float16/bfloat16/float64 to float32; integer and bool tensors (num_batches_tracked) keep theirs.
+    case float32
+
+    func target(for dtype: DType) -> DType {
+        self == .float32 && dtype.isFloatingPoint ? .float32 : dtype
+    }
+}
+
+public struct WriteSummary: Sendable {
+    public let tensors: Int
+    public let bytes: Int
+    public let converted: Int
+}
+
+extension WeightStore {
+    /// Writes the store as safetensors at `path`, streaming one tensor at a time.
+    ///
+    /// The source's sha256 goes into the header, but it is computed on the other core while the
+    /// tensors are copied: the header is first written with a placeholder of the same length and
+    /// patched in place before the file is committed (fsync + rename; nothing left on error).
+    @discardableResult
+    public func writeSafetensors(to path: String, dtype policy: DTypePolicy = .keep) throws -> WriteSummary {
+        try refuseOverwritingSource(path)
+        // Writer order: widest elements first so every tensor is aligned in a mapped file; stable.
+        let ordered = entries.enumerated().sorted {
+            let (a, b) = (policy.target(for: $0.element.tensor.dtype).itemSize, policy.target(for: $1.element.tensor.dtype).itemSize)
+            return a != b ? a > b : $0.offset < $1.offset
+        }.map(\.element)
+        let placeholder = String(repeating: "0", count: 64)
+        var meta = metadata
+        if sourceHash != nil { meta.sourceSHA256 = placeholder }
+        let (header, _) = try Safetensors.encodeHeader(
+            entries: ordered.map { (name: $0.name, dtype: policy.target(for: $0.tensor.dtype), shape: $0.tensor.shape) },
+            metadata: meta.encoded())
+
+        let writer = try AtomicFileWriter(destination: path)
+        try header.withUnsafeBytes { try writer.write($0) }
+        var converted = 0
+        for entry in ordered {
+            let raw = try entry.tensor.load()
+            let target = policy.target(for: raw.dtype)
+            if target == raw.dtype {
+                try writer.write(raw.data.bytes)
+            } else {
+                try writer.write(raw.convertedToFloat32().data.bytes)
+                converted += 1
+            }
+        }
+        if let hash = try sourceSHA256() {
+            let digest = Array(hash.utf8)
+            let key = Self.find(Array("source_sha256".utf8), in: header, from: 0)
+            guard digest.count == 64, let k = key, let at = Self.find(Array(placeholder.utf8), in: header, from: k) else {
+                throw StoreError.unsupportedFormat("could not record the source sha256")
+            }
+            try digest.withUnsafeBytes { try writer.write($0, at: at) }
+            metadata.sourceSHA256 = hash
+        }
+        try writer.commit()
+        return WriteSummary(tensors: ordered.count, bytes: writer.bytesWritten, converted: converted)
+    }
+
+    /// Writes the store as a torch zip checkpoint (`torch.load(..., weights_only=True)` reads it).
+    public func exportTorch(to path: String) throws {
+        try refuseOverwritingSource(path)
+        try TorchExporter.write(to: path, tensors: entries.map { (name: $0.name, tensor: $0.tensor) })
+    }
+
+    private func refuseOverwritingSource(_ path: String) throws {
+        var a = stat(), b = stat()
+        if stat(sourcePath, &a) == 0, stat(path, &b) == 0, a.st_dev == b.st_dev, a.st_ino == b.st_ino {
+            throw StoreError.sameFile(path)
+        }
+    }
+
+    private static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
+        guard start + needle.count <= haystack.count else { return nil }
+        return (start...(haystack.count - needle.count)).first { haystack[$0..<($0 + needle.count)].elementsEqual(needle) }
+    }
+}

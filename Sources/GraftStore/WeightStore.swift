@@ -1,0 +1,160 @@
+import Foundation
+import GraftCore
+import GraftSafetensors
+import GraftTorch
+
+/// The file formats Graft reads.
+public enum SourceFormat: String, Sendable, Codable, CaseIterable {
+    case safetensors
+    case torchZip = "torch-zip"
+    case torchLegacy = "torch-legacy"
+    case kerasH5 = "keras-h5"
+
+    public var summary: String {
+        switch self {
+        case .safetensors: return "safetensors (Graft store)"
+        case .torchZip: return "PyTorch zip checkpoint (torch.save, torch >= 1.6)"
+        case .torchLegacy: return "PyTorch legacy checkpoint (torch <= 1.5 serialization)"
+        case .kerasH5: return "Keras HDF5 weights"
+        }
+    }
+}
+
+public struct WeightEntry: Sendable {
+    public let name: String
+    public let tensor: LazyTensor
+
+    public init(name: String, tensor: LazyTensor) {
+        self.name = name
+        self.tensor = tensor
+    }
+}
+
+/// Options for opening any supported weight file.
+public struct StoreOpenOptions: Sendable {
+    public var torch: TorchImportOptions = .default
+    public var normalizer = StateDictNormalizer()
+    /// Compute the source file's sha256 (on a second thread) for provenance and hash checks.
+    public var hashSource = true
+
+    public init() {}
+}
+
+/// A set of named tensors with provenance: what every importer produces and what `convert` writes.
+///
+/// Tensors stay lazy until read, so opening a 100 MB checkpoint costs only its metadata; a store
+/// opened from safetensors hands out views of the memory-mapped file.
+public final class WeightStore: @unchecked Sendable {
+    public let sourcePath: String
+    public let format: SourceFormat
+    public private(set) var entries: [WeightEntry]
+    public var metadata: StoreMetadata
+    /// Problems that do not stop the import (a hash that does not match the file name, …).
+    public private(set) var warnings: [String] = []
+    /// The running sha256 of the source file, if requested.
+    let sourceHash: SourceHash?
+
+    init(sourcePath: String, format: SourceFormat, entries: [WeightEntry], metadata: StoreMetadata, sourceHash: SourceHash?) {
+        self.sourcePath = sourcePath
+        self.format = format
+        self.entries = entries
+        self.metadata = metadata
+        self.sourceHash = sourceHash
+    }
+
+    /// Opens a safetensors store, a torch zip or legacy checkpoint, or (later) a Keras HDF5 file.
+    public static func open(_ path: String, options: StoreOpenOptions = StoreOpenOptions()) throws -> WeightStore {
+        let format = try detectFormat(path)
+        let hash = options.hashSource ? SourceHash(path: path) : nil
+        let store: WeightStore
+        switch format {
+        case .safetensors:
+            store = try openSafetensors(path, hash: hash)
+        case .torchZip, .torchLegacy:
+            store = try openTorch(path, format: format, options: options, hash: hash)
+        case .kerasH5:
+            throw StoreError.unsupportedFormat("Keras HDF5 weights are not supported yet")
+        }
+        try store.checkNamedHash()
+        return store
+    }
+
+    /// Detects the format from the first bytes.
+    public static func detectFormat(_ path: String) throws -> SourceFormat {
+        let file = try MappedFile(path: path)
+        let head = file.bytes
+        if let torch = TorchCheckpoint.detect(head) { return torch == .zip ? .torchZip : .torchLegacy }
+        if head.count >= 8, Array(head.prefix(8)) == [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A] { return .kerasH5 }
+        if head.count >= 9 {
+            // safetensors: u64 header length, then JSON starting with '{' (whitespace allowed).
+            let rest = head[8..<min(head.count, 64)].drop { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+            if rest.first == UInt8(ascii: "{") { return .safetensors }
+        }
+        if head.count > 262, Array(head[257..<262]) == Array("ustar".utf8) { throw TorchError.tarFormat }
+        throw StoreError.unknownFormat
+    }
+
+    private static func openSafetensors(_ path: String, hash: SourceHash?) throws -> WeightStore {
+        let file = try SafetensorsFile(path: path)
+        let entries = file.header.entries.map { e in
+            WeightEntry(name: e.name, tensor: LazyTensor(dtype: e.dtype, shape: e.shape) { try file.tensor(named: e.name).data })
+        }
+        return WeightStore(sourcePath: path, format: .safetensors, entries: entries,
+                           metadata: StoreMetadata(decoding: file.metadata), sourceHash: hash)
+    }
+
+    private static func openTorch(_ path: String, format: SourceFormat, options: StoreOpenOptions, hash: SourceHash?) throws -> WeightStore {
+        let checkpoint = try TorchCheckpoint.open(path: path, options: options.torch)
+        let (tensors, report) = try options.normalizer.normalize(checkpoint.root)
+        var metadata = StoreMetadata()
+        metadata.sourceFile = (path as NSString).lastPathComponent
+        metadata.sourceFormat = format.rawValue
+        metadata.normalization = report
+        metadata.notes = checkpoint.notes
+        if let prefix = checkpoint.archivePrefix { metadata.notes.insert("archive folder '\(prefix)'", at: 0) }
+        if checkpoint.byteOrder == "big" { metadata.notes.append("big-endian data converted to little-endian") }
+        return WeightStore(sourcePath: path, format: format,
+                           entries: tensors.map { WeightEntry(name: $0.name, tensor: $0.tensor) },
+                           metadata: metadata, sourceHash: hash)
+    }
+
+    /// A file named like a torchvision download carries the start of its sha256 in its name; a
+    /// mismatch is a warning naming both values (the file may be damaged or renamed).
+    private func checkNamedHash() throws {
+        guard let hash = sourceHash, let expected = SourceHash.expectedPrefix(fileName: sourcePath) else { return }
+        let actual = try hash.value()
+        if !actual.hasPrefix(expected) {
+            let line = "file name says sha256 starts with \(expected), but the file's sha256 is \(actual)"
+            warnings.append(line)
+            metadata.notes.append("warning: \(line)")
+        }
+    }
+
+    /// The sha256 of the source file (waits for the background hash).
+    public func sourceSHA256() throws -> String? { try sourceHash?.value() }
+
+    public func entry(named name: String) -> WeightEntry? { entries.first { $0.name == name } }
+
+    public var totalBytes: Int { entries.reduce(0) { $0 + $1.tensor.byteCount } }
+    public var totalElements: Int { entries.reduce(0) { $0 + $1.tensor.elementCount } }
+
+    /// Replaces the tensors (used by name rules and head replacement), keeping provenance.
+    public func replaceEntries(_ newEntries: [WeightEntry]) { entries = newEntries }
+}
+
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+    case unknownFormat
+    case unsupportedFormat(String)
+    case missingTensor(String)
+    case sameFile(String)
+
+    public var description: String {
+        switch self {
+        case .unknownFormat:
+            return "unknown format: not safetensors, not a PyTorch checkpoint (zip or legacy), not HDF5"
+        case .unsupportedFormat(let why): return why
+        case .missingTensor(let name): return "no tensor named '\(name)'"
+        case .sameFile(let path): return "the output \(path) is the input file"
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// GraftTorch: module under construction (see README).

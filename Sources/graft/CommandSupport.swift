@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import Graft
+
+/// Exit codes: 0 success, 1 a check that ran but failed (verify out of tolerance), 2 bad input.
+enum Exit {
+    static let badInput = ExitCode(2)
+    static let checkFailed = ExitCode(1)
+}
+
+/// Runs `body`, turning any error about `file` into one line on stderr and exit code 2.
+func reportingErrors<T>(file: String, _ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        printError("graft: error: \(file.escapedForTerminal): \(String(describing: error).escapedForTerminal)")
+        throw Exit.badInput
+    }
+}
+
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// Options every command that opens a checkpoint shares.
+struct OpenOptions: ParsableArguments {
+    @Flag(help: "Read torch archives whose records carry no CRC (written with torch's CRC disabled).")
+    var allowMissingCRC = false
+
+    @Flag(name: .customLong("ema"), help: "Prefer EMA weights (state_dict_ema, model_ema) when the checkpoint has both.")
+    var preferEMA = false
+
+    @Option(help: "Take the weights from this top-level key of the checkpoint instead of choosing automatically.")
+    var key: String?
+
+    var storeOptions: StoreOpenOptions {
+        var o = StoreOpenOptions()
+        o.torch.allowMissingCRC = allowMissingCRC
+        o.normalizer = StateDictNormalizer(preferEMA: preferEMA, key: key)
+        return o
+    }
+}
+
+extension String {
+    /// Control characters (terminal escapes in a hostile tensor name) shown as \u{…}.
+    var escapedForTerminal: String {
+        var out = ""
+        for scalar in unicodeScalars {
+            if scalar.value < 0x20 && scalar != "\n" && scalar != "\t" || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) {
+                out += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+}
+
+extension Int {
+    /// 102228128 → "102,228,128".
+    var grouped: String {
+        let digits = String(self.magnitude)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return (self < 0 ? "-" : "") + out
+    }
+}
+
+/// Pretty JSON for `--json` outputs.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}

@@ -1,0 +1,16 @@
+import ArgumentParser
+import Graft
+
+/// `graft`: PyTorch and Keras CNN weights → a native safetensors store → Swift ResNet/VGG/EfficientNet.
+@main
+struct GraftCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "graft",
+        abstract: "Import pretrained CNN weights, verify them against their framework, run and fine-tune them.",
+        discussion: """
+            Input files are untrusted: every reader validates what it reads and stops with exit code 2 \
+            and one line naming the file, the record and the reason. Nothing is half-written.
+            """,
+        version: "0.1.0",
+        subcommands: [Inspect.self, Convert.self, Export.self])
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import Graft
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a weight file's format, every tensor, totals, and what normalization did.")
+
+    @Argument(help: "A .pth/.pt checkpoint, a .safetensors store or a Keras .h5 file.")
+    var file: String
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    @OptionGroup var open: OpenOptions
+
+    struct Report: Encodable {
+        struct Tensor: Encodable { let name: String; let dtype: String; let shape: [Int]; let bytes: Int }
+        let file: String
+        let format: String
+        let sha256: String?
+        let tensors: [Tensor]
+        let totalTensors: Int
+        let totalElements: Int
+        let totalBytes: Int
+        let normalization: [String]
+        let notes: [String]
+        let warnings: [String]
+        let metadata: [String: String]
+    }
+
+    func run() throws {
+        let store = try reportingErrors(file: file) { try WeightStore.open(file, options: open.storeOptions) }
+        let report = Report(
+            file: file, format: store.format.rawValue, sha256: try? store.sourceSHA256(),
+            tensors: store.entries.map { .init(name: $0.name, dtype: $0.tensor.dtype.rawValue, shape: $0.tensor.shape, bytes: $0.tensor.byteCount) },
+            totalTensors: store.entries.count, totalElements: store.totalElements, totalBytes: store.totalBytes,
+            normalization: store.metadata.normalization?.lines ?? [], notes: store.metadata.notes,
+            warnings: store.warnings,
+            metadata: Dictionary(uniqueKeysWithValues: store.metadata.encoded().map { ($0.key, $0.value) }))
+        for w in store.warnings { printError("graft: warning: \(file.escapedForTerminal): \(w)") }
+        if json { return try printJSON(report) }
+
+        print("file:    \(file.escapedForTerminal)")
+        print("format:  \(store.format.summary)")
+        if let sha = report.sha256 { print("sha256:  \(sha)") }
+        for note in store.metadata.notes { print("note:    \(note.escapedForTerminal)") }
+        if let arch = store.metadata.arch { print("arch:    \(arch.escapedForTerminal)") }
+        if let weights = store.metadata.weights { print("weights: \(weights.escapedForTerminal)") }
+        let lines = report.normalization
+        print("normalization: \(lines.isEmpty ? "none needed" : "")")
+        for line in lines { print("  - \(line.escapedForTerminal)") }
+        let nameWidth = min(60, max(4, store.entries.map { $0.name.escapedForTerminal.count }.max() ?? 4))
+        print("")
+        print("  " + "name".padding(nameWidth) + "  dtype     shape                  bytes")
+        for e in store.entries {
+            let shape = "[" + e.tensor.shape.map(String.init).joined(separator: ", ") + "]"
+            print("  " + e.name.escapedForTerminal.padding(nameWidth) + "  " + e.tensor.dtype.rawValue.padding(8)
+                  + "  " + shape.padding(20) + "  " + e.tensor.byteCount.grouped.leftPadding(12))
+        }
+        print("")
+        print("total: \(report.totalTensors) tensors, \(report.totalElements.grouped) elements, \(report.totalBytes.grouped) bytes")
+    }
+}
+
+extension String {
+    func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+    func leftPadding(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
