@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import fixture_containers as zc  # noqa: E402
 import fixturelib as lib  # noqa: E402
 from fixture_archs import MINIATURES, make_miniature  # noqa: E402
 
@@ -63,9 +64,9 @@ class Manifest:
         path = OUT / name
         entry = OrderedDict()
         if zipfile.is_zipfile(path):
-            lib.assert_aligned(path)
-            prefix = lib.archive_prefix(path)
-            byteorder = lib.read_record(path, f"{prefix}/byteorder").decode()
+            zc.assert_aligned(path)
+            prefix = zc.archive_prefix(path)
+            byteorder = zc.read_record(path, f"{prefix}/byteorder").decode()
             entry.update(format="zip", prefix=prefix, byteorder=byteorder)
         else:
             entry.update(format="legacy", byteorder="little")
@@ -74,7 +75,7 @@ class Manifest:
         entry.update(extra)
         entry["tensors"] = lib.tensor_records(tensors)
         entry["normalization"] = normalization
-        seen = lib.tensor_records(_normalize(lib.read_back(path, extra_globals), normalization))
+        seen = lib.tensor_records(_normalize(zc.read_back(path, extra_globals), normalization))
         if seen != entry["tensors"]:
             raise AssertionError(f"{name}: torch.load disagrees with the manifest")
         self.files[name] = entry
@@ -141,7 +142,7 @@ def save_format_variants(manifest, model):
         manifest.loadable(name, tensors, source_model="resnet18_mini", **extra)
 
     torch.save(sd, OUT / "resnet18_mini_legacy.pth", _use_new_zipfile_serialization=False)
-    lib.pin_legacy_storage_keys(OUT / "resnet18_mini_legacy.pth")
+    zc.pin_legacy_storage_keys(OUT / "resnet18_mini_legacy.pth")
     variant("resnet18_mini_legacy.pth")
     half = copy.deepcopy(model).half().state_dict()
     torch.save(half, OUT / "resnet18_mini_fp16.pth")
@@ -194,7 +195,7 @@ def save_layouts(manifest):
     with tempfile.TemporaryDirectory() as tmp:
         little = Path(tmp) / "bigendian.pth"
         torch.save(dtypes, little)
-        lib.rewrite_big_endian(little, OUT / "bigendian.pth")
+        zc.rewrite_big_endian(little, OUT / "bigendian.pth")
         _assert_swapped(little, OUT / "bigendian.pth")
     manifest.loadable("bigendian.pth", dtypes, rewritten_from="dtypes.pth")
 
@@ -276,7 +277,7 @@ def save_refused(manifest, micro):
     expected = {"full_model.pth": "torchvision.models.resnet.ResNet", "evil_reduce.pth": "posix.system",
                 "namespace_args.pth": "argparse.Namespace"}
     for name, detail in expected.items():
-        found = lib.first_disallowed_global(lib.data_pickle(OUT / name))
+        found = zc.first_disallowed_global(zc.data_pickle(OUT / name))
         if found != detail:
             raise AssertionError(f"{name}: first disallowed global is {found}, expected {detail}")
         manifest.refused(name, "disallowed_global", detail)
