@@ -37,6 +37,7 @@ import numpy
 import torch
 from torch import nn
 
+sys.dont_write_bytecode = True  # no __pycache__ next to the helpers in tools/
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fixture_containers as zc  # noqa: E402
 import fixturelib as lib  # noqa: E402

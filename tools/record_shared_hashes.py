@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+sys.dont_write_bytecode = True  # no __pycache__ next to the helpers in tools/
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fixturelib as lib  # noqa: E402
 
