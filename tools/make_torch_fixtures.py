@@ -6,7 +6,8 @@ What it makes (each file is described in Fixtures/README.md):
 - format variants of resnet18_mini: legacy stream, fp16, bf16, pickle protocol 4, renamed archive,
   saved through a buffer, CRC disabled, torchvision-style hash names (right and wrong prefix), and a
   big-endian rewrite of dtypes.pth;
-- checkpoint wrappers around resnet_micro: DataParallel + optimizer, torch.compile, EMA, numpy scalar;
+- checkpoint wrappers around resnet_micro: DataParallel + optimizer, torch.compile key naming, EMA,
+  numpy scalar;
 - tensor layouts (views.pth) and one tensor per dtype (dtypes.pth);
 - files a safe loader must refuse: scripted.pt, full_model.pth, evil_reduce.pth, namespace_args.pth.
 
