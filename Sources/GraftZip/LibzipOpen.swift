@@ -82,10 +82,7 @@ enum LibzipOpen {
         // The end record sits in the last 22 + 65535 (comment) bytes.
         let tailCount = min(size, endRecordSize + 65_535)
         let tail = readBytes(fd: fd, offset: size - tailCount, count: tailCount)
-        let hasEndRecord = tail.count >= 4 && (0...(tail.count - 4)).contains { i in
-            tail[i] == endRecord[0] && tail[i + 1] == endRecord[1] && tail[i + 2] == endRecord[2]
-                && tail[i + 3] == endRecord[3]
-        }
+        let hasEndRecord = tail.firstRange(of: endRecord) != nil
         if hasEndRecord {
             return .inconsistentArchive(
                 path: path,
@@ -93,7 +90,8 @@ enum LibzipOpen {
                     + "or an entry runs into the central directory")
         }
         if head == localHeader {
-            return .truncated(path: path, reason: "no end-of-central-directory record (the file was cut short)")
+            return .truncated(
+                path: path, reason: "no end-of-central-directory record (the file was cut short)")
         }
         return .notAZipArchive(path: path)
     }
@@ -108,8 +106,7 @@ enum LibzipOpen {
         var seen = Set<[UInt8]>()
         for i in 0..<UInt64(count) {
             guard let cName = zip_get_name(handle, i, ZIP_FL_ENC_RAW) else { continue }
-            let raw = Array(UnsafeBufferPointer(start: UnsafeRawPointer(cName).assumingMemoryBound(to: UInt8.self),
-                                                count: strlen(cName)))
+            let raw = LibzipStatus.bytes(of: cName)
             if !seen.insert(raw).inserted {
                 return String(validating: raw, as: UTF8.self) ?? ZipEntryName.escapedBytes(raw)
             }
@@ -133,7 +130,8 @@ struct LibzipStatusBox: Error {
     init(_ status: LibzipStatus) { self.status = status }
 
     init(systemError: Int32) {
-        self.status = LibzipStatus(code: ZIP_ER_OPEN, system: systemError,
-                                   message: "cannot open: \(String(cString: strerror(systemError)))")
+        self.status = LibzipStatus(
+            code: ZIP_ER_OPEN, system: systemError,
+            message: "cannot open: \(String(cString: strerror(systemError)))")
     }
 }

@@ -1,5 +1,11 @@
 import CZip
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A libzip error (`zip_error_t`) copied into Swift values, and its translation into `ZipError`.
 struct LibzipStatus {
     /// `ZIP_ER_*`.
@@ -34,6 +40,11 @@ struct LibzipStatus {
     /// The error of an open entry (`zip_file_get_error`).
     static func of(file: OpaquePointer) -> LibzipStatus { LibzipStatus(zip_file_get_error(file)) }
 
+    /// The bytes of a C string libzip returned (a name: raw bytes, not yet known to be UTF-8).
+    static func bytes(of cString: UnsafePointer<CChar>) -> [UInt8] {
+        Array(UnsafeRawBufferPointer(start: cString, count: strlen(cString)))
+    }
+
     /// An error met while reading one entry's data.
     func readError(entry: ZipEntry) -> ZipError {
         switch code {
@@ -41,7 +52,8 @@ struct LibzipStatus {
             return entry.crc32 == 0 ? .crcNotRecorded(entry: entry.name) : .crcMismatch(entry: entry.name)
         case ZIP_ER_INCONS:
             // The CRC layer compares the byte count at the end of the data with the header.
-            return .sizeMismatch(entry: entry.name, declared: entry.size, reason: "the data has a different length")
+            return .sizeMismatch(
+                entry: entry.name, declared: entry.size, reason: "the data has a different length")
         case ZIP_ER_ZLIB, ZIP_ER_COMPRESSED_DATA:
             return .corruptCompressedData(entry: entry.name, reason: message)
         case ZIP_ER_COMPNOTSUPP:

@@ -12,7 +12,8 @@ extension ZipArchive {
     public func read(_ entry: ZipEntry) throws -> ByteBuffer {
         try checkReadable(entry)
         let buffer = ByteBuffer(uninitializedCount: entry.size)
-        try readVerified(entry, into: UnsafeMutableRawBufferPointer(start: buffer.mutableBase, count: entry.size))
+        try readVerified(
+            entry, into: UnsafeMutableRawBufferPointer(start: buffer.mutableBase, count: entry.size))
         return buffer
     }
 
@@ -20,7 +21,8 @@ extension ZipArchive {
     /// On error the destination's contents are unspecified.
     public func read(_ entry: ZipEntry, into destination: UnsafeMutableRawBufferPointer) throws {
         guard destination.count == entry.size else {
-            throw ZipError.destinationSizeMismatch(entry: entry.name, size: entry.size, destination: destination.count)
+            throw ZipError.destinationSizeMismatch(
+                entry: entry.name, size: entry.size, destination: destination.count)
         }
         try checkReadable(entry)
         try readVerified(entry, into: destination)

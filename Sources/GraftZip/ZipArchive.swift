@@ -43,7 +43,9 @@ public final class ZipArchive {
         defer { close(fd) }
         let size = try Self.fileSize(fd, path: path)
         // libzip treats an empty file as an empty archive; a zip has at least its 22-byte end record.
-        guard size >= LibzipOpen.endRecordSize else { throw LibzipOpen.unreadable(fd: fd, size: size, path: path) }
+        guard size >= LibzipOpen.endRecordSize else {
+            throw LibzipOpen.unreadable(fd: fd, size: size, path: path)
+        }
         let handle = try LibzipOpen.open(fd: fd, size: size, path: path)
         let scanned: [ZipEntry]
         do {

@@ -83,7 +83,9 @@ public struct ZipEntry: Sendable, Equatable {
     public let crc32: UInt32
     public let compression: ZipCompression
 
-    public init(name: String, index: Int, size: Int, compressedSize: Int, crc32: UInt32, compression: ZipCompression) {
+    public init(
+        name: String, index: Int, size: Int, compressedSize: Int, crc32: UInt32, compression: ZipCompression
+    ) {
         self.name = name
         self.index = index
         self.size = size

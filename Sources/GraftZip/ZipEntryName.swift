@@ -50,7 +50,8 @@ enum ZipEntryName {
     }
 
     private static func isASCIILetter(_ b: UInt8) -> Bool {
-        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b)
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b)
+            || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b)
     }
 
     /// Printable ASCII as is, every other byte as `\xNN` (for names that are not UTF-8).

@@ -37,10 +37,11 @@ struct ZipEntryScan {
             guard seen.insert(entry.name).inserted else { throw ZipError.duplicateEntry(name: entry.name) }
             let headers = Self.localHeaderSize + Self.centralEntrySize + 2 * nameLength
             guard let sum = Checked.add(claimed, headers).flatMap({ Checked.add($0, entry.compressedSize) }),
-                  sum <= fileSize
+                sum <= fileSize
             else {
                 throw ZipError.overlappingEntries(
-                    entry: entry.name, claimedBytes: Checked.add(claimed, headers + entry.compressedSize) ?? Int.max,
+                    entry: entry.name,
+                    claimedBytes: Checked.add(claimed, headers + entry.compressedSize) ?? Int.max,
                     fileSize: fileSize)
             }
             claimed = sum
@@ -59,13 +60,14 @@ struct ZipEntryScan {
             throw ZipError.inconsistentArchive(
                 path: path, reason: "entry \(index): \(LibzipStatus.of(archive: handle).message)")
         }
-        let needed = ZIP_STAT_NAME | ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_CRC | ZIP_STAT_COMP_METHOD
+        let needed =
+            ZIP_STAT_NAME | ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_CRC | ZIP_STAT_COMP_METHOD
             | ZIP_STAT_ENCRYPTION_METHOD
         guard st.valid & UInt64(needed) == UInt64(needed), let cName = st.name else {
-            throw ZipError.inconsistentArchive(path: path, reason: "entry \(index) lacks a name, size, CRC or method")
+            throw ZipError.inconsistentArchive(
+                path: path, reason: "entry \(index) lacks a name, size, CRC or method")
         }
-        let raw = Array(UnsafeBufferPointer(
-            start: UnsafeRawPointer(cName).assumingMemoryBound(to: UInt8.self), count: strlen(cName)))
+        let raw = LibzipStatus.bytes(of: cName)
         let name = try ZipEntryName.validate(raw, maxLength: limits.maxNameLength)
 
         if st.encryption_method != UInt16(ZIP_EM_NONE) { throw ZipError.encryptedEntry(name: name) }
@@ -77,7 +79,8 @@ struct ZipEntryScan {
         }
         guard let compressedSize = Int(exactly: st.comp_size), compressedSize <= fileSize else {
             throw ZipError.truncated(
-                path: path, reason: "entry \(ZipError.display(name)) claims \(st.comp_size) stored bytes, "
+                path: path,
+                reason: "entry \(ZipError.display(name)) claims \(st.comp_size) stored bytes, "
                     + "but the file has \(fileSize)")
         }
         if compression == .stored, size != compressedSize {
@@ -85,7 +88,7 @@ struct ZipEntryScan {
                 entry: name, declared: size, reason: "it is stored (uncompressed) in \(compressedSize) bytes")
         }
         if compression != .stored, size > limits.compressionRatioFloor,
-           Checked.mul(compressedSize, limits.maxCompressionRatio).map({ size > $0 }) ?? false
+            Checked.mul(compressedSize, limits.maxCompressionRatio).map({ size > $0 }) ?? false
         {
             throw ZipError.compressionBomb(
                 entry: name, size: size, compressedSize: compressedSize, maxRatio: limits.maxCompressionRatio)
@@ -102,10 +105,11 @@ struct ZipEntryScan {
         var system: UInt8 = 0
         var attributes: UInt32 = 0
         guard zip_file_get_external_attributes(handle, index, 0, &system, &attributes) == 0,
-              system == UInt8(ZIP_OPSYS_UNIX)
+            system == UInt8(ZIP_OPSYS_UNIX)
         else { return }
         let kinds: [UInt32: String] = [
-            UInt32(S_IFLNK): "a symbolic link", UInt32(S_IFIFO): "a FIFO", UInt32(S_IFCHR): "a character device",
+            UInt32(S_IFLNK): "a symbolic link", UInt32(S_IFIFO): "a FIFO",
+            UInt32(S_IFCHR): "a character device",
             UInt32(S_IFBLK): "a block device", UInt32(S_IFSOCK): "a socket",
         ]
         let type = (attributes >> 16) & UInt32(S_IFMT)
@@ -113,7 +117,8 @@ struct ZipEntryScan {
         case 0, UInt32(S_IFREG), UInt32(S_IFDIR): return
         default:
             throw ZipError.unsupportedEntryType(
-                name: name, reason: kinds[type] ?? "a special file (Unix mode \(String(attributes >> 16, radix: 8)))")
+                name: name,
+                reason: kinds[type] ?? "a special file (Unix mode \(String(attributes >> 16, radix: 8)))")
         }
     }
 }

@@ -77,7 +77,8 @@ public enum ZipError: Error, CustomStringConvertible, Equatable {
         case .tooManyEntries(let p, let c, let l):
             return "\(p) has \(c) entries, more than the limit of \(l)"
         case .overlappingEntries(let e, let c, let s):
-            return "entries overlap (possible zip bomb): up to entry \(Self.display(e)) they claim \(c) bytes, "
+            return
+                "entries overlap (possible zip bomb): up to entry \(Self.display(e)) they claim \(c) bytes, "
                 + "but the file has \(s)"
         case .invalidEntryName(let n, let r): return "invalid entry name \(Self.display(n)): \(r)"
         case .duplicateEntry(let n): return "duplicate entry \(Self.display(n))"
@@ -85,7 +86,8 @@ public enum ZipError: Error, CustomStringConvertible, Equatable {
         case .encryptedEntry(let n): return "entry \(Self.display(n)) is encrypted"
         case .unsupportedEntryType(let n, let r): return "entry \(Self.display(n)) is \(r), not a file"
         case .unsupportedCompression(let e, let m):
-            return "entry \(Self.display(e)) uses compression method \(m); only stored (0) and deflate (8) are read"
+            return "entry \(Self.display(e)) uses compression method \(m); "
+                + "only stored (0) and deflate (8) are read"
         case .entryTooLarge(let e, let s, let l):
             return "entry \(Self.display(e)) declares \(s) bytes, more than the limit of \(l)"
         case .compressionBomb(let e, let s, let c, let r):

@@ -22,7 +22,9 @@ enum ZipLayout {
     /// multiple of `ZipWriter.alignment`.
     static func padding(localHeaderAt offset: Int, nameLength: Int, size: Int) -> Int {
         // Past Int.max there is no archive to pad; `nextOffset` reports that case.
-        guard let unpadded = Checked.add(offset, fixedHeaderSize(nameLength: nameLength, size: size)) else { return 0 }
+        guard let unpadded = Checked.add(offset, fixedHeaderSize(nameLength: nameLength, size: size)) else {
+            return 0
+        }
         let alignment = ZipWriter.alignment
         return (alignment - unpadded % alignment) % alignment
     }

@@ -40,10 +40,12 @@ public final class ZipWriter {
     /// - Throws: `invalidEntryName`, `duplicateEntry`, `tooManyEntries`, or `writerFinished`.
     public func add(name: String, data: ByteBuffer) throws {
         guard !finished else { throw ZipError.writerFinished(path: destination) }
-        try ZipEntryName.validate(name, maxLength: limits.maxNameLength)
+        // A zip name length field holds at most 65,535 bytes (libzip would cut a longer name short).
+        try ZipEntryName.validate(name, maxLength: min(limits.maxNameLength, Int(UInt16.max)))
         guard !names.contains(name) else { throw ZipError.duplicateEntry(name: name) }
         guard pending.count < limits.maxEntries else {
-            throw ZipError.tooManyEntries(path: destination, count: pending.count + 1, limit: limits.maxEntries)
+            throw ZipError.tooManyEntries(
+                path: destination, count: pending.count + 1, limit: limits.maxEntries)
         }
         names.insert(name)
         pending.append((name, data))
@@ -63,7 +65,8 @@ public final class ZipWriter {
         try writeArchive(to: temporary)
         try synchronize(file: temporary)
         guard rename(temporary, destination) == 0 else {
-            throw ZipError.writeFailed(path: destination, reason: "rename failed: \(String(cString: strerror(errno)))")
+            throw ZipError.writeFailed(
+                path: destination, reason: "rename failed: \(String(cString: strerror(errno)))")
         }
         placed = true
         let folder = open(Self.directory(of: destination), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -84,7 +87,9 @@ public final class ZipWriter {
             buffer.baseAddress.map { mkstemp($0) } ?? -1
         }
         guard fd >= 0 else {
-            throw ZipError.writeFailed(path: destination, reason: "cannot create a temporary file: \(String(cString: strerror(errno)))")
+            throw ZipError.writeFailed(
+                path: destination,
+                reason: "cannot create a temporary file: \(String(cString: strerror(errno)))")
         }
         _ = fchmod(fd, 0o644)
         close(fd)
@@ -111,12 +116,17 @@ public final class ZipWriter {
     }
 
     /// Adds one stored entry whose local header starts at `offset`; returns where the next starts.
-    private func addEntry(name: String, data: ByteBuffer, at offset: Int, to archive: OpaquePointer) throws -> Int {
+    private func addEntry(name: String, data: ByteBuffer, at offset: Int, to archive: OpaquePointer) throws
+        -> Int
+    {
         func failure() -> ZipError {
             ZipError.writeFailed(
-                path: destination, reason: "entry \(ZipError.display(name)): \(LibzipStatus.of(archive: archive).message)")
+                path: destination,
+                reason: "entry \(ZipError.display(name)): \(LibzipStatus.of(archive: archive).message)")
         }
-        guard let source = zip_source_buffer(archive, data.base, UInt64(data.count), 0) else { throw failure() }
+        guard let source = zip_source_buffer(archive, data.base, UInt64(data.count), 0) else {
+            throw failure()
+        }
         let added = zip_file_add(archive, name, source, ZIP_FL_ENC_UTF_8)
         guard added >= 0 else {
             zip_source_free(source)
@@ -126,12 +136,15 @@ public final class ZipWriter {
         let padding = ZipLayout.padding(localHeaderAt: offset, nameLength: name.utf8.count, size: data.count)
         let filler = [UInt8](repeating: UInt8(ascii: "Z"), count: padding)
         guard zip_set_file_compression(archive, index, ZIP_CM_STORE, 0) == 0,
-              zip_file_set_dostime(archive, index, ZipLayout.dosTime, ZipLayout.dosDate, 0) == 0,
-              zip_file_extra_field_set(
-                  archive, index, ZipLayout.paddingFieldID, UInt16(ZIP_EXTRA_FIELD_NEW), filler, UInt16(padding),
-                  ZIP_FL_LOCAL) == 0
+            zip_file_set_dostime(archive, index, ZipLayout.dosTime, ZipLayout.dosDate, 0) == 0,
+            zip_file_extra_field_set(
+                archive, index, ZipLayout.paddingFieldID, UInt16(ZIP_EXTRA_FIELD_NEW), filler,
+                UInt16(padding),
+                ZIP_FL_LOCAL) == 0
         else { throw failure() }
-        guard let next = ZipLayout.nextOffset(localHeaderAt: offset, nameLength: name.utf8.count, size: data.count)
+        guard
+            let next = ZipLayout.nextOffset(
+                localHeaderAt: offset, nameLength: name.utf8.count, size: data.count)
         else { throw ZipError.writeFailed(path: destination, reason: "the archive would exceed 2^63 bytes") }
         return next
     }
@@ -139,11 +152,13 @@ public final class ZipWriter {
     private func synchronize(file path: String) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw ZipError.writeFailed(path: destination, reason: "cannot reopen to sync: \(String(cString: strerror(errno)))")
+            throw ZipError.writeFailed(
+                path: destination, reason: "cannot reopen to sync: \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
         guard fsync(fd) == 0 else {
-            throw ZipError.writeFailed(path: destination, reason: "fsync failed: \(String(cString: strerror(errno)))")
+            throw ZipError.writeFailed(
+                path: destination, reason: "fsync failed: \(String(cString: strerror(errno)))")
         }
     }
 

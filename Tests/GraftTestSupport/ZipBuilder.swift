@@ -82,7 +82,8 @@ public struct ZipBuilder {
                 continue
             }
             localOffsets.append(out.count)
-            let extra = (m.zip64 ? Self.zip64Field([m.uncompressedSize, UInt64(m.data.count)]) : []) + m.localExtra
+            let extra =
+                (m.zip64 ? Self.zip64Field([m.uncompressedSize, UInt64(m.data.count)]) : []) + m.localExtra
             out.zipAppend32(0x0403_4B50)
             out.zipAppend16(m.zip64 ? 45 : 20)
             out.zipAppend16(m.flags)
@@ -216,17 +217,20 @@ extension ZipBuilder {
     /// The local records of an archive whose entries follow each other without data descriptors
     /// (what `ZipWriter` writes): name, header offset, data offset and stored size, or nil if the
     /// bytes do not walk.
-    public static func localRecords(_ bytes: [UInt8]) -> [(name: String, header: Int, data: Int, size: Int)]? {
+    public static func localRecords(_ bytes: [UInt8]) -> [(name: String, header: Int, data: Int, size: Int)]?
+    {
         var records: [(name: String, header: Int, data: Int, size: Int)] = []
         var at = 0
         while at + 30 <= bytes.count, bytes.zipRead32(at) == 0x0403_4B50 {
-            let nameLength = Int(bytes.zipRead16(at + 26)), extraLength = Int(bytes.zipRead16(at + 28))
+            let nameLength = Int(bytes.zipRead16(at + 26))
+            let extraLength = Int(bytes.zipRead16(at + 28))
             var size = Int(bytes.zipRead32(at + 18))
             let nameStart = at + 30
             guard nameStart + nameLength + extraLength <= bytes.count else { return nil }
             var e = nameStart + nameLength
             while e + 4 <= nameStart + nameLength + extraLength {  // ZIP64 sizes, if any
-                let id = bytes.zipRead16(e), len = Int(bytes.zipRead16(e + 2))
+                let id = bytes.zipRead16(e)
+                let len = Int(bytes.zipRead16(e + 2))
                 if id == 1, len >= 16 { size = Int(bytes.zipRead64(e + 12)) }
                 e += 4 + len
             }

@@ -8,7 +8,9 @@ import XCTest
 /// Python's own zip reader saw (Fixtures/zip/manifest.json).
 final class ZipGoldenReadTests: ZipTestCase {
     /// Every entry's name, order, sizes, CRC, method and bytes match Python's view.
-    private func assertMatchesManifest(_ fixture: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func assertMatchesManifest(_ fixture: String, file: StaticString = #filePath, line: UInt = #line)
+        throws
+    {
         let expected = try manifest(fixture)
         let archive = try ZipArchive(path: TestPaths.fixture("zip/\(fixture)"))
         XCTAssertEqual(archive.fileSize, expected.fileSize, file: file, line: line)
@@ -54,7 +56,8 @@ final class ZipGoldenReadTests: ZipTestCase {
         XCTAssertEqual(try archive.read(named: "weights/empty.bin").count, 0)
         XCTAssertEqual(try archive.read(named: "weights/stored.bin").array, pattern(100))
         XCTAssertTrue(try XCTUnwrap(archive.entry(named: "weights/")).isDirectory)
-        XCTAssertEqual(String(decoding: try archive.read(named: "notes/ünïcode.txt").array, as: UTF8.self), "grüße\n")
+        let text = try archive.read(named: "notes/ünïcode.txt")
+        XCTAssertEqual(String(decoding: text.array, as: UTF8.self), "grüße\n")
     }
 
     /// A21: records that are not 64-byte aligned read like any other; the result buffer is aligned.
@@ -84,7 +87,8 @@ final class ZipGoldenReadTests: ZipTestCase {
     func testMissingEntriesAndEntriesOfAnotherArchive() throws {
         let archive = try ZipArchive(path: TestPaths.fixture("zip/tiny_buffer.pth"))
         XCTAssertNil(archive.entry(named: "archive/data/9"))
-        XCTAssertEqual(zipError { _ = try archive.read(named: "archive/data/9") }, .missingEntry(name: "archive/data/9"))
+        XCTAssertEqual(
+            zipError { _ = try archive.read(named: "archive/data/9") }, .missingEntry(name: "archive/data/9"))
         let other = try ZipArchive(path: TestPaths.fixture("zip/tiny_state.pth"))
         let foreign = try XCTUnwrap(other.entry(named: "tiny_state/data.pkl"))
         XCTAssertEqual(zipError { _ = try archive.read(foreign) }, .missingEntry(name: "tiny_state/data.pkl"))
@@ -98,7 +102,8 @@ final class ZipGoldenReadTests: ZipTestCase {
         let archive = try ZipArchive(path: path)
         let openSeconds = Date().timeIntervalSince(opened)
         XCTAssertEqual(archive.entries.count, 326)
-        XCTAssertTrue(archive.entries.allSatisfy { $0.name.hasPrefix("resnet50/") && $0.compression == .stored })
+        XCTAssertTrue(
+            archive.entries.allSatisfy { $0.name.hasPrefix("resnet50/") && $0.compression == .stored })
         XCTAssertEqual(archive.entries(withPrefix: "resnet50/data/").count, 320)
         XCTAssertEqual(archive.entries.first?.name, "resnet50/data.pkl")
         let conv1 = try XCTUnwrap(archive.entry(named: "resnet50/data/0"))
@@ -112,7 +117,9 @@ final class ZipGoldenReadTests: ZipTestCase {
         for entry in archive.entries { total += try archive.read(entry).count }
         let seconds = Date().timeIntervalSince(started)
         XCTAssertEqual(total, 102_480_200)
-        print(String(format: "resnet50.pth: open %.2f ms, read %d bytes in %.3f s (%.0f MB/s)",
-                     openSeconds * 1000, total, seconds, Double(total) / 1e6 / max(seconds, 1e-9)))
+        print(
+            String(
+                format: "resnet50.pth: open %.2f ms, read %d bytes in %.3f s (%.0f MB/s)",
+                openSeconds * 1000, total, seconds, Double(total) / 1e6 / max(seconds, 1e-9)))
     }
 }

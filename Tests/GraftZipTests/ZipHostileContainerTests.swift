@@ -23,15 +23,18 @@ final class ZipHostileContainerTests: ZipTestCase {
 
     func testLegacyPickleStreamIsNotAnArchive() {
         // torch ≤ 1.5 files start with a pickled magic number, not a zip header.
-        let path = write([0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E]
-            + [UInt8](repeating: 0x2E, count: 100))
+        let path = write(
+            [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E]
+                + [UInt8](repeating: 0x2E, count: 100))
         XCTAssertEqual(zipError { _ = try ZipArchive(path: path) }, .notAZipArchive(path: path))
     }
 
     func testCheckpointCutInHalfIsTruncated() throws {
         let full = try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("zip/tiny_buffer.pth")))
         let error = zipError { _ = try open(Array(full.prefix(full.count / 2))) }
-        guard case .truncated(_, let reason) = error else { return XCTFail("got \(String(describing: error))") }
+        guard case .truncated(_, let reason) = error else {
+            return XCTFail("got \(String(describing: error))")
+        }
         XCTAssertTrue(reason.contains("end-of-central-directory"), reason)
     }
 
@@ -48,8 +51,10 @@ final class ZipHostileContainerTests: ZipTestCase {
 
     // MARK: - A6: central directory and local header disagree
 
-    private func assertInconsistent(_ change: (inout ZipBuilder.Member) -> Void, file: StaticString = #filePath,
-                                    line: UInt = #line) {
+    private func assertInconsistent(
+        _ change: (inout ZipBuilder.Member) -> Void, file: StaticString = #filePath,
+        line: UInt = #line
+    ) {
         var builder = valid()
         change(&builder.members[1])
         let error = openOrReadError(builder.build().bytes, file: file, line: line)
@@ -58,7 +63,9 @@ final class ZipHostileContainerTests: ZipTestCase {
         }
     }
 
-    func testCentralNameDiffersFromLocalName() { assertInconsistent { $0.centralName = Array("archive/data/1".utf8) } }
+    func testCentralNameDiffersFromLocalName() {
+        assertInconsistent { $0.centralName = Array("archive/data/1".utf8) }
+    }
     func testCentralCRCDiffersFromLocalCRC() { assertInconsistent { $0.centralCRC32 = $0.crc32 ^ 1 } }
     func testCentralMethodDiffersFromLocalMethod() { assertInconsistent { $0.centralMethod = 8 } }
     func testCentralSizesDifferFromLocalSizes() {
@@ -123,7 +130,8 @@ final class ZipHostileContainerTests: ZipTestCase {
         builder.zip64EndRecord = true
         for i in builder.members.indices { builder.members[i].zip64 = true }
         let archive = try open(builder.build().bytes)
-        XCTAssertEqual(archive.entries.map(\.name), torchLikeMembers().map { String(decoding: $0.name, as: UTF8.self) })
+        XCTAssertEqual(
+            archive.entries.map(\.name), torchLikeMembers().map { String(decoding: $0.name, as: UTF8.self) })
         XCTAssertEqual(try archive.read(named: "archive/data/0").array, (0..<64).map { UInt8($0) })
     }
 
@@ -149,8 +157,9 @@ final class ZipHostileContainerTests: ZipTestCase {
         var output = builder.build()
         output.bytes.zipPatchLE(output.localHeaderOffsets[2] + 30 + 15 + 4 + 8, wrapping, bytes: 8)
         // libzip's own bound check wraps around and passes; Graft's size checks do not.
-        XCTAssertEqual(openOrReadError(output.bytes),
-                       .entryTooLarge(entry: "archive/version", size: wrapping, limit: ZipLimits.default.maxEntrySize))
+        XCTAssertEqual(
+            openOrReadError(output.bytes),
+            .entryTooLarge(entry: "archive/version", size: wrapping, limit: ZipLimits.default.maxEntrySize))
     }
 
     func testZip64LocatorPointingElsewhere() {
@@ -225,11 +234,24 @@ final class ZipHostileContainerTests: ZipTestCase {
         let bytes = ZipBuilder(members: members).build().bytes
         XCTAssertNoThrow(try open(bytes, limits: ZipLimits(maxEntries: 50)))
         let path = write(bytes, name: "many.zip")
-        XCTAssertEqual(zipError { _ = try ZipArchive(path: path, limits: ZipLimits(maxEntries: 49)) },
-                       .tooManyEntries(path: path, count: 50, limit: 49))
+        XCTAssertEqual(
+            zipError { _ = try ZipArchive(path: path, limits: ZipLimits(maxEntries: 49)) },
+            .tooManyEntries(path: path, count: 50, limit: 49))
     }
 
-    // MARK: - G1: not a regular file
+    // MARK: - G1, G2: not a regular file, file shrinking under the reader
+
+    /// Reads use plain file I/O, not a mapping, so a file cut short after open gives an error,
+    /// not a SIGBUS.
+    func testFileTruncatedAfterOpen() throws {
+        let members = [ZipBuilder.Member(name: "archive/data/0", data: pattern(100_000))]
+        let path = write(ZipBuilder(members: members).build().bytes)
+        let archive = try ZipArchive(path: path)
+        XCTAssertEqual(truncate(path, 50_000), 0)
+        guard case .readFailed("archive/data/0", _) = zipError({ _ = try archive.read(named: "archive/data/0") })
+        else { return XCTFail() }
+    }
+
 
     func testDirectoryFIFODeviceAndMissingPath() {
         let dir = folder.path

@@ -16,14 +16,16 @@ final class ZipHostileEntryTests: ZipTestCase {
         output.bytes[output.dataOffsets[1] + 10] ^= 0x01
         let archive = try open(output.bytes)
         XCTAssertEqual(try archive.read(named: "archive/data.pkl").count, 6, "other entries stay readable")
-        XCTAssertEqual(zipError { _ = try archive.read(named: "archive/data/0") }, .crcMismatch(entry: "archive/data/0"))
+        XCTAssertEqual(
+            zipError { _ = try archive.read(named: "archive/data/0") }, .crcMismatch(entry: "archive/data/0"))
     }
 
     func testTorchCheckpointWithoutCRCsIsRejectedByDefault() throws {
         let archive = try ZipArchive(path: TestPaths.fixture("zip/tiny_nocrc.pth"))
         XCTAssertTrue(archive.entries.allSatisfy { $0.crc32 == 0 })
-        XCTAssertEqual(zipError { _ = try archive.read(named: "archive/data.pkl") },
-                       .crcNotRecorded(entry: "archive/data.pkl"))
+        XCTAssertEqual(
+            zipError { _ = try archive.read(named: "archive/data.pkl") },
+            .crcNotRecorded(entry: "archive/data.pkl"))
         XCTAssertTrue(ZipError.crcNotRecorded(entry: "x").description.contains("CRC not recorded"))
     }
 
@@ -39,7 +41,8 @@ final class ZipHostileEntryTests: ZipTestCase {
         var output = valid().build()
         output.bytes[output.dataOffsets[1]] ^= 0xFF
         let archive = try open(output.bytes, allowMissingCRC: true)
-        XCTAssertEqual(zipError { _ = try archive.read(named: "archive/data/0") }, .crcMismatch(entry: "archive/data/0"))
+        XCTAssertEqual(
+            zipError { _ = try archive.read(named: "archive/data/0") }, .crcMismatch(entry: "archive/data/0"))
     }
 
     // MARK: - A12, A13: bombs and lying sizes
@@ -49,26 +52,32 @@ final class ZipHostileEntryTests: ZipTestCase {
         bomb.uncompressedSize = 40_000_000_000
         bomb.zip64 = true
         let limits = ZipLimits(maxEntrySize: 1 << 20)
-        XCTAssertEqual(openOrReadError(ZipBuilder(members: [bomb]).build().bytes, limits: limits),
-                       .entryTooLarge(entry: "archive/data/0", size: 40_000_000_000, limit: 1 << 20))
+        XCTAssertEqual(
+            openOrReadError(ZipBuilder(members: [bomb]).build().bytes, limits: limits),
+            .entryTooLarge(entry: "archive/data/0", size: 40_000_000_000, limit: 1 << 20))
     }
 
     func testCompressionRatioAboveTheFloorIsABomb() {
-        var bomb = ZipBuilder.Member(name: "w.bin", data: ZipBuilder.storedDeflate([UInt8](repeating: 0, count: 90)),
-                                     method: 8)
+        var bomb = ZipBuilder.Member(
+            name: "w.bin", data: ZipBuilder.storedDeflate([UInt8](repeating: 0, count: 90)),
+            method: 8)
         bomb.uncompressedSize = 100_000
         let limits = ZipLimits(maxCompressionRatio: 10, compressionRatioFloor: 1000)
-        XCTAssertEqual(openOrReadError(ZipBuilder(members: [bomb]).build().bytes, limits: limits),
-                       .compressionBomb(entry: "w.bin", size: 100_000, compressedSize: 95, maxRatio: 10))
+        XCTAssertEqual(
+            openOrReadError(ZipBuilder(members: [bomb]).build().bytes, limits: limits),
+            .compressionBomb(entry: "w.bin", size: 100_000, compressedSize: 95, maxRatio: 10))
     }
 
     func testMemberInflatingPastItsDeclaredSize() throws {
         let plain = pattern(5000)
-        var member = ZipBuilder.Member(name: "w.bin", data: ZipBuilder.storedDeflate(plain), method: 8,
-                                       uncompressed: plain)
+        var member = ZipBuilder.Member(
+            name: "w.bin", data: ZipBuilder.storedDeflate(plain), method: 8,
+            uncompressed: plain)
         member.uncompressedSize = 1000
         let archive = try open(ZipBuilder(members: [member]).build().bytes)
-        guard case .sizeMismatch("w.bin", 1000, let reason) = zipError({ _ = try archive.read(named: "w.bin") }) else {
+        guard
+            case .sizeMismatch("w.bin", 1000, let reason) = zipError({ _ = try archive.read(named: "w.bin") })
+        else {
             return XCTFail()
         }
         XCTAssertTrue(reason.contains("longer"), reason)
@@ -76,27 +85,33 @@ final class ZipHostileEntryTests: ZipTestCase {
 
     func testMemberInflatingToLessThanItsDeclaredSize() throws {
         let plain = pattern(500)
-        var member = ZipBuilder.Member(name: "w.bin", data: ZipBuilder.storedDeflate(plain), method: 8,
-                                       uncompressed: plain)
+        var member = ZipBuilder.Member(
+            name: "w.bin", data: ZipBuilder.storedDeflate(plain), method: 8,
+            uncompressed: plain)
         member.uncompressedSize = 800
         let archive = try open(ZipBuilder(members: [member]).build().bytes)
-        XCTAssertEqual(zipError { _ = try archive.read(named: "w.bin") },
-                       .sizeMismatch(entry: "w.bin", declared: 800, reason: "its data ends after 500 bytes"))
+        XCTAssertEqual(
+            zipError { _ = try archive.read(named: "w.bin") },
+            .sizeMismatch(entry: "w.bin", declared: 800, reason: "its data ends after 500 bytes"))
     }
 
     func testStoredMemberWhoseSizesDisagree() {
         var member = ZipBuilder.Member(name: "archive/data/0", data: [1, 2, 3, 4])
         member.uncompressedSize = 8
-        guard case .sizeMismatch("archive/data/0", 8, _) = openOrReadError(ZipBuilder(members: [member]).build().bytes)
+        guard
+            case .sizeMismatch("archive/data/0", 8, _) = openOrReadError(
+                ZipBuilder(members: [member]).build().bytes)
         else { return XCTFail() }
     }
 
     func testCorruptDeflateStream() throws {
         // Block type 3 is reserved: zlib reports "invalid block type".
-        let member = ZipBuilder.Member(name: "w.bin", data: [0x07, 0x00, 0x00, 0x00], method: 8,
-                                       uncompressed: [1, 2, 3])
+        let member = ZipBuilder.Member(
+            name: "w.bin", data: [0x07, 0x00, 0x00, 0x00], method: 8,
+            uncompressed: [1, 2, 3])
         let archive = try open(ZipBuilder(members: [member]).build().bytes)
-        guard case .corruptCompressedData("w.bin", _) = zipError({ _ = try archive.read(named: "w.bin") }) else {
+        guard case .corruptCompressedData("w.bin", _) = zipError({ _ = try archive.read(named: "w.bin") })
+        else {
             return XCTFail()
         }
     }
@@ -108,14 +123,16 @@ final class ZipHostileEntryTests: ZipTestCase {
         XCTAssertEqual(try archive.read(named: "stored.txt").array, Array("plain\n".utf8))
         let packed = try XCTUnwrap(archive.entry(named: "packed.bin"))
         XCTAssertEqual(packed.compression, .other(12))
-        XCTAssertEqual(zipError { _ = try archive.read(packed) },
-                       .unsupportedCompression(entry: "packed.bin", method: 12))
+        XCTAssertEqual(
+            zipError { _ = try archive.read(packed) },
+            .unsupportedCompression(entry: "packed.bin", method: 12))
     }
 
     func testLZMAMemberIsNotRead() throws {
         let archive = try ZipArchive(path: TestPaths.fixture("zip/lzma.zip"))
-        XCTAssertEqual(zipError { _ = try archive.read(named: "packed.bin") },
-                       .unsupportedCompression(entry: "packed.bin", method: 14))
+        XCTAssertEqual(
+            zipError { _ = try archive.read(named: "packed.bin") },
+            .unsupportedCompression(entry: "packed.bin", method: 14))
     }
 
     func testEncryptedMember() {
@@ -126,16 +143,21 @@ final class ZipHostileEntryTests: ZipTestCase {
 
     // MARK: - A15: names
 
-    private func nameError(_ name: [UInt8], flags: UInt16 = 0, limits: ZipLimits = .default,
-                           file: StaticString = #filePath, line: UInt = #line) -> ZipError? {
+    private func nameError(
+        _ name: [UInt8], flags: UInt16 = 0, limits: ZipLimits = .default,
+        file: StaticString = #filePath, line: UInt = #line
+    ) -> ZipError? {
         var member = ZipBuilder.Member(name: "x", data: [1, 2, 3])
         member.name = name
         member.flags = flags
-        return openOrReadError(ZipBuilder(members: [member]).build().bytes, limits: limits, file: file, line: line)
+        return openOrReadError(
+            ZipBuilder(members: [member]).build().bytes, limits: limits, file: file, line: line)
     }
 
-    private func assertInvalidName(_ name: String, because reason: String, file: StaticString = #filePath,
-                                   line: UInt = #line) {
+    private func assertInvalidName(
+        _ name: String, because reason: String, file: StaticString = #filePath,
+        line: UInt = #line
+    ) {
         let error = nameError(Array(name.utf8), file: file, line: line)
         guard case .invalidEntryName(_, let why) = error else {
             return XCTFail("\(name): got \(String(describing: error))", file: file, line: line)
@@ -164,7 +186,8 @@ final class ZipHostileEntryTests: ZipTestCase {
 
     func testNonUTF8NameWithTheUTF8Flag() {
         // libzip itself refuses a name flagged UTF-8 that is not.
-        guard case .inconsistentArchive = nameError(Array("archive/".utf8) + [0xC3, 0x28], flags: 0x0800) else {
+        guard case .inconsistentArchive = nameError(Array("archive/".utf8) + [0xC3, 0x28], flags: 0x0800)
+        else {
             return XCTFail()
         }
     }
@@ -183,12 +206,15 @@ final class ZipHostileEntryTests: ZipTestCase {
         let long = Array("archive/".utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 65_535 - 8)
         guard case .invalidEntryName(_, let why) = nameError(long) else { return XCTFail() }
         XCTAssertTrue(why.contains("65535 bytes long"), why)
-        guard case .invalidEntryName = nameError(Array("archive/data.pkl".utf8), limits: ZipLimits(maxNameLength: 8))
+        guard
+            case .invalidEntryName = nameError(
+                Array("archive/data.pkl".utf8), limits: ZipLimits(maxNameLength: 8))
         else { return XCTFail() }
     }
 
     func testControlCharactersAreEscapedInMessages() throws {
-        var output = ZipBuilder(members: [ZipBuilder.Member(name: "archive/\u{1B}[31mred", data: [1, 2])]).build()
+        var output = ZipBuilder(members: [ZipBuilder.Member(name: "archive/\u{1B}[31mred", data: [1, 2])])
+            .build()
         output.bytes[output.dataOffsets[0]] ^= 1
         let archive = try open(output.bytes)
         let error = try XCTUnwrap(zipError { _ = try archive.read(archive.entries[0]) })
@@ -203,8 +229,9 @@ final class ZipHostileEntryTests: ZipTestCase {
         var link = ZipBuilder.Member(name: "archive/data/0", data: Array("/etc/passwd".utf8))
         link.versionMadeBy = 3 << 8 | 20  // Unix
         link.externalAttributes = UInt32(0o120777) << 16
-        XCTAssertEqual(openOrReadError(ZipBuilder(members: [link]).build().bytes),
-                       .unsupportedEntryType(name: "archive/data/0", reason: "a symbolic link"))
+        XCTAssertEqual(
+            openOrReadError(ZipBuilder(members: [link]).build().bytes),
+            .unsupportedEntryType(name: "archive/data/0", reason: "a symbolic link"))
     }
 
     func testUnixRegularFilesAndDirectoriesAreFine() throws {
@@ -218,7 +245,8 @@ final class ZipHostileEntryTests: ZipTestCase {
         fifo.versionMadeBy = 3 << 8 | 20
         fifo.externalAttributes = UInt32(0o010644) << 16
         XCTAssertEqual(try open(ZipBuilder(members: [file, dir]).build().bytes).entries.count, 2)
-        XCTAssertEqual(openOrReadError(ZipBuilder(members: [file, fifo]).build().bytes),
-                       .unsupportedEntryType(name: "archive/pipe", reason: "a FIFO"))
+        XCTAssertEqual(
+            openOrReadError(ZipBuilder(members: [file, fifo]).build().bytes),
+            .unsupportedEntryType(name: "archive/pipe", reason: "a FIFO"))
     }
 }

@@ -38,7 +38,9 @@ final class ZipInteropTests: ZipTestCase {
         let path = folder.appendingPathComponent("minimal.pth").path
         let writer = try ZipWriter(destination: path)
         for entry in original.entries
-        where entry.name == "archive/data.pkl" || entry.name.hasPrefix("archive/data/") || entry.name == "archive/version" {
+        where entry.name == "archive/data.pkl" || entry.name.hasPrefix("archive/data/")
+            || entry.name == "archive/version"
+        {
             try writer.add(name: entry.name, data: try original.read(entry))
         }
         try writer.commit()

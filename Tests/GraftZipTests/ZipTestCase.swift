@@ -26,12 +26,15 @@ class ZipTestCase: XCTestCase {
         return path
     }
 
-    func open(_ bytes: [UInt8], limits: ZipLimits = .default, allowMissingCRC: Bool = false) throws -> ZipArchive {
+    func open(_ bytes: [UInt8], limits: ZipLimits = .default, allowMissingCRC: Bool = false) throws
+        -> ZipArchive
+    {
         try ZipArchive(path: write(bytes), limits: limits, allowMissingCRC: allowMissingCRC)
     }
 
     /// The `ZipError` that `body` throws; records a failure if it throws nothing or another error.
-    func zipError(_ body: () throws -> Void, file: StaticString = #filePath, line: UInt = #line) -> ZipError? {
+    func zipError(_ body: () throws -> Void, file: StaticString = #filePath, line: UInt = #line) -> ZipError?
+    {
         do {
             try body()
             XCTFail("expected a ZipError, but nothing was thrown", file: file, line: line)
@@ -50,10 +53,11 @@ class ZipTestCase: XCTestCase {
     func openOrReadError(
         _ bytes: [UInt8], limits: ZipLimits = .default, file: StaticString = #filePath, line: UInt = #line
     ) -> ZipError? {
-        zipError({
-            let archive = try open(bytes, limits: limits)
-            for entry in archive.entries { _ = try archive.read(entry) }
-        }, file: file, line: line)
+        zipError(
+            {
+                let archive = try open(bytes, limits: limits)
+                for entry in archive.entries { _ = try archive.read(entry) }
+            }, file: file, line: line)
     }
 
     /// A small valid torch-like archive: three stored records under `archive/`.

@@ -108,8 +108,9 @@ final class ZipWriterTests: ZipTestCase {
     func testFailedCommitLeavesNoFileBehind() throws {
         // The destination is a non-empty directory: the final rename must fail.
         let blocked = folder.appendingPathComponent("blocked.pth")
-        try FileManager.default.createDirectory(at: blocked.appendingPathComponent("inside"),
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: blocked.appendingPathComponent("inside"),
+            withIntermediateDirectories: true)
         let writer = try ZipWriter(destination: blocked.path)
         try writer.add(name: "archive/data.pkl", data: ByteBuffer([1, 2, 3]))
         guard case .writeFailed(blocked.path, _) = zipError({ try writer.commit() }) else { return XCTFail() }
@@ -118,21 +119,33 @@ final class ZipWriterTests: ZipTestCase {
 
     func testMissingFolderIsRejectedUpFront() {
         let path = folder.appendingPathComponent("no/such/folder/out.pth").path
-        guard case .writeFailed(path, _) = zipError({ _ = try ZipWriter(destination: path) }) else { return XCTFail() }
+        guard case .writeFailed(path, _) = zipError({ _ = try ZipWriter(destination: path) }) else {
+            return XCTFail()
+        }
     }
 
     func testUnsafeAndDuplicateNamesAreRejected() throws {
         let writer = try ZipWriter(destination: folder.appendingPathComponent("out.pth").path)
         for name in ["", "/abs", "../x", "a/../b", "a\\b", "C:x", "a\0b", "a//b", "./a"] {
-            guard case .invalidEntryName = zipError({ try writer.add(name: name, data: ByteBuffer([1])) }) else {
+            guard case .invalidEntryName = zipError({ try writer.add(name: name, data: ByteBuffer([1])) })
+            else {
                 return XCTFail("accepted \(ZipError.display(name))")
             }
         }
         try writer.add(name: "archive/data.pkl", data: ByteBuffer([1]))
-        XCTAssertEqual(zipError { try writer.add(name: "archive/data.pkl", data: ByteBuffer([2])) },
-                       .duplicateEntry(name: "archive/data.pkl"))
-        let limited = try ZipWriter(destination: folder.appendingPathComponent("x.pth").path,
-                                    limits: ZipLimits(maxEntries: 1))
+        XCTAssertEqual(
+            zipError { try writer.add(name: "archive/data.pkl", data: ByteBuffer([2])) },
+            .duplicateEntry(name: "archive/data.pkl"))
+        // Longer than a zip name field can hold, whatever the limit says.
+        let generous = try ZipWriter(
+            destination: folder.appendingPathComponent("y.pth").path, limits: ZipLimits(maxNameLength: 1 << 20))
+        guard case .invalidEntryName = zipError({
+            try generous.add(name: String(repeating: "a", count: 70_000), data: ByteBuffer([1]))
+        })
+        else { return XCTFail() }
+        let limited = try ZipWriter(
+            destination: folder.appendingPathComponent("x.pth").path,
+            limits: ZipLimits(maxEntries: 1))
         try limited.add(name: "a", data: ByteBuffer([1]))
         guard case .tooManyEntries = zipError({ try limited.add(name: "b", data: ByteBuffer([1])) }) else {
             return XCTFail()
@@ -149,7 +162,8 @@ final class ZipWriterTests: ZipTestCase {
         let done = try ZipWriter(destination: path)
         try done.add(name: "a", data: ByteBuffer([1]))
         try done.commit()
-        XCTAssertEqual(zipError { try done.add(name: "b", data: ByteBuffer([1])) }, .writerFinished(path: path))
+        XCTAssertEqual(
+            zipError { try done.add(name: "b", data: ByteBuffer([1])) }, .writerFinished(path: path))
         XCTAssertEqual(zipError { try done.commit() }, .writerFinished(path: path))
     }
 
