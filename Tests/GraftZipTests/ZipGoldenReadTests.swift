@@ -121,5 +121,18 @@ final class ZipGoldenReadTests: ZipTestCase {
             String(
                 format: "resnet50.pth: open %.2f ms, read %d bytes in %.3f s (%.0f MB/s)",
                 openSeconds * 1000, total, seconds, Double(total) / 1e6 / max(seconds, 1e-9)))
+
+        // Written back by ZipWriter, every record keeps its name, order and CRC.
+        let copyPath = folder.appendingPathComponent("resnet50.pth").path
+        let writeStarted = Date()
+        let writer = try ZipWriter(destination: copyPath)
+        for entry in archive.entries { try writer.add(name: entry.name, data: try archive.read(entry)) }
+        try writer.commit()
+        let writeSeconds = Date().timeIntervalSince(writeStarted)
+        print(String(format: "resnet50.pth: read + write back in %.3f s", writeSeconds))
+        let copy = try ZipArchive(path: copyPath)
+        XCTAssertEqual(copy.entries.map(\.name), archive.entries.map(\.name))
+        XCTAssertEqual(copy.entries.map(\.crc32), archive.entries.map(\.crc32))
+        XCTAssertEqual(try copy.read(named: "resnet50/data/0").array, try archive.read(conv1).array)
     }
 }
