@@ -132,6 +132,6 @@ struct LibzipStatusBox: Error {
     init(systemError: Int32) {
         self.status = LibzipStatus(
             code: ZIP_ER_OPEN, system: systemError,
-            message: "cannot open: \(String(cString: strerror(systemError)))")
+            message: String(cString: strerror(systemError)))
     }
 }
