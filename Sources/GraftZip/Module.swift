@@ -1,1 +1,0 @@
-// GraftZip: module under construction (see README).
