@@ -259,11 +259,12 @@ def hostile_images(png_ok: bytes, jpg_ok: bytes, jpg_progressive: bytes) -> dict
     files["png_bad_color_type.png"] = with_ihdr(37, 29, color=5)
     files["png_ihdr_bad_crc.png"] = with_ihdr(37, 29, valid_crc=False)
     assert body == struct.pack(">IIBBBBB", 37, 29, 8, 2, 0, 0, 0)
-    # Flip one byte of compressed data and keep the CRC: the IDAT checksum no longer matches.
+    # Valid data, wrong checksum on a critical chunk.
     idat = png_ok.index(b"IDAT")
-    files["png_idat_bad_crc.png"] = png_ok[: idat + 10] + bytes([png_ok[idat + 10] ^ 0xFF]) + png_ok[idat + 11:]
-    # Same flip with a recomputed CRC: now zlib sees a corrupt stream.
     length = struct.unpack(">I", png_ok[idat - 4: idat])[0]
+    crc_at = idat + 4 + length
+    files["png_idat_bad_crc.png"] = png_ok[:crc_at] + bytes([png_ok[crc_at] ^ 0xFF]) + png_ok[crc_at + 1:]
+    # Corrupt compressed data with a recomputed CRC: now zlib sees a broken stream.
     data = bytearray(png_ok[idat + 4: idat + 4 + length])
     data[2:6] = b"\xff\xff\xff\xff"
     files["png_corrupt_zlib.png"] = png_ok[: idat - 4] + chunk(b"IDAT", bytes(data)) + png_ok[idat + 8 + length:]
