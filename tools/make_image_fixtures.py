@@ -146,8 +146,8 @@ def png_images() -> dict[str, bytes]:
     # 16-bit grey spans the whole range, so most values saturate at 255 in Pillow's conversion;
     # the second one stays below 256 so the low byte is what shows.
     files["png_gray16_37x29.png"] = png_bytes(synth(W, H, 16, channels=1, maximum=65535), 0, 16)
-    files["png_gray16_low_37x29.png"] = png_bytes(synth(W, H, 17, channels=1, maximum=300).astype(np.uint16), 0, 16,
-                                                  trns=struct.pack(">H", 7))
+    low = synth(W, H, 17, channels=1, maximum=300).astype(np.uint16)
+    files["png_gray16_low_37x29.png"] = png_bytes(low, 0, 16, trns=struct.pack(">H", 7))
     files["png_graya8_37x29.png"] = png_bytes(synth(W, H, 19, channels=2), 4, 8)
     files["png_graya16_23x17.png"] = png_bytes(synth(23, 17, 20, channels=2, maximum=65535), 4, 16)
     rng = np.random.default_rng(7)
@@ -158,11 +158,12 @@ def png_images() -> dict[str, bytes]:
         files[f"png_pal{bits}_37x29.png"] = png_bytes(idx, 3, bits, plte=pal)
     pal = rng.integers(0, 256, size=3 * 256, dtype=np.uint8).tolist()
     idx = synth(W, H, 40, channels=1).astype(np.uint8)
-    files["png_pal8_trns_37x29.png"] = png_bytes(idx, 3, 8, plte=pal, trns=rng.integers(0, 256, 100, dtype=np.uint8).tolist())
+    alphas = rng.integers(0, 256, 100, dtype=np.uint8).tolist()
+    files["png_pal8_trns_37x29.png"] = png_bytes(idx, 3, 8, plte=pal, trns=alphas)
     files["png_pal8_adam7_37x29.png"] = png_bytes(idx, 3, 8, plte=pal, interlace=True)
     # Only 5 palette entries for 4-bit indices up to 15: Pillow shows the missing ones as black.
-    files["png_pal4_short_37x29.png"] = png_bytes(synth(W, H, 41, channels=1, maximum=15).astype(np.uint8), 3, 4,
-                                                  plte=pal[:15], trns=[0, 255])
+    short = synth(W, H, 41, channels=1, maximum=15).astype(np.uint8)
+    files["png_pal4_short_37x29.png"] = png_bytes(short, 3, 4, plte=pal[:15], trns=[0, 255])
     files["png_rgb8_1x40.png"] = png_bytes(synth(1, 40, 50), 2, 8)
     files["png_rgb8_40x1.png"] = png_bytes(synth(40, 1, 51), 2, 8)
     files["png_rgb8_64x48.png"] = png_bytes(synth(64, 48, 52), 2, 8)
@@ -267,7 +268,8 @@ def hostile_images(png_ok: bytes, jpg_ok: bytes, jpg_progressive: bytes) -> dict
     # Corrupt compressed data with a recomputed CRC: now zlib sees a broken stream.
     data = bytearray(png_ok[idat + 4: idat + 4 + length])
     data[2:6] = b"\xff\xff\xff\xff"
-    files["png_corrupt_zlib.png"] = png_ok[: idat - 4] + chunk(b"IDAT", bytes(data)) + png_ok[idat + 8 + length:]
+    rest = png_ok[idat + 8 + length:]
+    files["png_corrupt_zlib.png"] = png_ok[: idat - 4] + chunk(b"IDAT", bytes(data)) + rest
     files["png_no_idat.png"] = png_ok[: idat - 4] + chunk(b"IEND", b"")
     palette_no_plte = png_bytes(np.zeros((4, 4, 1), np.uint8), 3, 8)
     files["png_palette_without_plte.png"] = palette_no_plte

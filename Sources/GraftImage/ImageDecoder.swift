@@ -15,7 +15,10 @@ import GraftCore
 public enum ImageDecoder {
     /// The container formats this decoder reads.
     public enum Format: String, Sendable {
-        case jpeg, png
+        /// Starts with FF D8 FF.
+        case jpeg
+        /// Starts with the 8-byte PNG signature.
+        case png
     }
 
     static let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]

@@ -19,12 +19,15 @@ public enum ImageTransforms {
 
     /// `F.resize(img, [size], interpolation)`: the shorter side to `size`, aspect kept. An image
     /// already of that size is returned unchanged (torchvision returns early too).
-    public static func resizeShorterSide(_ image: RGBImage, to size: Int, filter: ResampleFilter) throws -> RGBImage {
+    public static func resizeShorterSide(
+        _ image: RGBImage, to size: Int, filter: ResampleFilter
+    ) throws -> RGBImage {
         guard size >= 1, size <= 1 << 20 else {
             throw ImageError.invalidArgument("shorter side of \(size) pixels")
         }
         guard let target = shorterSideSize(width: image.width, height: image.height, to: size) else {
-            throw ImageError.invalidArgument("cannot resize \(image.width)x\(image.height) to a side of \(size)")
+            throw ImageError.invalidArgument(
+                "cannot resize \(image.width)x\(image.height) to a side of \(size)")
         }
         return try Resampler.resize(image, width: target.width, height: target.height, filter: filter)
     }
@@ -48,7 +51,9 @@ public enum ImageTransforms {
 
     /// `F.crop(img, top, left, height, width)`, i.e. PIL's `crop((left, top, left + width,
     /// top + height))`: the box may extend past the image, where the result is black.
-    public static func crop(_ image: RGBImage, top: Int, left: Int, height: Int, width: Int) throws -> RGBImage {
+    public static func crop(
+        _ image: RGBImage, top: Int, left: Int, height: Int, width: Int
+    ) throws -> RGBImage {
         guard height >= 1, width >= 1, let count = Checked.byteCount([height, width], itemSize: 3),
               count <= ImageLimits.maxOutputBytes,
               top > Int.min / 2, top < Int.max / 2, left > Int.min / 2, left < Int.max / 2

@@ -6,8 +6,11 @@ import GraftCore
 /// Both sides are at least 1 and `pixels.count == width * height * 3`; every initializer checks
 /// this, so the resampling and cropping kernels can index without further checks.
 public struct RGBImage: Sendable, Equatable {
+    /// Columns, at least 1.
     public private(set) var width: Int
+    /// Rows, at least 1.
     public private(set) var height: Int
+    /// `height * width * 3` bytes: row after row, each pixel R, G, B.
     public private(set) var pixels: [UInt8]
 
     /// An image over existing pixels; throws when the sizes disagree or a side is not positive.
@@ -51,8 +54,11 @@ public struct RGBImage: Sendable, Equatable {
 
 /// A float32 image tensor in CHW order, what torchvision hands a model (before batching).
 public struct ImageTensor: Sendable, Equatable {
+    /// Planes (3 for RGB).
     public let channels: Int
+    /// Rows per plane.
     public let height: Int
+    /// Columns per plane.
     public let width: Int
     /// `channels * height * width` values, channel-major.
     public private(set) var values: [Float]

@@ -14,11 +14,13 @@ public struct RandomResizedCrop: Sendable, Equatable, Codable {
     public var scale: ClosedRange<Double>
     /// Range of the box aspect ratio (width / height), sampled log-uniformly.
     public var ratio: ClosedRange<Double>
+    /// Filter of the final resize.
     public var interpolation: ResampleFilter
 
+    /// torchvision's defaults: scale 0.08…1, ratio 3/4…4/3, bilinear.
     public init(
-        size: Int, scale: ClosedRange<Double> = 0.08...1.0, ratio: ClosedRange<Double> = (3.0 / 4.0)...(4.0 / 3.0),
-        interpolation: ResampleFilter = .bilinear
+        size: Int, scale: ClosedRange<Double> = 0.08...1.0,
+        ratio: ClosedRange<Double> = (3.0 / 4.0)...(4.0 / 3.0), interpolation: ResampleFilter = .bilinear
     ) {
         self.size = size
         self.scale = scale
@@ -56,12 +58,17 @@ public struct RandomResizedCrop: Sendable, Equatable, Codable {
     }
 
     /// A random crop of `image` resized to `size` x `size`.
-    public func callAsFunction(_ image: RGBImage, using rng: inout some RandomNumberGenerator) throws -> RGBImage {
+    public func callAsFunction(
+        _ image: RGBImage, using rng: inout some RandomNumberGenerator
+    ) throws -> RGBImage {
         guard size >= 1, scale.lowerBound > 0, ratio.lowerBound > 0, scale.upperBound.isFinite,
               ratio.upperBound.isFinite
-        else { throw ImageError.invalidArgument("RandomResizedCrop(size: \(size), scale: \(scale), ratio: \(ratio))") }
+        else {
+            throw ImageError.invalidArgument("RandomResizedCrop(size: \(size), scale: \(scale), ratio: \(ratio))")
+        }
         let box = parameters(width: image.width, height: image.height, using: &rng)
-        let cropped = try ImageTransforms.crop(image, top: box.top, left: box.left, height: box.height, width: box.width)
+        let cropped = try ImageTransforms.crop(
+            image, top: box.top, left: box.left, height: box.height, width: box.width)
         return try Resampler.resize(cropped, width: size, height: size, filter: interpolation)
     }
 

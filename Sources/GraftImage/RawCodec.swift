@@ -7,7 +7,9 @@ struct RawCodec {
         UnsafePointer<UInt8>?, Int, UInt32, UnsafeMutablePointer<OpaquePointer?>,
         UnsafeMutablePointer<gic_info>, UnsafeMutablePointer<CChar>
     ) -> gic_status
-    typealias Read = (OpaquePointer, UnsafeMutablePointer<UInt8>, Int, UnsafeMutablePointer<CChar>) -> gic_status
+    typealias Read = (
+        OpaquePointer, UnsafeMutablePointer<UInt8>, Int, UnsafeMutablePointer<CChar>
+    ) -> gic_status
     typealias Close = (OpaquePointer) -> Void
 
     let open: Open
@@ -76,7 +78,8 @@ struct RawCodec {
         let pixels = [UInt8](unsafeUninitializedCapacity: rgbBytes) { out, count in
             raw.withUnsafeBufferPointer { input in
                 if let src = input.baseAddress, let dst = out.baseAddress {
-                    PixelConversion.convert(layout, from: src, to: dst, pixelCount: pixelCount, palette: palette)
+                    PixelConversion.convert(
+                        layout, from: src, to: dst, pixelCount: pixelCount, palette: palette)
                 }
             }
             count = rgbBytes

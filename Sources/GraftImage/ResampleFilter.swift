@@ -9,7 +9,18 @@ import Darwin
 /// `.LANCZOS`). All but `nearest` are convolutions whose support grows with the downscale
 /// factor, which is how PIL antialiases.
 public enum ResampleFilter: String, Sendable, CaseIterable, Codable {
-    case nearest, bilinear, bicubic, box, hamming, lanczos
+    /// Nearest neighbour (no antialiasing); Keras' `load_img` default.
+    case nearest
+    /// Triangle kernel, support 1 (torchvision's default).
+    case bilinear
+    /// Keys cubic with a = -0.5, support 2 (EfficientNet B0–B7 V1 presets).
+    case bicubic
+    /// Box kernel, support 0.5 (area averaging when shrinking).
+    case box
+    /// Hamming-windowed sinc, support 1.
+    case hamming
+    /// Lanczos-windowed sinc, support 3.
+    case lanczos
 
     /// Half-width of the kernel at scale 1 (`struct filter.support` in Resample.c).
     var support: Double {

@@ -10,7 +10,9 @@ import GraftCore
 /// precision column by column. Rows are split over two threads when the image is large.
 public enum Resampler {
     /// A resized copy of `image`. Throws only for a size below 1 or beyond `ImageLimits`.
-    public static func resize(_ image: RGBImage, width: Int, height: Int, filter: ResampleFilter) throws -> RGBImage {
+    public static func resize(
+        _ image: RGBImage, width: Int, height: Int, filter: ResampleFilter
+    ) throws -> RGBImage {
         guard width >= 1, height >= 1, let pixels = Checked.byteCount([height, width], itemSize: 3),
               pixels <= ImageLimits.maxOutputBytes
         else { throw ImageError.invalidArgument("cannot resize to \(width)x\(height)") }

@@ -1,12 +1,15 @@
 /// SplitMix64 (Steele, Lea and Flood 2014): a tiny seeded generator, so an augmentation
 /// pipeline gives the same crops and flips for the same seed on every machine and toolchain.
 public struct SplitMix64: RandomNumberGenerator, Sendable, Equatable {
+    /// The generator's whole state; equal states give equal sequences.
     public private(set) var state: UInt64
 
+    /// A generator whose sequence is fixed by `seed`.
     public init(seed: UInt64) {
         state = seed
     }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
@@ -20,7 +23,9 @@ public struct SplitMix64: RandomNumberGenerator, Sendable, Equatable {
 /// algorithm is not part of its contract: the same seed must give the same augmentation.
 public enum ReproducibleDraw {
     /// A double uniform in `[range.lowerBound, range.upperBound)` from the top 53 bits.
-    public static func uniform(_ range: ClosedRange<Double>, using rng: inout some RandomNumberGenerator) -> Double {
+    public static func uniform(
+        _ range: ClosedRange<Double>, using rng: inout some RandomNumberGenerator
+    ) -> Double {
         let unit = Double(rng.next() >> 11) * 0x1.0p-53
         return range.lowerBound + (range.upperBound - range.lowerBound) * unit
     }

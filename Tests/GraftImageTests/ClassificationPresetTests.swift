@@ -81,8 +81,10 @@ final class ClassificationPresetTests: XCTestCase {
         XCTAssertEqual(v1.shape, v2.shape)
         XCTAssertNotEqual(v1, v2)
         // And so do torchvision's.
-        let r1 = try NpyArray(contentsOfFile: shared.appendingPathComponent("pre_resnet50_IMAGENET1K_V1_rocket.npy").path)
-        let r2 = try NpyArray(contentsOfFile: shared.appendingPathComponent("pre_resnet50_IMAGENET1K_V2_rocket.npy").path)
+        let r1 = try NpyArray(
+            contentsOfFile: shared.appendingPathComponent("pre_resnet50_IMAGENET1K_V1_rocket.npy").path)
+        let r2 = try NpyArray(
+            contentsOfFile: shared.appendingPathComponent("pre_resnet50_IMAGENET1K_V2_rocket.npy").path)
         XCTAssertNotEqual(r1.values, r2.values)
     }
 

@@ -73,7 +73,8 @@ final class HostileImageTests: XCTestCase {
         let small = TestPaths.fixture("images/jpeg_420_37x29.jpg")
         let limits = DecodeLimits(maxSide: 36, maxPixels: 1 << 20)
         XCTAssertThrowsError(try ImageDecoder.decode(path: small, limits: limits)) { error in
-            XCTAssertEqual(error as? ImageError, .tooLarge(source: small, width: 37, height: 29, limits: limits))
+            XCTAssertEqual(error as? ImageError,
+                           .tooLarge(source: small, width: 37, height: 29, limits: limits))
         }
         let fewPixels = DecodeLimits(maxSide: 100, maxPixels: 37 * 29 - 1)
         XCTAssertThrowsError(try ImageDecoder.decode(path: TestPaths.fixture("images/png_rgb8_37x29.png"),
@@ -98,7 +99,7 @@ final class HostileImageTests: XCTestCase {
         var decoded = 0, rejected = 0
         for name in ["png_pal4_37x29.png", "png_rgb8_adam7_37x29.png", "jpeg_420_37x29.jpg",
                      "jpeg_progressive_65x49.jpg", "jpeg_ycck_37x29.jpg", "png_gray16_37x29.png"] {
-            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("images/\(name)"))))
+            let bytes = try fixtureBytes(name)
             var variants: [[UInt8]] = stride(from: 0, to: bytes.count, by: 7).map { Array(bytes[..<$0]) }
             for _ in 0..<300 {
                 var v = bytes
@@ -126,7 +127,7 @@ final class HostileImageTests: XCTestCase {
     /// libjpeg and libpng print warnings and errors to stderr by default; the C layer must not.
     func testDecodingPrintsNothingToStderr() throws {
         let log = TestPaths.temporaryDirectory("graft-stderr").appendingPathComponent("stderr.txt")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: log.path, contents: nil))
         let fd = open(log.path, O_WRONLY)
         XCTAssertGreaterThanOrEqual(fd, 0)
         let saved = dup(2)
@@ -136,12 +137,14 @@ final class HostileImageTests: XCTestCase {
             _ = try? ImageDecoder.decode(path: TestPaths.fixture("images/hostile/\(name)"))
         }
         // Corrupt entropy data makes libjpeg warn ("Corrupt JPEG data: ...").
-        var jpeg = [UInt8](try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("images/jpeg_420_65x49.jpg"))))
+        var jpeg = try fixtureBytes("jpeg_420_65x49.jpg")
         for i in stride(from: jpeg.count / 2, to: jpeg.count - 4, by: 37) { jpeg[i] = 0xFF }
         _ = try? ImageDecoder.decode(data: jpeg)
         // An ancillary chunk with a bad CRC makes libpng warn.
-        var png = [UInt8](try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("images/png_rgb8_ancillary_37x29.png"))))
-        if let t = png.indices.first(where: { png[$0...].starts(with: Array("tEXt".utf8)) }) { png[t + 5] ^= 0x20 }
+        var png = try fixtureBytes("png_rgb8_ancillary_37x29.png")
+        if let t = png.indices.first(where: { png[$0...].starts(with: Array("tEXt".utf8)) }) {
+            png[t + 5] ^= 0x20
+        }
         XCTAssertNoThrow(try ImageDecoder.decode(data: png))
         fflush(nil)
         dup2(saved, 2)

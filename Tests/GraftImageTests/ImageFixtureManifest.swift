@@ -55,6 +55,11 @@ struct ImageFixtureManifest: Decodable {
     }
 }
 
+/// The bytes of `Fixtures/images/<name>`.
+func fixtureBytes(_ name: String) throws -> [UInt8] {
+    [UInt8](try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("images/\(name)"))))
+}
+
 func sha256Hex(_ bytes: [UInt8]) -> String {
     SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
 }

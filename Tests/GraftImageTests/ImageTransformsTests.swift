@@ -74,7 +74,8 @@ final class ImageTransformsTests: XCTestCase {
         let image = try RGBImage(width: 2, height: 1, pixels: [0, 128, 255, 1, 2, 3])
         let t = ImageTransforms.toTensor(image)
         XCTAssertEqual(t.shape, [3, 1, 2])
-        XCTAssertEqual(t.values, [0, 1 / 255 as Float, 128 / 255 as Float, 2 / 255 as Float, 1, 3 / 255 as Float])
+        let expected: [Float] = [0, 1 / 255, 128 / 255, 2 / 255, 1, 3 / 255]
+        XCTAssertEqual(t.values, expected)
         let n = try ImageTransforms.normalize(t, mean: [0.5, 0.5, 0.5], std: [0.5, 0.25, 2])
         XCTAssertEqual(n.values[0], (0 - 0.5) / 0.5)
         XCTAssertEqual(n.values[2], (128 / 255 as Float - 0.5) / 0.25)

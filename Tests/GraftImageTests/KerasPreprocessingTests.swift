@@ -20,7 +20,8 @@ final class KerasPreprocessingTests: XCTestCase {
             XCTAssertEqual([1] + tensor.shape, reference.shape, mode.rawValue)
             let maxDiff = zip(tensor.values, reference.values).map { abs($0 - $1) }.max() ?? .infinity
             let identical = zip(tensor.values, reference.values).filter { $0.bitPattern == $1.bitPattern }.count
-            print("keras \(mode.rawValue): max |diff| \(maxDiff), \(identical)/\(reference.values.count) bit-identical")
+            print("keras \(mode.rawValue): max |diff| \(maxDiff), "
+                  + "\(identical)/\(reference.values.count) bit-identical")
             XCTAssertLessThanOrEqual(maxDiff, 1e-6, mode.rawValue)
         }
     }

@@ -11,7 +11,8 @@ final class ResizeExactnessTests: XCTestCase {
             let image = try ImageDecoder.decode(path: TestPaths.fixture("images/\(name)"))
             XCTAssertEqual(image.width, entry.width, name)
             XCTAssertEqual(image.height, entry.height, name)
-            XCTAssertEqual(sha256Hex(image.pixels), entry.rgb_sha256, "\(name) (Pillow mode \(entry.mode ?? "?"))")
+            XCTAssertEqual(sha256Hex(image.pixels), entry.rgb_sha256,
+                           "\(name) (Pillow mode \(entry.mode ?? "?"))")
         }
     }
 
@@ -49,7 +50,7 @@ final class ResizeExactnessTests: XCTestCase {
             for raw in entry.raw ?? [] {
                 let image = try ImageDecoder.decode(path: TestPaths.fixture("images/\(name)"))
                 let out = try Resampler.resize(image, width: raw.width, height: raw.height, filter: raw.filter)
-                let expected = [UInt8](try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("images/\(raw.file)"))))
+                let expected = try fixtureBytes(raw.file)
                 XCTAssertTrue(out.pixels == expected,
                               "\(raw.file): " + firstDifference(out.pixels, expected, width: raw.width))
                 cases += 1
@@ -72,7 +73,8 @@ final class ResizeExactnessTests: XCTestCase {
             XCTAssertEqual(sha256Hex(image.pixels), entry.rgb_sha256, "\(name) decode differs from Pillow")
             for r in entry.resizes {
                 let out = try Resampler.resize(image, width: r.width, height: r.height, filter: r.filter)
-                XCTAssertEqual(sha256Hex(out.pixels), r.sha256, "\(name) \(r.filter) → \(r.width)x\(r.height)")
+                XCTAssertEqual(sha256Hex(out.pixels), r.sha256,
+                               "\(name) \(r.filter) → \(r.width)x\(r.height)")
             }
         }
     }
