@@ -28,10 +28,13 @@ import struct
 import subprocess
 import sys
 import tempfile
+import warnings
 import zlib
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
+# Pillow suggests converting palette images with alpha bytes to RGBA; convert("RGB") is the point here.
+warnings.filterwarnings("ignore", message="Palette images with Transparency")
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
