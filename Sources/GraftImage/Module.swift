@@ -1,1 +1,0 @@
-// GraftImage: module under construction (see README).
