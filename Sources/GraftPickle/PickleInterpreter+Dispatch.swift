@@ -57,7 +57,9 @@ extension PickleInterpreter {
         case .emptyTuple: try pushTuple([])
         case .tuple1, .tuple2, .tuple3:
             let n = Int(op.rawValue - PickleOpcode.tuple1.rawValue) + 1
-            guard stack.count - fence >= n else { throw malformed("\(opName) needs \(n) values on the stack") }
+            guard stack.count - fence >= n else {
+                throw malformed("\(opName) needs \(n) values on the stack, found \(stack.count - fence)")
+            }
             let items = Array(stack[(stack.count - n)...])
             stack.removeLast(n)
             try pushTuple(items)

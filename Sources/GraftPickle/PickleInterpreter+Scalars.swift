@@ -46,11 +46,17 @@ extension PickleInterpreter {
         }
     }
 
-    /// INT: decimal text, or "01"/"00" for True/False (how protocol 0 writes bools).
+    /// INT: decimal text, or "01"/"00" for True/False (how protocol 0 writes bools). CPython's C
+    /// unpickler reads INT with `strtol(…, 0)`, so "012" would be octal there: leading zeros are
+    /// refused rather than read differently.
     mutating func textInt() throws -> Node {
         let text = try line()
         if text.elementsEqual("01".utf8) { return .bool(true) }
         if text.elementsEqual("00".utf8) { return .bool(false) }
+        let digits = PickleText.trimmed(text).drop { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") }
+        if digits.count > 1, digits.first == UInt8(ascii: "0") {
+            throw malformed("INT argument has a leading zero, which CPython would read as octal")
+        }
         return try decimal(text)
     }
 

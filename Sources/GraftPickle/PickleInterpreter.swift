@@ -53,11 +53,11 @@ struct PickleInterpreter {
         }
     }
 
-    /// STOP: exactly one value left and no MARK open; that value is frozen.
+    /// STOP: no MARK may be open; the top value is frozen. Values under it are ignored, as
+    /// CPython ignores them (no pickler leaves any, and they never reach the result).
     private mutating func finish() throws -> PickleValue {
         guard marks.isEmpty else { throw malformed("STOP with \(marks.count) MARK(s) still open") }
         guard let root = stack.last else { throw malformed("STOP with an empty stack") }
-        guard stack.count == 1 else { throw malformed("STOP with \(stack.count - 1) value(s) left under the result") }
         var freezer = PickleFreezer(arena: arena, limits: limits)
         return try freezer.freeze(root, at: opOffset)
     }
