@@ -3,7 +3,7 @@
 
 Run by hand (never in CI) with the project venv:
     /work/main/.venv/bin/python tools/make_pickle_fixtures.py
-Made with: Python 3.11.7, torch 2.15.0, pickle protocols 0-5 (the versions are printed on every run;
+Made with: Python 3.11.7, torch 2.15.0, torchvision 0.29.2, pickle protocols 0-5 (the versions are printed on every run;
 note any change in the commit that regenerates the files).
 
 Files:
@@ -16,18 +16,25 @@ Files:
   torch_state_dict_p4.pkl    the same with pickle_protocol=4 (FRAME, MEMOIZE, STACK_GLOBAL, ...).
   torch_adam_state.pkl       data.pkl of an Adam optimizer state_dict after one step.
   legacy_linear.pt           torch.save(Linear(2, 2) state dict, _use_new_zipfile_serialization=False):
-                             five concatenated pickles and the raw storages.
+                             five concatenated pickles and the raw storages (its storage keys are
+                             memory addresses, so this file differs on every run).
+  resnet152_checkpoint.pkl   data.pkl of a training checkpoint {"model": torchvision resnet152 state
+                             dict, "optimizer": Adam state after one step, "epoch": 3} (~230 KB): the
+                             size check for the default limits and decoding speed.
 It also checks Fixtures/pickle/writer_state_dict.pkl (written by the Swift PickleWriter, see
-PickleWriterTests) with torch.load(weights_only=True) and prints what torch decoded.
+PickleWriterTests) with torch.load(weights_only=True) and records what torch decoded in
+writer_state_dict.torch.txt.
 """
 import collections
 import io
 import os
 import pickle
+import pickletools
 import sys
 import zipfile
 
 import torch
+import torchvision
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "Fixtures", "pickle")
@@ -88,7 +95,7 @@ def data_pkl(obj, **kwargs):
 
 
 def main():
-    print(f"Python {sys.version.split()[0]}, torch {torch.__version__}")
+    print(f"Python {sys.version.split()[0]}, torch {torch.__version__}, torchvision {torchvision.__version__}")
     os.makedirs(OUT, exist_ok=True)
     for protocol in (0, 2, 4, 5):
         save(f"nested_p{protocol}.pkl", pickle.dumps(NESTED, protocol))
@@ -114,24 +121,30 @@ def main():
     torch.save(linear.state_dict(), buf, _use_new_zipfile_serialization=False)
     save("legacy_linear.pt", buf.getvalue())
 
+    resnet = torchvision.models.resnet152()
+    adam = torch.optim.Adam(resnet.parameters())
+    for p in resnet.parameters():
+        p.grad = torch.zeros_like(p)
+    adam.step()
+    save("resnet152_checkpoint.pkl",
+         data_pkl({"model": resnet.state_dict(), "optimizer": adam.state_dict(), "epoch": 3}))
+
     check_writer_fixture()
 
 
 def check_writer_fixture():
-    """torch.load(weights_only=True) of the Swift writer's state dict, zipped with its storage."""
+    """torch.load(weights_only=True) of the Swift writer's state dict, zipped with two storages.
+
+    What torch decoded is written next to it, writer_state_dict.torch.txt, as the record that
+    the writer's output is a loadable checkpoint.
+    """
     path = os.path.join(OUT, "writer_state_dict.pkl")
     if not os.path.exists(path):
         print("writer_state_dict.pkl not present yet (run the Swift tests first)")
         return
     with open(path, "rb") as f:
         pkl = f.read()
-    print("writer_state_dict.pkl, pickle.loads with a stub persistent_load:")
-    up = pickle.Unpickler(io.BytesIO(pkl))
-    up.persistent_load = lambda pid: ("PID", pid)
-    try:
-        print("  ", up.load())
-    except Exception as e:  # torch globals are resolved by import, which works here
-        print("  ", type(e).__name__, e)
+    pickletools.dis(pkl, out=io.StringIO())  # raises on any malformed opcode
     zbuf = io.BytesIO()
     with zipfile.ZipFile(zbuf, "w", zipfile.ZIP_STORED) as z:
         z.writestr("archive/data.pkl", pkl)
@@ -140,9 +153,13 @@ def check_writer_fixture():
         z.writestr("archive/data/0", torch.arange(6, dtype=torch.float32).numpy().tobytes())
         z.writestr("archive/data/1", torch.tensor([5], dtype=torch.int64).numpy().tobytes())
     zbuf.seek(0)
-    sd = torch.load(zbuf, weights_only=True)
-    for k, v in sd.items():
-        print(f"   torch.load: {k!r}: {type(v).__name__} {getattr(v, 'dtype', '')} {v.tolist() if hasattr(v, 'tolist') else v}")
+    state_dict = torch.load(zbuf, weights_only=True)
+    lines = [f"torch {torch.__version__}: torch.load(weights_only=True) -> {type(state_dict).__name__}"]
+    for k, v in state_dict.items():
+        lines.append(f"{k}: {v.dtype} {tuple(v.shape)} {v.tolist()}")
+    with open(os.path.join(OUT, "writer_state_dict.torch.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join("   " + line for line in lines))
 
 
 if __name__ == "__main__":

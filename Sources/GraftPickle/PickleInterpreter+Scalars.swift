@@ -46,17 +46,11 @@ extension PickleInterpreter {
         }
     }
 
-    /// INT: decimal text, or "01"/"00" for True/False (how protocol 0 writes bools). CPython's C
-    /// unpickler reads INT with `strtol(…, 0)`, so "012" would be octal there: leading zeros are
-    /// refused rather than read differently.
+    /// INT: decimal text, or "01"/"00" for True/False (how protocol 0 writes bools).
     mutating func textInt() throws -> Node {
         let text = try line()
         if text.elementsEqual("01".utf8) { return .bool(true) }
         if text.elementsEqual("00".utf8) { return .bool(false) }
-        let digits = PickleText.trimmed(text).drop { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") }
-        if digits.count > 1, digits.first == UInt8(ascii: "0") {
-            throw malformed("INT argument has a leading zero, which CPython would read as octal")
-        }
         return try decimal(text)
     }
 
@@ -67,7 +61,14 @@ extension PickleInterpreter {
         return try decimal(text)
     }
 
+    /// Base-10 text. CPython reads INT with `strtol(…, 0)` ("012" is octal 10) and LONG with
+    /// `int(…, 0)` (which refuses "012"), so a leading zero before other digits is refused rather
+    /// than read differently.
     private func decimal(_ text: UnsafeRawBufferPointer) throws -> Node {
+        let digits = PickleText.trimmed(text).drop { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") }
+        if digits.first == UInt8(ascii: "0"), digits.contains(where: { $0 != UInt8(ascii: "0") }) {
+            throw malformed("\(opName) argument has a leading zero, which CPython reads as octal or refuses")
+        }
         do throws(PickleInteger.TextError) {
             return try PickleInteger.node(decimal: text)
         } catch .notANumber {

@@ -50,6 +50,13 @@ struct PickleInterpreter {
             } catch is ByteReaderError {
                 throw PickleError.truncated(offset: opOffset, opcode: opName)
             }
+            // Whatever is on the stack or in the arena is on its way to becoming result nodes, so
+            // the node limit bounds them too: memory stays proportional to the limits, not to
+            // the number of opcodes (a file of EMPTY_LIST bytes would otherwise cost ~100 bytes
+            // of arena per byte of input).
+            guard stack.count <= limits.maxNodes, arena.count <= limits.maxNodes else {
+                throw limitExceeded(.nodes)
+            }
         }
     }
 

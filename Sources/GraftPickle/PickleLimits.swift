@@ -12,7 +12,8 @@ public struct PickleLimits: Sendable, Equatable {
     public var maxDepth: Int
     /// Distinct memo slots in use.
     public var maxMemoEntries: Int
-    /// Nodes in the produced value tree, counting a memo-shared value once per occurrence.
+    /// Nodes in the produced value tree, counting a memo-shared value once per occurrence; also
+    /// the most values on the stack and containers made while parsing.
     public var maxNodes: Int
     /// Elements of one tuple, list, set or dict (entries), and arguments of one call.
     public var maxContainerLength: Int

@@ -131,23 +131,24 @@ public struct PickleWriter: Sendable {
         }
     }
 
-    /// Items in batches of `batchSize`: MARK … APPENDS/SETITEMS, or a lone APPEND/SETITEM for a
-    /// batch of one (CPython's `_batch_appends`/`_batch_setitems`).
+    /// Items as CPython's C pickler writes an exact list or dict (`batch_list_exact`,
+    /// `batch_dict_exact`): one item alone with APPEND/SETITEM, otherwise batches of `batchSize`,
+    /// each MARK … APPENDS/SETITEMS (a last batch of one included).
     private func writeBatches(
         _ count: Int, into out: inout [UInt8], single: PickleOpcode, many: PickleOpcode,
         item: (Int, inout [UInt8]) throws -> Void
     ) throws {
+        if count == 1 {
+            try item(0, &out)
+            out.append(single.rawValue)
+            return
+        }
         var start = 0
         while start < count {
             let end = min(start + Self.batchSize, count)
-            if end - start == 1 {
-                try item(start, &out)
-                out.append(single.rawValue)
-            } else {
-                out.append(PickleOpcode.mark.rawValue)
-                for i in start..<end { try item(i, &out) }
-                out.append(many.rawValue)
-            }
+            out.append(PickleOpcode.mark.rawValue)
+            for i in start..<end { try item(i, &out) }
+            out.append(many.rawValue)
             start = end
         }
     }

@@ -133,4 +133,24 @@ final class PickleGoldenTests: XCTestCase {
         // What follows is storage data (u64 numel + payload per storage), not a pickle.
         XCTAssertEqual(bytes.count - keys.end, 2 * 8 + (4 + 2) * 4)
     }
+
+    /// A real training checkpoint (ResNet-152 weights plus Adam state, 230 KB of pickle) fits the
+    /// default limits with room to spare.
+    func testResNet152TrainingCheckpointDecodesUnderDefaultLimits() throws {
+        let bytes = try fixtureBytes("resnet152_checkpoint.pkl")
+        let (value, end) = try PickleMachine(allowedGlobals: torchGlobals).decode(bytes)
+        XCTAssertEqual(end, bytes.count)
+        guard let top = value.dictEntries, top.count == 3,
+            let model = top[0].value.dictEntries, let optimizer = top[1].value.dictEntries,
+            let state = optimizer.first?.value.dictEntries
+        else { return XCTFail("unexpected shape \(value.kindDescription)") }
+        XCTAssertEqual(top.map(\.key), [.string("model"), .string("optimizer"), .string("epoch")])
+        XCTAssertEqual(top[2].value, .int(3))
+        XCTAssertEqual(model.count, 932)
+        XCTAssertEqual(model.first, entry("conv1.weight",
+            Self.tensor("FloatStorage", key: "0", numel: 9408, size: [64, 3, 7, 7], stride: [147, 49, 7, 1])))
+        XCTAssertEqual(state.count, 467)
+        XCTAssertEqual(state.last?.value.dictEntries?.map(\.key),
+                       [.string("step"), .string("exp_avg"), .string("exp_avg_sq")])
+    }
 }

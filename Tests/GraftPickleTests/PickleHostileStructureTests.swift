@@ -173,7 +173,9 @@ final class PickleHostileStructureTests: XCTestCase {
         assertRejects(PickleBuilder().intLine("12a").stop(),
                       .malformed(offset: 0, reason: "INT argument is not a decimal integer"))
         assertRejects(PickleBuilder().intLine("010").stop(),
-                      .malformed(offset: 0, reason: "INT argument has a leading zero, which CPython would read as octal"))
+                      .malformed(offset: 0, reason: "INT argument has a leading zero, which CPython reads as octal or refuses"))
+        assertRejects(PickleBuilder().longLine("-0012L").stop(),
+                      .malformed(offset: 0, reason: "LONG argument has a leading zero, which CPython reads as octal or refuses"))
         assertRejects(PickleBuilder().floatLine("0x1p3").stop(),
                       .malformed(offset: 0, reason: "FLOAT argument is not a number"))
     }
