@@ -3,8 +3,8 @@
 
 Run by hand (never in CI) with the project venv:
     /work/main/.venv/bin/python tools/make_pickle_fixtures.py
-Made with: Python 3.11.7, torch 2.15.0, torchvision 0.29.2, pickle protocols 0-5 (the versions are printed on every run;
-note any change in the commit that regenerates the files).
+Made with: Python 3.11.7, torch 2.15.0, torchvision 0.29.2, pickle protocols 0-5 (the versions
+are printed on every run; note any change in the commit that regenerates the files).
 
 Files:
   nested_p{0,2,4,5}.pkl      one nested value (NESTED below) at four protocols; the tests assert the
@@ -95,7 +95,8 @@ def data_pkl(obj, **kwargs):
 
 
 def main():
-    print(f"Python {sys.version.split()[0]}, torch {torch.__version__}, torchvision {torchvision.__version__}")
+    print(f"Python {sys.version.split()[0]}, torch {torch.__version__}, "
+          f"torchvision {torchvision.__version__}")
     os.makedirs(OUT, exist_ok=True)
     for protocol in (0, 2, 4, 5):
         save(f"nested_p{protocol}.pkl", pickle.dumps(NESTED, protocol))

@@ -33,7 +33,9 @@ struct PickleFreezer {
     /// `depth` is the number of containers above `node` on the current path; recursion stops at
     /// `maxDepth`, so the Swift stack never holds more than that many frames of this function.
     private mutating func freeze(_ node: Node, depth: Int) throws -> Frozen {
-        guard case .object(let id) = node else { return Frozen(value: Self.scalar(node), count: 1, height: 0) }
+        guard case .object(let id) = node else {
+            return Frozen(value: Self.scalar(node), count: 1, height: 0)
+        }
         if let done = frozen[id] { return done }
         let object = arena[id]
         guard !active[id] else {

@@ -79,7 +79,8 @@ enum PickleInteger {
     }
 
     /// Base-10 digits to two's complement, nine digits at a time into 32-bit limbs.
-    private static func twosComplement(decimalDigits text: UnsafeRawBufferPointer, negative: Bool) -> [UInt8] {
+    private static func twosComplement(decimalDigits text: UnsafeRawBufferPointer, negative: Bool) -> [UInt8]
+    {
         var limbs: [UInt32] = []
         var i = 0
         while i < text.count {

@@ -50,7 +50,9 @@ extension PickleInterpreter {
 
     /// DICT: a new dict from alternating keys and values.
     mutating func pushDict(_ items: [Node]) throws {
-        guard items.count % 2 == 0 else { throw malformed("DICT needs key/value pairs, found \(items.count) values") }
+        guard items.count % 2 == 0 else {
+            throw malformed("DICT needs key/value pairs, found \(items.count) values")
+        }
         let dict = newObject(PickleObject(.dict, items: [], offset: opOffset))
         push(dict)
         try setItems(items)

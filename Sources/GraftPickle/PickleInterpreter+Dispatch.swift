@@ -11,7 +11,9 @@ extension PickleInterpreter {
         // Framing and protocol
         case .proto:
             let version = Int(try reader.u8())
-            guard version <= 5 else { throw PickleError.unsupportedProtocol(offset: opOffset, version: version) }
+            guard version <= 5 else {
+                throw PickleError.unsupportedProtocol(offset: opOffset, version: version)
+            }
             proto = version
         case .frame:
             // Frames only group opcodes for buffered reading; the length must still be honest.
@@ -142,7 +144,9 @@ extension PickleInterpreter {
     }
 
     private mutating func memoGet(_ index: Int) throws {
-        guard let value = memo[index] else { throw PickleError.badMemoReference(offset: opOffset, index: index) }
+        guard let value = memo[index] else {
+            throw PickleError.badMemoReference(offset: opOffset, index: index)
+        }
         push(value)
     }
 

@@ -25,7 +25,8 @@ extension PickleInterpreter {
         let name = try pop()
         let module = try pop()
         guard case .string(let m) = module, case .string(let n) = name else {
-            throw malformed("STACK_GLOBAL needs two str operands, found \(kindName(module)) and \(kindName(name))")
+            throw malformed(
+                "STACK_GLOBAL needs two str operands, found \(kindName(module)) and \(kindName(name))")
         }
         try pushGlobal(module: m, name: n, written: "\(m).\(n)")
     }
@@ -51,7 +52,9 @@ extension PickleInterpreter {
         if withKeywords {
             let keywords = try pop()
             let id = try object(keywords, ofKind: .dict, for: "needs a dict of keyword arguments")
-            guard arena[id].items.isEmpty else { throw malformed("NEWOBJ_EX with keyword arguments is not supported") }
+            guard arena[id].items.isEmpty else {
+                throw malformed("NEWOBJ_EX with keyword arguments is not supported")
+            }
         }
         let args = try pop()
         let cls = try pop()
@@ -73,7 +76,9 @@ extension PickleInterpreter {
             if items.count == 2, case .string(let text) = items[0], case .string(let encoding) = items[1],
                 Self.latin1Names.contains(encoding.lowercased())
             {
-                guard let bytes = Self.latin1(text) else { throw malformed("_codecs.encode: text is not Latin-1") }
+                guard let bytes = Self.latin1(text) else {
+                    throw malformed("_codecs.encode: text is not Latin-1")
+                }
                 return .bytes(bytes)
             }
         case ("builtins", "bytes") where items.isEmpty:
@@ -99,9 +104,12 @@ extension PickleInterpreter {
             }
         case .list, .tuple:
             for pair in arena[sourceID].items {
-                guard case .object(let pairID) = pair, arena[pairID].kind == .tuple || arena[pairID].kind == .list,
+                guard case .object(let pairID) = pair,
+                    arena[pairID].kind == .tuple || arena[pairID].kind == .list,
                     arena[pairID].items.count == 2
-                else { throw malformed("collections.OrderedDict needs key/value pairs, found \(kindName(pair))") }
+                else {
+                    throw malformed("collections.OrderedDict needs key/value pairs, found \(kindName(pair))")
+                }
                 try insert(key: arena[pairID].items[0], value: arena[pairID].items[1], into: id)
             }
         default:
@@ -116,7 +124,9 @@ extension PickleInterpreter {
         if let source = args.first {
             guard args.count == 1, case .object(let sourceID) = source,
                 [.list, .tuple, .set, .frozenSet].contains(arena[sourceID].kind)
-            else { throw malformed("\(frozen ? "frozenset" : "set") needs no argument or one list, tuple or set") }
+            else {
+                throw malformed("\(frozen ? "frozenset" : "set") needs no argument or one list, tuple or set")
+            }
             elements = arena[sourceID].items
         }
         try pushSet(elements, frozen: frozen)

@@ -79,7 +79,9 @@ extension PickleInterpreter {
     }
 
     mutating func textFloat() throws -> Node {
-        guard let value = PickleText.float(try line()) else { throw malformed("FLOAT argument is not a number") }
+        guard let value = PickleText.float(try line()) else {
+            throw malformed("FLOAT argument is not a number")
+        }
         return .float(value)
     }
 

@@ -26,9 +26,12 @@ public struct PickleMachine: Sendable {
     /// Decodes the one pickle that starts at `offset` and returns its value with the offset just
     /// past its STOP. Bytes after STOP are not looked at: the legacy torch format concatenates
     /// several pickles, and callers decide what trailing data means.
-    public func decode(_ bytes: UnsafeRawBufferPointer, from offset: Int = 0) throws -> (value: PickleValue, end: Int) {
+    public func decode(_ bytes: UnsafeRawBufferPointer, from offset: Int = 0) throws -> (
+        value: PickleValue, end: Int
+    ) {
         guard offset >= 0, offset <= bytes.count else {
-            throw PickleError.malformed(offset: offset, reason: "start offset is outside the \(bytes.count) input bytes")
+            throw PickleError.malformed(
+                offset: offset, reason: "start offset is outside the \(bytes.count) input bytes")
         }
         var interpreter = PickleInterpreter(
             bytes: bytes, offset: offset, allowedGlobals: allowedGlobalBytes, limits: limits)

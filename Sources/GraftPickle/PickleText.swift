@@ -60,7 +60,10 @@ enum PickleText {
         while i < s.count {
             let c = s[i]
             i += 1
-            guard c == UInt8(ascii: "\\") else { out.append(c); continue }
+            guard c == UInt8(ascii: "\\") else {
+                out.append(c)
+                continue
+            }
             guard i < s.count else { return nil }  // "Trailing \ in string"
             let e = s[i]
             i += 1
@@ -115,7 +118,8 @@ enum PickleText {
                 run += 1
                 i += 1
             }
-            let escapes = run % 2 == 1 && i < s.count && (s[i] == UInt8(ascii: "u") || s[i] == UInt8(ascii: "U"))
+            let escapes =
+                run % 2 == 1 && i < s.count && (s[i] == UInt8(ascii: "u") || s[i] == UInt8(ascii: "U"))
             for _ in 0..<(escapes ? run - 1 : run) { append("\\") }
             guard escapes else { continue }
             let width = s[i] == UInt8(ascii: "u") ? 4 : 8

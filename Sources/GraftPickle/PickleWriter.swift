@@ -63,7 +63,8 @@ public struct PickleWriter: Sendable {
                 try write(entries[i].value, into: &out)
             }
         case .global(let module, let name): try writeGlobal(module: module, name: name, into: &out)
-        case .call(let module, let name, let args): try writeCall(module: module, name: name, args: args, into: &out)
+        case .call(let module, let name, let args):
+            try writeCall(module: module, name: name, args: args, into: &out)
         case .built(let object, let state):
             try write(object, into: &out)
             try write(state, into: &out)
@@ -99,7 +100,8 @@ public struct PickleWriter: Sendable {
             out.append(UInt8(truncatingIfNeeded: bytes.count))
         } else {
             guard let n = Int32(exactly: bytes.count) else {
-                throw PickleWriterError.unrepresentable("an int of \(bytes.count) bytes is too long for LONG4")
+                throw PickleWriterError.unrepresentable(
+                    "an int of \(bytes.count) bytes is too long for LONG4")
             }
             out.append(PickleOpcode.long4.rawValue)
             append(n.littleEndian, into: &out)
@@ -155,7 +157,8 @@ public struct PickleWriter: Sendable {
 
     private func writeGlobal(module: String, name: String, into out: inout [UInt8]) throws {
         for part in [module, name] where part.isEmpty || part.utf8.contains(0x0A) {
-            throw PickleWriterError.unrepresentable("global name \(PickleText.escaped(part)) is empty or has a newline")
+            throw PickleWriterError.unrepresentable(
+                "global name \(PickleText.escaped(part)) is empty or has a newline")
         }
         out.append(PickleOpcode.global.rawValue)
         out.append(contentsOf: module.utf8)
@@ -164,7 +167,8 @@ public struct PickleWriter: Sendable {
         out.append(0x0A)
     }
 
-    private func writeCall(module: String, name: String, args: [PickleValue], into out: inout [UInt8]) throws {
+    private func writeCall(module: String, name: String, args: [PickleValue], into out: inout [UInt8]) throws
+    {
         try writeGlobal(module: module, name: name, into: &out)
         try writeTuple(args, into: &out)
         out.append(PickleOpcode.reduce.rawValue)

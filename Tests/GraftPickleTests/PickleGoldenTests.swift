@@ -10,28 +10,50 @@ final class PickleGoldenTests: XCTestCase {
         entry("none", .none),
         entry("true", .bool(true)),
         entry("false", .bool(false)),
-        entry("ints", .list(ints([
-            0, 1, -1, 255, 256, 65535, 65536, -65536, 2_147_483_647, -2_147_483_648, 2_147_483_648, Int.max, Int.min,
-        ]))),
-        entry("bigints", .list([
-            .bigInt([0, 0, 0, 0, 0, 0, 0, 0x80, 0]),  // 2**63
-            .bigInt([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0xFF]),  // -2**63 - 1
-            .bigInt([0, 0, 0, 0, 0, 0, 0, 0, 1]),  // 2**64
-            .bigInt([0, 0, 0, 0, 0, 0, 0, 0, 0xC0]),  // -2**70
-            .bigInt([0, 0, 0, 0, 0, 97, 245, 185, 171, 191, 164, 92, 195, 241, 41, 99, 29]),  // 10**40
-        ])),
-        entry("floats", .list([.float(0), .float(1.5), .float(-2.5e-300), .float(1e300), .float(.infinity),
-                               .float(-.infinity)])),
-        entry("strings", .list([
-            .string(""), .string("plain"), .string("tab\tnew\nline\r"), .string("back\\slash"),
-            .string("caf\u{e9} \u{2713} \u{1F642}"), .string(String(repeating: "x", count: 300)),
-        ])),
+        entry(
+            "ints",
+            .list(
+                ints([
+                    0, 1, -1, 255, 256, 65535, 65536, -65536, 2_147_483_647, -2_147_483_648, 2_147_483_648,
+                    Int.max, Int.min,
+                ]))),
+        entry(
+            "bigints",
+            .list([
+                .bigInt([0, 0, 0, 0, 0, 0, 0, 0x80, 0]),  // 2**63
+                .bigInt([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0xFF]),  // -2**63 - 1
+                .bigInt([0, 0, 0, 0, 0, 0, 0, 0, 1]),  // 2**64
+                .bigInt([0, 0, 0, 0, 0, 0, 0, 0, 0xC0]),  // -2**70
+                .bigInt([0, 0, 0, 0, 0, 97, 245, 185, 171, 191, 164, 92, 195, 241, 41, 99, 29]),  // 10**40
+            ])),
+        entry(
+            "floats",
+            .list([
+                .float(0), .float(1.5), .float(-2.5e-300), .float(1e300), .float(.infinity),
+                .float(-.infinity),
+            ])),
+        entry(
+            "strings",
+            .list([
+                .string(""), .string("plain"), .string("tab\tnew\nline\r"), .string("back\\slash"),
+                .string("caf\u{e9} \u{2713} \u{1F642}"), .string(String(repeating: "x", count: 300)),
+            ])),
         entry("bytes", .list([.bytes([]), .bytes([0x00, 0xFF, 0x61, 0x62, 0x63]), .bytes(Array(0...255))])),
-        entry("tuples", .list([.tuple([]), .tuple(ints([1])), .tuple(ints([1, 2])), .tuple(ints([1, 2, 3])),
-                               .tuple(ints([1, 2, 3, 4]))])),
-        entry("nested", .dict([
-            entry("a", .list([.dict([entry("b", .tuple([.int(1), .list([.int(2), .dict([entry("c", .none)])])]))])])),
-        ])),
+        entry(
+            "tuples",
+            .list([
+                .tuple([]), .tuple(ints([1])), .tuple(ints([1, 2])), .tuple(ints([1, 2, 3])),
+                .tuple(ints([1, 2, 3, 4])),
+            ])),
+        entry(
+            "nested",
+            .dict([
+                entry(
+                    "a",
+                    .list([
+                        .dict([entry("b", .tuple([.int(1), .list([.int(2), .dict([entry("c", .none)])])]))])
+                    ]))
+            ])),
         entry("shared", .list([.list(ints([1, 2])), .list(ints([1, 2]))])),
         entry("set", .set(ints([1, 2, 3]))),
         entry("frozenset", .set(ints([4, 5]))),
@@ -55,16 +77,24 @@ final class PickleGoldenTests: XCTestCase {
     }
 
     /// One `torch._utils._rebuild_tensor_v2` record as torch writes it for a contiguous tensor.
-    static func tensor(_ storage: String, key: String, numel: Int, size: [Int], stride: [Int]) -> PickleValue {
-        .call(module: "torch._utils", name: "_rebuild_tensor_v2", args: [
-            .persistentID(.tuple([.string("storage"), .global(module: "torch", name: storage), .string(key),
-                                  .string("cpu"), .int(numel)])),
-            .int(0), .tuple(ints(size)), .tuple(ints(stride)), .bool(false), .dict([]),
-        ])
+    static func tensor(_ storage: String, key: String, numel: Int, size: [Int], stride: [Int]) -> PickleValue
+    {
+        .call(
+            module: "torch._utils", name: "_rebuild_tensor_v2",
+            args: [
+                .persistentID(
+                    .tuple([
+                        .string("storage"), .global(module: "torch", name: storage), .string(key),
+                        .string("cpu"), .int(numel),
+                    ])),
+                .int(0), .tuple(ints(size)), .tuple(ints(stride)), .bool(false), .dict([]),
+            ])
     }
 
     static let convBatchNormStateDict: PickleValue = .dict([
-        entry("0.weight", tensor("FloatStorage", key: "0", numel: 108, size: [4, 3, 3, 3], stride: [27, 9, 3, 1])),
+        entry(
+            "0.weight",
+            tensor("FloatStorage", key: "0", numel: 108, size: [4, 3, 3, 3], stride: [27, 9, 3, 1])),
         entry("0.bias", tensor("FloatStorage", key: "1", numel: 4, size: [4], stride: [1])),
         entry("1.weight", tensor("FloatStorage", key: "2", numel: 4, size: [4], stride: [1])),
         entry("1.bias", tensor("FloatStorage", key: "3", numel: 4, size: [4], stride: [1])),
@@ -85,22 +115,29 @@ final class PickleGoldenTests: XCTestCase {
     func testTorchStateDictNeedsItsGlobalsAllowlisted() throws {
         let bytes = try fixtureBytes("torch_state_dict.pkl")
         XCTAssertThrowsError(try PickleMachine(allowedGlobals: dataGlobals).decode(bytes)) { error in
-            XCTAssertEqual(error as? PickleError,
-                           .disallowedGlobal(offset: 49, name: "torch._utils._rebuild_tensor_v2"))
+            XCTAssertEqual(
+                error as? PickleError,
+                .disallowedGlobal(offset: 49, name: "torch._utils._rebuild_tensor_v2"))
         }
     }
 
     func testAdamOptimizerStateHasIntKeysAndHyperparameters() throws {
-        let value = try PickleMachine(allowedGlobals: torchGlobals).decode(try fixtureBytes("torch_adam_state.pkl")).value
+        let value = try PickleMachine(allowedGlobals: torchGlobals).decode(
+            try fixtureBytes("torch_adam_state.pkl")
+        ).value
         guard let top = value.dictEntries, top.count == 2,
             let state = top[0].value.dictEntries, let groups = top[1].value.sequenceValue,
             let group = groups.first?.dictEntries
         else { return XCTFail("unexpected shape \(value.kindDescription)") }
         XCTAssertEqual(state.map(\.key), ints([0, 1, 2, 3]))
-        XCTAssertEqual(state[0].value.dictEntries?.map(\.key), [.string("step"), .string("exp_avg"), .string("exp_avg_sq")])
-        XCTAssertEqual(state[0].value.dictEntries?[1].value,
-                       Self.tensor("FloatStorage", key: "1", numel: 108, size: [4, 3, 3, 3], stride: [27, 9, 3, 1]))
-        let byName = Dictionary(uniqueKeysWithValues: group.compactMap { e in e.key.stringValue.map { ($0, e.value) } })
+        XCTAssertEqual(
+            state[0].value.dictEntries?.map(\.key),
+            [.string("step"), .string("exp_avg"), .string("exp_avg_sq")])
+        XCTAssertEqual(
+            state[0].value.dictEntries?[1].value,
+            Self.tensor("FloatStorage", key: "1", numel: 108, size: [4, 3, 3, 3], stride: [27, 9, 3, 1]))
+        let byName = Dictionary(
+            uniqueKeysWithValues: group.compactMap { e in e.key.stringValue.map { ($0, e.value) } })
         XCTAssertEqual(byName["lr"], .float(0.001))
         XCTAssertEqual(byName["betas"], .tuple([.float(0.9), .float(0.999)]))
         XCTAssertEqual(byName["eps"], .float(1e-8))
@@ -147,10 +184,15 @@ final class PickleGoldenTests: XCTestCase {
         XCTAssertEqual(top.map(\.key), [.string("model"), .string("optimizer"), .string("epoch")])
         XCTAssertEqual(top[2].value, .int(3))
         XCTAssertEqual(model.count, 932)
-        XCTAssertEqual(model.first, entry("conv1.weight",
-            Self.tensor("FloatStorage", key: "0", numel: 9408, size: [64, 3, 7, 7], stride: [147, 49, 7, 1])))
+        XCTAssertEqual(
+            model.first,
+            entry(
+                "conv1.weight",
+                Self.tensor(
+                    "FloatStorage", key: "0", numel: 9408, size: [64, 3, 7, 7], stride: [147, 49, 7, 1])))
         XCTAssertEqual(state.count, 467)
-        XCTAssertEqual(state.last?.value.dictEntries?.map(\.key),
-                       [.string("step"), .string("exp_avg"), .string("exp_avg_sq")])
+        XCTAssertEqual(
+            state.last?.value.dictEntries?.map(\.key),
+            [.string("step"), .string("exp_avg"), .string("exp_avg_sq")])
     }
 }

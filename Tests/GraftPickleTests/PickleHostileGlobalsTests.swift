@@ -33,83 +33,98 @@ final class PickleHostileGlobalsTests: XCTestCase {
         let names = [
             ("builtins", "eval"), ("__builtin__", "exec"), ("posix", "system"), ("nt", "system"),
             ("subprocess", "Popen"), ("builtins", "getattr"), ("torch", "load"), ("numpy", "load"),
-            ("builtins", "__import__"), ("pickle", "loads"), ("sys", "modules"), ("copy_reg", "_reconstructor"),
+            ("builtins", "__import__"), ("pickle", "loads"), ("sys", "modules"),
+            ("copy_reg", "_reconstructor"),
         ]
         for (module, name) in names {
-            assertRejects(PickleBuilder().proto(2).global(module, name).stop(),
-                          .disallowedGlobal(offset: 2, name: "\(module).\(name)"), allowed: torchGlobals)
+            assertRejects(
+                PickleBuilder().proto(2).global(module, name).stop(),
+                .disallowedGlobal(offset: 2, name: "\(module).\(name)"), allowed: torchGlobals)
         }
     }
 
     /// The Python 2 mapping (`__builtin__` → `builtins`) applies below protocol 3 only, as in
     /// CPython's `fix_imports`.
     func testPython2ModuleNamesAreNotMappedFromProtocol3On() {
-        assertRejects(PickleBuilder().proto(3).global("__builtin__", "set").stop(),
-                      .disallowedGlobal(offset: 2, name: "__builtin__.set"))
+        assertRejects(
+            PickleBuilder().proto(3).global("__builtin__", "set").stop(),
+            .disallowedGlobal(offset: 2, name: "__builtin__.set"))
     }
 
     /// Names are matched byte for byte, prefixes and attributes of allowed names included.
     func testAllowlistMatchesExactNamesOnly() {
         let cases: [(String, String)] = [
-            ("collections", "OrderedDict.fromkeys"), ("collections", "OrderedDic"), ("collection", "sOrderedDict"),
+            ("collections", "OrderedDict.fromkeys"), ("collections", "OrderedDic"),
+            ("collection", "sOrderedDict"),
             ("collections ", "OrderedDict"), ("Collections", "OrderedDict"),
         ]
         for (module, name) in cases {
-            assertRejects(PickleBuilder().proto(2).global(module, name).stop(),
-                          .disallowedGlobal(offset: 2, name: "\(module).\(name)"))
+            assertRejects(
+                PickleBuilder().proto(2).global(module, name).stop(),
+                .disallowedGlobal(offset: 2, name: "\(module).\(name)"))
         }
     }
 
     /// Swift's `==` calls "é" and "e\u{301}" equal; the allowlist must not.
     func testCanonicallyEquivalentSpellingIsNotAllowed() {
         let decomposed = "cafe\u{301}"
-        assertRejects(PickleBuilder().proto(2).global(decomposed, "x").stop(),
-                      .disallowedGlobal(offset: 2, name: "\(decomposed).x"), allowed: ["caf\u{e9}.x"])
+        assertRejects(
+            PickleBuilder().proto(2).global(decomposed, "x").stop(),
+            .disallowedGlobal(offset: 2, name: "\(decomposed).x"), allowed: ["caf\u{e9}.x"])
     }
 
     // MARK: B3: STACK_GLOBAL
 
     func testStackGlobalWithANonStringOperandIsMalformed() {
-        assertRejects(PickleBuilder().proto(4).binInt1(1).shortBinUnicode("system").stackGlobal().stop(),
-                      .malformed(offset: 12, reason: "STACK_GLOBAL needs two str operands, found int and str"))
-        assertRejects(PickleBuilder().proto(4).shortBinBytes(Array("os".utf8)).shortBinUnicode("system")
-                          .stackGlobal().stop(),
-                      .malformed(offset: 14, reason: "STACK_GLOBAL needs two str operands, found bytes and str"))
+        assertRejects(
+            PickleBuilder().proto(4).binInt1(1).shortBinUnicode("system").stackGlobal().stop(),
+            .malformed(offset: 12, reason: "STACK_GLOBAL needs two str operands, found int and str"))
+        assertRejects(
+            PickleBuilder().proto(4).shortBinBytes(Array("os".utf8)).shortBinUnicode("system")
+                .stackGlobal().stop(),
+            .malformed(offset: 14, reason: "STACK_GLOBAL needs two str operands, found bytes and str"))
     }
 
     func testStackGlobalWithADisallowedNameIsRefused() {
-        assertRejects(PickleBuilder().proto(4).shortBinUnicode("os").shortBinUnicode("system").stackGlobal().stop(),
-                      .disallowedGlobal(offset: 14, name: "os.system"))
+        assertRejects(
+            PickleBuilder().proto(4).shortBinUnicode("os").shortBinUnicode("system").stackGlobal().stop(),
+            .disallowedGlobal(offset: 14, name: "os.system"))
     }
 
     func testStackGlobalCannotReachBelowAMark() {
-        assertRejects(PickleBuilder().proto(4).shortBinUnicode("os").mark().shortBinUnicode("system")
-                          .stackGlobal().stop(),
-                      .malformed(offset: 15, reason: "STACK_GLOBAL needs a value but the stack is empty"))
+        assertRejects(
+            PickleBuilder().proto(4).shortBinUnicode("os").mark().shortBinUnicode("system")
+                .stackGlobal().stop(),
+            .malformed(offset: 15, reason: "STACK_GLOBAL needs a value but the stack is empty"))
     }
 
     // MARK: B5: object construction
 
     func testInstIsRefused() {
-        assertRejects(PickleBuilder().mark().op(0x69).raw(Array("os\nsystem\n".utf8)).stop(),
-                      .unsupportedOpcode(offset: 1, opcode: 0x69))
+        assertRejects(
+            PickleBuilder().mark().op(0x69).raw(Array("os\nsystem\n".utf8)).stop(),
+            .unsupportedOpcode(offset: 1, opcode: 0x69))
     }
 
     func testObjIsRefusedEvenForAnAllowedClass() {
-        assertRejects(PickleBuilder().proto(2).mark().global("collections", "OrderedDict").op(0x6F).stop(),
-                      .unsupportedOpcode(offset: 28, opcode: 0x6F))
+        assertRejects(
+            PickleBuilder().proto(2).mark().global("collections", "OrderedDict").op(0x6F).stop(),
+            .unsupportedOpcode(offset: 28, opcode: 0x6F))
     }
 
     func testNewObjOfANonAllowlistedClassIsRefusedAtItsGlobal() {
-        assertRejects(PickleBuilder().proto(2).global("torch.nn.modules.conv", "Conv2d").emptyTuple().newObj().stop(),
-                      .disallowedGlobal(offset: 2, name: "torch.nn.modules.conv.Conv2d"), allowed: torchGlobals)
+        assertRejects(
+            PickleBuilder().proto(2).global("torch.nn.modules.conv", "Conv2d").emptyTuple().newObj().stop(),
+            .disallowedGlobal(offset: 2, name: "torch.nn.modules.conv.Conv2d"), allowed: torchGlobals)
     }
 
     func testNewObjNeedsAGlobalAndATuple() {
-        assertRejects(PickleBuilder().proto(2).emptyList().emptyTuple().newObj().stop(),
-                      .malformed(offset: 4, reason: "NEWOBJ needs a global to call, found list"))
-        assertRejects(PickleBuilder().proto(2).global("collections", "OrderedDict").emptyList().newObj().stop(),
-                      .malformed(offset: 28, reason: "NEWOBJ needs a tuple of arguments, found list"))
+        assertRejects(
+            PickleBuilder().proto(2).emptyList().emptyTuple().newObj().stop(),
+            .malformed(offset: 4, reason: "NEWOBJ needs a global to call, found list"))
+        assertRejects(
+            PickleBuilder().proto(2).global("collections", "OrderedDict").emptyList().newObj().stop(),
+            .malformed(offset: 28, reason: "NEWOBJ needs a tuple of arguments, found list"))
     }
 
     func testNewObjExWithKeywordArgumentsIsRefused() {
@@ -119,18 +134,22 @@ final class PickleHostileGlobalsTests: XCTestCase {
     }
 
     func testReduceOfSomethingThatIsNotAGlobalIsMalformed() {
-        assertRejects(PickleBuilder().proto(2).emptyDict().emptyTuple().reduce().stop(),
-                      .malformed(offset: 4, reason: "REDUCE needs a global to call, found dict"))
+        assertRejects(
+            PickleBuilder().proto(2).emptyDict().emptyTuple().reduce().stop(),
+            .malformed(offset: 4, reason: "REDUCE needs a global to call, found dict"))
     }
 
     func testBuildWithNothingToBuildIsMalformed() {
-        assertRejects(PickleBuilder().proto(2).none().build().stop(),
-                      .malformed(offset: 3, reason: "BUILD needs a value but the stack is empty"))
+        assertRejects(
+            PickleBuilder().proto(2).none().build().stop(),
+            .malformed(offset: 3, reason: "BUILD needs a value but the stack is empty"))
     }
 
     func testCodecsEncodeOfNonLatin1TextIsMalformed() {
-        let b = PickleBuilder().proto(2).global("_codecs", "encode").binUnicode("\u{2713}").binUnicode("latin1")
-            .tuple2().reduce().stop()
+        let b = PickleBuilder().proto(2).global("_codecs", "encode").binUnicode("\u{2713}").binUnicode(
+            "latin1"
+        )
+        .tuple2().reduce().stop()
         assertRejects(b, .malformed(offset: 38, reason: "_codecs.encode: text is not Latin-1"))
     }
 
@@ -138,7 +157,8 @@ final class PickleHostileGlobalsTests: XCTestCase {
 
     func testUnknownOpcodesAreUnsupported() {
         for code: UInt8 in [0xFF, 0x00, 0x99, 0x7F] {
-            assertRejects(PickleBuilder().proto(2).op(code).stop(), .unsupportedOpcode(offset: 2, opcode: code))
+            assertRejects(
+                PickleBuilder().proto(2).op(code).stop(), .unsupportedOpcode(offset: 2, opcode: code))
         }
     }
 
@@ -150,40 +170,51 @@ final class PickleHostileGlobalsTests: XCTestCase {
     }
 
     func testExtensionRegistryIsUnsupported() {
-        assertRejects(PickleBuilder().proto(2).raw([0x82, 1]).stop(), .unsupportedOpcode(offset: 2, opcode: 0x82))
-        assertRejects(PickleBuilder().proto(2).raw([0x83, 1, 0]).stop(), .unsupportedOpcode(offset: 2, opcode: 0x83))
-        assertRejects(PickleBuilder().proto(2).raw([0x84, 1, 0, 0, 0]).stop(),
-                      .unsupportedOpcode(offset: 2, opcode: 0x84))
+        assertRejects(
+            PickleBuilder().proto(2).raw([0x82, 1]).stop(), .unsupportedOpcode(offset: 2, opcode: 0x82))
+        assertRejects(
+            PickleBuilder().proto(2).raw([0x83, 1, 0]).stop(), .unsupportedOpcode(offset: 2, opcode: 0x83))
+        assertRejects(
+            PickleBuilder().proto(2).raw([0x84, 1, 0, 0, 0]).stop(),
+            .unsupportedOpcode(offset: 2, opcode: 0x84))
     }
 
     func testProtocolsAbove5AreUnsupported() {
         assertRejects(PickleBuilder().proto(6).none().stop(), .unsupportedProtocol(offset: 0, version: 6))
-        assertRejects(PickleBuilder().proto(2).none().proto(255).stop(), .unsupportedProtocol(offset: 3, version: 255))
+        assertRejects(
+            PickleBuilder().proto(2).none().proto(255).stop(), .unsupportedProtocol(offset: 3, version: 255))
     }
 
     // MARK: B14: invalid text
 
     func testInvalidUTF8InEveryTextOpcodeIsInvalidString() {
-        assertRejects(PickleBuilder().proto(2).binUnicode(bytes: [0xC3, 0x28]).stop(),
-                      .invalidString(offset: 2, opcode: "BINUNICODE"))
-        assertRejects(PickleBuilder().proto(4).binUnicode8(bytes: [0xC0, 0xAF]).stop(),  // overlong "/"
-                      .invalidString(offset: 2, opcode: "BINUNICODE8"))
-        assertRejects(PickleBuilder().proto(2).shortBinString([0x61, 0xFF]).stop(),
-                      .invalidString(offset: 2, opcode: "SHORT_BINSTRING"))
-        assertRejects(PickleBuilder().proto(2).binString([0x80]).stop(),
-                      .invalidString(offset: 2, opcode: "BINSTRING"))
+        assertRejects(
+            PickleBuilder().proto(2).binUnicode(bytes: [0xC3, 0x28]).stop(),
+            .invalidString(offset: 2, opcode: "BINUNICODE"))
+        assertRejects(
+            PickleBuilder().proto(4).binUnicode8(bytes: [0xC0, 0xAF]).stop(),  // overlong "/"
+            .invalidString(offset: 2, opcode: "BINUNICODE8"))
+        assertRejects(
+            PickleBuilder().proto(2).shortBinString([0x61, 0xFF]).stop(),
+            .invalidString(offset: 2, opcode: "SHORT_BINSTRING"))
+        assertRejects(
+            PickleBuilder().proto(2).binString([0x80]).stop(),
+            .invalidString(offset: 2, opcode: "BINSTRING"))
     }
 
     /// Python's BINUNICODE uses "surrogatepass"; a Swift string cannot hold a lone surrogate.
     func testEncodedSurrogatesAreInvalidString() {
         let b = PickleBuilder().proto(4).op(0x8C).raw([3, 0xED, 0xA0, 0x80]).stop()
         assertRejects(b, .invalidString(offset: 2, opcode: "SHORT_BINUNICODE"))
-        assertRejects(PickleBuilder().unicodeLine(bytes: Array("a\\ud800".utf8)).stop(),
-                      .invalidString(offset: 0, opcode: "UNICODE"))
-        assertRejects(PickleBuilder().unicodeLine(bytes: Array("\\U00110000".utf8)).stop(),
-                      .invalidString(offset: 0, opcode: "UNICODE"))
-        assertRejects(PickleBuilder().unicodeLine(bytes: Array("\\u12".utf8)).stop(),
-                      .invalidString(offset: 0, opcode: "UNICODE"))
+        assertRejects(
+            PickleBuilder().unicodeLine(bytes: Array("a\\ud800".utf8)).stop(),
+            .invalidString(offset: 0, opcode: "UNICODE"))
+        assertRejects(
+            PickleBuilder().unicodeLine(bytes: Array("\\U00110000".utf8)).stop(),
+            .invalidString(offset: 0, opcode: "UNICODE"))
+        assertRejects(
+            PickleBuilder().unicodeLine(bytes: Array("\\u12".utf8)).stop(),
+            .invalidString(offset: 0, opcode: "UNICODE"))
     }
 
     func testInvalidUTF8InAGlobalNameIsInvalidString() {
@@ -192,12 +223,16 @@ final class PickleHostileGlobalsTests: XCTestCase {
     }
 
     func testProtocol0StringAndPersistentIDTextIsChecked() {
-        assertRejects(PickleBuilder().stringLine("abc").stop(),
-                      .malformed(offset: 0, reason: "the STRING argument must be quoted"))
-        assertRejects(PickleBuilder().stringLine("'abc\"").stop(),
-                      .malformed(offset: 0, reason: "the STRING argument must be quoted"))
-        assertRejects(PickleBuilder().stringLine("'\\x4'").stop(), .invalidString(offset: 0, opcode: "STRING"))
-        assertRejects(PickleBuilder().stringLine("'\\xff'").stop(), .invalidString(offset: 0, opcode: "STRING"))
+        assertRejects(
+            PickleBuilder().stringLine("abc").stop(),
+            .malformed(offset: 0, reason: "the STRING argument must be quoted"))
+        assertRejects(
+            PickleBuilder().stringLine("'abc\"").stop(),
+            .malformed(offset: 0, reason: "the STRING argument must be quoted"))
+        assertRejects(
+            PickleBuilder().stringLine("'\\x4'").stop(), .invalidString(offset: 0, opcode: "STRING"))
+        assertRejects(
+            PickleBuilder().stringLine("'\\xff'").stop(), .invalidString(offset: 0, opcode: "STRING"))
         assertRejects(PickleBuilder().persID("caf\u{e9}").stop(), .invalidString(offset: 0, opcode: "PERSID"))
     }
 }

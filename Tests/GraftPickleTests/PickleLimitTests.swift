@@ -33,7 +33,9 @@ final class PickleLimitTests: XCTestCase {
         let b = PickleBuilder().proto(2).emptyDict().binPut(0)
             .repeated(10_000) { $0.emptyDict().binUnicode("k").binGet(0).setItem().binPut(0).pop() }
             .binGet(0).stop()
-        guard case .limitExceeded(_, .depth, 100)? = rejection(b) else { return XCTFail("expected the depth limit") }
+        guard case .limitExceeded(_, .depth, 100)? = rejection(b) else {
+            return XCTFail("expected the depth limit")
+        }
     }
 
     func testNestingUpToTheLimitIsAccepted() throws {
@@ -43,8 +45,9 @@ final class PickleLimitTests: XCTestCase {
         let four = PickleBuilder().proto(2).emptyList().emptyList().emptyList().emptyList()
             .append().append().append().stop()
         assertRejects(four, .limitExceeded(offset: 5, limit: .depth, maximum: 3), limits: limits)
-        assertRejects(PickleBuilder().proto(2).mark().mark().mark().mark().stop(),
-                      .limitExceeded(offset: 5, limit: .depth, maximum: 3), limits: limits)
+        assertRejects(
+            PickleBuilder().proto(2).mark().mark().mark().mark().stop(),
+            .limitExceeded(offset: 5, limit: .depth, maximum: 3), limits: limits)
     }
 
     // MARK: B13: memo bomb
@@ -84,16 +87,18 @@ final class PickleLimitTests: XCTestCase {
     func testOperationLimit() {
         let limits = PickleLimits(maxOperations: 3)
         XCTAssertEqual(try decode(PickleBuilder().proto(2).none().stop(), limits: limits), PickleValue.none)
-        assertRejects(PickleBuilder().proto(2).none().none().stop(),
-                      .limitExceeded(offset: 4, limit: .operations, maximum: 3), limits: limits)
+        assertRejects(
+            PickleBuilder().proto(2).none().none().stop(),
+            .limitExceeded(offset: 4, limit: .operations, maximum: 3), limits: limits)
     }
 
     func testMemoEntryLimitCountsDistinctSlots() throws {
         let limits = PickleLimits(maxMemoEntries: 2)
         let reuse = PickleBuilder().proto(2).none().binPut(0).binPut(1).binPut(1).binPut(0).stop()
         XCTAssertEqual(try decode(reuse, limits: limits), PickleValue.none)
-        assertRejects(PickleBuilder().proto(2).none().binPut(0).binPut(1).memoize().stop(),
-                      .limitExceeded(offset: 7, limit: .memoEntries, maximum: 2), limits: limits)
+        assertRejects(
+            PickleBuilder().proto(2).none().binPut(0).binPut(1).memoize().stop(),
+            .limitExceeded(offset: 7, limit: .memoEntries, maximum: 2), limits: limits)
     }
 
     func testNodeLimitCountsEveryNode() throws {
@@ -104,31 +109,40 @@ final class PickleLimitTests: XCTestCase {
         assertRejects(five, .limitExceeded(offset: 2, limit: .nodes, maximum: 5), limits: limits)
         // A shared list counts once per occurrence: 1 + 2 × (1 + 1) = 5 nodes, then 7.
         let shared = PickleBuilder().proto(2).emptyList().binInt1(1).append().binPut(0).pop()
-        XCTAssertEqual(try decode(PickleBuilder().raw(shared.bytes).binGet(0).binGet(0).tuple2().stop(), limits: limits),
-                       .tuple([.list(ints([1])), .list(ints([1]))]))
-        assertRejects(PickleBuilder().raw(shared.bytes).binGet(0).binGet(0).binGet(0).tuple3().stop(),
-                      .limitExceeded(offset: 15, limit: .nodes, maximum: 5), limits: limits)
+        XCTAssertEqual(
+            try decode(PickleBuilder().raw(shared.bytes).binGet(0).binGet(0).tuple2().stop(), limits: limits),
+            .tuple([.list(ints([1])), .list(ints([1]))]))
+        assertRejects(
+            PickleBuilder().raw(shared.bytes).binGet(0).binGet(0).binGet(0).tuple3().stop(),
+            .limitExceeded(offset: 15, limit: .nodes, maximum: 5), limits: limits)
     }
 
     /// Values waiting on the stack and containers made along the way count against the node
     /// limit as they appear, so a long run of one-byte opcodes cannot grow memory unchecked.
     func testNodeLimitBoundsTheStackAndTheArenaWhileParsing() {
         let limits = PickleLimits(maxNodes: 10)
-        assertRejects(PickleBuilder().proto(2).repeated(1000) { $0.binInt1(0) }.stop(),
-                      .limitExceeded(offset: 22, limit: .nodes, maximum: 10), limits: limits)
+        assertRejects(
+            PickleBuilder().proto(2).repeated(1000) { $0.binInt1(0) }.stop(),
+            .limitExceeded(offset: 22, limit: .nodes, maximum: 10), limits: limits)
         let lists = PickleBuilder().proto(2).repeated(1000) { $0.emptyList().pop() }.stop()
         assertRejects(lists, .limitExceeded(offset: 22, limit: .nodes, maximum: 10), limits: limits)
     }
 
     func testContainerLengthLimitAppliesToEveryContainer() {
         let limits = PickleLimits(maxContainerLength: 3)
-        func fourInts(_ b: PickleBuilder) -> PickleBuilder { b.mark().binInt1(1).binInt1(2).binInt1(3).binInt1(4) }
-        let exceeded = { (offset: Int) in PickleError.limitExceeded(offset: offset, limit: .containerLength, maximum: 3) }
+        func fourInts(_ b: PickleBuilder) -> PickleBuilder {
+            b.mark().binInt1(1).binInt1(2).binInt1(3).binInt1(4)
+        }
+        let exceeded = { (offset: Int) in
+            PickleError.limitExceeded(offset: offset, limit: .containerLength, maximum: 3)
+        }
         assertRejects(fourInts(PickleBuilder().proto(2)).tuple().stop(), exceeded(11), limits: limits)
         assertRejects(fourInts(PickleBuilder().proto(2)).list().stop(), exceeded(11), limits: limits)
         assertRejects(fourInts(PickleBuilder().proto(4)).frozenSet().stop(), exceeded(11), limits: limits)
-        assertRejects(fourInts(PickleBuilder().proto(2).emptyList()).appends().stop(), exceeded(12), limits: limits)
-        assertRejects(fourInts(PickleBuilder().proto(4).emptySet()).addItems().stop(), exceeded(12), limits: limits)
+        assertRejects(
+            fourInts(PickleBuilder().proto(2).emptyList()).appends().stop(), exceeded(12), limits: limits)
+        assertRejects(
+            fourInts(PickleBuilder().proto(4).emptySet()).addItems().stop(), exceeded(12), limits: limits)
         let entries = PickleBuilder().proto(2).emptyDict().mark()
             .binInt1(1).none().binInt1(2).none().binInt1(3).none().binInt1(4).none().setItems().stop()
         assertRejects(entries, exceeded(16), limits: limits)
@@ -136,15 +150,20 @@ final class PickleLimitTests: XCTestCase {
 
     func testStringLengthLimitAppliesToTextBytesIntegersAndLines() throws {
         let limits = PickleLimits(maxStringLength: 4)
-        XCTAssertEqual(try decode(PickleBuilder().proto(2).binUnicode("four").stop(), limits: limits), .string("four"))
-        assertRejects(PickleBuilder().proto(2).binUnicode("fives").stop(),
-                      .limitExceeded(offset: 2, limit: .stringLength, maximum: 4), limits: limits)
-        assertRejects(PickleBuilder().proto(3).binBytes([1, 2, 3, 4, 5]).stop(),
-                      .limitExceeded(offset: 2, limit: .stringLength, maximum: 4), limits: limits)
-        assertRejects(PickleBuilder().proto(2).long4([1, 2, 3, 4, 5]).stop(),
-                      .limitExceeded(offset: 2, limit: .stringLength, maximum: 4), limits: limits)
-        assertRejects(PickleBuilder().proto(2).global("collections", "OrderedDict").stop(),
-                      .limitExceeded(offset: 2, limit: .stringLength, maximum: 4), limits: limits)
+        XCTAssertEqual(
+            try decode(PickleBuilder().proto(2).binUnicode("four").stop(), limits: limits), .string("four"))
+        assertRejects(
+            PickleBuilder().proto(2).binUnicode("fives").stop(),
+            .limitExceeded(offset: 2, limit: .stringLength, maximum: 4), limits: limits)
+        assertRejects(
+            PickleBuilder().proto(3).binBytes([1, 2, 3, 4, 5]).stop(),
+            .limitExceeded(offset: 2, limit: .stringLength, maximum: 4), limits: limits)
+        assertRejects(
+            PickleBuilder().proto(2).long4([1, 2, 3, 4, 5]).stop(),
+            .limitExceeded(offset: 2, limit: .stringLength, maximum: 4), limits: limits)
+        assertRejects(
+            PickleBuilder().proto(2).global("collections", "OrderedDict").stop(),
+            .limitExceeded(offset: 2, limit: .stringLength, maximum: 4), limits: limits)
     }
 
     /// The defaults leave plenty of room for real checkpoints.

@@ -12,15 +12,24 @@ final class PickleRoundTripTests: XCTestCase {
     }
 
     func testScalarsAtTheirEncodingBoundaries() throws {
-        let edges = [0, 1, 255, 256, 65535, 65536, -1, -256, Int(Int32.max), Int(Int32.min), Int(Int32.max) + 1,
-                     Int(Int32.min) - 1, Int.max, Int.min]
+        let edges = [
+            0, 1, 255, 256, 65535, 65536, -1, -256, Int(Int32.max), Int(Int32.min), Int(Int32.max) + 1,
+            Int(Int32.min) - 1, Int.max, Int.min,
+        ]
         for v in edges { try roundTrip(.int(v)) }
-        for bytes: [UInt8] in [[0, 0, 0, 0, 0, 0, 0, 0x80, 0], [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0xFF],
-                               [UInt8](repeating: 0x11, count: 300)] {
+        for bytes: [UInt8] in [
+            [0, 0, 0, 0, 0, 0, 0, 0x80, 0], [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0xFF],
+            [UInt8](repeating: 0x11, count: 300),
+        ] {
             try roundTrip(.bigInt(bytes))  // 300 bytes takes LONG4
         }
-        for d in [0.0, -0.0, 1.5, -Double.leastNormalMagnitude / 4, .greatestFiniteMagnitude, .infinity, -.infinity] { try roundTrip(.float(d)) }
-        for s in ["", "a", "caf\u{e9}", "e\u{301}", "\u{0}\n\u{1B}", "\u{1F642}", String(repeating: "z", count: 70_000)] {
+        for d in [
+            0.0, -0.0, 1.5, -Double.leastNormalMagnitude / 4, .greatestFiniteMagnitude, .infinity, -.infinity,
+        ] { try roundTrip(.float(d)) }
+        for s in [
+            "", "a", "caf\u{e9}", "e\u{301}", "\u{0}\n\u{1B}", "\u{1F642}",
+            String(repeating: "z", count: 70_000),
+        ] {
             try roundTrip(.string(s))
         }
         for b: [UInt8] in [[], [0], Array(0...255)] { try roundTrip(.bytes(b)) }
@@ -34,13 +43,19 @@ final class PickleRoundTripTests: XCTestCase {
         try roundTrip(.tuple(ints([1, 2, 3, 4, 5, 6])))
         try roundTrip(.list(ints(Array(0..<2500))))  // three APPENDS batches
         try roundTrip(.set([.string("a"), .int(1), .tuple([.none])]))
-        try roundTrip(.dict([PickleDictEntry(key: .tuple([.int(1), .string("x")]), value: .list([])),
-                             PickleDictEntry(key: .bytes([1]), value: .dict([]))]))
+        try roundTrip(
+            .dict([
+                PickleDictEntry(key: .tuple([.int(1), .string("x")]), value: .list([])),
+                PickleDictEntry(key: .bytes([1]), value: .dict([])),
+            ]))
         try roundTrip(.global(module: "torch", name: "FloatStorage"))
         try roundTrip(.call(module: "torch", name: "Size", args: [.tuple(ints([2, 3]))]))
-        try roundTrip(.built(.call(module: "torch._utils", name: "_rebuild_parameter", args: [.none]),
-                             state: .dict([entry("requires_grad", .bool(false))])))
-        try roundTrip(.persistentID(.tuple([.string("storage"), .global(module: "torch", name: "HalfStorage")])))
+        try roundTrip(
+            .built(
+                .call(module: "torch._utils", name: "_rebuild_parameter", args: [.none]),
+                state: .dict([entry("requires_grad", .bool(false))])))
+        try roundTrip(
+            .persistentID(.tuple([.string("storage"), .global(module: "torch", name: "HalfStorage")])))
         try roundTrip(PickleGoldenTests.convBatchNormStateDict)
         try roundTrip(PickleGoldenTests.nested)
     }
@@ -66,7 +81,7 @@ private struct ValueGenerator {
     init(seed: UInt64) { state = seed }
 
     mutating func next(_ bound: Int) -> Int {
-        state = state &* 6364136223846793005 &+ 1442695040888963407  // Knuth's MMIX LCG
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407  // Knuth's MMIX LCG
         return Int(truncatingIfNeeded: (state >> 33) % UInt64(bound))
     }
 
@@ -100,10 +115,14 @@ private struct ValueGenerator {
         case 1: return .list((0..<count).map { _ in value(depth: depth - 1) })
         case 2: return .set((0..<count).map { i in .tuple([.int(i), .string(text())]) })
         case 3:
-            return .dict((0..<count).map { i in
-                PickleDictEntry(key: next(2) == 0 ? .string("k\(i)") : .int(i), value: value(depth: depth - 1))
-            })
-        case 4: return .call(module: "torch", name: "Size", args: (0..<count).map { _ in value(depth: depth - 1) })
+            return .dict(
+                (0..<count).map { i in
+                    PickleDictEntry(
+                        key: next(2) == 0 ? .string("k\(i)") : .int(i), value: value(depth: depth - 1))
+                })
+        case 4:
+            return .call(
+                module: "torch", name: "Size", args: (0..<count).map { _ in value(depth: depth - 1) })
         case 5: return .built(.call(module: "torch", name: "Size", args: []), state: value(depth: depth - 1))
         default: return .persistentID(value(depth: depth - 1))
         }

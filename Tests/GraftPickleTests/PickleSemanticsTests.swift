@@ -20,7 +20,8 @@ final class PickleSemanticsTests: XCTestCase {
 
     /// A tuple holds its list by reference: appending later shows through the tuple.
     func testListInsideATupleSeesLaterAppends() throws {
-        let b = PickleBuilder().proto(2).emptyList().binPut(0).tuple1().binGet(0).binInt1(5).append().pop().stop()
+        let b = PickleBuilder().proto(2).emptyList().binPut(0).tuple1().binGet(0).binInt1(5).append().pop()
+            .stop()
         XCTAssertEqual(try decode(b), .tuple([.list(ints([5]))]))
     }
 
@@ -31,7 +32,8 @@ final class PickleSemanticsTests: XCTestCase {
 
     func testPopRightAfterMarkRemovesTheMark() throws {
         XCTAssertEqual(try decode(PickleBuilder().proto(2).mark().pop().binInt1(1).stop()), .int(1))
-        XCTAssertEqual(try decode(PickleBuilder().proto(2).binInt1(2).mark().binInt1(1).popMark().stop()), .int(2))
+        XCTAssertEqual(
+            try decode(PickleBuilder().proto(2).binInt1(2).mark().binInt1(1).popMark().stop()), .int(2))
     }
 
     // MARK: BUILD
@@ -46,8 +48,9 @@ final class PickleSemanticsTests: XCTestCase {
     func testBuildOnACallRecordsTheStateInPlace() throws {
         let b = PickleBuilder().proto(2).global("torch", "Size").emptyTuple().reduce().binPut(0)
             .binInt1(1).build().binInt1(2).build().binGet(0).tuple2().stop()
-        let built = PickleValue.built(.built(.call(module: "torch", name: "Size", args: []), state: .int(1)),
-                                      state: .int(2))
+        let built = PickleValue.built(
+            .built(.call(module: "torch", name: "Size", args: []), state: .int(1)),
+            state: .int(2))
         XCTAssertEqual(try decode(b, allowed: torchGlobals), .tuple([built, built]))
     }
 
@@ -73,11 +76,18 @@ final class PickleSemanticsTests: XCTestCase {
     }
 
     func testOrderedDictWithOtherArgumentsIsMalformed() {
-        let b = PickleBuilder().proto(2).global("collections", "OrderedDict").binInt1(1).tuple1().reduce().stop()
-        assertRejects(b, .malformed(offset: 30, reason: "collections.OrderedDict needs no argument or one iterable of pairs"))
-        let notPairs = PickleBuilder().proto(2).global("collections", "OrderedDict").emptyList().binInt1(1).append()
+        let b = PickleBuilder().proto(2).global("collections", "OrderedDict").binInt1(1).tuple1().reduce()
+            .stop()
+        assertRejects(
+            b,
+            .malformed(
+                offset: 30, reason: "collections.OrderedDict needs no argument or one iterable of pairs"))
+        let notPairs = PickleBuilder().proto(2).global("collections", "OrderedDict").emptyList().binInt1(1)
+            .append()
             .tuple1().reduce().stop()
-        assertRejects(notPairs, .malformed(offset: 32, reason: "collections.OrderedDict needs key/value pairs, found int"))
+        assertRejects(
+            notPairs,
+            .malformed(offset: 32, reason: "collections.OrderedDict needs key/value pairs, found int"))
     }
 
     func testSetsCollapseRepeatedElementsLikePython() throws {
@@ -97,22 +107,31 @@ final class PickleSemanticsTests: XCTestCase {
                 .binUnicode(encoding).tuple2().reduce().stop()
             XCTAssertEqual(try decode(b), .bytes([0x00, 0xE9, 0xFF]), encoding)
         }
-        XCTAssertEqual(try decode(PickleBuilder().proto(2).global("__builtin__", "bytes").emptyTuple().reduce().stop()),
-                       .bytes([]))
+        XCTAssertEqual(
+            try decode(PickleBuilder().proto(2).global("__builtin__", "bytes").emptyTuple().reduce().stop()),
+            .bytes([]))
         // Any other encoding is recorded, not interpreted.
         let utf8 = PickleBuilder().proto(2).global("_codecs", "encode").binUnicode("a").binUnicode("utf-8")
             .tuple2().reduce().stop()
-        XCTAssertEqual(try decode(utf8), .call(module: "_codecs", name: "encode", args: [.string("a"), .string("utf-8")]))
+        XCTAssertEqual(
+            try decode(utf8),
+            .call(module: "_codecs", name: "encode", args: [.string("a"), .string("utf-8")]))
     }
 
     func testOtherAllowedCallablesAreRecordedNotRun() throws {
-        let reduce = PickleBuilder().proto(2).global("torch", "Size").binInt1(3).binInt1(4).tuple2().tuple1().reduce().stop()
-        XCTAssertEqual(try decode(reduce, allowed: torchGlobals),
-                       .call(module: "torch", name: "Size", args: [.tuple(ints([3, 4]))]))
-        let newObjEx = PickleBuilder().proto(4).global("torch", "Size").emptyTuple().emptyDict().newObjEx().stop()
-        XCTAssertEqual(try decode(newObjEx, allowed: torchGlobals), .call(module: "torch", name: "Size", args: []))
-        let uncalled = PickleBuilder().proto(4).shortBinUnicode("torch").shortBinUnicode("FloatStorage").stackGlobal().stop()
-        XCTAssertEqual(try decode(uncalled, allowed: torchGlobals), .global(module: "torch", name: "FloatStorage"))
+        let reduce = PickleBuilder().proto(2).global("torch", "Size").binInt1(3).binInt1(4).tuple2().tuple1()
+            .reduce().stop()
+        XCTAssertEqual(
+            try decode(reduce, allowed: torchGlobals),
+            .call(module: "torch", name: "Size", args: [.tuple(ints([3, 4]))]))
+        let newObjEx = PickleBuilder().proto(4).global("torch", "Size").emptyTuple().emptyDict().newObjEx()
+            .stop()
+        XCTAssertEqual(
+            try decode(newObjEx, allowed: torchGlobals), .call(module: "torch", name: "Size", args: []))
+        let uncalled = PickleBuilder().proto(4).shortBinUnicode("torch").shortBinUnicode("FloatStorage")
+            .stackGlobal().stop()
+        XCTAssertEqual(
+            try decode(uncalled, allowed: torchGlobals), .global(module: "torch", name: "FloatStorage"))
         XCTAssertEqual(try decode(uncalled, allowed: torchGlobals).qualifiedName, "torch.FloatStorage")
     }
 
@@ -126,22 +145,34 @@ final class PickleSemanticsTests: XCTestCase {
 
     func testTextIntegersBoolsAndFloats() throws {
         let b = PickleBuilder().mark().intLine("01").intLine("00").intLine("-5").intLine(" 7 ").intLine("0")
-            .longLine("12L").longLine("-12").longLine("00L").floatLine("1.5").floatLine("-inf").floatLine("1e-5").tuple().stop()
-        XCTAssertEqual(try decode(b), .tuple([.bool(true), .bool(false), .int(-5), .int(7), .int(0), .int(12), .int(-12),
-                                               .int(0), .float(1.5), .float(-.infinity), .float(1e-5)]))
-        guard case .float(let nan) = try decode(PickleBuilder().floatLine("nan").stop()) else { return XCTFail() }
+            .longLine("12L").longLine("-12").longLine("00L").floatLine("1.5").floatLine("-inf").floatLine(
+                "1e-5"
+            ).tuple().stop()
+        XCTAssertEqual(
+            try decode(b),
+            .tuple([
+                .bool(true), .bool(false), .int(-5), .int(7), .int(0), .int(12), .int(-12),
+                .int(0), .float(1.5), .float(-.infinity), .float(1e-5),
+            ]))
+        guard case .float(let nan) = try decode(PickleBuilder().floatLine("nan").stop()) else {
+            return XCTFail()
+        }
         XCTAssertTrue(nan.isNaN)
-        guard case .float(let zero) = try decode(PickleBuilder().proto(2).binFloat(-0.0).stop()) else { return XCTFail() }
+        guard case .float(let zero) = try decode(PickleBuilder().proto(2).binFloat(-0.0).stop()) else {
+            return XCTFail()
+        }
         XCTAssertEqual(zero.sign, .minus)
     }
 
     /// Python 2 `repr` strings: quotes, escapes, octal and hex, decoded as UTF-8 as torch does.
     func testQuotedStringEscapes() throws {
-        XCTAssertEqual(try decode(PickleBuilder().stringLine(#"'a\n\x41\101\'b\\'"#).stop()), .string("a\nAA'b\\"))
+        XCTAssertEqual(
+            try decode(PickleBuilder().stringLine(#"'a\n\x41\101\'b\\'"#).stop()), .string("a\nAA'b\\"))
         XCTAssertEqual(try decode(PickleBuilder().stringLine(#""it's \q""#).stop()), .string("it's \\q"))
         XCTAssertEqual(try decode(PickleBuilder().stringLine(#"'caf\xc3\xa9'"#).stop()), .string("caf\u{e9}"))
-        XCTAssertEqual(try decode(PickleBuilder().proto(2).shortBinString(Array("caf\u{e9}".utf8)).stop()),
-                       .string("caf\u{e9}"))
+        XCTAssertEqual(
+            try decode(PickleBuilder().proto(2).shortBinString(Array("caf\u{e9}".utf8)).stop()),
+            .string("caf\u{e9}"))
     }
 
     /// raw-unicode-escape: Latin-1 bytes, and `\u`/`\U` only after an odd run of backslashes.
@@ -193,9 +224,11 @@ final class PickleSemanticsTests: XCTestCase {
             XCTAssertFalse(error.description.contains("\n"), error.description)
             XCTAssertTrue(error.description.contains("offset \(error.offset)"), error.description)
         }
-        XCTAssertEqual(PickleError.unsupportedOpcode(offset: 2, opcode: 0x69).description,
-                       "pickle: opcode INST (0x69) at offset 2 is not supported by the data-only unpickler")
-        XCTAssertEqual(PickleError.disallowedGlobal(offset: 2, name: "os.system").description,
-                       "pickle: global \"os.system\" at offset 2 is not in the allowlist")
+        XCTAssertEqual(
+            PickleError.unsupportedOpcode(offset: 2, opcode: 0x69).description,
+            "pickle: opcode INST (0x69) at offset 2 is not supported by the data-only unpickler")
+        XCTAssertEqual(
+            PickleError.disallowedGlobal(offset: 2, name: "os.system").description,
+            "pickle: global \"os.system\" at offset 2 is not in the allowlist")
     }
 }

@@ -77,7 +77,9 @@ public final class PickleBuilder {
     @discardableResult public func binUnicode8(bytes b: [UInt8], length: UInt64? = nil) -> Self {
         op(0x8D).raw(le(length ?? UInt64(b.count))).raw(b)
     }
-    @discardableResult public func shortBinString(_ b: [UInt8]) -> Self { raw([0x55, UInt8(b.count)]).raw(b) }
+    @discardableResult public func shortBinString(_ b: [UInt8]) -> Self {
+        raw([0x55, UInt8(b.count)]).raw(b)
+    }
     @discardableResult public func binString(_ b: [UInt8], length: Int32? = nil) -> Self {
         op(0x54).raw(le(length ?? Int32(b.count))).raw(b)
     }
