@@ -26,7 +26,7 @@ struct PickleFreezer {
         self.active = Array(repeating: false, count: arena.count)
     }
 
-    mutating func freeze(_ root: Node, at offset: Int) throws -> PickleValue {
+    mutating func freeze(_ root: Node) throws -> PickleValue {
         try freeze(root, depth: 0).value
     }
 

@@ -66,7 +66,7 @@ struct PickleInterpreter {
         guard marks.isEmpty else { throw malformed("STOP with \(marks.count) MARK(s) still open") }
         guard let root = stack.last else { throw malformed("STOP with an empty stack") }
         var freezer = PickleFreezer(arena: arena, limits: limits)
-        return try freezer.freeze(root, at: opOffset)
+        return try freezer.freeze(root)
     }
 
     // MARK: - Errors
