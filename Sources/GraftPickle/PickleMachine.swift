@@ -7,6 +7,13 @@
 /// (bytes), which are data. INST, OBJ, the extension registry and out-of-band buffers are
 /// refused, and every resource is bounded by `limits`.
 ///
+/// What Python would do is followed closely: mutable containers are shared between the stack
+/// and the memo, `__builtin__`/`copy_reg` names are mapped below protocol 3, values left under
+/// the result at STOP are ignored. Where the result would be ambiguous or unrepresentable it is
+/// an error instead: a duplicate dict key (Python keeps the last), a reference cycle, a protocol-0
+/// integer with a leading zero (octal in CPython's INT). Integers that fit `Int` are `.int`,
+/// larger ones `.bigInt` in minimal two's complement, so equal values compare equal.
+///
 /// ```swift
 /// let machine = PickleMachine(allowedGlobals: ["collections.OrderedDict"])
 /// let (value, end) = try machine.decode(bytes)
