@@ -72,6 +72,9 @@ public final class ByteBuffer: @unchecked Sendable {
     /// Write access for the producer of an owned buffer. Never write into a mapped window.
     public var mutableBase: UnsafeMutableRawPointer { UnsafeMutableRawPointer(mutating: base) }
 
+    /// The bytes, valid only while this buffer is alive. Swift may release a buffer right after its
+    /// last use, so pass `bytes` on only while something else keeps the buffer (a stored property);
+    /// otherwise use `withUnsafeBytes`, which keeps it alive for the closure.
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
     /// Whether `base` is a multiple of `alignment` (a typed load needs its element alignment).
@@ -79,7 +82,7 @@ public final class ByteBuffer: @unchecked Sendable {
 
     @inlinable
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try body(bytes)
+        try withExtendedLifetime(self) { try body(UnsafeRawBufferPointer(start: base, count: count)) }
     }
 }
 

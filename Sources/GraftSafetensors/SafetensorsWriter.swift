@@ -37,7 +37,7 @@ public enum SafetensorsWriter {
                         tensor: excerpt(entries[index].name), expected: ranges[slot].count,
                         actual: buffer.count)
                 }
-                try output.write(buffer.bytes)
+                try buffer.withUnsafeBytes { try output.write($0) }
             }
             try output.commit()
         } catch {

@@ -48,10 +48,11 @@ extension WeightStore {
         for entry in ordered {
             let raw = try entry.tensor.load()
             let target = policy.target(for: raw.dtype)
+            // withUnsafeBytes keeps each buffer alive for the whole write.
             if target == raw.dtype {
-                try writer.write(raw.data.bytes)
+                try raw.data.withUnsafeBytes { try writer.write($0) }
             } else {
-                try writer.write(raw.convertedToFloat32().data.bytes)
+                try raw.convertedToFloat32().data.withUnsafeBytes { try writer.write($0) }
                 converted += 1
             }
         }

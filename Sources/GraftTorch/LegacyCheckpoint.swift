@@ -45,13 +45,10 @@ struct LegacyCheckpointReader {
                 throw TorchError.inconsistentStorage("storage '\(key)' is listed but no tensor uses it")
             }
             var reader = ByteReader(bytes, offset: offset)
-            let count: Int
-            do {
-                guard let n = Checked.int(try reader.u64LE()) else { throw TorchError.overflow("storage '\(key)' count") }
-                count = n
-            } catch let e as ByteReaderError {
-                throw TorchError.storageSizeMismatch(storage: key, declaredBytes: 8, actualBytes: max(0, e.available - offset))
+            guard let raw = try? reader.u64LE() else {
+                throw TorchError.storageSizeMismatch(storage: key, declaredBytes: 8, actualBytes: max(0, bytes.count - offset))
             }
+            guard let count = Checked.int(raw) else { throw TorchError.overflow("storage '\(key)' count") }
             guard count == storage.elementCount else {
                 throw TorchError.inconsistentStorage("storage '\(key)' holds \(count) elements, the pickle declares \(storage.elementCount)")
             }

@@ -31,7 +31,7 @@ public enum TorchExporter {
             items.append(PickleDictEntry(key: .string(entry.name), value: call))
             records.append(("\(prefix)/data/\(key)", raw.data))
         }
-        let pickle = PickleWriter.encode(.dict(items))
+        let pickle = try PickleWriter().encode(.dict(items))
         try writer.add(name: "\(prefix)/data.pkl", data: ByteBuffer(pickle))
         try writer.add(name: "\(prefix)/.format_version", data: ByteBuffer(Array("1".utf8)))
         try writer.add(name: "\(prefix)/.storage_alignment", data: ByteBuffer(Array("64".utf8)))

@@ -117,7 +117,7 @@ struct ZipCheckpointReader {
         guard let entry else { return nil }
         guard entry.size <= 1024 else { throw TorchError.malformedTensor("record \(entry.name) is \(entry.size) bytes") }
         let bytes = try readRecord(entry, in: archive)
-        return String(decoding: bytes.bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return bytes.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     private func readRecord(_ entry: ZipEntry, in archive: ZipArchive) throws -> ByteBuffer {

@@ -97,9 +97,9 @@ final class TorchImportTests: XCTestCase {
     }
 
     func testLegacyAndZipGiveIdenticalTensors() throws {
-        let zip = try open("resnet18_mini.pth"), legacy = try open("resnet18_mini_legacy.pth")
-        XCTAssertEqual(zip.entries.map(\.name), legacy.entries.map(\.name))
-        for (a, b) in zip(zip.entries, legacy.entries) {
+        let modern = try open("resnet18_mini.pth"), legacy = try open("resnet18_mini_legacy.pth")
+        XCTAssertEqual(modern.entries.map(\.name), legacy.entries.map(\.name))
+        for (a, b) in zip(modern.entries, legacy.entries) {
             XCTAssertEqual(try a.tensor.load().data.array, try b.tensor.load().data.array, a.name)
         }
     }
