@@ -7,7 +7,7 @@ APT_PACKAGES := libzip-dev libhdf5-dev libopenblas-dev libjpeg-dev libpng-dev pk
 SWIFT ?= swift
 GRAFT := .build/release/graft
 
-.PHONY: all deps build test demo fuzz bench fixtures clean
+.PHONY: all deps build test demo fuzz bench clean
 
 all: build
 
@@ -34,3 +34,18 @@ demo: build
 
 clean:
 	rm -rf .build .build-*
+
+## Fuzz every parser of untrusted bytes with libFuzzer (FUZZ_RUNS executions each, seeded from Fixtures/).
+## tools/fuzz/toolset.json adds -sanitize=fuzzer -D FUZZING and links with lld (gold cannot link libFuzzer's runtime here).
+FUZZ_RUNS ?= 1000000
+FUZZ_BIN := .build-fuzz/release/graft-fuzz
+fuzz: deps
+	$(SWIFT) build -c release --product graft-fuzz --scratch-path .build-fuzz --toolset tools/fuzz/toolset.json
+	@for t in pickle safetensors zip torch; do \
+		case $$t in pickle) seeds=Fixtures/pickle;; safetensors) seeds=Fixtures/safetensors;; \
+		            zip) seeds=Fixtures/zip;; torch) seeds=Fixtures/torch;; esac; \
+		mkdir -p fuzz-corpus/$$t; \
+		echo "== fuzzing $$t ($(FUZZ_RUNS) runs)"; \
+		GRAFT_FUZZ_TARGET=$$t $(FUZZ_BIN) -runs=$(FUZZ_RUNS) -max_len=131072 -rss_limit_mb=4096 \
+			-print_final_stats=1 fuzz-corpus/$$t $$seeds 2>&1 | grep -E "stat::number_of_executed_units|ERROR|Done" ; \
+	done

@@ -71,6 +71,9 @@ public struct TorchCheckpoint: Sendable {
         return nil
     }
 
+    /// Every `module.name` a checkpoint pickle may reference (anything else stops the decoding).
+    public static var allowedGlobals: Set<String> { TorchGlobals.allowed }
+
     /// Decodes one pickle of the checkpoint with the torch allowlist, naming `record` in errors.
     static func decodePickle(_ bytes: UnsafeRawBufferPointer, from offset: Int = 0, record: String,
                              limits: PickleLimits) throws -> (value: PickleValue, end: Int) {

@@ -5,6 +5,7 @@ import GraftCore
 /// model class pickled by `torch.save(model)` …). Nothing on this list is ever called: the pickle
 /// machine records calls as data and `TensorRebuild` interprets the few tensor builders.
 enum TorchGlobals {
+    // (Exposed read-only as `TorchCheckpoint.allowedGlobals`.)
     static let rebuildTensorV2 = "torch._utils._rebuild_tensor_v2"
     static let rebuildTensorV3 = "torch._utils._rebuild_tensor_v3"
     static let rebuildTensor = "torch._utils._rebuild_tensor"

@@ -1,1 +1,0 @@
-print("graft-fuzz: under construction")
