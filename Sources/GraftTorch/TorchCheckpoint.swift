@@ -64,10 +64,9 @@ public struct TorchCheckpoint: Sendable {
         guard bytes.count >= 4 else { return nil }
         let head = Array(bytes.prefix(4))
         if head == [0x50, 0x4B, 0x03, 0x04] || head == [0x50, 0x4B, 0x05, 0x06] { return .zip }
-        if bytes.count >= LegacyCheckpointReader.magicPickle.count,
-           Array(bytes.prefix(LegacyCheckpointReader.magicPickle.count)) == LegacyCheckpointReader.magicPickle {
-            return .legacy
-        }
+        // PROTO 2 then a 10-byte LONG1: the legacy magic-number pickle (its value is checked on reading,
+        // so a damaged magic number is reported as such rather than as an unknown file).
+        if Array(bytes.prefix(4)) == Array(LegacyCheckpointReader.magicPickle.prefix(4)) { return .legacy }
         return nil
     }
 
