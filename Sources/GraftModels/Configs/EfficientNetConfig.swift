@@ -39,9 +39,28 @@ public struct EfficientNetConfig: Codable, Sendable, Equatable {
     public var headChannels: Int
     public var activation: Activation = .silu
     public var bnEps: Float = 1e-5
+    /// torch convention: running = (1 − m)·running + m·batch (B5–B7: 0.01, TF's 0.99).
+    public var bnMomentum: Float = 0.1
     public var padding: Padding = .symmetric
     public var dropout: Float = 0.2
     public var numClasses: Int = 1000
+    /// How the squeeze width is rounded: torchvision and efficientnet_pytorch floor `input × ratio`;
+    /// timm rounds `expanded × ratio / expand_ratio` to nearest (ties to even, Python's round).
+    public var seRounding: SERounding = .floorOfInput
+    /// efficientnet_pytorch never adds a stage's first block to its input (it compares a stride list
+    /// with 1); its graphs set this to false.
+    public var firstBlockResidual = true
+
+    public enum SERounding: String, Codable, Sendable { case floorOfInput = "floor", roundOfExpanded = "round" }
+
+    /// The squeeze width of a block with `input` channels expanded `ratio` times to `expanded`.
+    public func squeezeChannels(input: Int, expanded: Int, expandRatio: Int, seRatio: Double) -> Int {
+        switch seRounding {
+        case .floorOfInput: return max(1, Int(Double(input) * seRatio))
+        case .roundOfExpanded:
+            return max(1, Int((Double(expanded) * seRatio / Double(max(expandRatio, 1))).rounded(.toNearestOrEven)))
+        }
+    }
 
     public init(stages: [Stage], stemChannels: Int, headChannels: Int, activation: Activation = .silu,
                 bnEps: Float = 1e-5, padding: Padding = .symmetric, dropout: Float = 0.2, numClasses: Int = 1000) {
@@ -111,7 +130,9 @@ public struct EfficientNetConfig: Codable, Sendable, Equatable {
                                                  (1.4, 1.8, 0.4), (1.6, 2.2, 0.4), (1.8, 2.6, 0.5), (2.0, 3.1, 0.5)]
         for (i, (w, d, p)) in v1Rows.enumerated() {
             // B5–B7 were ported from TF weights and keep TF's BatchNorm eps in torchvision.
-            out["efficientnet_b\(i)"] = v1(widthMult: w, depthMult: d, bnEps: i >= 5 ? 1e-3 : 1e-5, dropout: p)
+            var c = v1(widthMult: w, depthMult: d, bnEps: i >= 5 ? 1e-3 : 1e-5, dropout: p)
+            if i >= 5 { c.bnMomentum = 0.01 }
+            out["efficientnet_b\(i)"] = c
         }
         out["efficientnet_v2_s"] = v2([
             (.fused, 1, 3, 1, 24, 24, 2), (.fused, 4, 3, 2, 24, 48, 4), (.fused, 4, 3, 2, 48, 64, 4),

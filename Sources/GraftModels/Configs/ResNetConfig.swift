@@ -7,8 +7,10 @@ public struct ResNetConfig: Codable, Sendable, Equatable {
 
     public var block: Block
     public var layers: [Int]
-    /// Stage widths (`planes`); the stem has widths[0] channels.
+    /// Stage widths (`planes`); the stem has widths[0] channels unless `stemWidth` says otherwise.
     public var widths: [Int] = [64, 128, 256, 512]
+    /// timm allows a stem wider than the first stage (its stem is always 64).
+    public var stemWidth: Int?
     public var groups: Int = 1
     public var widthPerGroup: Int = 64
     public var numClasses: Int = 1000

@@ -1,1 +1,0 @@
-// GraftModels: module under construction (see README).

@@ -1,1 +1,0 @@
-// GraftNN: module under construction (see README).
