@@ -49,3 +49,7 @@ fuzz: deps
 		GRAFT_FUZZ_TARGET=$$t $(FUZZ_BIN) -runs=$(FUZZ_RUNS) -max_len=131072 -rss_limit_mb=4096 \
 			-print_final_stats=1 fuzz-corpus/$$t $$seeds 2>&1 | grep -E "stat::number_of_executed_units|ERROR|Done" ; \
 	done
+
+## Inference speed against PyTorch (needs the .venv of tools/; run on a quiet machine).
+bench: build
+	.venv/bin/python tools/bench_torch.py

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Graft
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Median forward latency and throughput of an architecture on random weights.",
+        discussion: "tools/bench_torch.py runs the same cases in PyTorch beside it and prints the ratio.")
+
+    @Option(help: "A named architecture (resnet50, vgg16, efficientnet_b0, …).") var arch: String
+    @Option(help: "Batch size.") var batch = 1
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(help: "Timed iterations (the median is reported).") var iterations = 20
+    @Option(help: "Untimed warm-up iterations.") var warmup = 3
+    @Option(help: "Input height and width.") var size = 224
+    @Flag(help: "Print JSON.") var json = false
+
+    struct Report: Encodable {
+        let arch: String
+        let batch: Int
+        let threads: Int
+        let size: Int
+        let iterations: Int
+        let median_ms: Double
+        let min_ms: Double
+        let mean_ms: Double
+        let images_per_s: Double
+    }
+
+    func run() throws {
+        if let threads { Parallel.threads = threads }
+        let model = try reportingErrors(file: arch) { try ModelLoader.random(arch: arch, seed: 1) }
+        var rng = SeededGenerator(seed: 7)
+        let count = batch * 3 * size * size
+        let x = try Tensor(shape: [batch, 3, size, size], values: (0..<count).map { _ in rng.nextUnitFloat() * 2 - 1 })
+        for _ in 0..<warmup { _ = try model.logits(x) }
+        var times: [Double] = []
+        for _ in 0..<iterations {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try model.logits(x)
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        let sorted = times.sorted()
+        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        let report = Report(arch: arch, batch: batch, threads: Parallel.threads, size: size, iterations: iterations,
+                            median_ms: median, min_ms: sorted.first ?? 0, mean_ms: times.reduce(0, +) / Double(max(times.count, 1)),
+                            images_per_s: Double(batch) / (median / 1000))
+        if json { return try printJSON(report) }
+        print(String(format: "%@ batch %d, %d threads, %dx%d: median %.1f ms (min %.1f, mean %.1f), %.1f images/s",
+                     arch, batch, report.threads, size, size, median, report.min_ms, report.mean_ms, report.images_per_s))
+    }
+}

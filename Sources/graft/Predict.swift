@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import Graft
+
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Classify images with a checkpoint, using the exact preprocessing of its weights.")
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(help: "Weights whose preprocessing and classes to use (ResNet50_Weights.IMAGENET1K_V2, IMAGENET1K_V1, DEFAULT).")
+    var weights: String?
+
+    @Argument(help: "JPEG or PNG images.") var images: [String]
+
+    @Option(help: "How many classes to show per image.") var top = 5
+
+    @Flag(help: "Print JSON.") var json = false
+
+    struct Prediction: Encodable { let index: Int; let label: String; let probability: Float }
+    struct Result: Encodable { let image: String; let predictions: [Prediction] }
+
+    func run() throws {
+        let (store, loaded, arch) = try reportingErrors(file: model.checkpoint) { try model.load() }
+        let choice = try reportingErrors(file: model.checkpoint) {
+            try PreprocessingChoice.resolve(weights: weights, arch: arch, metadata: store.metadata)
+        }
+        var results: [Result] = []
+        for path in images {
+            let tensor = try reportingErrors(file: path) { try choice.preset(try ImageDecoder.decode(path: path)) }
+            let logits = try reportingErrors(file: path) {
+                try loaded.model.logits(try Tensor(shape: [1] + tensor.shape, values: tensor.values))
+            }
+            let probs = try softmax(logits).values
+            let best = TopK.indices(probs, k: min(top, probs.count))
+            let names = choice.classes.flatMap { $0.count == probs.count ? $0 : nil }
+            results.append(Result(image: path, predictions: best.map {
+                Prediction(index: $0, label: names?[$0] ?? "class \($0)", probability: probs[$0])
+            }))
+        }
+        if json { return try printJSON(results) }
+        print("\(arch) — preprocessing: \(choice.source)")
+        for r in results {
+            print(r.image)
+            for p in r.predictions { print(String(format: "  %6.2f%%  %@ (%d)", p.probability * 100, p.label, p.index)) }
+        }
+    }
+}
+
+struct Preprocess: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the exact float32 CHW tensor that predict feeds for an image (.npy).")
+
+    @Option(help: "Weights whose eval preset to apply (ResNet50_Weights.IMAGENET1K_V2, or IMAGENET1K_V2 with --arch).")
+    var weights: String
+
+    @Option(help: "Architecture, for short weight names.") var arch: String?
+
+    @Argument(help: "A JPEG or PNG image.") var image: String
+
+    @Option(help: "Output .npy file.") var output: String
+
+    func run() throws {
+        let info = try reportingErrors(file: weights) { try WeightsRegistry.lookup(weights, arch: weights.contains(".") ? nil : arch) }
+        let t = try reportingErrors(file: image) { try info.preset(try ImageDecoder.decode(path: image)) }
+        try reportingErrors(file: output) { try NpyArray(shape: t.shape, values: t.values).write(toFile: output) }
+        print("\(image) -> \(output): \(t.shape) with \(info.fullName)'s preset")
+    }
+}
