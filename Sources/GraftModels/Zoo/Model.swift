@@ -13,8 +13,8 @@ public final class Model {
     public let arch: String
     public let family: Family
     public let body: Sequential
-    /// Dropout right before the classifier (EfficientNet's classifier.0), if any.
-    public let headDropout: Dropout?
+    /// Dropout right before the classifier (EfficientNet's classifier.0, or one added for fine-tuning).
+    public private(set) var headDropout: Dropout?
     public private(set) var classifier: Linear
     /// The classifier's module path (`fc`, `classifier.1`, `classifier.6`, `predictions`).
     public let classifierPrefix: String
@@ -102,6 +102,10 @@ public final class Model {
             }
         }
     }
+
+    /// Puts (or replaces) a dropout before the classifier; it has no parameters, so the state dict is
+    /// unchanged.
+    public func setHeadDropout(_ dropout: Dropout?) { headDropout = dropout }
 
     /// Replaces the classifier (fine-tuning's new head); its parameters take the old one's place in
     /// the state dict.

@@ -1,0 +1,34 @@
+import GraftModels
+
+/// Every choice of a fine-tuning run.
+public struct FineTuneSettings: Sendable {
+    public enum OptimizerKind: String, Sendable, CaseIterable { case sgd, adamw }
+
+    public var epochs = 5
+    public var batchSize = 16
+    public var seed: UInt64 = 0
+    public var optimizer: OptimizerKind = .sgd
+    /// SGD momentum or Adam β1 (one-cycle overrides it per step).
+    public var momentum: Double = 0.9
+    public var nesterov = false
+    public var weightDecay: Double = 1e-4
+    /// Apply weight decay to BatchNorm parameters and biases too (off by default, as fastai and timm).
+    public var decayNormAndBias = false
+    public var learningRate: LearningRateSpec = .single(1e-3)
+    public var layerDecay: Double?
+    /// Module-path prefixes where layer groups start (overrides the architecture's split).
+    public var groupBoundaries: [String]?
+    public var schedule: Schedule = .fastaiOneCycle
+    public var labelSmoothing: Float = 0
+    public var freeze: FreezeSpec = .backbone
+    /// (epoch, group index or module path): parameters to unfreeze when that epoch starts (1-based).
+    public var unfreezeAt: [(epoch: Int, target: String)] = []
+    public var bn: BNPolicy = .frozen
+    public var augment = true
+    /// Train the head on cached features even if augmentation is on (augmentation is then skipped).
+    public var forceFeatureCache = false
+    public var headDropout: Float?
+    public var keepMatchingClasses = false
+
+    public init() {}
+}

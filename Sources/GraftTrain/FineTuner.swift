@@ -1,0 +1,247 @@
+import Dispatch
+import Foundation
+import GraftImage
+import GraftModels
+import GraftNN
+import GraftTensor
+
+/// One epoch's figures.
+public struct EpochReport: Sendable, Codable, Equatable {
+    public var epoch: Int
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    public var valLoss: Double
+    public var valAccuracy: Double
+    public var valTop5: Double
+    /// The head group's learning rate at the end of the epoch.
+    public var learningRate: Double
+    public var seconds: Double
+    public var imagesPerSecond: Double
+    public var cachedFeatures: Bool
+    public var trainableParameters: Int
+}
+
+/// Progress of a running epoch, for a progress bar.
+public struct BatchProgress: Sendable {
+    public var epoch: Int
+    public var batch: Int
+    public var batches: Int
+    public var loss: Double
+    public var imagesPerSecond: Double
+    public var etaSeconds: Double
+}
+
+/// Fine-tunes a model on an image folder: freezing and BatchNorm policy, discriminative learning
+/// rates over layer groups, a schedule per step, progressive unfreezing, and — when the body is a
+/// fixed feature extractor and no augmentation is asked for — training the head on features computed
+/// once, so later epochs cost almost nothing.
+public final class FineTuner {
+    public let model: Model
+    public let data: ImageFolder
+    public let settings: FineTuneSettings
+    public let loader: BatchLoader
+    public let optimizer: Optimizer
+    public let layerGroups: [(name: String, parameters: [Parameter])]
+    public private(set) var history: [EpochReport] = []
+    public private(set) var lastValidation: EvaluationResult?
+    public var onBatch: (BatchProgress) -> Void = { _ in }
+    public var onEpoch: (EpochReport, EvaluationResult) -> Void = { _, _ in }
+
+    private var unfrozen: [Parameter] = []
+    private var cache: (train: Tensor, val: Tensor)?
+    private var step = 0
+
+    public init(model: Model, data: ImageFolder, preset: ClassificationPreset, settings: FineTuneSettings) throws {
+        self.model = model
+        self.data = data
+        self.settings = settings
+        self.loader = BatchLoader(preset: preset, batchSize: settings.batchSize)
+        if let p = settings.headDropout, p > 0 { model.setHeadDropout(Dropout(probability: p, random: model.random)) }
+        layerGroups = settings.layerDecay != nil ? LayerGroups.fine(model)
+            : settings.groupBoundaries.map { LayerGroups.custom(model, boundaries: $0) } ?? LayerGroups.standard(model)
+        let rates = settings.learningRate.rates(groups: layerGroups.count, layerDecay: settings.layerDecay)
+        var groups: [ParameterGroup] = []
+        for (i, g) in layerGroups.enumerated() {
+            let trainable = g.parameters.filter { $0.kind != .buffer }
+            let noDecay = trainable.filter { !settings.decayNormAndBias && ($0.kind == .normAffine || $0.kind == .bias) }
+            let decay = trainable.filter { p in !noDecay.contains { $0 === p } }
+            for (suffix, ps, wd) in [("", decay, settings.weightDecay), (" (no decay)", noDecay, 0)] where !ps.isEmpty {
+                groups.append(ParameterGroup(name: g.name + suffix, parameters: ps, learningRate: Float(rates[i]),
+                                             weightDecay: Float(wd), momentum: Float(settings.momentum)))
+            }
+        }
+        switch settings.optimizer {
+        case .sgd: optimizer = SGD(groups: groups, nesterov: settings.nesterov)
+        case .adamw: optimizer = AdamW(groups: groups)
+        }
+    }
+
+    public var stepsPerEpoch: Int { (data.train.count + settings.batchSize - 1) / settings.batchSize }
+
+    public func run() throws {
+        for epoch in 1...max(settings.epochs, 1) { try runEpoch(epoch) }
+    }
+
+    /// Trains one epoch and validates.
+    public func runEpoch(_ epoch: Int) throws {
+        for (e, target) in settings.unfreezeAt where e == epoch { unfrozen += try parameters(for: target) }
+        Freezing.apply(model, freeze: settings.freeze, unfrozen: unfrozen, bn: settings.bn)
+        let useCache = (settings.forceFeatureCache || !settings.augment) && Freezing.bodyIsFixed(model)
+        if !useCache { cache = nil }
+        let start = DispatchTime.now().uptimeNanoseconds
+        var train = MetricsAccumulator(classes: data.classes.count)
+        if useCache {
+            let cached = try features()
+            try trainHead(on: cached.train, epoch: epoch, metrics: &train)
+        } else {
+            try trainImages(epoch: epoch, metrics: &train)
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let validation = try validate(useCache: useCache)
+        lastValidation = validation
+        let t = train.result
+        let report = EpochReport(
+            epoch: epoch, trainLoss: t.loss, trainAccuracy: t.accuracy, valLoss: validation.loss,
+            valAccuracy: validation.accuracy, valTop5: validation.top5,
+            learningRate: Double(optimizer.groups.last?.learningRate ?? 0), seconds: seconds,
+            imagesPerSecond: Double(t.count) / max(seconds, 1e-9), cachedFeatures: useCache,
+            trainableParameters: model.parameters.filter { $0.isTrainable }.reduce(0) { $0 + $1.value.count })
+        history.append(report)
+        onEpoch(report, validation)
+    }
+
+    /// Sets each group's learning rate (and momentum) for the current step.
+    private func applySchedule() {
+        let total = stepsPerEpoch * max(settings.epochs, 1)
+        let (factor, momentum) = settings.schedule.values(step: step, totalSteps: total, stepsPerEpoch: stepsPerEpoch)
+        for g in optimizer.groups {
+            g.learningRate = Float(Double(g.baseLearningRate) * factor)
+            if let m = momentum { g.momentum = Float(m) }
+        }
+        step += 1
+    }
+
+    /// One optimizer step from logits of a batch; returns the mean loss.
+    private func learn(logits: Tensor, labels: [Int]) throws -> Float {
+        let (loss, grad) = try crossEntropy(logits: logits, targets: labels, labelSmoothing: settings.labelSmoothing)
+        optimizer.zeroGradients()
+        try model.backward(grad)
+        applySchedule()
+        try optimizer.step()
+        return loss
+    }
+
+    private func trainImages(epoch: Int, metrics: inout MetricsAccumulator) throws {
+        model.setTraining(true)
+        let batches = loader.batches(data.train, augment: settings.augment, shuffleSeed: settings.seed &+ UInt64(epoch))
+        defer { batches.cancel() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        var seen = 0, index = 0
+        while let batch = try batches.nextBatch() {
+            let logits = try model.forward(batch.images)
+            let loss = try learn(logits: logits, labels: batch.labels)
+            metrics.add(logits: logits, targets: batch.labels, meanLoss: loss)
+            seen += batch.labels.count
+            index += 1
+            report(epoch: epoch, batch: index, of: batches.count, loss: metrics.result.loss, seen: seen, since: start)
+        }
+    }
+
+    private func trainHead(on features: Tensor, epoch: Int, metrics: inout MetricsAccumulator) throws {
+        model.setTraining(true)
+        let n = features.shape[0], f = features.shape[1]
+        var order = Array(0..<n)
+        var rng = SplitMix64(seed: settings.seed &+ UInt64(epoch))
+        order.shuffle(using: &rng)
+        let labels = data.train.filter { !loader.badImages.contains($0.path) }.map(\.label)
+        let values = features.values
+        let start = DispatchTime.now().uptimeNanoseconds
+        var seen = 0
+        let chunks = stride(from: 0, to: n, by: settings.batchSize).map { Array(order[$0..<min($0 + settings.batchSize, n)]) }
+        for (i, chunk) in chunks.enumerated() {
+            var rows: [Float] = []
+            rows.reserveCapacity(chunk.count * f)
+            for j in chunk { rows += values[(j * f)..<((j + 1) * f)] }
+            let x = try Tensor(shape: [chunk.count, f], values: rows)
+            let y = chunk.map { labels[$0] }
+            let logits = try model.head(x)
+            let loss = try learn(logits: logits, labels: y)
+            metrics.add(logits: logits, targets: y, meanLoss: loss)
+            seen += y.count
+            report(epoch: epoch, batch: i + 1, of: chunks.count, loss: metrics.result.loss, seen: seen, since: start)
+        }
+    }
+
+    /// Body features of every training and validation image (evaluation preset, evaluation mode),
+    /// computed once while the body stays fixed.
+    private func features() throws -> (train: Tensor, val: Tensor) {
+        if let cache { return cache }
+        func run(_ samples: [ImageFolder.Sample]) throws -> Tensor {
+            var values: [Float] = []
+            var rows = 0
+            let batches = loader.batches(samples, augment: false, shuffleSeed: nil)
+            defer { batches.cancel() }
+            while let b = try batches.nextBatch() {
+                let f = try model.features(b.images)
+                values += f.values
+                rows += b.labels.count
+            }
+            return try Tensor(shape: [rows, model.featureCount], values: values)
+        }
+        let result = (train: try run(data.train), val: try run(data.validation))
+        cache = result
+        return result
+    }
+
+    /// Evaluation-mode pass over the validation set.
+    public func validate(useCache: Bool) throws -> EvaluationResult {
+        var metrics = MetricsAccumulator(classes: data.classes.count)
+        model.setTraining(false)
+        if useCache, let cached = cache {
+            let labels = data.validation.filter { !loader.badImages.contains($0.path) }.map(\.label)
+            if !labels.isEmpty {
+                let logits = try model.head(cached.val)
+                let (loss, _) = try crossEntropy(logits: logits, targets: labels, labelSmoothing: settings.labelSmoothing)
+                metrics.add(logits: logits, targets: labels, meanLoss: loss)
+            }
+        } else {
+            let batches = loader.batches(data.validation, augment: false, shuffleSeed: nil)
+            defer { batches.cancel() }
+            while let b = try batches.nextBatch() {
+                let logits = try model.logits(b.images)
+                let (loss, _) = try crossEntropy(logits: logits, targets: b.labels, labelSmoothing: settings.labelSmoothing)
+                metrics.add(logits: logits, targets: b.labels, meanLoss: loss)
+            }
+        }
+        model.setTraining(true)
+        return metrics.result
+    }
+
+    private func report(epoch: Int, batch: Int, of total: Int, loss: Double, seen: Int, since start: UInt64) {
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let rate = Double(seen) / max(elapsed, 1e-9)
+        let eta = elapsed / Double(batch) * Double(total - batch)
+        onBatch(BatchProgress(epoch: epoch, batch: batch, batches: total, loss: loss, imagesPerSecond: rate, etaSeconds: eta))
+    }
+
+    /// `--unfreeze-at` targets: a layer-group index, or a module path.
+    private func parameters(for target: String) throws -> [Parameter] {
+        if let i = Int(target) {
+            guard layerGroups.indices.contains(i) else { throw FineTuneError.unknownGroup(target, count: layerGroups.count) }
+            return layerGroups[i].parameters
+        }
+        let ps = model.parameters.filter { $0.name == target || $0.name.hasPrefix(target + ".") }
+        guard !ps.isEmpty else { throw FineTuneError.unknownGroup(target, count: layerGroups.count) }
+        return ps
+    }
+}
+
+public enum FineTuneError: Error, CustomStringConvertible, Equatable {
+    case unknownGroup(String, count: Int)
+
+    public var description: String {
+        switch self {
+        case .unknownGroup(let t, let n): return "'\(t)' is neither a layer group (0…\(n - 1)) nor a module path of the model"
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import GraftTensor
+
+/// Classification metrics of one pass over a dataset.
+public struct EvaluationResult: Sendable, Equatable, Codable {
+    public var loss: Double
+    public var accuracy: Double
+    public var top5: Double
+    public var perClassAccuracy: [Double]
+    /// `confusion[true][predicted]` counts.
+    public var confusion: [[Int]]
+    public var count: Int
+}
+
+/// Accumulates loss, top-1/top-5 hits and the confusion matrix batch by batch.
+public struct MetricsAccumulator {
+    public let classes: Int
+    private var lossSum = 0.0
+    private var hits = 0, hits5 = 0, count = 0
+    private var confusion: [[Int]]
+
+    public init(classes: Int) {
+        self.classes = classes
+        confusion = Array(repeating: Array(repeating: 0, count: classes), count: classes)
+    }
+
+    /// Adds a batch: logits `[N, K]`, targets, and the batch's mean loss.
+    public mutating func add(logits: Tensor, targets: [Int], meanLoss: Float) {
+        let k = logits.shape.count == 2 ? logits.shape[1] : 0
+        let values = logits.values
+        for (i, t) in targets.enumerated() {
+            let row = values[(i * k)..<((i + 1) * k)]
+            let order = row.indices.sorted { row[$0] != row[$1] ? row[$0] > row[$1] : $0 < $1 }
+            let predicted = order[0] - i * k
+            if predicted == t { hits += 1 }
+            if order.prefix(5).contains(t + i * k) { hits5 += 1 }
+            if t < classes && predicted < classes { confusion[t][predicted] += 1 }
+        }
+        lossSum += Double(meanLoss) * Double(targets.count)
+        count += targets.count
+    }
+
+    public var result: EvaluationResult {
+        let n = max(count, 1)
+        let perClass = confusion.enumerated().map { (i, row) -> Double in
+            let total = row.reduce(0, +)
+            return total == 0 ? 0 : Double(row[i]) / Double(total)
+        }
+        return EvaluationResult(loss: lossSum / Double(n), accuracy: Double(hits) / Double(n), top5: Double(hits5) / Double(n),
+                                perClassAccuracy: perClass, confusion: confusion, count: count)
+    }
+}

@@ -1,1 +1,0 @@
-// GraftTrain: module under construction (see README).
