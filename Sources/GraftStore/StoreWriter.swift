@@ -76,6 +76,7 @@ extension WeightStore {
     }
 
     private func refuseOverwritingSource(_ path: String) throws {
+        guard !sourcePath.isEmpty else { return }
         var a = stat(), b = stat()
         if stat(sourcePath, &a) == 0, stat(path, &b) == 0, a.st_dev == b.st_dev, a.st_ino == b.st_ino {
             throw StoreError.sameFile(path)

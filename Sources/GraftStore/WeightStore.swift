@@ -62,6 +62,12 @@ public final class WeightStore: @unchecked Sendable {
         self.sourceHash = sourceHash
     }
 
+    /// A store of tensors already in memory (a trained model's state dict), to be written out.
+    public static func inMemory(_ tensors: [(name: String, tensor: RawTensor)], metadata: StoreMetadata) -> WeightStore {
+        WeightStore(sourcePath: "", format: .safetensors, entries: tensors.map { WeightEntry(name: $0.name, tensor: LazyTensor($0.tensor)) },
+                    metadata: metadata, sourceHash: nil)
+    }
+
     /// Opens a safetensors store, a torch zip or legacy checkpoint, or (later) a Keras HDF5 file.
     public static func open(_ path: String, options: StoreOpenOptions = StoreOpenOptions()) throws -> WeightStore {
         let format = try detectFormat(path)

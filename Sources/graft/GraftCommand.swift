@@ -12,5 +12,5 @@ struct GraftCommand: ParsableCommand {
             and one line naming the file, the record and the reason. Nothing is half-written.
             """,
         version: "0.1.0",
-        subcommands: [Inspect.self, Convert.self, Export.self, Verify.self, Predict.self, Preprocess.self, Bench.self])
+        subcommands: [Inspect.self, Convert.self, Export.self, Verify.self, Predict.self, Preprocess.self, Bench.self, FineTune.self])
 }

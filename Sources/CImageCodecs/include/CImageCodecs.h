@@ -71,4 +71,11 @@ gic_status gic_png_read(gic_png *decoder, uint8_t *pixels, size_t size,
                         char message[GIC_MESSAGE_LENGTH]);
 void gic_png_close(gic_png *decoder);
 
+/// Encodes 8-bit RGB rows (`width * 3` bytes each, `height` rows) as a PNG in memory. On success
+/// `*out` holds `*out_size` bytes the caller frees with `gic_free`.
+gic_status gic_png_encode_rgb(const uint8_t *pixels, uint32_t width, uint32_t height, uint8_t **out,
+                              size_t *out_size, char message[GIC_MESSAGE_LENGTH]);
+
+void gic_free(void *pointer);
+
 #endif
