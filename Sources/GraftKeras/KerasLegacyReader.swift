@@ -61,7 +61,6 @@ struct KerasLegacyReader {
             throw KerasError.missingAttribute(path: layerGroup.path, attribute: "weight_names")
         }
         guard !weightNames.isEmpty else { return [] }
-        try checkNoUnlistedDatasets(layerGroup, listed: weightNames.count, layer: name)
         // Group the weights by owner: the stored name minus its last component.
         var owners: [String] = []
         var byOwner: [String: [(stored: String, dataset: HDF5Dataset)]] = [:]
@@ -83,6 +82,7 @@ struct KerasLegacyReader {
             if byOwner[owner] == nil { owners.append(owner) }
             byOwner[owner, default: []].append((stored, dataset))
         }
+        try checkNoUnlistedDatasets(layerGroup, listed: weightNames.count, layer: name)
         return try owners.map { owner in
             let layerName = owners.count == 1 ? name : "\(name)/\(owner)"
             return try makeLayer(layerName, fileKey: name, entries: byOwner[owner] ?? [],
