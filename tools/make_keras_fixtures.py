@@ -33,8 +33,10 @@ Per model, in Fixtures/keras/:
                         of its canonical bytes (conv OIHW, depthwise (in*mult,1,kh,kw), dense
                         (out,in), float32; integer tensors as stored, little-endian)
 
---full additionally writes FULL-SIZE random-init ResNet50, VGG16 and EfficientNetB0 (weights=None)
-in both layouts, with inputs and logits, into .build-keras-full/ (git-ignored; never commit it).
+--full writes, instead of the miniatures, FULL-SIZE random-init ResNet50, VGG16 and EfficientNetB0
+(weights=None, 224 px, BN perturbed the same way) in both layouts, with inputs, logits and a manifest
+of canonical sha256s, into .build-keras-full/ (git-ignored, about 1.4 GB; never commit it).
+GraftKerasTests/FullSizeKerasTests checks them when the folder exists.
 """
 import argparse
 import hashlib
@@ -363,11 +365,12 @@ def write_full():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--full", action="store_true", help="also write full-size models to .build-keras-full/")
+    parser.add_argument("--full", action="store_true", help="write full-size models to .build-keras-full/ instead")
     args = parser.parse_args()
-    write_minis()
     if args.full:
         write_full()
+    else:
+        write_minis()
 
 
 if __name__ == "__main__":

@@ -29,8 +29,11 @@ struct KerasManifest: Decodable {
         var files: [String: String]
         var arrays: [String: String?]
         var layer_count_with_weights: Int
-        var layers: [Layer]
+        /// Absent in the full-size manifest.
+        var layers: [Layer]?
         var tensors: [String: Tensor]
+
+        var layerList: [Layer] { layers ?? [] }
     }
 
     struct Layer: Decodable {
@@ -60,10 +63,11 @@ struct KerasManifest: Decodable {
 
     var versions: [String: String]
     var models: [String: Model]
-    var hostile: [String: Hostile]
+    /// Absent in the full-size manifest.
+    var hostile: [String: Hostile]?
 
-    static func load() throws -> KerasManifest {
-        let data = try Data(contentsOf: URL(fileURLWithPath: kerasFixture("manifest.json")))
+    static func load(_ path: String = kerasFixture("manifest.json")) throws -> KerasManifest {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
         return try JSONDecoder().decode(KerasManifest.self, from: data)
     }
 }
@@ -116,4 +120,27 @@ func loadAll(_ weights: KerasWeights) throws -> [String: RawTensor] {
     var out: [String: RawTensor] = [:]
     for (name, tensor) in weights.tensors { out[name] = try tensor.load() }
     return out
+}
+
+/// Checks every tensor of `weights` against the manifest.
+func assertMatchesManifest(_ weights: KerasWeights, _ model: KerasManifest.Model, _ file: String) throws {
+    let tensors = weights.tensors
+    XCTAssertEqual(Set(tensors.map(\.name)), Set(model.tensors.keys), file)
+    XCTAssertEqual(tensors.count, model.tensors.count, file)
+    XCTAssertEqual(weights.layers.count, model.layer_count_with_weights, file)
+    for (name, lazy) in tensors {
+        guard let expected = model.tensors[name] else { continue }
+        let tensor = try lazy.load()
+        XCTAssertEqual(tensor.shape, expected.shape, "\(file): \(name)")
+        if expected.dtype == "float32" {
+            XCTAssertEqual(tensor.dtype, .float32, "\(file): \(name)")
+            XCTAssertEqual(canonicalDigest(tensor), expected.sha256, "\(file): \(name)")
+        } else {
+            // Normalization's count: int32 from Keras 3, int64 from tf.keras 2.
+            XCTAssertTrue([DType.int32, .int64].contains(tensor.dtype), "\(file): \(name)")
+        }
+    }
+    for (name, lazy) in weights.rawTensors {
+        XCTAssertEqual(lazy.shape, model.tensors[name]?.stored_shape, "\(file): raw \(name)")
+    }
 }
