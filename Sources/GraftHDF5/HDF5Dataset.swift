@@ -28,14 +28,16 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
         let creation = try context.handle(
             H5Dget_create_plist(handle.id), path: path, operation: "reading dataset properties")
         let layout = H5Pget_layout(creation.id)
-        try context.check(layout == H5D_LAYOUT_ERROR ? -1 : 0, path: path, operation: "reading the dataset layout")
+        try context.check(
+            layout == H5D_LAYOUT_ERROR ? -1 : 0, path: path, operation: "reading the dataset layout")
         if layout == H5D_VIRTUAL { throw HDF5Error.virtualDataset(path: path) }
         let externalCount = H5Pget_external_count(creation.id)
         try context.check(externalCount < 0 ? -1 : 0, path: path, operation: "reading external storage")
         if externalCount > 0 { throw HDF5Error.externalStorage(path: path) }
         let filters = try Self.checkFilters(creation.id, path: path, context: context)
 
-        let space = try context.handle(H5Dget_space(handle.id), path: path, operation: "reading the dataspace")
+        let space = try context.handle(
+            H5Dget_space(handle.id), path: path, operation: "reading the dataspace")
         let shape = try Self.readShape(space.id, path: path, context: context)
         let type = try context.handle(H5Dget_type(handle.id), path: path, operation: "reading the datatype")
         guard let size = Int(exactly: H5Tget_size(type.id)), size > 0 else {
@@ -45,15 +47,19 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
             throw HDF5Error.invalidShape(path: path, reason: "\(shape) × \(size) bytes overflows")
         }
         let stored = Int(exactly: H5Dget_storage_size(handle.id)) ?? Int.max
-        if declared > limits.bombFloorBytes, let allowed = Checked.mul(limits.maxExpansion, stored), declared > allowed {
+        if declared > limits.bombFloorBytes, let allowed = Checked.mul(limits.maxExpansion, stored),
+            declared > allowed
+        {
             throw HDF5Error.shapeBomb(path: path, declaredBytes: declared, storedBytes: stored)
         }
         if declared > limits.maxDatasetBytes {
-            throw HDF5Error.datasetTooLarge(path: path, declaredBytes: declared, limit: limits.maxDatasetBytes)
+            throw HDF5Error.datasetTooLarge(
+                path: path, declaredBytes: declared, limit: limits.maxDatasetBytes)
         }
         if layout == H5D_CHUNKED {
-            try Self.checkChunk(creation.id, rank: shape.count, itemSize: size, declaredBytes: declared,
-                                path: path, context: context)
+            try Self.checkChunk(
+                creation.id, rank: shape.count, itemSize: size, declaredBytes: declared,
+                path: path, context: context)
         }
         var dtypeAttribute: String?
         if H5Tget_class(type.id) == H5T_OPAQUE {
@@ -96,13 +102,15 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
         let buffer = ByteBuffer(uninitializedCount: declaredBytes)
         guard declaredBytes > 0 else { return buffer }
         // Reading with the file's own type means no conversion: the bytes arrive as stored.
-        let memoryType = try context.handle(H5Dget_type(handle.id), path: path, operation: "reading the datatype")
+        let memoryType = try context.handle(
+            H5Dget_type(handle.id), path: path, operation: "reading the datatype")
         try context.check(
             H5Dread(handle.id, memoryType.id, 0 /* H5S_ALL */, 0, 0 /* H5P_DEFAULT */, buffer.mutableBase),
             path: path, operation: "reading the data")
         if bigEndian {
             ElementConversion.swapByteOrder(
-                UnsafeMutableRawBufferPointer(start: buffer.mutableBase, count: declaredBytes), itemSize: itemSize)
+                UnsafeMutableRawBufferPointer(start: buffer.mutableBase, count: declaredBytes),
+                itemSize: itemSize)
         }
         return buffer
     }
@@ -126,7 +134,8 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
             try context.check(id < 0 ? -1 : 0, path: path, operation: "reading the filter pipeline")
             let filterID = Int(id)
             guard allowedFilters.contains(filterID) else {
-                let text = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                let text = String(
+                    decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 throw HDF5Error.unsupportedFilter(path: path, id: filterID, name: text)
             }
             ids.append(filterID)
@@ -146,18 +155,22 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
             }
             var dims = [hsize_t](repeating: 0, count: Int(rank))
             if rank > 0 {
-                try context.check(H5Sget_simple_extent_dims(space, &dims, nil), path: path, operation: "reading the dataspace")
+                try context.check(
+                    H5Sget_simple_extent_dims(space, &dims, nil), path: path,
+                    operation: "reading the dataspace")
             }
             return try dims.map { d in
                 guard let v = Int(exactly: d) else {
-                    throw HDF5Error.invalidShape(path: path, reason: "dimension \(d) does not fit a signed 64-bit integer")
+                    throw HDF5Error.invalidShape(
+                        path: path, reason: "dimension \(d) does not fit a signed 64-bit integer")
                 }
                 return v
             }
         case H5S_NULL:
             throw HDF5Error.invalidShape(path: path, reason: "NULL dataspace (no data)")
         default:
-            throw HDF5Runtime.takeError(file: context.filePath, path: path, operation: "reading the dataspace")
+            throw HDF5Runtime.takeError(
+                file: context.filePath, path: path, operation: "reading the dataspace")
         }
     }
 
@@ -176,7 +189,8 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
         }
         let allowed = Checked.add(declaredBytes, context.limits.chunkSlackBytes) ?? Int.max
         if bytes > allowed {
-            throw HDF5Error.invalidShape(path: path, reason: "chunks of \(bytes) bytes for \(declaredBytes) bytes of data")
+            throw HDF5Error.invalidShape(
+                path: path, reason: "chunks of \(bytes) bytes for \(declaredBytes) bytes of data")
         }
     }
 }

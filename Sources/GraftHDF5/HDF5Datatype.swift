@@ -32,24 +32,31 @@ enum HDF5Datatype {
     /// which Keras 3 sets to `bfloat16` on the 2-byte opaque datasets h5py writes for bf16 arrays.
     static func classify(_ type: hid_t, dtypeAttribute: String?) -> HDF5ElementType {
         let size = H5Tget_size(type)
+        let (bits, overflow) = size.multipliedReportingOverflow(by: 8)
+        guard !overflow else { return .unsupported(describe(type)) }
         let bigEndian = H5Tget_order(type) == H5T_ORDER_BE
         switch H5Tget_class(type) {
         case H5T_FLOAT:
-            guard H5Tget_precision(type) == size * 8, H5Tget_offset(type) == 0,
+            guard H5Tget_precision(type) == bits, H5Tget_offset(type) == 0,
                 H5Tget_norm(type) == H5T_NORM_IMPLIED
             else { return .unsupported(describe(type)) }
-            var spos = 0, epos = 0, esize = 0, mpos = 0, msize = 0
+            var spos = 0
+            var epos = 0
+            var esize = 0
+            var mpos = 0
+            var msize = 0
             guard H5Tget_fields(type, &spos, &epos, &esize, &mpos, &msize) >= 0 else {
                 return .unsupported(describe(type))
             }
             let fields = [spos, epos, esize, mpos, msize]
             let bias = H5Tget_ebias(type)
-            for layout in floatLayouts where layout.size == size && layout.fields == fields && layout.bias == bias {
+            for layout in floatLayouts
+            where layout.size == size && layout.fields == fields && layout.bias == bias {
                 return .number(layout.0, bigEndian: bigEndian)
             }
             return .unsupported(describe(type))
         case H5T_INTEGER:
-            guard H5Tget_precision(type) == size * 8, H5Tget_offset(type) == 0 else {
+            guard H5Tget_precision(type) == bits, H5Tget_offset(type) == 0 else {
                 return .unsupported(describe(type))
             }
             let signed = H5Tget_sign(type) == H5T_SGN_2
@@ -71,16 +78,18 @@ enum HDF5Datatype {
 
     /// A short human description: `32-bit little-endian float`, `compound`, `variable-length string`.
     static func describe(_ type: hid_t) -> String {
-        let bits = H5Tget_size(type) * 8
+        let bits = H5Tget_size(type) &* 8  // a datatype's size field is 32 bits: no wrap in practice
         let order = H5Tget_order(type) == H5T_ORDER_BE ? "big-endian" : "little-endian"
         switch H5Tget_class(type) {
         case H5T_FLOAT:
-            return "\(bits)-bit \(order) float (precision \(H5Tget_precision(type)), bias \(H5Tget_ebias(type)))"
+            return
+                "\(bits)-bit \(order) float (precision \(H5Tget_precision(type)), bias \(H5Tget_ebias(type)))"
         case H5T_INTEGER:
             let sign = H5Tget_sign(type) == H5T_SGN_2 ? "signed" : "unsigned"
             return "\(bits)-bit \(order) \(sign) integer"
         case H5T_STRING:
-            return H5Tis_variable_str(type) > 0 ? "variable-length string" : "fixed-length string (\(bits / 8) bytes)"
+            return H5Tis_variable_str(type) > 0
+                ? "variable-length string" : "fixed-length string (\(bits / 8) bytes)"
         case H5T_COMPOUND: return "compound"
         case H5T_ENUM: return "enum"
         case H5T_VLEN: return "variable-length sequence"

@@ -86,7 +86,7 @@ public enum HDF5Error: Error, CustomStringConvertible, Equatable {
         case .depthLimit(let p, let l):
             return "HDF5 group \(quoted(p)) is nested deeper than the limit of \(l) levels"
         case .linkCycle(let p):
-            return "HDF5 group \(quoted(p)) is reached a second time through hard links (a cycle or a shared group)"
+            return "HDF5 group \(quoted(p)) is reached twice through hard links (a cycle or a shared group)"
         case .tooManyObjects(let p, let l):
             return "HDF5 group \(quoted(p)) holds or reaches more than the limit of \(l) objects"
         case .externalStorage(let p):

@@ -26,7 +26,9 @@ public final class HDF5File: @unchecked Sendable {
         // Graft only reads: skip the advisory lock (it fails on file systems without flock).
         _ = H5Pset_file_locking(fileAccess.id, false, true)
         let fileID = H5Fopen(path, 0 /* H5F_ACC_RDONLY */, fileAccess.id)
-        guard fileID >= 0 else { throw HDF5Runtime.takeError(file: path, path: "/", operation: "opening the file") }
+        guard fileID >= 0 else {
+            throw HDF5Runtime.takeError(file: path, path: "/", operation: "opening the file")
+        }
         let fileHandle = HDF5Handle(fileID)
         let context = HDF5FileContext(
             filePath: path, limits: limits, fileHandle: fileHandle, linkAccess: try Self.makeLinkAccess(path))
@@ -74,7 +76,8 @@ public final class HDF5File: @unchecked Sendable {
         let handle = HDF5Handle(id)
         let refuseExternal: H5L_elink_traverse_t = { _, _, _, _, _, _, _ in -1 }
         guard H5Pset_elink_cb(id, refuseExternal, nil) >= 0 else {
-            throw HDF5Runtime.takeError(file: path, path: "/", operation: "setting the external link callback")
+            throw HDF5Runtime.takeError(
+                file: path, path: "/", operation: "setting the external link callback")
         }
         return handle
     }

@@ -1,7 +1,8 @@
 @preconcurrency import CHDF5
 import GraftCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How a group member is linked. Only hard links are ever followed.
@@ -84,7 +85,7 @@ public final class HDF5Group: HDF5Object, @unchecked Sendable {
         case H5I_DATASET:
             return .dataset(try HDF5Dataset(opening: object, path: path, context: context))
         default:
-                return .other(path: path, kind: "committed datatype")
+            return .other(path: path, kind: "committed datatype")
         }
     }
 
@@ -92,7 +93,8 @@ public final class HDF5Group: HDF5Object, @unchecked Sendable {
     public func group(_ name: String) throws -> HDF5Group {
         switch try member(name) {
         case .group(let g): return g
-        case .dataset(let d): throw HDF5Error.wrongObjectType(path: d.path, expected: "group", found: "dataset")
+        case .dataset(let d):
+            throw HDF5Error.wrongObjectType(path: d.path, expected: "group", found: "dataset")
         case .other(let p, let kind): throw HDF5Error.wrongObjectType(path: p, expected: "group", found: kind)
         }
     }
@@ -102,7 +104,8 @@ public final class HDF5Group: HDF5Object, @unchecked Sendable {
         switch try member(name) {
         case .dataset(let d): return d
         case .group(let g): throw HDF5Error.wrongObjectType(path: g.path, expected: "dataset", found: "group")
-        case .other(let p, let kind): throw HDF5Error.wrongObjectType(path: p, expected: "dataset", found: kind)
+        case .other(let p, let kind):
+            throw HDF5Error.wrongObjectType(path: p, expected: "dataset", found: kind)
         }
     }
 
@@ -129,20 +132,26 @@ public final class HDF5Group: HDF5Object, @unchecked Sendable {
     }
 
     private func tracksCreationOrder() throws -> Bool {
-        let plist = try context.handle(H5Gget_create_plist(handle.id), path: path, operation: "reading group properties")
+        let plist = try context.handle(
+            H5Gget_create_plist(handle.id), path: path, operation: "reading group properties")
         var flags: UInt32 = 0
-        try context.check(H5Pget_link_creation_order(plist.id, &flags), path: path, operation: "reading group properties")
+        try context.check(
+            H5Pget_link_creation_order(plist.id, &flags), path: path, operation: "reading group properties")
         return flags & 0x1 != 0  // H5P_CRT_ORDER_TRACKED
     }
 
     private func iterate(index: H5_index_t) throws -> [HDF5Link] {
-        let collector = LinkCollector(limit: context.limits.maxObjects, maxNameBytes: context.limits.maxNameBytes)
+        let collector = LinkCollector(
+            limit: context.limits.maxObjects, maxNameBytes: context.limits.maxNameBytes)
         let opaque = Unmanaged.passUnretained(collector).toOpaque()
         var position: hsize_t = 0
-        let status = H5Literate(handle.id, index, H5_ITER_INC, &position, { _, name, info, context in
-            guard let name = name, let info = info, let context = context else { return -1 }
-            return Unmanaged<LinkCollector>.fromOpaque(context).takeUnretainedValue().add(name, info.pointee.type)
-        }, opaque)
+        let status = H5Literate(
+            handle.id, index, H5_ITER_INC, &position,
+            { _, name, info, context in
+                guard let name = name, let info = info, let context = context else { return -1 }
+                return Unmanaged<LinkCollector>.fromOpaque(context).takeUnretainedValue().add(
+                    name, info.pointee.type)
+            }, opaque)
         if collector.overflow { throw HDF5Error.tooManyObjects(path: path, limit: context.limits.maxObjects) }
         if let bad = collector.badName { throw HDF5Error.invalidName(path: path, name: bad) }
         try context.check(status, path: path, operation: "listing the group")
@@ -176,7 +185,7 @@ public final class HDF5Group: HDF5Object, @unchecked Sendable {
                 overflow = true
                 return 1
             }
-            let length = strnlen(cName, maxNameBytes + 1)
+            let length = strnlen(cName, maxNameBytes == Int.max ? Int.max : maxNameBytes + 1)
             let bytes = UnsafeRawBufferPointer(start: cName, count: length)
             guard length <= maxNameBytes, let name = String(validating: bytes, as: UTF8.self) else {
                 badName = String(decoding: bytes.prefix(200), as: UTF8.self)

@@ -1,7 +1,8 @@
 @preconcurrency import CHDF5
 import GraftCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What groups and datasets share: their path, their identity in the file, and their attributes.
@@ -26,7 +27,9 @@ public class HDF5Object: @unchecked Sendable {
     public func address() throws -> UInt {
         try HDF5Runtime.prepare()
         var info = H5O_info_t()
-        try context.check(H5Oget_info2(handle.id, &info, UInt32(H5O_INFO_BASIC)), path: path, operation: "reading object info")
+        try context.check(
+            H5Oget_info2(handle.id, &info, UInt32(H5O_INFO_BASIC)), path: path,
+            operation: "reading object info")
         return info.addr
     }
 
@@ -35,13 +38,15 @@ public class HDF5Object: @unchecked Sendable {
         try HDF5Runtime.prepare()
         var info = H5O_info_t()
         try context.check(
-            H5Oget_info2(handle.id, &info, UInt32(H5O_INFO_NUM_ATTRS)), path: path, operation: "reading object info")
+            H5Oget_info2(handle.id, &info, UInt32(H5O_INFO_NUM_ATTRS)), path: path,
+            operation: "reading object info")
         guard let count = Int(exactly: info.num_attrs), count <= context.limits.maxObjects else {
             throw HDF5Error.tooManyObjects(path: path, limit: context.limits.maxObjects)
         }
         var names: [String] = []
         for index in 0..<count {
-            let length = H5Aget_name_by_idx(handle.id, ".", H5_INDEX_NAME, H5_ITER_INC, hsize_t(index), nil, 0, 0)
+            let length = H5Aget_name_by_idx(
+                handle.id, ".", H5_INDEX_NAME, H5_ITER_INC, hsize_t(index), nil, 0, 0)
             try context.check(length < 0 ? -1 : 0, path: path, operation: "reading attribute names")
             guard length <= context.limits.maxNameBytes else {
                 throw HDF5Error.attributeTooLarge(
@@ -53,7 +58,8 @@ public class HDF5Object: @unchecked Sendable {
             try context.check(written < 0 ? -1 : 0, path: path, operation: "reading attribute names")
             let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
             guard let name = String(validating: bytes, as: UTF8.self) else {
-                throw HDF5Error.attributeNotUTF8(path: path, attribute: String(decoding: bytes, as: UTF8.self))
+                throw HDF5Error.attributeNotUTF8(
+                    path: path, attribute: String(decoding: bytes, as: UTF8.self))
             }
             names.append(name)
         }
@@ -74,8 +80,10 @@ public class HDF5Object: @unchecked Sendable {
     public func attributeDescription(_ name: String) throws -> String? {
         guard try hasAttribute(name) else { return nil }
         let attribute = try openAttribute(name)
-        let type = try context.handle(H5Aget_type(attribute.id), path: path, operation: "reading attribute type")
-        let space = try context.handle(H5Aget_space(attribute.id), path: path, operation: "reading attribute shape")
+        let type = try context.handle(
+            H5Aget_type(attribute.id), path: path, operation: "reading attribute type")
+        let space = try context.handle(
+            H5Aget_space(attribute.id), path: path, operation: "reading attribute shape")
         return "\(HDF5Datatype.describe(type.id)) \(try shape(of: space.id, attribute: name))"
     }
 
@@ -93,13 +101,15 @@ public class HDF5Object: @unchecked Sendable {
     public func stringArrayAttribute(_ name: String) throws -> [String]? {
         guard try hasAttribute(name) else { return nil }
         let attribute = try openAttribute(name)
-        let space = try context.handle(H5Aget_space(attribute.id), path: path, operation: "reading attribute shape")
+        let space = try context.handle(
+            H5Aget_space(attribute.id), path: path, operation: "reading attribute shape")
         let shape = try shape(of: space.id, attribute: name)
         guard let count = Checked.elementCount(shape) else {
             throw HDF5Error.attributeType(path: path, attribute: name, found: "an array of impossible size")
         }
         if count == 0 || H5Sget_simple_extent_type(space.id) == H5S_NULL { return [] }
-        let type = try context.handle(H5Aget_type(attribute.id), path: path, operation: "reading attribute type")
+        let type = try context.handle(
+            H5Aget_type(attribute.id), path: path, operation: "reading attribute type")
         guard H5Tget_class(type.id) == H5T_STRING, shape.count <= 1 else {
             throw HDF5Error.attributeType(
                 path: path, attribute: name, found: "\(HDF5Datatype.describe(type.id)) \(shape)")
@@ -126,7 +136,8 @@ public class HDF5Object: @unchecked Sendable {
     public func stringAttribute(_ name: String) throws -> String? {
         guard let values = try stringArrayAttribute(name) else { return nil }
         guard values.count == 1 else {
-            throw HDF5Error.attributeType(path: path, attribute: name, found: "a list of \(values.count) strings")
+            throw HDF5Error.attributeType(
+                path: path, attribute: name, found: "a list of \(values.count) strings")
         }
         return values[0]
     }
@@ -134,38 +145,48 @@ public class HDF5Object: @unchecked Sendable {
     // MARK: - Internals
 
     private func openAttribute(_ name: String) throws -> HDF5Handle {
-        try context.handle(H5Aopen(handle.id, name, 0), path: path, operation: "opening attribute \(quoted(name))")
+        try context.handle(
+            H5Aopen(handle.id, name, 0), path: path, operation: "opening attribute \(quoted(name))")
     }
 
     private func shape(of space: hid_t, attribute: String) throws -> [Int] {
         let rank = H5Sget_simple_extent_ndims(space)
         try context.check(rank < 0 ? -1 : 0, path: path, operation: "reading attribute shape")
         guard rank <= 32 else {
-            throw HDF5Error.attributeType(path: path, attribute: attribute, found: "a \(rank)-dimensional array")
+            throw HDF5Error.attributeType(
+                path: path, attribute: attribute, found: "a \(rank)-dimensional array")
         }
         var dims = [hsize_t](repeating: 0, count: Int(rank))
         if rank > 0 {
-            try context.check(H5Sget_simple_extent_dims(space, &dims, nil), path: path, operation: "reading attribute shape")
+            try context.check(
+                H5Sget_simple_extent_dims(space, &dims, nil), path: path, operation: "reading attribute shape"
+            )
         }
         return try dims.map { d in
             guard let v = Int(exactly: d) else {
-                throw HDF5Error.attributeTooLarge(path: path, attribute: attribute, size: Int.max, limit: Int.max)
+                throw HDF5Error.attributeTooLarge(
+                    path: path, attribute: attribute, size: Int.max, limit: Int.max)
             }
             return v
         }
     }
 
-    private func readFixedStrings(_ attribute: HDF5Handle, type: HDF5Handle, count: Int, name: String) throws -> [[UInt8]] {
+    private func readFixedStrings(
+        _ attribute: HDF5Handle, type: HDF5Handle, count: Int, name: String
+    ) throws -> [[UInt8]] {
         let size = H5Tget_size(type.id)
         guard size > 0, let width = Int(exactly: size), let total = Checked.mul(width, count) else {
             throw HDF5Error.attributeType(path: path, attribute: name, found: "a string type of size \(size)")
         }
         guard total <= context.limits.maxAttributeBytes else {
-            throw HDF5Error.attributeTooLarge(path: path, attribute: name, size: total, limit: context.limits.maxAttributeBytes)
+            throw HDF5Error.attributeTooLarge(
+                path: path, attribute: name, size: total, limit: context.limits.maxAttributeBytes)
         }
         let memoryType = try context.handle(H5Tcopy(type.id), path: path, operation: "copying a string type")
         var buffer = [UInt8](repeating: 0, count: total)
-        try context.check(H5Aread(attribute.id, memoryType.id, &buffer), path: path, operation: "reading attribute \(quoted(name))")
+        try context.check(
+            H5Aread(attribute.id, memoryType.id, &buffer), path: path,
+            operation: "reading attribute \(quoted(name))")
         let padding = H5Tget_strpad(type.id)
         return (0..<count).map { i in
             var field = Array(buffer[(i * width)..<((i + 1) * width)])
@@ -181,11 +202,15 @@ public class HDF5Object: @unchecked Sendable {
         }
     }
 
-    private func readVariableStrings(_ attribute: HDF5Handle, type: HDF5Handle, count: Int, name: String) throws -> [[UInt8]] {
+    private func readVariableStrings(
+        _ attribute: HDF5Handle, type: HDF5Handle, count: Int, name: String
+    ) throws -> [[UInt8]] {
         // The attribute's own (variable-length, memory-located) string type: no conversion.
         let memoryType = try context.handle(H5Tcopy(type.id), path: path, operation: "copying a string type")
         var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
-        try context.check(H5Aread(attribute.id, memoryType.id, &pointers), path: path, operation: "reading attribute \(quoted(name))")
+        try context.check(
+            H5Aread(attribute.id, memoryType.id, &pointers), path: path,
+            operation: "reading attribute \(quoted(name))")
         defer { for p in pointers where p != nil { H5free_memory(p) } }
         var total = 0
         var values: [[UInt8]] = []
@@ -198,7 +223,8 @@ public class HDF5Object: @unchecked Sendable {
             let length = strlen(pointer)
             total = Checked.add(total, length) ?? Int.max
             guard total <= context.limits.maxAttributeBytes else {
-                throw HDF5Error.attributeTooLarge(path: path, attribute: name, size: total, limit: context.limits.maxAttributeBytes)
+                throw HDF5Error.attributeTooLarge(
+                    path: path, attribute: name, size: total, limit: context.limits.maxAttributeBytes)
             }
             values.append(Array(UnsafeRawBufferPointer(start: pointer, count: length)))
         }

@@ -37,15 +37,18 @@ enum HDF5Runtime {
     static func takeError(file: String, path: String, operation: String) -> HDF5Error {
         let collector = ErrorCollector()
         let context = Unmanaged.passUnretained(collector).toOpaque()
-        _ = H5Ewalk2(0, H5E_WALK_DOWNWARD, { _, entry, context in
-            guard let entry = entry, let context = context else { return 0 }
-            let collector = Unmanaged<ErrorCollector>.fromOpaque(context).takeUnretainedValue()
-            collector.add(entry.pointee)
-            return 0
-        }, context)
+        _ = H5Ewalk2(
+            0, H5E_WALK_DOWNWARD,
+            { _, entry, context in
+                guard let entry = entry, let context = context else { return 0 }
+                let collector = Unmanaged<ErrorCollector>.fromOpaque(context).takeUnretainedValue()
+                collector.add(entry.pointee)
+                return 0
+            }, context)
         _ = H5Eclear2(0)
         // The walk starts at the API call; the last entry is where libhdf5 found the problem.
-        let detail = [collector.messages.first, collector.messages.last].compactMap { $0 }.uniqued().joined(separator: ": ")
+        let detail = [collector.messages.first, collector.messages.last].compactMap { $0 }.uniqued().joined(
+            separator: ": ")
         if collector.truncated { return .truncated(file: file, detail: detail) }
         if collector.notHDF5 { return .notHDF5(file: file) }
         return .corrupt(path: path, operation: operation, detail: detail)
@@ -119,7 +122,9 @@ final class HDF5FileContext: @unchecked Sendable {
 
     /// Throws the library's error if `status` is negative.
     func check(_ status: herr_t, path: String, operation: String) throws {
-        guard status >= 0 else { throw HDF5Runtime.takeError(file: filePath, path: path, operation: operation) }
+        guard status >= 0 else {
+            throw HDF5Runtime.takeError(file: filePath, path: path, operation: operation)
+        }
     }
 }
 

@@ -29,9 +29,13 @@ extension HDF5Group {
     ) throws {
         for link in try links(order: order) {
             state.seen += 1
-            guard state.seen <= state.limit else { throw HDF5Error.tooManyObjects(path: path, limit: state.limit) }
+            guard state.seen <= state.limit else {
+                throw HDF5Error.tooManyObjects(path: path, limit: state.limit)
+            }
             let childPath = childPath(link.name)
-            guard link.kind == .hard else { throw HDF5Error.linkNotAllowed(path: childPath, kind: link.kind.rawValue) }
+            guard link.kind == .hard else {
+                throw HDF5Error.linkNotAllowed(path: childPath, kind: link.kind.rawValue)
+            }
             guard try objectType(link.name) == H5O_TYPE_GROUP else { continue }
             let child = try group(link.name)
             guard state.visited.insert(try child.address()).inserted else {

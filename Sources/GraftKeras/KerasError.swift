@@ -36,7 +36,8 @@ public enum KerasError: Error, CustomStringConvertible, Equatable {
         case .hdf5(let e):
             return e.description
         case .notKerasWeights(let f):
-            return "\(quoted(f)) is an HDF5 file but not Keras weights (no layer_names attribute, no layers group)"
+            return "\(quoted(f)) is an HDF5 file but not Keras weights "
+                + "(no layer_names attribute, no layers group)"
         case .missingAttribute(let p, let a):
             return "Keras group \(quoted(p)) has no \(quoted(a)) attribute"
         case .malformed(let p, let r):
@@ -63,7 +64,9 @@ func keras<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let error as HDF5Error {
-        if case .unsupportedType(let path, let found) = error { throw KerasError.weightType(path: path, found: found) }
+        if case .unsupportedType(let path, let found) = error {
+            throw KerasError.weightType(path: path, found: found)
+        }
         throw KerasError.hdf5(error)
     }
 }

@@ -12,17 +12,25 @@ enum KerasLayerClasses {
         // Keras 3 calls the depthwise variable `kernel`; tf.keras 2 called it `depthwise_kernel`.
         "DepthwiseConv1D": [1: ["depthwise_kernel"], 2: ["depthwise_kernel", "bias"]],
         "DepthwiseConv2D": [1: ["depthwise_kernel"], 2: ["depthwise_kernel", "bias"]],
-        "SeparableConv1D": [2: ["depthwise_kernel", "pointwise_kernel"], 3: ["depthwise_kernel", "pointwise_kernel", "bias"]],
-        "SeparableConv2D": [2: ["depthwise_kernel", "pointwise_kernel"], 3: ["depthwise_kernel", "pointwise_kernel", "bias"]],
+        "SeparableConv1D": [
+            2: ["depthwise_kernel", "pointwise_kernel"], 3: ["depthwise_kernel", "pointwise_kernel", "bias"],
+        ],
+        "SeparableConv2D": [
+            2: ["depthwise_kernel", "pointwise_kernel"], 3: ["depthwise_kernel", "pointwise_kernel", "bias"],
+        ],
         // Trainable variables first, then the non-trainable ones (Keras `_legacy_weights` and
         // `save_own_variables` agree). With only one of scale/center the 3 variables are ambiguous.
-        "BatchNormalization": [2: ["moving_mean", "moving_variance"], 4: ["gamma", "beta", "moving_mean", "moving_variance"]],
+        "BatchNormalization": [
+            2: ["moving_mean", "moving_variance"], 4: ["gamma", "beta", "moving_mean", "moving_variance"],
+        ],
         "Normalization": [3: ["mean", "variance", "count"]],
         "LayerNormalization": [1: ["gamma"], 2: ["gamma", "beta"]],
     ]
 
     /// Every class the snake_case table knows (weightless ones too, so their groups are named).
-    static let knownClasses: [String] = Array(variableNames.keys) + [
+    static let knownClasses: [String] = Array(variableNames.keys) + weightlessClasses
+
+    private static let weightlessClasses = [
         "InputLayer", "Rescaling", "ZeroPadding2D", "Activation", "ReLU", "MaxPooling2D", "AveragePooling2D",
         "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Flatten", "Dropout", "Add", "Multiply", "Reshape",
         "Concatenate", "Conv2DTranspose", "Embedding", "GroupNormalization", "Functional", "Sequential",
@@ -81,7 +89,9 @@ enum KerasLayerClasses {
         if set.contains("depthwise_kernel") {
             return (rank(of: "depthwise_kernel") == 3 ? "DepthwiseConv1D" : "DepthwiseConv2D", true)
         }
-        if set.contains("moving_mean"), set.contains("moving_variance") { return ("BatchNormalization", true) }
+        if set.contains("moving_mean"), set.contains("moving_variance") {
+            return ("BatchNormalization", true)
+        }
         if set.contains("mean"), set.contains("variance") { return ("Normalization", true) }
         switch rank(of: "kernel") {
         case 2: return ("Dense", true)

@@ -27,7 +27,9 @@ public struct KerasLayoutChange: Sendable, Equatable, CustomStringConvertible {
 enum KerasLayout {
     /// The change a weight of `className` called `name` with `shape` needs, or nil; throws if the
     /// rank does not fit the class.
-    static func change(className: String?, weight name: String, shape: [Int], tensor: String) throws -> KerasLayoutChange? {
+    static func change(
+        className: String?, weight name: String, shape: [Int], tensor: String
+    ) throws -> KerasLayoutChange? {
         guard let className = className else { return nil }
         let kind: KerasLayoutChange.Kind
         let expectedRank: Int
@@ -50,14 +52,16 @@ enum KerasLayout {
             return nil
         }
         guard shape.count == expectedRank else {
-            throw KerasError.weightShape(tensor: tensor, shape: shape, expected: "\(expectedRank) dimensions for \(className)")
+            throw KerasError.weightShape(
+                tensor: tensor, shape: shape, expected: "\(expectedRank) dimensions for \(className)")
         }
         let permutation = self.permutation(kind, rank: expectedRank)
         var to = permutation.map { shape[$0] }
         if kind == .depthwiseToOIHW {
             // (in, mult, *spatial) → (in·mult, 1, *spatial): a reshape, the bytes do not move.
             guard let channels = Checked.mul(to[0], to[1]) else {
-                throw KerasError.weightShape(tensor: tensor, shape: shape, expected: "a channel count that fits Int")
+                throw KerasError.weightShape(
+                    tensor: tensor, shape: shape, expected: "a channel count that fits Int")
             }
             to[0] = channels
             to[1] = 1
@@ -78,7 +82,8 @@ enum KerasLayout {
         let permutation = self.permutation(change.kind, rank: change.from.count)
         return LazyTensor(dtype: raw.dtype, shape: change.to) {
             let source = try raw.load()
-            return permute(source.data, shape: change.from, itemSize: source.dtype.itemSize, permutation: permutation)
+            return permute(
+                source.data, shape: change.from, itemSize: source.dtype.itemSize, permutation: permutation)
         }
     }
 
@@ -100,7 +105,9 @@ enum KerasLayout {
     ) {
         let rank = shape.count
         var inputStrides = [Int](repeating: 1, count: rank)
-        for axis in stride(from: rank - 2, through: 0, by: -1) { inputStrides[axis] = inputStrides[axis + 1] * shape[axis + 1] }
+        for axis in stride(from: rank - 2, through: 0, by: -1) {
+            inputStrides[axis] = inputStrides[axis + 1] * shape[axis + 1]
+        }
         let outShape = permutation.map { shape[$0] }
         let strides = permutation.map { inputStrides[$0] }  // input stride of each output axis
         let src = input.base.assumingMemoryBound(to: T.self)

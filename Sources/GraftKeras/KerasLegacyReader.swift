@@ -32,20 +32,30 @@ struct KerasLegacyReader {
         }
         var seen: Set<String> = []
         var layers: [KerasLayer] = []
+        var guessed: [String] = []
         for name in layerNames {
             guard isValidComponent(name) else { throw KerasError.invalidName(path: group.path, name: name) }
             guard seen.insert(name).inserted else {
-                throw KerasError.malformed(path: group.path, reason: "layer_names lists \(quoted(name)) twice")
+                throw KerasError.malformed(
+                    path: group.path, reason: "layer_names lists \(quoted(name)) twice")
             }
             guard try keras({ try group.linkKind(name) }) != nil else {
-                throw KerasError.malformed(path: group.path, reason: "layer_names lists \(quoted(name)) but it has no group")
+                throw KerasError.malformed(
+                    path: group.path, reason: "layer_names lists \(quoted(name)) but it has no group")
             }
             let layerGroup = try keras { try group.group(name) }
-            layers += try readLayer(name, layerGroup, configClasses: configClasses, notes: &notes)
+            layers += try readLayer(name, layerGroup, configClasses: configClasses, guessed: &guessed)
         }
         if try keras({ try group.linkKind("top_level_model_weights") }) != nil {
             let top = try keras { try group.group("top_level_model_weights") }
-            layers += try readLayer("top_level_model_weights", top, configClasses: [:], notes: &notes)
+            layers += try readLayer("top_level_model_weights", top, configClasses: [:], guessed: &guessed)
+        }
+        if !guessed.isEmpty {
+            let listed =
+                guessed.prefix(5).map(quoted).joined(separator: ", ") + (guessed.count > 5 ? ", …" : "")
+            notes.append(
+                "\(guessed.count) layer classes guessed from the kernel rank (\(listed)): Keras 3 legacy "
+                    + "files call a depthwise kernel `kernel` too; pass classHints to be sure")
         }
         return try KerasWeights(
             layout: .legacyH5, kerasVersion: version, backend: backend, layers: layers, hasLayerNames: true,
@@ -55,7 +65,7 @@ struct KerasLegacyReader {
     /// A layer group's weights; usually one layer, several when the group is a nested model whose
     /// weights belong to different sublayers (`inner/d1/kernel`, `inner/d2/kernel`).
     private func readLayer(
-        _ name: String, _ layerGroup: HDF5Group, configClasses: [String: String], notes: inout [String]
+        _ name: String, _ layerGroup: HDF5Group, configClasses: [String: String], guessed: inout [String]
     ) throws -> [KerasLayer] {
         guard let weightNames = try chunkedNames(layerGroup, "weight_names") else {
             throw KerasError.missingAttribute(path: layerGroup.path, attribute: "weight_names")
@@ -72,7 +82,8 @@ struct KerasLegacyReader {
             let dataset: HDF5Dataset
             do {
                 guard case .dataset(let d) = try keras({ try layerGroup.member(at: components) }) else {
-                    throw KerasError.malformed(path: layerGroup.path, reason: "weight \(quoted(stored)) is not a dataset")
+                    throw KerasError.malformed(
+                        path: layerGroup.path, reason: "weight \(quoted(stored)) is not a dataset")
                 }
                 dataset = d
             } catch KerasError.hdf5(.notFound) {
@@ -85,16 +96,22 @@ struct KerasLegacyReader {
         try checkNoUnlistedDatasets(layerGroup, listed: weightNames.count, layer: name)
         return try owners.map { owner in
             let layerName = owners.count == 1 ? name : "\(name)/\(owner)"
-            return try makeLayer(layerName, fileKey: name, entries: byOwner[owner] ?? [],
-                                 configClasses: configClasses, notes: &notes)
+            return try makeLayer(
+                layerName, fileKey: name, entries: byOwner[owner] ?? [],
+                configClasses: configClasses, guessed: &guessed)
         }
     }
 
     private func makeLayer(
         _ layerName: String, fileKey: String, entries: [(stored: String, dataset: HDF5Dataset)],
-        configClasses: [String: String], notes: inout [String]
+        configClasses: [String: String], guessed: inout [String]
     ) throws -> KerasLayer {
         var names = entries.map { canonicalName($0.stored) }
+        // TensorFlow variable names (`kernel:0`) come from tf.keras, which names a depthwise kernel
+        // `depthwise_kernel`: there a 4-D `kernel` is certainly a Conv2D's.
+        let tfNames = entries.contains {
+            $0.stored.split(separator: "/").last.map(String.init) != canonicalName($0.stored)
+        }
         let ranks = entries.map { $0.dataset.shape.count }
         let lastComponent = layerName.split(separator: "/").last.map(String.init) ?? layerName
         let className: String?
@@ -104,10 +121,9 @@ struct KerasLegacyReader {
         } else if let fromConfig = configClasses[lastComponent] {
             (className, source) = (fromConfig, .modelConfig)
         } else if let inferred = KerasLayerClasses.infer(names: names, ranks: ranks) {
-            (className, source) = (inferred.className, inferred.certain ? .weightNames : .kernelRank)
-            if !inferred.certain {
-                notes.append("layer \(quoted(layerName)): class \(inferred.className) guessed from the kernel rank")
-            }
+            let certain = inferred.certain || tfNames
+            (className, source) = (inferred.className, certain ? .weightNames : .kernelRank)
+            if !certain { guessed.append(layerName) }
         } else {
             (className, source) = (nil, nil)
         }
@@ -116,11 +132,13 @@ struct KerasLegacyReader {
             names = names.map { $0 == "kernel" ? "depthwise_kernel" : $0 }
         }
         let weights = try zip(entries, names).map { entry, canonical in
-            try makeWeight(layer: layerName, className: className, name: canonical,
-                           stored: entry.stored, dataset: entry.dataset)
+            try makeWeight(
+                layer: layerName, className: className, name: canonical,
+                stored: entry.stored, dataset: entry.dataset)
         }
-        return KerasLayer(name: layerName, fileKey: fileKey, className: className, classSource: source,
-                          classIndex: nil, weights: weights)
+        return KerasLayer(
+            name: layerName, fileKey: fileKey, className: className, classSource: source,
+            classIndex: nil, weights: weights)
     }
 
     /// `conv1/kernel:0` → `kernel`.
@@ -147,7 +165,8 @@ struct KerasLegacyReader {
         }
         guard stored == listed else {
             throw KerasError.weightCountMismatch(
-                layer: layer, reason: "weight_names lists \(listed) weights but the group holds \(stored) datasets")
+                layer: layer,
+                reason: "weight_names lists \(listed) weights but the group holds \(stored) datasets")
         }
     }
 
@@ -161,8 +180,10 @@ struct KerasLegacyReader {
             names += part
             chunk += 1
             guard names.count <= options.limits.maxAttributeElements else {
-                throw KerasError.hdf5(.attributeTooLarge(
-                    path: object.path, attribute: attribute, size: names.count, limit: options.limits.maxAttributeElements))
+                throw KerasError.hdf5(
+                    .attributeTooLarge(
+                        path: object.path, attribute: attribute, size: names.count,
+                        limit: options.limits.maxAttributeElements))
             }
         }
         return chunk == 0 ? nil : names
@@ -175,10 +196,13 @@ func isValidComponent(_ name: String) -> Bool {
 }
 
 /// A `KerasWeight` for `dataset`, with its layout change when the class needs one.
-func makeWeight(layer: String, className: String?, name: String, stored: String, dataset: HDF5Dataset) throws -> KerasWeight {
+func makeWeight(
+    layer: String, className: String?, name: String, stored: String, dataset: HDF5Dataset
+) throws -> KerasWeight {
     let raw = try keras { try dataset.lazyTensor(allowIntegers: name == "count") }
     let tensorName = "\(layer)/\(name)"
-    let change = try KerasLayout.change(className: className, weight: name, shape: raw.shape, tensor: tensorName)
+    let change = try KerasLayout.change(
+        className: className, weight: name, shape: raw.shape, tensor: tensorName)
     return KerasWeight(
         name: name, storedName: stored, path: dataset.path, raw: raw,
         tensor: change.map { KerasLayout.apply($0, to: raw) } ?? raw, layoutChange: change)

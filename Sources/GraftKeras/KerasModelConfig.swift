@@ -87,7 +87,9 @@ enum KerasModelConfig {
             }
             while true {
                 skipSpace()
-                guard i < bytes.count, bytes[i] == UInt8(ascii: "\""), let key = parseString() else { return nil }
+                guard i < bytes.count, bytes[i] == UInt8(ascii: "\""), let key = parseString() else {
+                    return nil
+                }
                 skipSpace()
                 guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return nil }
                 i += 1
@@ -95,7 +97,10 @@ enum KerasModelConfig {
                 members.append((key, value))
                 skipSpace()
                 guard i < bytes.count else { return nil }
-                if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+                if bytes[i] == UInt8(ascii: ",") {
+                    i += 1
+                    continue
+                }
                 guard bytes[i] == UInt8(ascii: "}") else { return nil }
                 i += 1
                 return .object(members)
@@ -115,7 +120,10 @@ enum KerasModelConfig {
                 items.append(value)
                 skipSpace()
                 guard i < bytes.count else { return nil }
-                if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+                if bytes[i] == UInt8(ascii: ",") {
+                    i += 1
+                    continue
+                }
                 guard bytes[i] == UInt8(ascii: "]") else { return nil }
                 i += 1
                 return .array(items)
@@ -160,7 +168,9 @@ enum KerasModelConfig {
             case UInt8(ascii: "u"):
                 guard let high = parseHex4() else { return nil }
                 if (0xD800..<0xDC00).contains(high) {
-                    guard i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
+                    guard i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"),
+                        bytes[i + 1] == UInt8(ascii: "u")
+                    else {
                         return nil
                     }
                     i += 2
@@ -189,8 +199,11 @@ enum KerasModelConfig {
             let start = i
             while i < bytes.count {
                 let b = bytes[i]
-                let isScalarByte = (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || (b | 0x20 >= UInt8(ascii: "a")
-                    && b | 0x20 <= UInt8(ascii: "z")) || b == UInt8(ascii: "-") || b == UInt8(ascii: "+")
+                let isScalarByte =
+                    (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9"))
+                    || (b | 0x20 >= UInt8(ascii: "a")
+                        && b | 0x20 <= UInt8(ascii: "z"))
+                    || b == UInt8(ascii: "-") || b == UInt8(ascii: "+")
                     || b == UInt8(ascii: ".")
                 guard isScalarByte else { break }
                 i += 1

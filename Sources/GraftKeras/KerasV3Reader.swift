@@ -28,8 +28,10 @@ struct KerasV3Reader {
         try keras {
             try baseGroup.walkGroups { group, relative in
                 guard relative.last == "vars" else { return true }
-                found.append(VariableGroup(owner: [base] + relative.dropLast(), group: group,
-                                           layerName: try group.stringAttribute("name")))
+                found.append(
+                    VariableGroup(
+                        owner: [base] + relative.dropLast(), group: group,
+                        layerName: try group.stringAttribute("name")))
                 return false
             }
             if try root.linkKind("vars") != nil {
@@ -46,8 +48,10 @@ struct KerasV3Reader {
             let count = try variableCount(entry.group)
             guard count > 0 else { continue }
             guard let key = entry.owner.last else {
-                layers.append(try makeLayer(entry, name: "top_level_model_weights", fileKey: "vars", count: count,
-                                            parsed: nil, notes: &notes))
+                layers.append(
+                    try makeLayer(
+                        entry, name: "top_level_model_weights", fileKey: "vars", count: count,
+                        parsed: nil, notes: &notes))
                 continue
             }
             let name: String
@@ -56,27 +60,32 @@ struct KerasV3Reader {
                 // is inside the model whose variables are at ["layers", "functional"].
                 let prefixes = (1..<entry.owner.count).compactMap { names[Array(entry.owner.prefix($0))] }
                 name = (prefixes + [own]).joined(separator: "/")
-                guard !own.isEmpty, !own.utf8.contains(0) else {
+                guard isValidComponent(own) else {
                     throw KerasError.invalidName(path: entry.group.path, name: own)
                 }
             } else {
                 allNamed = false
                 name = entry.owner.dropFirst().joined(separator: "/")
             }
-            layers.append(try makeLayer(entry, name: name, fileKey: entry.owner.dropFirst().joined(separator: "/"),
-                                        count: count, parsed: KerasLayerClasses.parseKey(key), notes: &notes))
+            layers.append(
+                try makeLayer(
+                    entry, name: name, fileKey: entry.owner.dropFirst().joined(separator: "/"),
+                    count: count, parsed: KerasLayerClasses.parseKey(key), notes: &notes))
         }
-        notes.append("Keras 3 layout: layers listed by class, then per-class index (the file does not record "
-            + "the order across classes)")
+        notes.append(
+            "Keras 3 layout: layers listed by class, then per-class index (the file does not record "
+                + "the order across classes)")
         if !allNamed {
-            notes.append("the file does not record layer names: layers are named by their file key "
-                + "(conv2d_3); map them by class and per-class index")
+            notes.append(
+                "the file does not record layer names: layers are named by their file key "
+                    + "(conv2d_3); map them by class and per-class index")
         }
         for link in try keras({ try root.links() }) where ![base, "vars"].contains(link.name) {
             notes.append("top-level group \(quoted(link.name)) ignored (not layer weights)")
         }
-        return try KerasWeights(layout: .kerasV3, kerasVersion: nil, backend: nil, layers: layers,
-                                hasLayerNames: allNamed, notes: notes)
+        return try KerasWeights(
+            layout: .kerasV3, kerasVersion: nil, backend: nil, layers: layers,
+            hasLayerNames: allNamed, notes: notes)
     }
 
     /// The number of variables in a `vars` group, which must hold exactly datasets `0` … `n-1`.
@@ -84,12 +93,14 @@ struct KerasV3Reader {
         let links = try keras { try group.links() }
         let datasets = try keras { try group.datasetNames() }
         guard datasets.count == links.count else {
-            throw KerasError.malformed(path: group.path, reason: "a variable group holds something other than datasets")
+            throw KerasError.malformed(
+                path: group.path, reason: "a variable group holds something other than datasets")
         }
         let expected = Set((0..<datasets.count).map(String.init))
         guard Set(datasets) == expected else {
             let listed = datasets.sorted().prefix(5).map(quoted).joined(separator: ", ")
-            throw KerasError.malformed(path: group.path, reason: "variables must be named 0…\(datasets.count - 1), found \(listed)")
+            let reason = "variables must be named 0…\(datasets.count - 1), found \(listed)"
+            throw KerasError.malformed(path: group.path, reason: reason)
         }
         return datasets.count
     }
@@ -107,8 +118,9 @@ struct KerasV3Reader {
             if let names = table[count] {
                 canonical = names
             } else if className == "BatchNormalization", count == 3 {
-                notes.append("layer \(quoted(name)): BatchNormalization with 3 variables (scale or center off); "
-                    + "variable names kept positional")
+                notes.append(
+                    "layer \(quoted(name)): BatchNormalization with 3 variables (scale or center off); "
+                        + "variable names kept positional")
             } else {
                 let allowed = table.keys.sorted().map(String.init).joined(separator: " or ")
                 throw KerasError.weightCountMismatch(
@@ -117,11 +129,13 @@ struct KerasV3Reader {
         }
         let weights = try (0..<count).map { index in
             let dataset = try keras { try entry.group.dataset(String(index)) }
-            return try makeWeight(layer: name, className: className, name: canonical[index],
-                                  stored: String(index), dataset: dataset)
+            return try makeWeight(
+                layer: name, className: className, name: canonical[index],
+                stored: String(index), dataset: dataset)
         }
-        return KerasLayer(name: name, fileKey: fileKey, className: className, classSource: source,
-                          classIndex: parsed?.index, weights: weights)
+        return KerasLayer(
+            name: name, fileKey: fileKey, className: className, classSource: source,
+            classIndex: parsed?.index, weights: weights)
     }
 }
 

@@ -104,7 +104,8 @@ public struct KerasWeights: Sendable {
 
     /// `layer/weight` → tensor in Graft's layout (`conv2_block1_1_conv/kernel` is OIHW).
     public var tensors: [(name: String, tensor: LazyTensor)] {
-        layers.flatMap { layer in layer.weights.map { (name: "\(layer.name)/\($0.name)", tensor: $0.tensor) } }
+        layers.flatMap { layer in layer.weights.map { (name: "\(layer.name)/\($0.name)", tensor: $0.tensor) }
+        }
     }
 
     /// `layer/weight` → tensor as stored.
@@ -124,13 +125,17 @@ public struct KerasWeights: Sendable {
     public func layer(named name: String) -> KerasLayer? { layers.first { $0.name == name } }
 
     /// Reads a Keras weight file in either layout (detected from its structure, not its name).
-    public static func read(path: String, options: KerasImportOptions = KerasImportOptions()) throws -> KerasWeights {
+    public static func read(
+        path: String, options: KerasImportOptions = KerasImportOptions()
+    ) throws -> KerasWeights {
         let file = try keras { try HDF5File(path: path, limits: options.limits) }
         return try read(file: file, options: options)
     }
 
     /// Reads from an already open HDF5 file.
-    public static func read(file: HDF5File, options: KerasImportOptions = KerasImportOptions()) throws -> KerasWeights {
+    public static func read(
+        file: HDF5File, options: KerasImportOptions = KerasImportOptions()
+    ) throws -> KerasWeights {
         let root = file.root
         if try keras({ try hasLegacyNames(root) }) {
             return try KerasLegacyReader(group: root, config: nil, options: options).read()
@@ -142,7 +147,8 @@ public struct KerasWeights: Sendable {
                 return try KerasLegacyReader(group: weights, config: config, options: options).read()
             }
         }
-        for base in ["layers", "_layer_checkpoint_dependencies"] where try keras({ try root.linkKind(base) }) != nil {
+        for base in ["layers", "_layer_checkpoint_dependencies"]
+        where try keras({ try root.linkKind(base) }) != nil {
             return try KerasV3Reader(root: root, base: base, options: options).read()
         }
         throw KerasError.notKerasWeights(file: file.path)
@@ -152,8 +158,10 @@ public struct KerasWeights: Sendable {
         try group.hasAttribute("layer_names") || group.hasAttribute("layer_names0")
     }
 
-    init(layout: KerasFileLayout, kerasVersion: String?, backend: String?, layers: [KerasLayer],
-         hasLayerNames: Bool, notes: [String]) throws {
+    init(
+        layout: KerasFileLayout, kerasVersion: String?, backend: String?, layers: [KerasLayer],
+        hasLayerNames: Bool, notes: [String]
+    ) throws {
         var seen: Set<String> = []
         for layer in layers {
             for weight in layer.weights where !seen.insert("\(layer.name)/\(weight.name)").inserted {

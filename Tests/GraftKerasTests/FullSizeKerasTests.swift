@@ -19,16 +19,19 @@ final class FullSizeKerasTests: XCTestCase {
         for (name, model) in manifest.models {
             // The Keras 3 legacy writer calls a depthwise kernel `kernel`: name the classes as a
             // graph builder would (every `*dwconv` layer of EfficientNet is a DepthwiseConv2D).
-            let hints = Dictionary(uniqueKeysWithValues: model.tensors.filter { $0.value.class == "DepthwiseConv2D" }
-                .map { (String($0.key.split(separator: "/")[0]), "DepthwiseConv2D") })
+            let hints = Dictionary(
+                uniqueKeysWithValues: model.tensors.filter { $0.value.class == "DepthwiseConv2D" }
+                    .map { (String($0.key.split(separator: "/")[0]), "DepthwiseConv2D") })
             for (kind, file) in model.files {
                 let start = Date()
                 let weights = try KerasWeights.read(
-                    path: folder.appendingPathComponent(file).path, options: KerasImportOptions(classHints: hints))
+                    path: folder.appendingPathComponent(file).path,
+                    options: KerasImportOptions(classHints: hints))
                 XCTAssertEqual(weights.layout, kind == "keras_v3" ? .kerasV3 : .legacyH5, file)
                 try assertMatchesManifest(weights, model, file)
-                print("\(name) \(file): \(weights.tensors.count) tensors read, converted and hashed in "
-                    + String(format: "%.2f s", Date().timeIntervalSince(start)))
+                print(
+                    "\(name) \(file): \(weights.tensors.count) tensors read, converted and hashed in "
+                        + String(format: "%.2f s", Date().timeIntervalSince(start)))
             }
         }
     }

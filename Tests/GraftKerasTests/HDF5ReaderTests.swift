@@ -24,14 +24,19 @@ final class HDF5ReaderTests: XCTestCase {
         XCTAssertEqual(names.first, "input_layer")
         XCTAssertTrue(names.contains("conv2_block1_1_conv"))
         XCTAssertEqual(try file.root.stringAttribute("backend"), "torch")
-        XCTAssertEqual(try file.root.attributeDescription("layer_names"), "variable-length string [\(names.count)]")
+        XCTAssertEqual(
+            try file.root.attributeDescription("layer_names"), "variable-length string [\(names.count)]")
         XCTAssertEqual(try file.root.attributeNames(), ["backend", "keras_version", "layer_names"])
         XCTAssertNil(try file.root.stringArrayAttribute("absent"))
         // A layer without weights: h5py stores the empty list as an empty float64 array.
         let input = try file.root.group("input_layer")
         XCTAssertEqual(try input.stringArrayAttribute("weight_names"), [])
-        XCTAssertEqual(try input.attributeDescription("weight_names"), "64-bit little-endian float (precision 64, bias 1023) [0]")
-        guard case .attributeType(_, "layer_names", _)? = thrownError(HDF5Error.self, { try file.root.stringAttribute("layer_names") })
+        XCTAssertEqual(
+            try input.attributeDescription("weight_names"),
+            "64-bit little-endian float (precision 64, bias 1023) [0]")
+        guard
+            case .attributeType(_, "layer_names", _)? = thrownError(
+                HDF5Error.self, { try file.root.stringAttribute("layer_names") })
         else { return XCTFail("a list is not one string") }
     }
 
@@ -43,9 +48,12 @@ final class HDF5ReaderTests: XCTestCase {
         XCTAssertEqual(first.first, "input_layer", "null padding removed")
         XCTAssertFalse(second.isEmpty)
         XCTAssertEqual(try file.root.stringAttribute("keras_version"), "2.12.0")
-        XCTAssertTrue(try file.root.attributeDescription("backend")?.hasPrefix("fixed-length string (10 bytes)") ?? false)
+        XCTAssertTrue(
+            try file.root.attributeDescription("backend")?.hasPrefix("fixed-length string (10 bytes)")
+                ?? false)
         let conv = try file.root.group("conv1_conv")
-        XCTAssertEqual(try conv.stringArrayAttribute("weight_names"), ["conv1_conv/kernel:0", "conv1_conv/bias:0"])
+        XCTAssertEqual(
+            try conv.stringArrayAttribute("weight_names"), ["conv1_conv/kernel:0", "conv1_conv/bias:0"])
     }
 
     func testLinksLookupsAndWrongObjectTypes() throws {
@@ -53,17 +61,24 @@ final class HDF5ReaderTests: XCTestCase {
         let links = try file.root.links()
         XCTAssertEqual(links.map(\.name), ["layers", "vars"])
         XCTAssertTrue(links.allSatisfy { $0.kind == .hard })
-        XCTAssertEqual(try file.root.links(order: .creationIfTracked).map(\.name), ["layers", "vars"], "h5py does not track order")
+        XCTAssertEqual(
+            try file.root.links(order: .creationIfTracked).map(\.name), ["layers", "vars"],
+            "h5py does not track order")
         let layers = try file.root.group("layers")
         XCTAssertEqual(try layers.linkKind("conv2d_1"), .hard)
         XCTAssertNil(try layers.linkKind("nothing"))
-        guard case .notFound("/layers/nothing")? = thrownError(HDF5Error.self, { try layers.group("nothing") }) else {
+        guard
+            case .notFound("/layers/nothing")? = thrownError(HDF5Error.self, { try layers.group("nothing") })
+        else {
             return XCTFail()
         }
-        guard case .wrongObjectType("/layers", "dataset", "group")? = thrownError(HDF5Error.self, { try file.root.dataset("layers") })
+        guard
+            case .wrongObjectType("/layers", "dataset", "group")? = thrownError(
+                HDF5Error.self, { try file.root.dataset("layers") })
         else { return XCTFail() }
         for bad in [".", "..", "a/b", "", "nul\0"] {
-            guard case .invalidName("/layers", bad)? = thrownError(HDF5Error.self, { try layers.group(bad) }) else {
+            guard case .invalidName("/layers", bad)? = thrownError(HDF5Error.self, { try layers.group(bad) })
+            else {
                 XCTFail(bad.debugDescription)
                 continue
             }
@@ -100,13 +115,17 @@ final class HDF5ReaderTests: XCTestCase {
     func testDatasetGuardsApplyThroughTheHDF5API() throws {
         let file = try HDF5File(path: hostileFixture("lzf_filter.h5"))
         let layer = try file.root.group("dense")
-        guard case .unsupportedFilter(_, 32000, let name)? = thrownError(HDF5Error.self, { try layer.member(at: ["dense", "kernel"]) })
+        guard
+            case .unsupportedFilter(_, 32000, let name)? = thrownError(
+                HDF5Error.self, { try layer.member(at: ["dense", "kernel"]) })
         else { return XCTFail() }
         XCTAssertTrue(name.lowercased().contains("lzf"), name)
         let strings = try HDF5File(path: hostileFixture("vlen_string_kernel.h5"))
         let dataset = try strings.root.group("dense").group("dense").dataset("kernel")
         XCTAssertEqual(dataset.elementType, .unsupported("variable-length string"))
-        guard case .unsupportedType(_, "variable-length string")? = thrownError(HDF5Error.self, { try dataset.lazyTensor() })
+        guard
+            case .unsupportedType(_, "variable-length string")? = thrownError(
+                HDF5Error.self, { try dataset.lazyTensor() })
         else { return XCTFail() }
     }
 

@@ -27,7 +27,8 @@ final class HostileKerasTests: XCTestCase {
     private func hdf5Refusal(
         _ name: String, limits: HDF5Limits = .default, file: StaticString = #filePath, line: UInt = #line
     ) -> HDF5Error? {
-        guard case .hdf5(let error)? = refusal(hostileFixture(name), limits: limits, file: file, line: line) else {
+        guard case .hdf5(let error)? = refusal(hostileFixture(name), limits: limits, file: file, line: line)
+        else {
             XCTFail("expected an HDF5 refusal for \(name)", file: file, line: line)
             return nil
         }
@@ -63,8 +64,11 @@ final class HostileKerasTests: XCTestCase {
         let fifo = directory.appendingPathComponent("pipe.h5").path
         XCTAssertEqual(mkfifo(fifo, 0o600), 0)
         guard case .hdf5(.file(.notRegularFile))? = refusal(fifo) else { return XCTFail("fifo") }
-        guard case .hdf5(.file(.notRegularFile))? = refusal(directory.path) else { return XCTFail("directory") }
-        guard case .hdf5(.file(.cannotOpen))? = refusal(directory.appendingPathComponent("none.h5").path) else {
+        guard case .hdf5(.file(.notRegularFile))? = refusal(directory.path) else {
+            return XCTFail("directory")
+        }
+        guard case .hdf5(.file(.cannotOpen))? = refusal(directory.appendingPathComponent("none.h5").path)
+        else {
             return XCTFail("missing")
         }
     }
@@ -72,7 +76,9 @@ final class HostileKerasTests: XCTestCase {
     // MARK: E5, E6: links and data outside the file
 
     func testSoftLinksAreRefused() {
-        guard case .linkNotAllowed(let path, let kind)? = hdf5Refusal("soft_link_layer.h5") else { return XCTFail() }
+        guard case .linkNotAllowed(let path, let kind)? = hdf5Refusal("soft_link_layer.h5") else {
+            return XCTFail()
+        }
         XCTAssertEqual(path, "/dense")
         XCTAssertEqual(kind, "soft")
         guard case .linkNotAllowed(let datasetPath, "soft")? = hdf5Refusal("soft_link_dataset.h5") else {
@@ -83,7 +89,9 @@ final class HostileKerasTests: XCTestCase {
 
     func testExternalLinkIsRefusedAlthoughItsTargetExists() throws {
         XCTAssertTrue(FileManager.default.fileExists(atPath: hostileFixture("external_target.h5")))
-        guard case .linkNotAllowed("/dense", "external")? = hdf5Refusal("external_link.h5") else { return XCTFail() }
+        guard case .linkNotAllowed("/dense", "external")? = hdf5Refusal("external_link.h5") else {
+            return XCTFail()
+        }
     }
 
     func testExternalStorageAndVirtualDatasetsAreRefused() {
@@ -151,8 +159,12 @@ final class HostileKerasTests: XCTestCase {
     // MARK: E9, E10: Keras structure
 
     func testMissingOrWrongTypedNameAttributes() {
-        guard case .notKerasWeights? = refusal(hostileFixture("missing_layer_names.h5")) else { return XCTFail() }
-        guard case .missingAttribute("/dense", "weight_names")? = refusal(hostileFixture("missing_weight_names.h5"))
+        guard case .notKerasWeights? = refusal(hostileFixture("missing_layer_names.h5")) else {
+            return XCTFail()
+        }
+        guard
+            case .missingAttribute("/dense", "weight_names")? = refusal(
+                hostileFixture("missing_weight_names.h5"))
         else { return XCTFail() }
         guard case .attributeType("/", "layer_names", let found)? = hdf5Refusal("int_layer_names.h5") else {
             return XCTFail()
@@ -164,8 +176,12 @@ final class HostileKerasTests: XCTestCase {
     }
 
     func testNamesWithNULDotDotOrSlashAreRefused() {
-        guard case .invalidName("/", "den\0se")? = refusal(hostileFixture("nul_layer_name.h5")) else { return XCTFail() }
-        guard case .invalidName("/dense", "../dense/dense/kernel")? = refusal(hostileFixture("dotdot_weight_name.h5"))
+        guard case .invalidName("/", "den\0se")? = refusal(hostileFixture("nul_layer_name.h5")) else {
+            return XCTFail()
+        }
+        guard
+            case .invalidName("/dense", "../dense/dense/kernel")? = refusal(
+                hostileFixture("dotdot_weight_name.h5"))
         else { return XCTFail() }
         guard case .invalidName("/", "dense/dense")? = refusal(hostileFixture("slash_layer_name.h5")) else {
             return XCTFail()
@@ -177,18 +193,22 @@ final class HostileKerasTests: XCTestCase {
     }
 
     func testWeightCountMismatches() {
-        guard case .weightCountMismatch("dense", let reason)? = refusal(hostileFixture("extra_dataset.h5")) else {
+        guard case .weightCountMismatch("dense", let reason)? = refusal(hostileFixture("extra_dataset.h5"))
+        else {
             return XCTFail()
         }
         XCTAssertTrue(reason.contains("lists 2 weights") && reason.contains("holds 3 datasets"), reason)
-        guard case .missingWeight("dense", "dense/bias")? = refusal(hostileFixture("missing_weight.h5")) else {
+        guard case .missingWeight("dense", "dense/bias")? = refusal(hostileFixture("missing_weight.h5"))
+        else {
             return XCTFail()
         }
-        guard case .weightCountMismatch("conv", let conv)? = refusal(hostileFixture("v3_conv_three_vars.h5")) else {
+        guard case .weightCountMismatch("conv", let conv)? = refusal(hostileFixture("v3_conv_three_vars.h5"))
+        else {
             return XCTFail()
         }
         XCTAssertTrue(conv.contains("Conv2D") && conv.contains("holds 3"), conv)
-        guard case .malformed("/layers/dense/vars", _)? = refusal(hostileFixture("v3_bad_var_names.h5")) else {
+        guard case .malformed("/layers/dense/vars", _)? = refusal(hostileFixture("v3_bad_var_names.h5"))
+        else {
             return XCTFail()
         }
     }
@@ -198,11 +218,16 @@ final class HostileKerasTests: XCTestCase {
     func testRankAndShapeOverflow() {
         var limits = HDF5Limits()
         limits.maxRank = 4
-        guard case .rankTooLarge("/layers/dense/vars/0", 5, 4)? = hdf5Refusal("rank5_kernel.h5", limits: limits) else {
+        guard
+            case .rankTooLarge("/layers/dense/vars/0", 5, 4)? = hdf5Refusal("rank5_kernel.h5", limits: limits)
+        else {
             return XCTFail()
         }
-        guard case .corrupt("/layers/dense/vars/0", _, _)? = hdf5Refusal("rank33.h5") else { return XCTFail() }
-        guard case .invalidShape("/layers/dense/vars/0", let reason)? = hdf5Refusal("overflow_shape.h5") else {
+        guard case .corrupt("/layers/dense/vars/0", _, _)? = hdf5Refusal("rank33.h5") else {
+            return XCTFail()
+        }
+        guard case .invalidShape("/layers/dense/vars/0", let reason)? = hdf5Refusal("overflow_shape.h5")
+        else {
             return XCTFail()
         }
         XCTAssertTrue(reason.contains("overflows"), reason)
@@ -218,7 +243,10 @@ final class HostileKerasTests: XCTestCase {
         var limits = HDF5Limits()
         limits.maxAttributeBytes = 4096
         for name in ["huge_attribute.h5", "huge_fixed_attribute.h5"] {
-            guard case .attributeTooLarge("/", "layer_names", let size, 4096)? = hdf5Refusal(name, limits: limits) else {
+            guard
+                case .attributeTooLarge("/", "layer_names", let size, 4096)? = hdf5Refusal(
+                    name, limits: limits)
+            else {
                 XCTFail(name)
                 continue
             }
@@ -226,7 +254,9 @@ final class HostileKerasTests: XCTestCase {
         }
         limits = HDF5Limits()
         limits.maxAttributeElements = 10
-        guard case .attributeTooLarge("/", "layer_names", 41, 10)? = hdf5Refusal("huge_attribute.h5", limits: limits)
+        guard
+            case .attributeTooLarge("/", "layer_names", 41, 10)? = hdf5Refusal(
+                "huge_attribute.h5", limits: limits)
         else { return XCTFail() }
     }
 
@@ -235,7 +265,8 @@ final class HostileKerasTests: XCTestCase {
     func testUserBlockAndUnusualDtypesRead() throws {
         let blocked = try KerasWeights.read(path: hostileFixture("user_block.h5"))
         XCTAssertEqual(blocked.layers.map(\.name), ["dense"])
-        XCTAssertEqual(try blocked.tensors[0].tensor.load().floatValues(), [0, 2, 4, 1, 3, 5], "(3, 2) → (2, 3)")
+        XCTAssertEqual(
+            try blocked.tensors[0].tensor.load().floatValues(), [0, 2, 4, 1, 3, 5], "(3, 2) → (2, 3)")
 
         let weights = try KerasWeights.read(path: hostileFixture("dtypes.weights.h5"))
         let fc = try XCTUnwrap(weights.layer(named: "fc"))
