@@ -27,10 +27,11 @@ enum KerasLayerClasses {
         "LayerNormalization": [1: ["gamma"], 2: ["gamma", "beta"]],
     ]
 
-    /// Every class the snake_case table knows (weightless ones too, so their groups are named).
-    static let knownClasses: [String] = Array(variableNames.keys) + weightlessClasses
+    /// Every class the snake_case table knows: the ones above, and others whose groups should
+    /// still get a class name (weightless layers, and classes whose variables stay positional).
+    static let knownClasses: [String] = Array(variableNames.keys) + otherClasses
 
-    private static let weightlessClasses = [
+    private static let otherClasses = [
         "InputLayer", "Rescaling", "ZeroPadding2D", "Activation", "ReLU", "MaxPooling2D", "AveragePooling2D",
         "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Flatten", "Dropout", "Add", "Multiply", "Reshape",
         "Concatenate", "Conv2DTranspose", "Embedding", "GroupNormalization", "Functional", "Sequential",
