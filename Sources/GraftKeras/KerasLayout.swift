@@ -103,6 +103,14 @@ enum KerasLayout {
     private static func permute<T: FixedWidthInteger>(
         _: T.Type, _ input: ByteBuffer, _ output: ByteBuffer, _ shape: [Int], _ permutation: [Int]
     ) {
+        // Dense (in, out) → (out, in) and depthwise (kh, kw, in, mult) → (in, mult, kh, kw) are both
+        // a 2-D transpose of (leading axes, trailing axes); VGG's 411 MB fc1 needs it cache-friendly.
+        let split = permutation.first ?? 0
+        if split > 0, permutation == Array(split..<shape.count) + Array(0..<split) {
+            let rows = shape[..<split].reduce(1, *)
+            transpose(T.self, input, output, rows: rows, columns: input.count / MemoryLayout<T>.size / rows)
+            return
+        }
         let rank = shape.count
         var inputStrides = [Int](repeating: 1, count: rank)
         for axis in stride(from: rank - 2, through: 0, by: -1) {
@@ -133,6 +141,25 @@ enum KerasLayout {
                 sourceBase -= strides[axis] * outShape[axis]
                 index[axis] = 0
                 axis -= 1
+            }
+        }
+    }
+
+    /// `output[c][r] = input[r][c]` in 32 × 32 tiles, so both sides stay in cache.
+    private static func transpose<T: FixedWidthInteger>(
+        _: T.Type, _ input: ByteBuffer, _ output: ByteBuffer, rows: Int, columns: Int
+    ) {
+        let src = input.base.assumingMemoryBound(to: T.self)
+        let dst = output.mutableBase.assumingMemoryBound(to: T.self)
+        let tile = 32
+        for r0 in stride(from: 0, to: rows, by: tile) {
+            let r1 = min(r0 + tile, rows)
+            for c0 in stride(from: 0, to: columns, by: tile) {
+                let c1 = min(c0 + tile, columns)
+                for c in c0..<c1 {
+                    let out = dst + c * rows
+                    for r in r0..<r1 { out[r] = src[r * columns + c] }
+                }
             }
         }
     }

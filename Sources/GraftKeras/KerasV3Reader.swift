@@ -44,7 +44,11 @@ struct KerasV3Reader {
         var notes: [String] = []
         var layers: [KerasLayer] = []
         var allNamed = true
-        for entry in found.sorted(by: { naturalLess($0.owner, $1.owner) }) {
+        // Model-level variables (the root `vars`) go last, as legacy files keep them last.
+        let ordered = found.sorted { a, b in
+            a.owner.isEmpty != b.owner.isEmpty ? b.owner.isEmpty : naturalLess(a.owner, b.owner)
+        }
+        for entry in ordered {
             let count = try variableCount(entry.group)
             guard count > 0 else { continue }
             guard let key = entry.owner.last else {
@@ -58,11 +62,11 @@ struct KerasV3Reader {
             if let own = entry.layerName {
                 // Prefix the names of enclosing models: owner ["layers", "functional", "layers", "dense"]
                 // is inside the model whose variables are at ["layers", "functional"].
-                let prefixes = (1..<entry.owner.count).compactMap { names[Array(entry.owner.prefix($0))] }
-                name = (prefixes + [own]).joined(separator: "/")
-                guard isValidComponent(own) else {
-                    throw KerasError.invalidName(path: entry.group.path, name: own)
+                let parts = (1..<entry.owner.count).compactMap { names[Array(entry.owner.prefix($0))] } + [own]
+                if let bad = parts.first(where: { !isValidComponent($0) }) {
+                    throw KerasError.invalidName(path: entry.group.path, name: bad)
                 }
+                name = parts.joined(separator: "/")
             } else {
                 allNamed = false
                 name = entry.owner.dropFirst().joined(separator: "/")
