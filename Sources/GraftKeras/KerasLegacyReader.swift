@@ -95,11 +95,23 @@ struct KerasLegacyReader {
         }
         try checkNoUnlistedDatasets(layerGroup, listed: weightNames.count, layer: name)
         return try owners.map { owner in
-            let layerName = owners.count == 1 ? name : "\(name)/\(owner)"
+            // One owner named like the group is the usual layer; anything else is a nested
+            // model's sublayer, named `model/sublayer` as in Keras 3 files.
+            let layerName = owners.count == 1 && isSameLayer(owner, name) ? name : "\(name)/\(owner)"
             return try makeLayer(
                 layerName, fileKey: name, entries: byOwner[owner] ?? [],
                 configClasses: configClasses, guessed: &guessed)
         }
+    }
+
+    /// Whether weights owned by `owner` (their name minus the last component) belong to the layer
+    /// `layer` itself: the same name, no owner at all, or TensorFlow 1's uniquified scope
+    /// `layer_1` (graph-mode Keras reused scopes that way).
+    private func isSameLayer(_ owner: String, _ layer: String) -> Bool {
+        if owner.isEmpty || owner == layer { return true }
+        guard owner.hasPrefix(layer + "_") else { return false }
+        let suffix = owner.dropFirst(layer.count + 1)
+        return !suffix.isEmpty && suffix.allSatisfy(\.isASCIIDigit)
     }
 
     private func makeLayer(
