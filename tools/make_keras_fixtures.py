@@ -21,6 +21,9 @@ Per model, in Fixtures/keras/:
                         attributes, weight names `layer/kernel:0`, `depthwise_kernel:0`, int64
                         `count`, layer_names split into layer_names0/1 (as Keras does above 64 KB)
   efficientnet_mini.full.h5  Keras 3 `model.save("x.h5")`: model_weights + model_config
+  nested.weights.h5, nested.h5  a model ("inner", Dense d1) used as a layer of another ("outer")
+  unnamed.weights.h5    a small Conv2D/BN/DepthwiseConv2D/Dense model in the Keras 3 layout with every
+                        `name` attribute removed (older Keras 3 files): layers known by class key only
   resnet_mini.pixels.npy  the input as 0-255 RGB pixels, NHWC float32 (batch of 2), before caffe
                         preprocessing (the other models' inputs come from the same generator)
   <model>.input.npy     what the model takes, NHWC (ResNet/VGG: caffe preprocess_input applied;
@@ -320,6 +323,50 @@ def build_record(model, config, preprocessing, directory, stem, rng, tf2=False, 
         tensors=tensors)
 
 
+def small_cases(directory, rng):
+    """Two small structures the miniatures do not have: a model nested in a model, and a Keras 3
+    file without the `name` attributes (as Keras 3 wrote before it recorded layer names)."""
+    inner_input = keras.Input((4,))
+    inner = keras.Model(inner_input, layers.Dense(3, name="d1")(inner_input), name="inner")
+    outer_input = keras.Input((4,))
+    nested = keras.Model(outer_input, layers.Dense(2, name="d2")(inner(outer_input)), name="outer")
+    nested.save_weights(directory / "nested.weights.h5")
+    with h5py.File(directory / "nested.h5", "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, nested)
+
+    x_in = keras.Input((8, 8, 3))
+    x = layers.Conv2D(4, 3, name="c1")(x_in)
+    x = layers.BatchNormalization(name="bn1")(x)
+    x = layers.DepthwiseConv2D(3, name="dw")(x)
+    x = layers.Conv2D(4, 1, use_bias=False, name="c2")(x)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    small = keras.Model(x_in, layers.Dense(5, name="fc")(x), name="small")
+    perturb(small, rng, rng.uniform(0, 1, (4, 8, 8, 3)).astype("f4"))
+    small.save_weights(directory / "unnamed.weights.h5")
+    with h5py.File(directory / "unnamed.weights.h5", "a") as f:
+        f.visititems(lambda name, obj: obj.attrs.__delitem__("name") if "name" in obj.attrs else None)
+        if "name" in f["vars"].attrs:
+            del f["vars"].attrs["name"]
+
+    def record(model, prefix=""):
+        out = {}
+        for layer in model.layers:
+            if isinstance(layer, keras.Model):  # a nested model's layers are `outer/inner`
+                out.update(record(layer, prefix=f"{prefix}{layer.name}/"))
+        for layer, _, entries in canonical_weights(model):
+            if not isinstance(layer, keras.Model):
+                out.update({f"{prefix}{layer.name}/{name}": dict(shape=list(c.shape), sha256=tensor_digest(c))
+                            for name, _, c in entries})
+        return out
+
+    return {
+        "nested": dict(files=["nested.weights.h5", "nested.h5"], tensors=record(nested)),
+        "unnamed": dict(files=["unnamed.weights.h5"], tensors=record(small),
+                        file_keys=dict(c1="conv2d", c2="conv2d_1", bn1="batch_normalization",
+                                       dw="depthwise_conv2d", fc="dense")),
+    }
+
+
 def versions():
     return dict(keras=keras.__version__, backend=keras.backend.backend(), torch=torch.__version__,
                 numpy=np.__version__, h5py=h5py.version.version, hdf5=h5py.version.hdf5_version,
@@ -337,6 +384,8 @@ def write_minis():
         model, config, preprocessing = builder()
         manifest["models"][stem] = build_record(model, config, preprocessing, OUT, stem, rng, tf2, full_model,
                                                 keep_pixels=stem == "resnet_mini")
+    keras.utils.set_random_seed(SEED)
+    manifest["structures"] = small_cases(OUT, np.random.default_rng(SEED))
     manifest["hostile"] = keras_hostile_fixtures.write_all(OUT / "hostile", OUT / "resnet_mini.h5")
     (OUT / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     total = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())

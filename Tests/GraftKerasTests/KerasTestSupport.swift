@@ -61,8 +61,23 @@ struct KerasManifest: Decodable {
         var note: String
     }
 
+    /// Small structures beyond the miniatures (a nested model, a file without layer names).
+    struct Structure: Decodable {
+        struct Digest: Decodable {
+            var shape: [Int]
+            var sha256: String
+        }
+
+        var files: [String]
+        var tensors: [String: Digest]
+        /// Layer name → Keras 3 file key, for the file without names.
+        var file_keys: [String: String]?
+    }
+
     var versions: [String: String]
     var models: [String: Model]
+    /// Absent in the full-size manifest.
+    var structures: [String: Structure]?
     /// Absent in the full-size manifest.
     var hostile: [String: Hostile]?
 
