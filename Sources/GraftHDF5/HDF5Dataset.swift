@@ -27,6 +27,7 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
         let limits = context.limits
         let creation = try context.handle(
             H5Dget_create_plist(handle.id), path: path, operation: "reading dataset properties")
+        defer { withExtendedLifetime(creation) {} }
         let layout = H5Pget_layout(creation.id)
         try context.check(
             layout == H5D_LAYOUT_ERROR ? -1 : 0, path: path, operation: "reading the dataset layout")
@@ -38,8 +39,10 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
 
         let space = try context.handle(
             H5Dget_space(handle.id), path: path, operation: "reading the dataspace")
+        defer { withExtendedLifetime(space) {} }
         let shape = try Self.readShape(space.id, path: path, context: context)
         let type = try context.handle(H5Dget_type(handle.id), path: path, operation: "reading the datatype")
+        defer { withExtendedLifetime(type) {} }
         guard let size = Int(exactly: H5Tget_size(type.id)), size > 0 else {
             throw HDF5Error.unsupportedType(path: path, found: HDF5Datatype.describe(type.id))
         }
@@ -104,6 +107,7 @@ public final class HDF5Dataset: HDF5Object, @unchecked Sendable {
         // Reading with the file's own type means no conversion: the bytes arrive as stored.
         let memoryType = try context.handle(
             H5Dget_type(handle.id), path: path, operation: "reading the datatype")
+        defer { withExtendedLifetime(memoryType) {} }
         try context.check(
             H5Dread(handle.id, memoryType.id, 0 /* H5S_ALL */, 0, 0 /* H5P_DEFAULT */, buffer.mutableBase),
             path: path, operation: "reading the data")

@@ -23,6 +23,7 @@ public final class HDF5File: @unchecked Sendable {
         try HDF5Runtime.prepare()
         try Self.checkSignature(path)
         let fileAccess = HDF5Handle(H5Pcreate(H5P_CLS_FILE_ACCESS_ID_g))
+        defer { withExtendedLifetime(fileAccess) {} }
         // Graft only reads: skip the advisory lock (it fails on file systems without flock).
         _ = H5Pset_file_locking(fileAccess.id, false, true)
         let fileID = H5Fopen(path, 0 /* H5F_ACC_RDONLY */, fileAccess.id)
@@ -64,7 +65,10 @@ public final class HDF5File: @unchecked Sendable {
         } catch let error as FileError {
             throw HDF5Error.file(error)
         }
-        guard hasSignature(mapped.bytes) else { throw HDF5Error.notHDF5(file: path) }
+        // Keep the mapping alive while its bytes are read: Swift may release `mapped` right after
+        // its last use, which would unmap the bytes under `hasSignature`.
+        let found = withExtendedLifetime(mapped) { hasSignature(mapped.bytes) }
+        guard found else { throw HDF5Error.notHDF5(file: path) }
     }
 
     /// Link access properties that refuse every soft, external and user-defined link traversal.

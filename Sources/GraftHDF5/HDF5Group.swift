@@ -76,6 +76,7 @@ public final class HDF5Group: HDF5Object, @unchecked Sendable {
         guard kind == .hard else { throw HDF5Error.linkNotAllowed(path: path, kind: kind.rawValue) }
         let object = try context.handle(
             H5Oopen(handle.id, name, context.linkAccess.id), path: path, operation: "opening the object")
+        defer { withExtendedLifetime(object) {} }
         switch H5Iget_type(object.id) {
         case H5I_GROUP:
             guard depth < context.limits.maxDepth else {
@@ -134,6 +135,7 @@ public final class HDF5Group: HDF5Object, @unchecked Sendable {
     private func tracksCreationOrder() throws -> Bool {
         let plist = try context.handle(
             H5Gget_create_plist(handle.id), path: path, operation: "reading group properties")
+        defer { withExtendedLifetime(plist) {} }
         var flags: UInt32 = 0
         try context.check(
             H5Pget_link_creation_order(plist.id, &flags), path: path, operation: "reading group properties")

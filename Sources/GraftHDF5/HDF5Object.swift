@@ -80,10 +80,13 @@ public class HDF5Object: @unchecked Sendable {
     public func attributeDescription(_ name: String) throws -> String? {
         guard try hasAttribute(name) else { return nil }
         let attribute = try openAttribute(name)
+        defer { withExtendedLifetime(attribute) {} }
         let type = try context.handle(
             H5Aget_type(attribute.id), path: path, operation: "reading attribute type")
+        defer { withExtendedLifetime(type) {} }
         let space = try context.handle(
             H5Aget_space(attribute.id), path: path, operation: "reading attribute shape")
+        defer { withExtendedLifetime(space) {} }
         return "\(HDF5Datatype.describe(type.id)) \(try shape(of: space.id, attribute: name))"
     }
 
@@ -101,8 +104,10 @@ public class HDF5Object: @unchecked Sendable {
     public func stringArrayAttribute(_ name: String) throws -> [String]? {
         guard try hasAttribute(name) else { return nil }
         let attribute = try openAttribute(name)
+        defer { withExtendedLifetime(attribute) {} }
         let space = try context.handle(
             H5Aget_space(attribute.id), path: path, operation: "reading attribute shape")
+        defer { withExtendedLifetime(space) {} }
         let shape = try shape(of: space.id, attribute: name)
         guard let count = Checked.elementCount(shape) else {
             throw HDF5Error.attributeType(path: path, attribute: name, found: "an array of impossible size")
@@ -110,6 +115,7 @@ public class HDF5Object: @unchecked Sendable {
         if count == 0 || H5Sget_simple_extent_type(space.id) == H5S_NULL { return [] }
         let type = try context.handle(
             H5Aget_type(attribute.id), path: path, operation: "reading attribute type")
+        defer { withExtendedLifetime(type) {} }
         guard H5Tget_class(type.id) == H5T_STRING, shape.count <= 1 else {
             throw HDF5Error.attributeType(
                 path: path, attribute: name, found: "\(HDF5Datatype.describe(type.id)) \(shape)")
@@ -183,6 +189,7 @@ public class HDF5Object: @unchecked Sendable {
                 path: path, attribute: name, size: total, limit: context.limits.maxAttributeBytes)
         }
         let memoryType = try context.handle(H5Tcopy(type.id), path: path, operation: "copying a string type")
+        defer { withExtendedLifetime(memoryType) {} }
         var buffer = [UInt8](repeating: 0, count: total)
         try context.check(
             H5Aread(attribute.id, memoryType.id, &buffer), path: path,
@@ -207,6 +214,7 @@ public class HDF5Object: @unchecked Sendable {
     ) throws -> [[UInt8]] {
         // The attribute's own (variable-length, memory-located) string type: no conversion.
         let memoryType = try context.handle(H5Tcopy(type.id), path: path, operation: "copying a string type")
+        defer { withExtendedLifetime(memoryType) {} }
         var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
         try context.check(
             H5Aread(attribute.id, memoryType.id, &pointers), path: path,

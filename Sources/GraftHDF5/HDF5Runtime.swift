@@ -85,6 +85,10 @@ enum HDF5Runtime {
 ///
 /// libhdf5 keeps a file open while any object in it is open, so holding a group, dataset or the
 /// file handle keeps the whole file readable for the lazy tensors that point into it.
+///
+/// Swift may release a local handle right after its last use, and that use can be the `.id` read
+/// just before the C call that needs the identifier open. Functions therefore keep their local
+/// handles alive to the end of their scope with `defer { withExtendedLifetime(handle) {} }`.
 final class HDF5Handle: @unchecked Sendable {
     let id: hid_t
 
