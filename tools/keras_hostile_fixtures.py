@@ -293,6 +293,35 @@ def dtypes(path):
         g.create_dataset("3", data=np.array([1.0, 4.0], "f4"))
 
 
+@case("creation_order.h5", "reads: links in creation order zeta, alpha, mid; in name order alpha, mid, zeta",
+      "a group that tracks creation order (h5py track_order=True)")
+def creation_order(path):
+    with h5py.File(path, "w") as f:
+        g = f.create_group("tracked", track_order=True)
+        for name in ["zeta", "alpha", "mid"]:
+            g.create_group(name)
+
+
+def full_model(f, config):
+    """A full-model file: root model_config, the weights under model_weights."""
+    f.attrs["model_config"] = config
+    legacy_dense(f.create_group("model_weights"))
+
+
+@case("bad_model_config.h5", "reads, with a note: model_config is not JSON",
+      "a full-model file whose model_config is not JSON (classes fall back to the weight names)")
+def bad_model_config(path):
+    with h5py.File(path, "w") as f:
+        full_model(f, '{"class_name": "Functional", "config": {"layers": [')
+
+
+@case("lying_model_config.h5", "KerasError.weightShape", "model_config calls the Dense layer a Conv2D")
+def lying_model_config(path):
+    with h5py.File(path, "w") as f:
+        full_model(f, '{"class_name": "Functional", "config": {"name": "m", "layers": ['
+                      '{"class_name": "Conv2D", "config": {"name": "dense", "filters": 2}}]}}')
+
+
 def write_all(directory, good_fixture):
     if directory.exists():
         shutil.rmtree(directory)

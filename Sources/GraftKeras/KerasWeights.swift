@@ -18,7 +18,9 @@ public enum KerasClassSource: String, Sendable, Equatable {
     case modelConfig = "model config"
     /// `KerasImportOptions.classHints`.
     case hint
-    /// The weight names (`moving_mean` → BatchNormalization, `depthwise_kernel` → DepthwiseConv2D).
+    /// The weight names and shapes where they decide the class (`moving_mean` → BatchNormalization,
+    /// `depthwise_kernel` → DepthwiseConv2D, a 2-D `kernel` → Dense, a 4-D `kernel` in a tf.keras
+    /// file → Conv2D).
     case weightNames = "weight names"
     /// The kernel's rank alone (a 4-D `kernel` → Conv2D). A Keras-3 legacy file stores a
     /// DepthwiseConv2D kernel under the same name, so this is a guess: pass a hint to be sure.

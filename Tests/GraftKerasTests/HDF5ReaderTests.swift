@@ -99,6 +99,13 @@ final class HDF5ReaderTests: XCTestCase {
         XCTAssertEqual(try kernel.read().floatValues().count, 108)
     }
 
+    func testCreationOrderWhenTheGroupTracksIt() throws {
+        let file = try HDF5File(path: hostileFixture("creation_order.h5"))
+        let group = try file.root.group("tracked")
+        XCTAssertEqual(try group.links(order: .creationIfTracked).map(\.name), ["zeta", "alpha", "mid"])
+        XCTAssertEqual(try group.links().map(\.name), ["alpha", "mid", "zeta"])
+    }
+
     func testWalkVisitsEveryGroupOnceAndCanPrune() throws {
         let file = try HDF5File(path: kerasFixture("vgg_mini.weights.h5"))
         var visited: [[String]] = []

@@ -260,6 +260,18 @@ final class HostileKerasTests: XCTestCase {
         else { return XCTFail() }
     }
 
+    func testModelConfigIsOnlyASourceOfClassNames() throws {
+        // Not JSON: the weights still read, classes come from the weight names, and a note says so.
+        let weights = try KerasWeights.read(path: hostileFixture("bad_model_config.h5"))
+        XCTAssertEqual(weights.layer(named: "dense")?.className, "Dense")
+        XCTAssertEqual(weights.layer(named: "dense")?.classSource, .weightNames)
+        XCTAssertTrue(weights.notes.contains { $0.contains("model_config is not readable JSON") })
+        // A config that names the wrong class leads to a typed shape refusal, not a wrong layout.
+        guard case .weightShape("dense/kernel", [3, 2], let expected)? = refusal(hostileFixture("lying_model_config.h5"))
+        else { return XCTFail() }
+        XCTAssertTrue(expected.contains("Conv2D"), expected)
+    }
+
     // MARK: Unusual but valid
 
     func testUserBlockAndUnusualDtypesRead() throws {
