@@ -24,7 +24,11 @@ public final class HDF5File: @unchecked Sendable {
         try Self.checkSignature(path)
         let fileAccess = HDF5Handle(H5Pcreate(H5P_CLS_FILE_ACCESS_ID_g))
         defer { withExtendedLifetime(fileAccess) {} }
-        // Graft only reads: skip the advisory lock (it fails on file systems without flock).
+        // The plain POSIX driver, whatever the environment asks for, and no advisory lock (Graft
+        // only reads, and flock fails on some file systems).
+        guard fileAccess.id >= 0, H5Pset_fapl_sec2(fileAccess.id) >= 0 else {
+            throw HDF5Runtime.takeError(file: path, path: "/", operation: "creating file access properties")
+        }
         _ = H5Pset_file_locking(fileAccess.id, false, true)
         let fileID = H5Fopen(path, 0 /* H5F_ACC_RDONLY */, fileAccess.id)
         guard fileID >= 0 else {
