@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(name: "GraftNNTests", dependencies: ["GraftNN", "GraftTestSupport"]),
         .testTarget(name: "GraftImageTests", dependencies: ["GraftImage", "GraftTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "GraftModelsTests", dependencies: ["GraftModels", "GraftTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "GraftKerasTests", dependencies: ["GraftKeras", "GraftModels", "GraftTestSupport"]),
+        .testTarget(name: "GraftKerasTests", dependencies: ["GraftKeras", "GraftModels", "GraftTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftTestSupport"]),
         .testTarget(name: "GraftCLITests", dependencies: ["graft", "GraftTestSupport"]),
     ]

@@ -1,1 +1,0 @@
-// GraftHDF5: module under construction (see README).

@@ -1,1 +1,0 @@
-// GraftKeras: module under construction (see README).
