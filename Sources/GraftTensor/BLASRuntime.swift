@@ -9,11 +9,14 @@ import Darwin
 /// One-time OpenBLAS setup: kernel selection and threading.
 ///
 /// Two facts about Debian's OpenBLAS 0.3.21 (`DYNAMIC_ARCH`, pthreads) drive this:
-/// - It predates AMD Zen 4/5 and falls back to its Haswell (AVX2) kernels on those CPUs, although
-///   they run its SkylakeX (AVX-512) kernels about twice as fast. When the CPU reports the AVX-512
-///   subsets those kernels use and the user has not chosen a core with `OPENBLAS_CORETYPE`, the
-///   kernel table is re-selected through OpenBLAS's own `gotoblas_dynamic_init`, exactly as if
-///   `OPENBLAS_CORETYPE=SkylakeX` had been set at launch.
+/// - Its kernel family can be pinned with `OPENBLAS_CORETYPE`, and images often pin `Haswell`
+///   (AVX2) for reproducibility across hosts. On a CPU with AVX-512 its SkylakeX kernels run sgemm
+///   about twice as fast (≈ 200 vs 100 GFLOP/s per core on the Zen 5 this was tuned on), and PyTorch,
+///   which Graft is compared with, dispatches to AVX-512 regardless of that variable. So, unless
+///   `GRAFT_BLAS_CORETYPE` says otherwise, an AVX2-or-older family is upgraded to SkylakeX when
+///   the CPU reports the AVX-512 subsets those kernels use, through OpenBLAS's own
+///   `gotoblas_dynamic_init` (exactly what `OPENBLAS_CORETYPE=SkylakeX` at launch does).
+///   `GRAFT_BLAS_CORETYPE=system` keeps OpenBLAS's choice; any other value forces that family.
 /// - Its worker threads spin after every multi-threaded call, which fights `Parallel`'s threads.
 ///   So OpenBLAS runs single-threaded and Graft splits the work itself (see `Gemm`).
 enum BLASRuntime {
@@ -47,17 +50,32 @@ enum BLASRuntime {
         return String(cString: s)
     }
 
+    /// OpenBLAS families without AVX-512 kernels.
+    private static let avx2OrOlder: Set<String> = [
+        "haswell", "zen", "sandybridge", "excavator", "steamroller", "piledriver", "bulldozer", "nehalem",
+        "core2", "penryn", "dunnington", "prescott", "atom", "barcelona", "bobcat", "opteron", "opteron_sse3", "nano",
+    ]
+
     private static func selectFasterKernelsIfPossible() {
-        guard getenv("OPENBLAS_CORETYPE") == nil,
-              let core = cString(symbol: "openblas_get_corename")?.lowercased(),
-              core == "haswell" || core == "zen",
-              cpuHasAVX512ForOpenBLAS(),
+        let request = getenv("GRAFT_BLAS_CORETYPE").map { String(cString: $0) }
+        if request?.lowercased() == "system" { return }
+        guard let core = cString(symbol: "openblas_get_corename")?.lowercased() else { return }
+        let target: String
+        if let request, !request.isEmpty {
+            target = request
+        } else {
+            guard avx2OrOlder.contains(core), cpuHasAVX512ForOpenBLAS() else { return }
+            target = "SkylakeX"
+        }
+        guard target.lowercased() != core,
               let quit = symbol("gotoblas_dynamic_quit"), let initialize = symbol("gotoblas_dynamic_init")
         else { return }
-        setenv("OPENBLAS_CORETYPE", "SkylakeX", 1)
+        // OpenBLAS reads its choice from the environment; restore what the user had afterwards.
+        let saved = getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
+        setenv("OPENBLAS_CORETYPE", target, 1)
         unsafeBitCast(quit, to: VoidFunction.self)()
         unsafeBitCast(initialize, to: VoidFunction.self)()
-        unsetenv("OPENBLAS_CORETYPE")
+        if let saved { setenv("OPENBLAS_CORETYPE", saved, 1) } else { unsetenv("OPENBLAS_CORETYPE") }
     }
 
     /// Whether the kernel reports (and so has enabled in XCR0) the AVX-512 subsets OpenBLAS's
