@@ -23,7 +23,8 @@ enum FastMath {
     /// 1.5·2^23: adding it rounds to the nearest integer and leaves that integer in the low bits.
     private static let roundMagic: Float = 12_582_912
 
-    /// e^x for each lane (inputs are clamped to the normal float range; NaN stays NaN).
+    /// e^x for each lane: +∞ above ≈ 88.38 and 0 below ≈ −87.34 (results that would be
+    /// denormal flush to zero), NaN stays NaN.
     @inline(__always)
     static func exp(_ input: Vec8) -> Vec8 {
         var x = input.replacing(with: maxInput, where: input .> maxInput)
@@ -41,7 +42,7 @@ enum FastMath {
         y = y * r + p5
         y = y * r2 + r + 1
         let scale = unsafeBitCast((nBits &+ 127) &<< 23, to: Vec8.self)
-        return y * scale
+        return (y * scale).replacing(with: .infinity, where: input .> maxInput).replacing(with: 0, where: input .< minInput)
     }
 
     /// 1 / (1 + e^−x).

@@ -73,7 +73,7 @@ final class Conv2dBackwardTests: XCTestCase {
             let eps: Float = 1e-2
             for _ in 0..<6 {
                 let i = rng.int(0..<x.count)
-                let saved = x.values[i]
+                let saved = x[flat: i]
                 x = try Self.setting(x, i, saved + eps)
                 let plus = try loss(x, w, b)
                 x = try Self.setting(x, i, saved - eps)
@@ -83,14 +83,14 @@ final class Conv2dBackwardTests: XCTestCase {
             }
             for _ in 0..<6 {
                 let i = rng.int(0..<w.count)
-                let saved = w.values[i]
+                let saved = w[flat: i]
                 w = try Self.setting(w, i, saved + eps)
                 let plus = try loss(x, w, b)
                 w = try Self.setting(w, i, saved - eps)
                 let minus = try loss(x, w, b)
                 w = try Self.setting(w, i, saved)
-                XCTAssertEqual((plus - minus) / Double(2 * eps), Double(grads.weight.values[i]),
-                               accuracy: 2e-2 * max(1, abs(Double(grads.weight.values[i])) / 10), "dw[\(i)] \(c)")
+                XCTAssertEqual((plus - minus) / Double(2 * eps), Double(grads.weight[flat: i]),
+                               accuracy: 2e-2 * max(1, abs(Double(grads.weight[flat: i])) / 10), "dw[\(i)] \(c)")
             }
         }
     }

@@ -58,3 +58,8 @@ func assertClose(
 ) {
     assertClose(actual, expected.map(Double.init), atol: atol, rtol: rtol, message(), file: file, line: line)
 }
+
+extension Tensor {
+    /// Element `i` in row-major order without copying the whole buffer (`values` copies).
+    subscript(flat i: Int) -> Float { withUnsafeBufferPointer { $0[i] } }
+}
