@@ -72,6 +72,8 @@ def main():
     conv_case("depthwise_5x5_s2", (1, 8, 15, 13), (8, 1, 5, 5), stride=2, padding=(2, 2, 2, 2), groups=8)
     conv_case("depthwise_5x5_same_s2", (1, 6, 12, 12), (6, 1, 5, 5), stride=2, padding=(1, 1, 2, 2), groups=6)
     conv_case("conv_large_plane", (1, 8, 40, 40), (8, 8, 3, 3), padding=(1, 1, 1, 1))
+    conv_case("conv_3x3_winograd", (2, 32, 14, 13), (24, 32, 3, 3), padding=(1, 1, 1, 1))
+    conv_case("conv_3x3_winograd_large", (1, 16, 40, 38), (16, 16, 3, 3), padding=(1, 1, 1, 1), bias=False)
 
     # BatchNorm in training mode: batch statistics, running-stat update and gradients.
     x = leaf(4, 6, 5, 7, scale=2.0)

@@ -20,6 +20,9 @@ struct Options {
     var suites: [String] = []
     var batch: Int?
     var reps = 9
+    var extra: [String] = []
+    /// `--ab NAME`: also time each convolution with one setting flipped (`variant(true)`).
+    var ab: ((Bool) -> Void)?
 }
 
 func parseOptions() -> Options {
@@ -31,7 +34,15 @@ func parseOptions() -> Options {
         case "--threads": Parallel.threads = args.popFirst().flatMap { Int($0) } ?? Parallel.threads
         case "--reps": o.reps = args.popFirst().flatMap { Int($0) } ?? o.reps
         case "--blas-threads": Gemm.threadPolicy = .blas
-        default: o.suites.append(a)
+        case "--no-winograd": ConvolutionAlgorithms.winograd = false
+        case "--ab":
+            switch args.popFirst() {
+            case "winograd": o.ab = { ConvolutionAlgorithms.winograd = !$0 }
+            case "blas": o.ab = { Gemm.threadPolicy = $0 ? .blas : .split }
+            default: print("--ab takes winograd or blas"); exit(2)
+            }
+        default:
+            if Int(a) != nil { o.extra.append(a) } else { o.suites.append(a) }
         }
     }
     if o.suites.isEmpty || o.suites == ["all"] { o.suites = ["sgemm", "resnet50", "effnet", "vgg16", "backward"] }
@@ -114,8 +125,21 @@ func benchConvs(_ title: String, _ shapes: [ConvShape], batch: Int, _ o: Options
         let w = try randomTensor([s.outC, s.inC / s.groups, s.k, s.k], seed: 4)
         let b = try randomTensor([s.outC], seed: 5)
         let p = Conv2dParams(stride: s.stride, padding: s.padding, groups: s.groups)
-        let t = try measure(reps: o.reps) { _ = try conv2d(x, weight: w, bias: b, params: p, activation: s.activation) }
         let flops = s.flops(batch: batch)
+        if let variant = o.ab {
+            // Alternate the default and the variant in rounds so both see the same machine load.
+            var a: [Double] = [], v: [Double] = []
+            for _ in 0..<8 {
+                a.append(try measure(reps: max(o.reps / 4, 3)) { _ = try conv2d(x, weight: w, bias: b, params: p, activation: s.activation) }.min)
+                variant(true)
+                v.append(try measure(reps: max(o.reps / 4, 3)) { _ = try conv2d(x, weight: w, bias: b, params: p, activation: s.activation) }.min)
+                variant(false)
+            }
+            a.sort(); v.sort()
+            print(pad(s.name, 28) + "default min \(fmt(a[0] * 1e3, 3)) med \(fmt(a[4] * 1e3, 3))   variant min \(fmt(v[0] * 1e3, 3)) med \(fmt(v[4] * 1e3, 3))  ms")
+            continue
+        }
+        let t = try measure(reps: o.reps) { _ = try conv2d(x, weight: w, bias: b, params: p, activation: s.activation) }
         total += t.median * Double(s.count)
         totalFlops += flops * Double(s.count)
         print(pad(s.name, 28) + pad("×\(s.count)", 7) + pad(fmt(t.median * 1e3, 3), 13) + pad(fmt(t.min * 1e3, 3), 10)
@@ -126,7 +150,7 @@ func benchConvs(_ title: String, _ shapes: [ConvShape], batch: Int, _ o: Options
 }
 
 let options = parseOptions()
-print("GraftKernelBench: \(Parallel.threads) threads, gemm policy \(Gemm.threadPolicy)")
+print("GraftKernelBench: \(Parallel.threads) threads, gemm policy \(Gemm.threadPolicy), winograd \(ConvolutionAlgorithms.winograd)")
 do {
     for suite in options.suites {
         switch suite {
@@ -136,6 +160,13 @@ do {
         case "effnet": try benchConvs("EfficientNet-B0 convolutions", efficientNetB0Convs, batch: options.batch ?? 1, options)
         case "vgg16": try benchConvs("VGG-16 convolutions", vgg16Convs, batch: options.batch ?? 1, options)
         case "backward": try benchBackward(options)
+        case "conv":
+            // conv IN OUT K STRIDE SIZE [GROUPS]: one shape, for quick before/after comparisons.
+            let v = options.extra.compactMap { Int($0) }
+            guard v.count >= 5 else { print("usage: conv IN OUT K STRIDE SIZE [GROUPS]"); exit(2) }
+            let shape = ConvShape(name: "conv \(v[0])→\(v[1]) k\(v[2]) s\(v[3]) @\(v[4])", inC: v[0], outC: v[1], k: v[2],
+                                  stride: v[3], size: v[4], groups: v.count > 5 ? v[5] : 1, activation: .relu)
+            try benchConvs("single shape", [shape], batch: options.batch ?? 1, options)
         default: print("unknown suite \(suite)")
         }
     }

@@ -22,7 +22,7 @@ public func conv2d(
         if g.isDepthwise {
             DepthwiseConv.forward(g, x: x.pointer, weight: weight.pointer, bias: b, y: y, activation: activation)
         } else if Winograd.isApplicable(g) {
-            Winograd.forward(g, x: x.pointer, weight: weight.pointer, bias: b, y: y, activation: activation)
+            Winograd.forward(g, x: x.pointer, weight: weight, bias: b, y: y, activation: activation)
         } else {
             ConvGemm.forward(g, x: x.pointer, weight: weight.pointer, bias: b, y: y, activation: activation)
         }
@@ -102,14 +102,18 @@ enum ConvGemm {
         var ldColumns = g.inPlane
         if !direct {
             let buffer = Scratch.buffer(.gather, count: g.groups * k * np)
-            Parallel.forEach(g.batch * g.groups) { task in
-                let group = task % g.groups, n = task / g.groups
+            // Split channels too, so a single image's matrix is filled by every thread.
+            let images = g.batch * g.groups
+            let chunks = min(cg, max(1, (4 * Parallel.threads + images - 1) / images))
+            Parallel.forEach(images * chunks) { task in
+                let chunk = task % chunks, group = (task / chunks) % g.groups, n = task / (chunks * g.groups)
+                let channels = (cg * chunk / chunks)..<(cg * (chunk + 1) / chunks)
                 let xg = x + (n * g.inChannels + group * cg) * g.inPlane
                 let dst = buffer + group * k * np + n * p
                 if g.isPointwiseDirect {
-                    for c in 0..<cg { (dst + c * np).update(from: xg + c * g.inPlane, count: p) }
+                    for c in channels { (dst + c * np).update(from: xg + c * g.inPlane, count: p) }
                 } else {
-                    Im2col.fill(g, src: xg, p0: 0, p1: p, dst: dst, ld: np)
+                    Im2col.fill(g, src: xg, p0: 0, p1: p, dst: dst, ld: np, channels: channels)
                 }
             }
             columns = UnsafePointer(buffer)

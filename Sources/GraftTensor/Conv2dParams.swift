@@ -83,3 +83,12 @@ public enum Activation: Equatable, Hashable, Sendable {
     case silu
     case sigmoid
 }
+
+/// Switches for the convolution algorithms, for benchmarks and investigations.
+public enum ConvolutionAlgorithms {
+    /// Use Winograd F(2×2, 3×3) for eligible 3×3 stride-1 convolutions (default true).
+    public static var winograd: Bool {
+        get { Winograd.enabled }
+        set { Winograd.enabled = newValue }
+    }
+}

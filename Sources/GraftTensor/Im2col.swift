@@ -21,10 +21,12 @@ enum Im2col {
     /// Fills `dst` (rows of length ≥ `ld`) with the column matrix of positions `p0..<p1`.
     /// - Parameters:
     ///   - src: the group's first input channel plane of the image (C/g planes of inH × inW).
+    ///   - channels: the group's input channels whose rows to fill (all by default), so several
+    ///     threads can fill one matrix.
     static func fill(_ g: ConvGeometry, src: UnsafePointer<Float>, p0: Int, p1: Int,
-                     dst: UnsafeMutablePointer<Float>, ld: Int) {
+                     dst: UnsafeMutablePointer<Float>, ld: Int, channels: Range<Int>? = nil) {
         let kh = g.kernelH, kw = g.kernelW
-        for c in 0..<g.groupInChannels {
+        for c in channels ?? 0..<g.groupInChannels {
             let plane = src + c * g.inPlane
             for i in 0..<kh {
                 for j in 0..<kw {

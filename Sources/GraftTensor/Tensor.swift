@@ -27,6 +27,40 @@ final class TensorStorage {
     }
 
     deinit { pointer.deallocate() }
+
+    // MARK: Derived data
+
+    /// Data computed from these values and kept with them (Winograd-transformed filters), so a
+    /// network's weights are transformed once, not on every forward pass. Dropped whenever the
+    /// values are written in place.
+    private var derived: [String: AnyObject] = [:]
+    private static let derivedLock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(m, nil)
+        return m
+    }()
+
+    /// The object cached under `key`, made by `make` on first use.
+    func derived<T: AnyObject>(_ key: String, _ make: () -> T) -> T {
+        pthread_mutex_lock(Self.derivedLock)
+        if let cached = derived[key] as? T {
+            pthread_mutex_unlock(Self.derivedLock)
+            return cached
+        }
+        pthread_mutex_unlock(Self.derivedLock)
+        let made = make()
+        pthread_mutex_lock(Self.derivedLock)
+        derived[key] = made
+        pthread_mutex_unlock(Self.derivedLock)
+        return made
+    }
+
+    /// Called before the values change in place.
+    func dropDerived() {
+        pthread_mutex_lock(Self.derivedLock)
+        if !derived.isEmpty { derived = [:] }
+        pthread_mutex_unlock(Self.derivedLock)
+    }
 }
 
 /// A dense, contiguous, row-major float32 tensor with value semantics.
@@ -144,7 +178,11 @@ public struct Tensor {
     }
 
     mutating func makeUnique() {
-        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        if isKnownUniquelyReferenced(&storage) {
+            storage.dropDerived()
+        } else {
+            storage = storage.copy()
+        }
     }
 
     /// True when both values share one buffer (for tests of copy-on-write and `reshaped`).

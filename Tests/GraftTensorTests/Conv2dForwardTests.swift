@@ -108,6 +108,16 @@ final class Conv2dForwardTests: XCTestCase {
             Case(input: [1, 4, 10, 9], weight: [3, 4, 3, 3], params: Conv2dParams(padding: 0)),
             Case(input: [1, 6, 35, 34], weight: [5, 6, 3, 3], params: Conv2dParams(padding: 1), activation: .silu),
             Case(input: [2, 3, 8, 11], weight: [4, 3, 3, 3], params: Conv2dParams(stride: (1, 1), padding: (1, 0, 0, 1))),
+            // ≥ 16 channels: the Winograd path, small planes (phases split across threads) …
+            Case(input: [1, 16, 9, 11], weight: [16, 16, 3, 3], params: Conv2dParams(padding: 1)),
+            Case(input: [2, 24, 14, 13], weight: [20, 24, 3, 3], params: Conv2dParams(padding: 1), activation: .relu),
+            Case(input: [2, 32, 10, 8], weight: [17, 32, 3, 3], params: Conv2dParams(padding: 0)),
+            Case(input: [1, 16, 12, 15], weight: [16, 16, 3, 3],
+                 params: Conv2dParams(stride: (1, 1), padding: (1, 0, 0, 1)), activation: .relu6),
+            Case(input: [3, 16, 5, 4], weight: [16, 16, 3, 3], params: Conv2dParams(padding: 1), bias: false),
+            // … and planes large enough for one block per thread.
+            Case(input: [1, 16, 96, 90], weight: [16, 16, 3, 3], params: Conv2dParams(padding: 1), activation: .silu),
+            Case(input: [2, 16, 67, 66], weight: [18, 16, 3, 3], params: Conv2dParams(padding: 1), activation: .relu),
         ]
         for (i, c) in cases.enumerated() { try check(c, seed: 500 + UInt64(i)) }
     }

