@@ -82,6 +82,8 @@ let package = Package(
             name: "graft",
             dependencies: ["Graft", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: [.swiftLanguageMode(.v5)]),
+        /// Micro-benchmarks of the GraftTensor kernels (sgemm, conv shape classes, backward).
+        .executableTarget(name: "GraftKernelBench", dependencies: ["GraftTensor"], swiftSettings: kernelSettings),
         /// libFuzzer entry points for the byte parsers. Built plain it replays files given on the
         /// command line; `make fuzz` builds it with `-sanitize=fuzzer -D FUZZING`.
         .executableTarget(

@@ -1,0 +1,176 @@
+// GraftKernelBench: micro-benchmarks of the GraftTensor kernels.
+//
+//   swift build -c release --product GraftKernelBench
+//   .build/release/GraftKernelBench [sgemm|resnet50|effnet|vgg16|backward|all] [--batch N]
+//       [--threads N] [--reps N] [--blas-threads]
+//
+// Every timing is the median of `reps` runs after two warm-up runs (other processes share the
+// cores, so the median is the robust figure; the minimum is printed as well). Per-network tables
+// end with the sum over all convolutions weighted by how often each occurs: an estimate of the
+// convolution part of a forward pass.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import GraftTensor
+
+struct Options {
+    var suites: [String] = []
+    var batch: Int?
+    var reps = 9
+    var extra: [String] = []
+    /// `--ab NAME`: also time each convolution with one setting flipped (`variant(true)`).
+    var ab: ((Bool) -> Void)?
+}
+
+func parseOptions() -> Options {
+    var o = Options()
+    var args = CommandLine.arguments.dropFirst()
+    while let a = args.popFirst() {
+        switch a {
+        case "--batch": o.batch = args.popFirst().flatMap { Int($0) }
+        case "--threads": Parallel.threads = args.popFirst().flatMap { Int($0) } ?? Parallel.threads
+        case "--reps": o.reps = args.popFirst().flatMap { Int($0) } ?? o.reps
+        case "--blas-threads": Gemm.threadPolicy = .blas
+        case "--no-winograd": ConvolutionAlgorithms.winograd = false
+        case "--ab":
+            switch args.popFirst() {
+            case "winograd": o.ab = { ConvolutionAlgorithms.winograd = !$0 }
+            case "blas": o.ab = { Gemm.threadPolicy = $0 ? .blas : .split }
+            default: print("--ab takes winograd or blas"); exit(2)
+            }
+        default:
+            if Int(a) != nil { o.extra.append(a) } else { o.suites.append(a) }
+        }
+    }
+    if o.suites.isEmpty || o.suites == ["all"] { o.suites = ["sgemm", "resnet50", "effnet", "vgg16", "backward"] }
+    return o
+}
+
+func now() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
+/// (median, min) seconds of `body` over `reps` runs after warm-up.
+func measure(reps: Int, _ body: () throws -> Void) rethrows -> (median: Double, min: Double) {
+    try body()
+    try body()
+    var times: [Double] = []
+    for _ in 0..<max(reps, 1) {
+        let t0 = now()
+        try body()
+        times.append(now() - t0)
+    }
+    times.sort()
+    return (times[times.count / 2], times[0])
+}
+
+func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+func fmt(_ v: Double, _ digits: Int = 2) -> String {
+    var s = "\(Double(Int((v * pow(10, Double(digits))).rounded())) / pow(10, Double(digits)))"
+    if !s.contains(".") { s += ".0" }
+    return s
+}
+
+func randomTensor(_ shape: [Int], seed: UInt64) throws -> Tensor {
+    var state = seed
+    let n = shape.reduce(1, *)
+    var values = [Float](repeating: 0, count: n)
+    for i in 0..<n {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        values[i] = Float(Int64(bitPattern: state >> 11) % 2001 - 1000) / 1000
+    }
+    return try Tensor(shape: shape, values: values)
+}
+
+func benchSgemm(_ o: Options) throws {
+    print("== sgemm (row-major, C = A·B), \(Gemm.backendDescription)")
+    let shapes = [(1024, 1024, 1024), (64, 3136, 576), (256, 3136, 64), (512, 49, 4608), (2048, 49, 512),
+                  (64, 12544, 147), (128, 784, 1152), (4096, 1, 25088), (1000, 8, 2048)]
+    let saved = Parallel.threads
+    for (m, n, k) in shapes {
+        let a = try randomTensor([m, k], seed: 1), b = try randomTensor([k, n], seed: 2)
+        var c = try Tensor(shape: [m, n])
+        var line = pad("M\(m) N\(n) K\(k)", 22)
+        for threads in [1, saved] {
+            Parallel.threads = threads
+            let t = try measure(reps: o.reps) {
+                try a.withUnsafeBufferPointer { pa in
+                    try b.withUnsafeBufferPointer { pb in
+                        try c.withUnsafeMutableBufferPointer { pc in
+                            guard let a = pa.baseAddress, let b = pb.baseAddress, let c = pc.baseAddress else { return }
+                            try Gemm.sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1,
+                                           a: a, lda: k, b: b, ldb: n, beta: 0, c: c, ldc: n)
+                        }
+                    }
+                }
+            }
+            line += "  \(threads)t " + pad(fmt(2 * Double(m * n * k) / t.median / 1e9, 1), 7) + "GF/s"
+        }
+        Parallel.threads = saved
+        print(line)
+    }
+}
+
+func benchConvs(_ title: String, _ shapes: [ConvShape], batch: Int, _ o: Options) throws {
+    print("== \(title), batch \(batch), \(Parallel.threads) threads")
+    print(pad("conv", 28) + pad("count", 7) + pad("ms (median)", 13) + pad("ms (min)", 10) + "GFLOP/s")
+    var total = 0.0, totalFlops = 0.0
+    for s in shapes {
+        let x = try randomTensor([batch, s.inC, s.size, s.size], seed: 3)
+        let w = try randomTensor([s.outC, s.inC / s.groups, s.k, s.k], seed: 4)
+        let b = try randomTensor([s.outC], seed: 5)
+        let p = Conv2dParams(stride: s.stride, padding: s.padding, groups: s.groups)
+        let flops = s.flops(batch: batch)
+        if let variant = o.ab {
+            // Alternate the default and the variant in rounds so both see the same machine load.
+            var a: [Double] = [], v: [Double] = []
+            for _ in 0..<8 {
+                a.append(try measure(reps: max(o.reps / 4, 3)) { _ = try conv2d(x, weight: w, bias: b, params: p, activation: s.activation) }.min)
+                variant(true)
+                v.append(try measure(reps: max(o.reps / 4, 3)) { _ = try conv2d(x, weight: w, bias: b, params: p, activation: s.activation) }.min)
+                variant(false)
+            }
+            a.sort(); v.sort()
+            print(pad(s.name, 28) + "default min \(fmt(a[0] * 1e3, 3)) med \(fmt(a[4] * 1e3, 3))   variant min \(fmt(v[0] * 1e3, 3)) med \(fmt(v[4] * 1e3, 3))  ms")
+            continue
+        }
+        let t = try measure(reps: o.reps) { _ = try conv2d(x, weight: w, bias: b, params: p, activation: s.activation) }
+        total += t.median * Double(s.count)
+        totalFlops += flops * Double(s.count)
+        print(pad(s.name, 28) + pad("×\(s.count)", 7) + pad(fmt(t.median * 1e3, 3), 13) + pad(fmt(t.min * 1e3, 3), 10)
+              + fmt(flops / t.median / 1e9, 1))
+    }
+    print("sum of convolutions: \(fmt(total * 1e3, 2)) ms for \(fmt(totalFlops / 1e9, 2)) GFLOP"
+          + " (\(fmt(totalFlops / total / 1e9, 1)) GFLOP/s)\n")
+}
+
+let options = parseOptions()
+print("GraftKernelBench: \(Parallel.threads) threads, gemm policy \(Gemm.threadPolicy), winograd \(ConvolutionAlgorithms.winograd)")
+do {
+    for suite in options.suites {
+        switch suite {
+        case "sgemm": try benchSgemm(options)
+        case "resnet50": try benchConvs("ResNet-50 convolutions", resnet50Convs, batch: options.batch ?? 1, options)
+        case "resnet50x8": try benchConvs("ResNet-50 convolutions", resnet50Convs, batch: 8, options)
+        case "effnet": try benchConvs("EfficientNet-B0 convolutions", efficientNetB0Convs, batch: options.batch ?? 1, options)
+        case "vgg16": try benchConvs("VGG-16 convolutions", vgg16Convs, batch: options.batch ?? 1, options)
+        case "backward": try benchBackward(options)
+        case "conv":
+            // conv IN OUT K STRIDE SIZE [GROUPS]: one shape, for quick before/after comparisons.
+            let v = options.extra.compactMap { Int($0) }
+            guard v.count >= 5 else { print("usage: conv IN OUT K STRIDE SIZE [GROUPS]"); exit(2) }
+            let shape = ConvShape(name: "conv \(v[0])→\(v[1]) k\(v[2]) s\(v[3]) @\(v[4])", inC: v[0], outC: v[1], k: v[2],
+                                  stride: v[3], size: v[4], groups: v.count > 5 ? v[5] : 1, activation: .relu)
+            try benchConvs("single shape", [shape], batch: options.batch ?? 1, options)
+        default: print("unknown suite \(suite)")
+        }
+    }
+} catch {
+    print("error: \(error)")
+    exit(1)
+}

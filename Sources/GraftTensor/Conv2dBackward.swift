@@ -1,0 +1,129 @@
+/// Gradients of `conv2d` (without its fused activation: pass the gradient with respect to the
+/// convolution's pre-activation output).
+///
+/// - Parameters:
+///   - x: the forward input (N, C, H, W).
+///   - weight: the forward weight (O, C/groups, kH, kW).
+///   - gradOutput: ∂L/∂y, (N, O, outH, outW).
+///   - params: the forward geometry.
+///   - inputGradient: whether to compute ∂L/∂x (false for a network's first layer).
+/// - Returns: ∂L/∂x (nil unless requested), ∂L/∂weight and ∂L/∂bias (O).
+public func conv2dBackward(
+    x: Tensor, weight: Tensor, gradOutput: Tensor, params: Conv2dParams = Conv2dParams(),
+    inputGradient: Bool = true
+) throws -> (input: Tensor?, weight: Tensor, bias: Tensor) {
+    let g = try ConvGeometry(op: "conv2dBackward", input: x.shape, weight: weight.shape, params: params)
+    try checkShape("conv2dBackward", "gradOutput", gradOutput, g.outputShape)
+    var dw = Tensor(kernelShape: weight.shape)
+    var db = Tensor(kernelShape: [g.outChannels])
+    var dx: Tensor? = inputGradient ? Tensor.zeros(kernelShape: x.shape) : nil
+    let dwp = dw.mutablePointer(), dbp = db.mutablePointer()
+    let dxp = dx?.mutablePointer()
+    withExtendedLifetime((x, weight, gradOutput)) {
+        biasGradient(g, dy: gradOutput.pointer, db: dbp)
+        if g.isDepthwise {
+            DepthwiseConvBackward.run(g, x: x.pointer, weight: weight.pointer, dy: gradOutput.pointer, dx: dxp, dw: dwp)
+        } else {
+            ConvGemmBackward.run(g, x: x.pointer, weight: weight.pointer, dy: gradOutput.pointer, dx: dxp, dw: dwp)
+        }
+    }
+    return (dx, dw, db)
+}
+
+/// ∂L/∂bias[o] = Σ over images and positions of ∂L/∂y[n, o, :, :].
+func biasGradient(_ g: ConvGeometry, dy: UnsafePointer<Float>, db: UnsafeMutablePointer<Float>) {
+    let p = g.outPlane
+    Parallel.forRanges(g.outChannels, grain: max(1, 8192 / max(p * g.batch, 1))) { range in
+        for o in range {
+            var total = 0.0
+            for n in 0..<g.batch { total += Double(sum(dy + (n * g.outChannels + o) * p, p)) }
+            db[o] = Float(total)
+        }
+    }
+}
+
+/// Σ of `count` floats with eight partial sums (pairwise-ish accuracy, vector speed).
+@inline(__always)
+func sum(_ p: UnsafePointer<Float>, _ count: Int) -> Float {
+    var acc = Vec8()
+    var i = 0
+    while i + 8 <= count {
+        acc += loadVec8(p + i)
+        i += 8
+    }
+    var total = acc.sum()
+    while i < count {
+        total += p[i]
+        i += 1
+    }
+    return total
+}
+
+/// The GEMM formulation, per image and group, one tile of output positions at a time:
+/// `∂W += ∂Y · columnsᵀ` and `∂columns = Wᵀ · ∂Y`, scattered back onto ∂x by `Im2col.accumulate`.
+enum ConvGemmBackward {
+    static func run(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                    dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>) {
+        let weightCount = g.outChannels * g.columnRows
+        // Images are split into one contiguous chunk per thread; each chunk accumulates its own
+        // weight gradient (no sharing), and the partial sums are added at the end.
+        let chunks = max(1, min(Parallel.threads, g.batch))
+        let partials = chunks == 1 ? dw : Scratch.buffer(.reduction, count: chunks * weightCount)
+        Parallel.forEach(chunks) { chunk in
+            let acc = partials + chunk * weightCount
+            acc.update(repeating: 0, count: weightCount)
+            for n in (g.batch * chunk / chunks)..<(g.batch * (chunk + 1) / chunks) {
+                for group in 0..<g.groups {
+                    image(g, n: n, group: group, x: x, weight: weight, dy: dy, dx: dx, dw: acc)
+                }
+            }
+        }
+        if chunks > 1 {
+            Parallel.forRanges(weightCount, grain: 16384) { range in
+                for i in range {
+                    var total: Float = 0
+                    for c in 0..<chunks { total += partials[c * weightCount + i] }
+                    dw[i] = total
+                }
+            }
+        }
+    }
+
+    /// One image and group; `dw` is this thread's accumulator for the whole weight. The GEMMs
+    /// split across threads only when this runs outside a parallel chunk (batch 1).
+    static func image(_ g: ConvGeometry, n: Int, group: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                      dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>) {
+        let p = g.outPlane, k = g.columnRows, og = g.groupOutChannels, cg = g.groupInChannels
+        let xg = x + (n * g.inChannels + group * cg) * g.inPlane
+        let dxg = dx.map { $0 + (n * g.inChannels + group * cg) * g.inPlane }
+        let dyg = dy + (n * g.outChannels + group * og) * p
+        let wg = weight + group * og * k
+        let dwg = dw + group * og * k
+        if g.isPointwiseDirect {
+            // columns are the input planes themselves: ∂W += ∂Y·Xᵀ, ∂X = Wᵀ·∂Y.
+            Gemm.parallel(transA: false, transB: true, m: og, n: k, k: p, alpha: 1,
+                        a: dyg, lda: p, b: xg, ldb: p, beta: 1, c: dwg, ldc: k)
+            if let dxg {
+                Gemm.parallel(transA: true, transB: false, m: k, n: p, k: og, alpha: 1,
+                            a: wg, lda: k, b: dyg, ldb: p, beta: 0, c: dxg, ldc: p)
+            }
+            return
+        }
+        let width = ConvGemm.tileWidth(g)
+        var p0 = 0
+        while p0 < p {
+            let p1 = min(p, p0 + width), t = p1 - p0
+            let columns = Scratch.buffer(.columns, count: k * t)
+            Im2col.fill(g, src: xg, p0: p0, p1: p1, dst: columns, ld: t)
+            Gemm.parallel(transA: false, transB: true, m: og, n: k, k: t, alpha: 1,
+                        a: dyg + p0, lda: p, b: columns, ldb: t, beta: 1, c: dwg, ldc: k)
+            if let dxg {
+                let dcolumns = Scratch.buffer(.gather, count: k * t)
+                Gemm.parallel(transA: true, transB: false, m: k, n: t, k: og, alpha: 1,
+                            a: wg, lda: k, b: dyg + p0, ldb: p, beta: 0, c: dcolumns, ldc: t)
+                Im2col.accumulate(g, columns: dcolumns, ld: t, p0: p0, p1: p1, dst: dxg)
+            }
+            p0 = p1
+        }
+    }
+}

@@ -1,0 +1,94 @@
+/// Bias + activation applied in place to one channel's stretch of output (a row of the GEMM
+/// result), right after it was computed and is still in cache.
+@inline(__always)
+func applyEpilogue(_ p: UnsafeMutablePointer<Float>, count: Int, bias: Float, activation: Activation) {
+    switch activation {
+    case .none:
+        if bias != 0 { mapInPlace(p, count) { $0 + bias } }
+    case .relu:
+        mapInPlace(p, count) { v in
+            let x = v + bias
+            return x.replacing(with: 0, where: x .< 0)
+        }
+    case .relu6:
+        mapInPlace(p, count) { v in
+            let x = v + bias
+            return x.replacing(with: 0, where: x .< 0).replacing(with: 6, where: x .> 6)
+        }
+    case .silu:
+        mapInPlace(p, count) { FastMath.silu($0 + bias) }
+    case .sigmoid:
+        mapInPlace(p, count) { FastMath.sigmoid($0 + bias) }
+    }
+}
+
+/// Applies `f` to `count` floats at `p` eight at a time; the tail goes through a zero-padded
+/// vector so every element sees the same arithmetic.
+@inline(__always)
+func mapInPlace(_ p: UnsafeMutablePointer<Float>, _ count: Int, _ f: (Vec8) -> Vec8) {
+    var i = 0
+    while i + 8 <= count {
+        storeVec8(f(loadVec8(p + i)), p + i)
+        i += 8
+    }
+    if i < count {
+        var v = Vec8()
+        for j in 0..<(count - i) { v[j] = p[i + j] }
+        let r = f(v)
+        for j in 0..<(count - i) { p[i + j] = r[j] }
+    }
+}
+
+/// Writes `f(src)` to `dst` for `count` floats (the two may be the same).
+@inline(__always)
+func map(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int, _ f: (Vec8) -> Vec8) {
+    var i = 0
+    while i + 8 <= count {
+        storeVec8(f(loadVec8(src + i)), dst + i)
+        i += 8
+    }
+    if i < count {
+        var v = Vec8()
+        for j in 0..<(count - i) { v[j] = src[i + j] }
+        let r = f(v)
+        for j in 0..<(count - i) { dst[i + j] = r[j] }
+    }
+}
+
+/// Writes `f(a, b)` to `dst` for `count` floats (dst may alias a or b).
+@inline(__always)
+func map2(
+    _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int,
+    _ f: (Vec8, Vec8) -> Vec8
+) {
+    var i = 0
+    while i + 8 <= count {
+        storeVec8(f(loadVec8(a + i), loadVec8(b + i)), dst + i)
+        i += 8
+    }
+    if i < count {
+        var va = Vec8(), vb = Vec8()
+        for j in 0..<(count - i) {
+            va[j] = a[i + j]
+            vb[j] = b[i + j]
+        }
+        let r = f(va, vb)
+        for j in 0..<(count - i) { dst[i + j] = r[j] }
+    }
+}
+
+/// Applies an activation to `count` floats (src may equal dst).
+func activate(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int, _ activation: Activation) {
+    switch activation {
+    case .none:
+        if UnsafePointer(dst) != src { dst.update(from: src, count: count) }
+    case .relu:
+        map(src, dst, count) { $0.replacing(with: 0, where: $0 .< 0) }
+    case .relu6:
+        map(src, dst, count) { $0.replacing(with: 0, where: $0 .< 0).replacing(with: 6, where: $0 .> 6) }
+    case .silu:
+        map(src, dst, count) { FastMath.silu($0) }
+    case .sigmoid:
+        map(src, dst, count) { FastMath.sigmoid($0) }
+    }
+}

@@ -1,0 +1,168 @@
+/// The output of a max pool that remembers where each maximum came from (for the backward pass).
+public struct MaxPoolResult: Equatable {
+    public var output: Tensor
+    /// For each output element, the flat index `ih · W + iw` of its maximum within its input plane
+    /// (torch's `return_indices` convention); -1 for a window that covers no input element.
+    public var indices: [Int32]
+}
+
+/// Max pooling for inference (no indices), as `torch.nn.functional.max_pool2d`: padding acts as −∞,
+/// a NaN in a window wins, windows may be dilated, `ceilMode` rounds the output size up.
+public func maxPool2d(_ x: Tensor, _ params: Pool2dParams) throws -> Tensor {
+    let g = try PoolGeometry(op: "maxPool2d", x, params)
+    let p = params
+    if p.dilationH != 1 || p.dilationW != 1 || p.strideW > 2 {
+        return try maxPool2dWithIndices(x, params).output
+    }
+    var out = Tensor(kernelShape: [x.shape[0], x.shape[1], g.outH, g.outW])
+    let dst = out.mutablePointer()
+    // Row of vertical maxima with −∞ borders: pad on the left, and on the right enough for the
+    // last window plus a full 16-wide load.
+    let rowWidth = p.padW + g.inW + p.padW + (g.outW + 8) * p.strideW + p.kernelW + 16
+    withExtendedLifetime(x) {
+        let src = x.pointer
+        Parallel.forRanges(g.planes, grain: max(1, 8192 / max(g.inH * g.inW, 1))) { planes in
+            let row = Scratch.buffer(.plane, count: rowWidth)
+            row.update(repeating: -.infinity, count: rowWidth)
+            for plane in planes {
+                let input = src + plane * g.inH * g.inW
+                let output = dst + plane * g.outH * g.outW
+                for oh in 0..<g.outH {
+                    let h0 = oh * p.strideH - p.padH
+                    let lo = max(h0, 0), hi = min(h0 + p.kernelH, g.inH)
+                    let body = row + p.padW
+                    body.update(from: input + lo * g.inW, count: g.inW)
+                    for ih in (lo + 1)..<max(hi, lo + 1) {
+                        map2(body, input + ih * g.inW, body, g.inW) { maxPropagatingNaN($0, $1) }
+                    }
+                    horizontalMax(row, output + oh * g.outW, g.outW, p)
+                }
+            }
+        }
+    }
+    return out
+}
+
+/// out[ow] = max over j < kW of row[ow·sW + j] (the row already includes the left padding).
+@inline(__always)
+private func horizontalMax(_ row: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ count: Int,
+                           _ p: Pool2dParams) {
+    var ow = 0
+    while ow < count {
+        let base = row + ow * p.strideW
+        var m: Vec8
+        if p.strideW == 1 {
+            m = loadVec8(base)
+            for j in 1..<max(p.kernelW, 1) { m = maxPropagatingNaN(m, loadVec8(base + j)) }
+        } else {
+            m = UnsafeRawPointer(base).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+            for j in 1..<max(p.kernelW, 1) {
+                m = maxPropagatingNaN(m, UnsafeRawPointer(base + j).loadUnaligned(as: SIMD16<Float>.self).evenHalf)
+            }
+        }
+        let valid = min(8, count - ow)
+        if valid == 8 {
+            storeVec8(m, out + ow)
+        } else {
+            for lane in 0..<valid { out[ow + lane] = m[lane] }
+        }
+        ow += 8
+    }
+}
+
+/// max(a, b) where a NaN in either lane wins (torch's max pooling propagates NaN).
+@inline(__always)
+func maxPropagatingNaN(_ a: Vec8, _ b: Vec8) -> Vec8 {
+    a.replacing(with: b, where: .!((a .>= b) .| (a .!= a)))
+}
+
+/// Max pooling that also returns the argmax of every window, exactly as torch's CPU kernel:
+/// the first maximum in row-major window order wins, NaN beats everything.
+public func maxPool2dWithIndices(_ x: Tensor, _ params: Pool2dParams) throws -> MaxPoolResult {
+    let g = try PoolGeometry(op: "maxPool2dWithIndices", x, params)
+    let p = params
+    var out = Tensor(kernelShape: [x.shape[0], x.shape[1], g.outH, g.outW])
+    var indices = [Int32](repeating: 0, count: out.count)
+    let dst = out.mutablePointer()
+    indices.withUnsafeMutableBufferPointer { idx in
+        guard let idx = idx.baseAddress else { return }
+        withExtendedLifetime(x) {
+            let src = x.pointer
+            Parallel.forRanges(g.planes, grain: max(1, 4096 / max(g.outH * g.outW, 1))) { planes in
+                for plane in planes {
+                    let input = src + plane * g.inH * g.inW
+                    let base = plane * g.outH * g.outW
+                    for oh in 0..<g.outH {
+                        var h0 = oh * p.strideH - p.padH
+                        let h1 = min(h0 + (p.kernelH - 1) * p.dilationH + 1, g.inH)
+                        while h0 < 0 { h0 += p.dilationH }
+                        for ow in 0..<g.outW {
+                            var w0 = ow * p.strideW - p.padW
+                            let w1 = min(w0 + (p.kernelW - 1) * p.dilationW + 1, g.inW)
+                            while w0 < 0 { w0 += p.dilationW }
+                            var best = -Float.infinity
+                            // An all-padding window (possible only with dilation) keeps −∞ and -1.
+                            var bestIndex = h0 < h1 && w0 < w1 ? h0 * g.inW + w0 : -1
+                            var ih = h0
+                            while ih < h1 {
+                                var iw = w0
+                                while iw < w1 {
+                                    let v = input[ih * g.inW + iw]
+                                    if v > best || v.isNaN {
+                                        best = v
+                                        bestIndex = ih * g.inW + iw
+                                    }
+                                    iw += p.dilationW
+                                }
+                                ih += p.dilationH
+                            }
+                            dst[base + oh * g.outW + ow] = best
+                            idx[base + oh * g.outW + ow] = Int32(truncatingIfNeeded: bestIndex)
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return MaxPoolResult(output: out, indices: indices)
+}
+
+/// Gradient of max pooling: each output's gradient goes to the input element it came from
+/// (summed where windows overlap).
+/// - Parameters:
+///   - gradOutput: (N, C, outH, outW).
+///   - indices: `MaxPoolResult.indices` of the forward call.
+///   - inputShape: the forward input's shape (N, C, H, W).
+public func maxPool2dBackward(gradOutput: Tensor, indices: [Int32], inputShape: [Int]) throws -> Tensor {
+    try checkRank("maxPool2dBackward", "gradOutput", gradOutput, 4)
+    guard inputShape.count == 4, inputShape[0] == gradOutput.shape[0], inputShape[1] == gradOutput.shape[1],
+          indices.count == gradOutput.count
+    else {
+        throw TensorError.shapeMismatch(
+            op: "maxPool2dBackward",
+            detail: "gradOutput \(gradOutput.shape), \(indices.count) indices, input shape \(inputShape)")
+    }
+    let planeIn = try Tensor.elementCount(Array(inputShape.dropFirst(2)), op: "maxPool2dBackward")
+    let planeOut = gradOutput.shape[2] * gradOutput.shape[3]
+    var dx = try Tensor(shape: inputShape)
+    let dst = dx.mutablePointer()
+    var badIndex: Int32?
+    withExtendedLifetime(gradOutput) {
+        let dy = gradOutput.pointer
+        for plane in 0..<(inputShape[0] * inputShape[1]) {
+            for j in 0..<planeOut {
+                let i = indices[plane * planeOut + j]
+                if i == -1 { continue }  // a window with no input element
+                guard i >= 0, Int(i) < planeIn else {
+                    badIndex = i
+                    continue
+                }
+                dst[plane * planeIn + Int(i)] += dy[plane * planeOut + j]
+            }
+        }
+    }
+    if let badIndex {
+        throw TensorError.invalidArgument(op: "maxPool2dBackward", detail: "index \(badIndex) outside a plane of \(planeIn)")
+    }
+    return dx
+}

@@ -1,1 +1,0 @@
-// GraftTensor: module under construction (see README).

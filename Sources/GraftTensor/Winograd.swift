@@ -1,0 +1,287 @@
+/// Winograd F(2×2, 3×3) for stride-1, undilated, ungrouped 3×3 convolutions (ResNet's and VGG's
+/// workhorse): each 2×2 output tile costs 16 multiplies per (input, output) channel pair instead
+/// of 36, as 16 independent GEMMs.
+///
+/// With `d` a 4×4 input tile, `g` a 3×3 filter and `m` the 4×4 elementwise products summed over
+/// input channels (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2015):
+///
+///     U = G g Gᵀ   (filters, once per weight tensor; cached with the weights)
+///     V = Bᵀ d B   (input tiles)
+///     M[ξ] = U[ξ] · V[ξ]   for ξ in 0..<16   ([O × C] · [C × tiles])
+///     y = Aᵀ M A   (2×2 outputs per tile)
+///
+/// F(2, 3) only adds, subtracts and halves, so its rounding error stays at the level of the direct
+/// method (unlike the larger F(4, 3) / F(6, 3) tiles). Tiles are processed in blocks sized so
+/// the transformed inputs and products stay in cache; blocks go to threads when there are enough
+/// of them, otherwise each block's transforms and its 16 GEMMs are split across threads.
+enum Winograd {
+    /// Whether conv2d may use Winograd (on by default; off forces im2col + GEMM, for comparisons).
+    nonisolated(unsafe) static var enabled = true
+
+    static func isApplicable(_ g: ConvGeometry) -> Bool {
+        enabled && g.kernelH == 3 && g.kernelW == 3 && g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1
+            && g.groups == 1 && g.inChannels >= minimumChannels && g.outChannels >= minimumChannels
+            && g.outH >= 4 && g.outW >= 4
+    }
+
+    /// Below this the GEMMs are too thin for the transforms to pay off (VGG's RGB input layer).
+    static let minimumChannels = 16
+    /// Floats of transformed input + products one block may hold (≈ 2 MB).
+    static let blockFloats = 512 * 1024
+
+    struct Tiling {
+        let tilesH: Int, tilesW: Int
+        var perImage: Int { tilesH * tilesW }
+        init(_ g: ConvGeometry) {
+            tilesH = (g.outH + 1) / 2
+            tilesW = (g.outW + 1) / 2
+        }
+    }
+
+    /// Transformed filters U[ξ][o][c] (16 · O · C floats).
+    final class Filters {
+        let values: UnsafeMutablePointer<Float>
+        init(count: Int) { values = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1)) }
+        deinit { values.deallocate() }
+    }
+
+    static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: Tensor,
+                        bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, activation: Activation) {
+        let filters = weight.storage.derived("winograd-f2x3") { transformFilters(g, weight.pointer) }
+        let u = UnsafePointer(filters.values)
+        let tiling = Tiling(g)
+        let total = g.batch * tiling.perImage
+        let perTile = 16 * (g.inChannels + g.outChannels)
+        let threads = Parallel.threads
+        let cacheBlock = min(512, blockFloats / perTile) / 16 * 16
+        // Each block repacks all of U (16·O·C floats) for its GEMMs, so blocks narrower than
+        // ~64 tiles (wide layers) cost more in packing than cache locality saves.
+        if cacheBlock >= 64 && total >= 2 * threads * cacheBlock {
+            // Many blocks: one block per task, everything on that thread.
+            let blocks = (total + cacheBlock - 1) / cacheBlock
+            Parallel.forEach(blocks) { b in
+                let t0 = total * b / blocks, t1 = total * (b + 1) / blocks
+                let ld = stride(t1 - t0)
+                let v = Scratch.buffer(.winogradInput, count: 16 * g.inChannels * ld)
+                let m = Scratch.buffer(.winogradProduct, count: 16 * g.outChannels * ld)
+                transformInput(g, tiling, x: x, t0: t0, t1: t1, channels: 0..<g.inChannels, v: v, ld: ld)
+                for xi in 0..<16 { multiply(g, u: u, v: v, m: m, ld: ld, columns: t1 - t0, xi: xi) }
+                transformOutput(g, tiling, m: m, ld: ld, t0: t0, t1: t1, outChannels: 0..<g.outChannels,
+                                bias: bias, y: y, activation: activation)
+            }
+            return
+        }
+        // Few tiles (small planes, deep layers): big blocks, each phase split across threads.
+        let bigBlock = max(16, min(total, 8 * blockFloats / perTile))
+        let blocks = (total + bigBlock - 1) / bigBlock
+        for b in 0..<blocks {
+            let t0 = total * b / blocks, t1 = total * (b + 1) / blocks
+            let ld = stride(t1 - t0)
+            let v = Scratch.buffer(.winogradInput, count: 16 * g.inChannels * ld)
+            let m = Scratch.buffer(.winogradProduct, count: 16 * g.outChannels * ld)
+            let inChunks = min(g.inChannels, 4 * threads)
+            Parallel.forEach(inChunks) { k in
+                let channels = (g.inChannels * k / inChunks)..<(g.inChannels * (k + 1) / inChunks)
+                transformInput(g, tiling, x: x, t0: t0, t1: t1, channels: channels, v: v, ld: ld)
+            }
+            Parallel.forEach(16) { xi in multiply(g, u: u, v: v, m: m, ld: ld, columns: t1 - t0, xi: xi) }
+            let outChunks = min(g.outChannels, 4 * threads)
+            Parallel.forEach(outChunks) { k in
+                let channels = (g.outChannels * k / outChunks)..<(g.outChannels * (k + 1) / outChunks)
+                transformOutput(g, tiling, m: m, ld: ld, t0: t0, t1: t1, outChannels: channels,
+                                bias: bias, y: y, activation: activation)
+            }
+        }
+    }
+
+    /// Row stride of V and M for a block of `tiles`: room for whole 8-wide stores past the end.
+    @inline(__always)
+    static func stride(_ tiles: Int) -> Int { (tiles + 7) / 8 * 8 + 8 }
+
+    /// M[ξ] (O × tiles) = U[ξ] (O × C) · V[ξ] (C × tiles).
+    @inline(__always)
+    static func multiply(_ g: ConvGeometry, u: UnsafePointer<Float>, v: UnsafeMutablePointer<Float>,
+                         m: UnsafeMutablePointer<Float>, ld: Int, columns: Int, xi: Int) {
+        let c = g.inChannels, o = g.outChannels
+        Gemm.serial(transA: false, transB: false, m: o, n: columns, k: c, alpha: 1,
+                    a: u + xi * o * c, lda: c, b: v + xi * c * ld, ldb: ld, beta: 0, c: m + xi * o * ld, ldc: ld)
+    }
+
+    /// Calls `body(n, ty, tx0, tx1, column)` for each run of tiles of one tile row inside the
+    /// block `t0..<t1`; `column` is the run's first position within the block.
+    @inline(__always)
+    static func forEachRun(_ tiling: Tiling, t0: Int, t1: Int, _ body: (Int, Int, Int, Int, Int) -> Void) {
+        var t = t0
+        while t < t1 {
+            let row = t / tiling.tilesW
+            let tx0 = t - row * tiling.tilesW
+            let tx1 = min(tiling.tilesW, tx0 + (t1 - t))
+            body(row / tiling.tilesH, row % tiling.tilesH, tx0, tx1, t - t0)
+            t += tx1 - tx0
+        }
+    }
+
+    // MARK: - Transforms
+
+    /// U = G g Gᵀ with G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]], computed in Double.
+    static func transformFilters(_ g: ConvGeometry, _ w: UnsafePointer<Float>) -> Filters {
+        let o = g.outChannels, c = g.inChannels
+        let filters = Filters(count: 16 * o * c)
+        let u = filters.values
+        Parallel.forRanges(o, grain: max(1, 4096 / c)) { range in
+            for oc in range {
+                for ic in 0..<c {
+                    let f = w + (oc * c + ic) * 9
+                    // G g (4 × 3), column by column, then each of its rows times Gᵀ.
+                    func gRows(_ a: Double, _ b: Double, _ d: Double) -> (Double, Double, Double, Double) {
+                        (a, (a + b + d) / 2, (a - b + d) / 2, d)
+                    }
+                    let c0 = gRows(Double(f[0]), Double(f[3]), Double(f[6]))
+                    let c1 = gRows(Double(f[1]), Double(f[4]), Double(f[7]))
+                    let c2 = gRows(Double(f[2]), Double(f[5]), Double(f[8]))
+                    let rows = [(c0.0, c1.0, c2.0), (c0.1, c1.1, c2.1), (c0.2, c1.2, c2.2), (c0.3, c1.3, c2.3)]
+                    for i in 0..<4 {
+                        let r = gRows(rows[i].0, rows[i].1, rows[i].2)
+                        let base = u + ((i * 4) * o + oc) * c + ic
+                        base[0] = Float(r.0)
+                        base[o * c] = Float(r.1)
+                        base[2 * o * c] = Float(r.2)
+                        base[3 * o * c] = Float(r.3)
+                    }
+                }
+            }
+        }
+        return filters
+    }
+
+    /// V[ξ][c][t] = (Bᵀ d B)[ξ] for the input tiles of the block, for `channels`.
+    static func transformInput(_ g: ConvGeometry, _ tiling: Tiling, x: UnsafePointer<Float>, t0: Int, t1: Int,
+                               channels: Range<Int>, v: UnsafeMutablePointer<Float>, ld: Int) {
+        // Four zero-padded input rows; 16-wide loads at 2·tx and 2·tx + 2 stay inside.
+        let width = max(2 * ((tiling.tilesW + 7) / 8 * 8) + 18, g.padLeft + g.inW)
+        let rows = Scratch.buffer(.plane, count: 4 * width)
+        let channelStride = g.inChannels * ld
+        for c in channels {
+            // Consecutive tile rows overlap by two input rows: keep them (slot i holds logical
+            // row i of the current tile row) and copy only the two new ones.
+            var slots = (0, 1, 2, 3)
+            var previous = (n: -1, ty: -1)
+            forEachRun(tiling, t0: t0, t1: t1) { n, ty, tx0, tx1, column in
+                let plane = x + (n * g.inChannels + c) * g.inPlane
+                func fill(_ logical: Int, _ slot: Int) {
+                    let row = rows + slot * width
+                    let ih = 2 * ty - g.padTop + logical
+                    if ih < 0 || ih >= g.inH {
+                        row.update(repeating: 0, count: width)
+                    } else {
+                        row.update(repeating: 0, count: g.padLeft)
+                        (row + g.padLeft).update(from: plane + ih * g.inW, count: g.inW)
+                        (row + g.padLeft + g.inW).update(repeating: 0, count: width - g.padLeft - g.inW)
+                    }
+                }
+                if previous.n == n && previous.ty + 1 == ty {
+                    slots = (slots.2, slots.3, slots.0, slots.1)
+                    fill(2, slots.2)
+                    fill(3, slots.3)
+                } else {
+                    fill(0, slots.0); fill(1, slots.1); fill(2, slots.2); fill(3, slots.3)
+                }
+                previous = (n, ty)
+                let rowBase = (rows + slots.0 * width, rows + slots.1 * width, rows + slots.2 * width,
+                               rows + slots.3 * width)
+                var tx = tx0
+                while tx < tx1 {
+                    // Row i of the 8 tiles' inputs: columns 2·tx + j, j = 0…3, each times B.
+                    @inline(__always)
+                    func row(_ r: UnsafeMutablePointer<Float>) -> (Vec8, Vec8, Vec8, Vec8) {
+                        let base = UnsafeRawPointer(r + 2 * tx)
+                        let left = base.loadUnaligned(as: SIMD16<Float>.self)
+                        let right = base.loadUnaligned(fromByteOffset: 8, as: SIMD16<Float>.self)
+                        return bt(left.evenHalf, left.oddHalf, right.evenHalf, right.oddHalf)
+                    }
+                    let r0 = row(rowBase.0), r1 = row(rowBase.1), r2 = row(rowBase.2), r3 = row(rowBase.3)
+                    // Bᵀ times the columns, stored as V[i·4 + j].
+                    let dst = v + c * ld + column + (tx - tx0)
+                    @inline(__always)
+                    func storeColumn(_ j: Int, _ a: Vec8, _ b: Vec8, _ e: Vec8, _ f: Vec8) {
+                        let t = bt(a, b, e, f)
+                        storeVec8(t.0, dst + j * channelStride)
+                        storeVec8(t.1, dst + (4 + j) * channelStride)
+                        storeVec8(t.2, dst + (8 + j) * channelStride)
+                        storeVec8(t.3, dst + (12 + j) * channelStride)
+                    }
+                    storeColumn(0, r0.0, r1.0, r2.0, r3.0)
+                    storeColumn(1, r0.1, r1.1, r2.1, r3.1)
+                    storeColumn(2, r0.2, r1.2, r2.2, r3.2)
+                    storeColumn(3, r0.3, r1.3, r2.3, r3.3)
+                    tx += 8
+                }
+            }
+        }
+    }
+
+    /// y = Aᵀ M A + bias, activated, for the tiles of the block and `outChannels`, with
+    /// Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]].
+    static func transformOutput(_ g: ConvGeometry, _ tiling: Tiling, m: UnsafeMutablePointer<Float>, ld: Int,
+                                t0: Int, t1: Int, outChannels: Range<Int>, bias: UnsafePointer<Float>?,
+                                y: UnsafeMutablePointer<Float>, activation: Activation) {
+        // One specialized loop per activation, so the per-vector code has no switch.
+        switch activation {
+        case .none: transformOutput(g, tiling, m, ld, t0, t1, outChannels, bias, y) { $0 }
+        case .relu: transformOutput(g, tiling, m, ld, t0, t1, outChannels, bias, y) { $0.replacing(with: 0, where: $0 .< 0) }
+        case .relu6, .silu, .sigmoid:
+            transformOutput(g, tiling, m, ld, t0, t1, outChannels, bias, y) { activated($0, activation) }
+        }
+    }
+
+    @inline(__always)
+    static func transformOutput(_ g: ConvGeometry, _ tiling: Tiling, _ m: UnsafeMutablePointer<Float>, _ ld: Int,
+                                _ t0: Int, _ t1: Int, _ outChannels: Range<Int>, _ bias: UnsafePointer<Float>?,
+                                _ y: UnsafeMutablePointer<Float>, _ act: (Vec8) -> Vec8) {
+        let channelStride = g.outChannels * ld
+        for o in outChannels {
+            let b = Vec8(repeating: bias?[o] ?? 0)
+            forEachRun(tiling, t0: t0, t1: t1) { n, ty, tx0, tx1, column in
+                let out = y + (n * g.outChannels + o) * g.outPlane
+                let row0 = out + 2 * ty * g.outW
+                let hasRow1 = 2 * ty + 1 < g.outH
+                var tx = tx0
+                while tx < tx1 {
+                    let src = m + o * ld + column + (tx - tx0)
+                    // Aᵀ M for column j: (m0 + m1 + m2, m1 − m2 − m3) down the rows.
+                    @inline(__always)
+                    func productColumn(_ j: Int) -> (Vec8, Vec8) {
+                        let a = loadVec8(src + j * channelStride), bb = loadVec8(src + (4 + j) * channelStride)
+                        let c = loadVec8(src + (8 + j) * channelStride), d = loadVec8(src + (12 + j) * channelStride)
+                        return (a + bb + c, bb - c - d)
+                    }
+                    let s0 = productColumn(0), s1 = productColumn(1), s2 = productColumn(2), s3 = productColumn(3)
+                    // Row r of the 8 tiles' outputs, interleaved: y[r][0] lane 0, y[r][1] lane 0, …
+                    var top = SIMD16<Float>(), bottom = SIMD16<Float>()
+                    top.evenHalf = act(s0.0 + s1.0 + s2.0 + b)
+                    top.oddHalf = act(s1.0 - s2.0 - s3.0 + b)
+                    bottom.evenHalf = act(s0.1 + s1.1 + s2.1 + b)
+                    bottom.oddHalf = act(s1.1 - s2.1 - s3.1 + b)
+                    let firstColumn = 2 * tx
+                    let columns = min(16, g.outW - firstColumn, 2 * (tx1 - tx))
+                    if columns == 16 {
+                        UnsafeMutableRawPointer(row0 + firstColumn).storeBytes(of: top, as: SIMD16<Float>.self)
+                        if hasRow1 {
+                            UnsafeMutableRawPointer(row0 + g.outW + firstColumn).storeBytes(of: bottom, as: SIMD16<Float>.self)
+                        }
+                    } else {
+                        for i in 0..<columns { row0[firstColumn + i] = top[i] }
+                        if hasRow1 { for i in 0..<columns { row0[g.outW + firstColumn + i] = bottom[i] } }
+                    }
+                    tx += 8
+                }
+            }
+        }
+    }
+
+    /// One 1-D input transform: Bᵀ (d0, d1, d2, d3) = (d0 − d2, d1 + d2, d2 − d1, d1 − d3).
+    @inline(__always)
+    static func bt(_ a: Vec8, _ b: Vec8, _ c: Vec8, _ d: Vec8) -> (Vec8, Vec8, Vec8, Vec8) {
+        (a - c, b + c, c - b, b - d)
+    }
+}

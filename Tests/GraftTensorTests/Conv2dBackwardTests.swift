@@ -1,0 +1,109 @@
+import GraftTensor
+import XCTest
+
+/// conv2dBackward against the analytic gradient of the Double reference, and against central
+/// finite differences of the loss L = Σ y ⊙ r (r fixed random) on sampled elements.
+final class Conv2dBackwardTests: XCTestCase {
+    struct Case {
+        var input: [Int]
+        var weight: [Int]
+        var params: Conv2dParams
+    }
+
+    static let cases: [Case] = [
+        Case(input: [2, 6, 5, 7], weight: [4, 6, 1, 1], params: Conv2dParams()),
+        Case(input: [1, 4, 40, 36], weight: [5, 4, 1, 1], params: Conv2dParams()),
+        Case(input: [3, 4, 9, 8], weight: [6, 4, 1, 1], params: Conv2dParams(stride: 2)),
+        Case(input: [2, 3, 9, 10], weight: [4, 3, 3, 3], params: Conv2dParams(padding: 1)),
+        Case(input: [1, 3, 11, 9], weight: [4, 3, 3, 3], params: Conv2dParams(stride: 2, padding: 1)),
+        Case(input: [2, 3, 45, 40], weight: [4, 3, 3, 3], params: Conv2dParams(padding: 1)),
+        Case(input: [2, 2, 19, 17], weight: [3, 2, 7, 7], params: Conv2dParams(stride: 2, padding: 3)),
+        Case(input: [2, 8, 7, 7], weight: [8, 2, 3, 3], params: Conv2dParams(padding: 1, groups: 4)),
+        Case(input: [1, 3, 12, 13], weight: [2, 3, 3, 2],
+             params: Conv2dParams(stride: (2, 1), padding: (2, 0, 1, 1), dilation: (2, 1))),
+        // depthwise: stride 1 and 2, 3×3 and 5×5, dilation, asymmetric padding
+        Case(input: [2, 5, 9, 11], weight: [5, 1, 3, 3], params: Conv2dParams(padding: 1, groups: 5)),
+        Case(input: [2, 4, 12, 21], weight: [4, 1, 3, 3], params: Conv2dParams(stride: 2, padding: 1, groups: 4)),
+        Case(input: [1, 3, 14, 13], weight: [3, 1, 5, 5], params: Conv2dParams(stride: 2, padding: 2, groups: 3)),
+        Case(input: [2, 3, 10, 19], weight: [3, 1, 5, 5], params: Conv2dParams(padding: 2, groups: 3)),
+        Case(input: [1, 2, 11, 12], weight: [2, 1, 3, 3], params: Conv2dParams(padding: 2, dilation: 2, groups: 2)),
+        Case(input: [1, 3, 10, 9], weight: [3, 1, 3, 3],
+             params: Conv2dParams(stride: (2, 2), padding: (0, 0, 1, 1), groups: 3)),
+        Case(input: [1, 2, 9, 9], weight: [2, 1, 3, 3], params: Conv2dParams(stride: 3, padding: 1, groups: 2)),
+    ]
+
+    func testAgainstReferenceGradients() throws {
+        for (index, c) in Self.cases.enumerated() {
+            var rng = TestRandom(seed: 900 + UInt64(index))
+            let x = try rng.tensor(c.input)
+            let w = try rng.tensor(c.weight, -0.5, 0.5)
+            let ref = NaiveConv(input: c.input, weight: c.weight, params: c.params)
+            let dy = try rng.tensor([ref.n, ref.o, ref.oh, ref.ow])
+            let grads = try conv2dBackward(x: x, weight: w, gradOutput: dy, params: c.params)
+            let expected = ref.backward(x: x.values, weight: w.values, dy: dy.values)
+            let dx = try XCTUnwrap(grads.input)
+            XCTAssertEqual(dx.shape, c.input)
+            XCTAssertEqual(grads.weight.shape, c.weight)
+            assertClose(dx.values, expected.dx, atol: 3e-5, rtol: 3e-5, "dx \(c)")
+            assertClose(grads.weight.values, expected.dw, atol: 1e-4, rtol: 3e-5, "dw \(c)")
+            assertClose(grads.bias.values, expected.db, atol: 1e-4, rtol: 3e-5, "db \(c)")
+
+            let noInput = try conv2dBackward(x: x, weight: w, gradOutput: dy, params: c.params, inputGradient: false)
+            XCTAssertNil(noInput.input)
+            XCTAssertEqual(noInput.weight, grads.weight)
+        }
+    }
+
+    /// Finite differences check the gradient definition itself (independent of NaiveConv).
+    func testFiniteDifferences() throws {
+        for (index, c) in Self.cases.enumerated() where index % 2 == 0 {
+            var rng = TestRandom(seed: 1900 + UInt64(index))
+            var x = try rng.tensor(c.input)
+            var w = try rng.tensor(c.weight, -0.5, 0.5)
+            let b = try rng.tensor([c.weight[0]])
+            let y0 = try conv2d(x, weight: w, bias: b, params: c.params)
+            let r = try rng.tensor(y0.shape)
+            let grads = try conv2dBackward(x: x, weight: w, gradOutput: r, params: c.params)
+            let dx = try XCTUnwrap(grads.input).values
+
+            func loss(_ x: Tensor, _ w: Tensor, _ b: Tensor) throws -> Double {
+                let y = try conv2d(x, weight: w, bias: b, params: c.params).values
+                return zip(y, r.values).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+            }
+            let eps: Float = 1e-2
+            for _ in 0..<6 {
+                let i = rng.int(0..<x.count)
+                let saved = x[flat: i]
+                x = try Self.setting(x, i, saved + eps)
+                let plus = try loss(x, w, b)
+                x = try Self.setting(x, i, saved - eps)
+                let minus = try loss(x, w, b)
+                x = try Self.setting(x, i, saved)
+                XCTAssertEqual((plus - minus) / Double(2 * eps), Double(dx[i]), accuracy: 2e-2, "dx[\(i)] \(c)")
+            }
+            for _ in 0..<6 {
+                let i = rng.int(0..<w.count)
+                let saved = w[flat: i]
+                w = try Self.setting(w, i, saved + eps)
+                let plus = try loss(x, w, b)
+                w = try Self.setting(w, i, saved - eps)
+                let minus = try loss(x, w, b)
+                w = try Self.setting(w, i, saved)
+                XCTAssertEqual((plus - minus) / Double(2 * eps), Double(grads.weight[flat: i]),
+                               accuracy: 2e-2 * max(1, abs(Double(grads.weight[flat: i])) / 10), "dw[\(i)] \(c)")
+            }
+        }
+    }
+
+    static func setting(_ t: Tensor, _ i: Int, _ v: Float) throws -> Tensor {
+        var values = t.values
+        values[i] = v
+        return try Tensor(shape: t.shape, values: values)
+    }
+
+    func testRejectsWrongGradientShape() throws {
+        let x = try Tensor(shape: [1, 2, 5, 5]), w = try Tensor(shape: [3, 2, 3, 3])
+        XCTAssertThrowsError(try conv2dBackward(x: x, weight: w, gradOutput: try Tensor(shape: [1, 3, 5, 5])))
+        XCTAssertNoThrow(try conv2dBackward(x: x, weight: w, gradOutput: try Tensor(shape: [1, 3, 3, 3])))
+    }
+}

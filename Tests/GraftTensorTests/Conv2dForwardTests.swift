@@ -1,0 +1,154 @@
+import GraftTensor
+import XCTest
+
+/// conv2d against the plain Double reference over every path: pointwise (direct and batched),
+/// strided 1×1, general im2col (tiled planes and batched small planes), grouped, dilated,
+/// asymmetric padding, depthwise with any kernel/stride/dilation, Winograd-eligible 3×3.
+final class Conv2dForwardTests: XCTestCase {
+    struct Case {
+        var input: [Int]
+        var weight: [Int]
+        var params: Conv2dParams
+        var bias = true
+        var activation: Activation = .none
+    }
+
+    func check(_ c: Case, seed: UInt64, file: StaticString = #filePath, line: UInt = #line) throws {
+        var rng = TestRandom(seed: seed)
+        let x = try rng.tensor(c.input)
+        let w = try rng.tensor(c.weight, -0.5, 0.5)
+        let b = c.bias ? try rng.tensor([c.weight[0]]) : nil
+        let y = try conv2d(x, weight: w, bias: b, params: c.params, activation: c.activation)
+        let ref = NaiveConv(input: c.input, weight: c.weight, params: c.params)
+        XCTAssertEqual(y.shape, [ref.n, ref.o, ref.oh, ref.ow], file: file, line: line)
+        let expected = ref.forward(x: x.values, weight: w.values, bias: b?.values).map {
+            naiveActivation($0, c.activation)
+        }
+        assertClose(y.values, expected, atol: 2e-5, rtol: 2e-5, "\(c)", file: file, line: line)
+    }
+
+    func testPointwise() throws {
+        let cases = [
+            Case(input: [1, 8, 5, 7], weight: [6, 8, 1, 1], params: Conv2dParams()),
+            Case(input: [3, 5, 4, 4], weight: [7, 5, 1, 1], params: Conv2dParams(), bias: false),
+            Case(input: [2, 16, 40, 33], weight: [12, 16, 1, 1], params: Conv2dParams(), activation: .relu),
+            Case(input: [1, 4, 37, 41], weight: [9, 4, 1, 1], params: Conv2dParams(), activation: .silu),
+            Case(input: [2, 6, 9, 11], weight: [4, 6, 1, 1], params: Conv2dParams(stride: 2)),
+            Case(input: [1, 6, 50, 41], weight: [4, 6, 1, 1], params: Conv2dParams(stride: 2), activation: .relu6),
+            Case(input: [2, 6, 5, 5], weight: [4, 6, 1, 1], params: Conv2dParams(padding: 1)),
+        ]
+        for (i, c) in cases.enumerated() { try check(c, seed: UInt64(i)) }
+    }
+
+    func testGeneralKernels() throws {
+        let cases = [
+            Case(input: [1, 3, 9, 9], weight: [4, 3, 3, 3], params: Conv2dParams(padding: 1)),
+            Case(input: [2, 3, 11, 10], weight: [5, 3, 3, 3], params: Conv2dParams(stride: 2, padding: 1),
+                 activation: .relu),
+            Case(input: [1, 3, 23, 21], weight: [8, 3, 7, 7], params: Conv2dParams(stride: 2, padding: 3)),
+            Case(input: [2, 4, 8, 9], weight: [3, 4, 5, 3], params: Conv2dParams(stride: 1, padding: 0)),
+            Case(input: [1, 2, 13, 12], weight: [3, 2, 3, 3],
+                 params: Conv2dParams(stride: (2, 1), padding: (0, 1, 1, 0)), activation: .sigmoid),
+            Case(input: [2, 3, 12, 12], weight: [4, 3, 3, 3], params: Conv2dParams(padding: 2, dilation: 2)),
+            Case(input: [1, 2, 15, 14], weight: [3, 2, 3, 2],
+                 params: Conv2dParams(stride: (1, 2), padding: (3, 0, 1, 2), dilation: (3, 2))),
+            Case(input: [3, 5, 6, 7], weight: [6, 5, 2, 2], params: Conv2dParams(stride: 3, padding: 1)),
+            Case(input: [1, 3, 4, 4], weight: [2, 3, 5, 5], params: Conv2dParams(padding: 2), activation: .relu6),
+        ]
+        for (i, c) in cases.enumerated() { try check(c, seed: 100 + UInt64(i)) }
+    }
+
+    /// Planes of ≥ 1024 outputs take the tiled path (several tiles per image).
+    func testLargePlanesAreTiled() throws {
+        let cases = [
+            Case(input: [1, 16, 48, 47], weight: [8, 16, 3, 3], params: Conv2dParams(padding: 1), activation: .relu),
+            Case(input: [2, 3, 70, 66], weight: [5, 3, 7, 7], params: Conv2dParams(stride: 2, padding: 3)),
+            Case(input: [1, 64, 40, 40], weight: [6, 64, 3, 3], params: Conv2dParams(padding: 1), activation: .silu),
+        ]
+        for (i, c) in cases.enumerated() { try check(c, seed: 200 + UInt64(i)) }
+    }
+
+    func testGrouped() throws {
+        let cases = [
+            Case(input: [2, 8, 7, 6], weight: [4, 2, 3, 3], params: Conv2dParams(padding: 1, groups: 4)),
+            Case(input: [1, 6, 9, 9], weight: [9, 2, 3, 3], params: Conv2dParams(stride: 2, padding: 1, groups: 3)),
+            Case(input: [2, 64, 6, 6], weight: [64, 2, 3, 3], params: Conv2dParams(padding: 1, groups: 32),
+                 activation: .relu),
+            Case(input: [1, 4, 33, 33], weight: [8, 2, 1, 1], params: Conv2dParams(groups: 2)),
+            // Depthwise with channel multiplier 2 goes through the grouped GEMM path.
+            Case(input: [1, 3, 8, 8], weight: [6, 1, 3, 3], params: Conv2dParams(padding: 1, groups: 3)),
+        ]
+        for (i, c) in cases.enumerated() { try check(c, seed: 300 + UInt64(i)) }
+    }
+
+    func testDepthwise() throws {
+        var cases: [Case] = []
+        for (k, s, d) in [(3, 1, 1), (3, 2, 1), (5, 1, 1), (5, 2, 1), (3, 1, 2), (3, 3, 1), (1, 1, 1), (7, 2, 2)] {
+            for (h, w) in [(7, 7), (12, 9), (19, 30)] {
+                let pad = d * (k - 1) / 2
+                if h + 2 * pad < d * (k - 1) + 1 { continue }
+                cases.append(Case(input: [2, 5, h, w], weight: [5, 1, k, k],
+                                  params: Conv2dParams(stride: s, padding: pad, dilation: d, groups: 5),
+                                  activation: [.none, .silu, .relu, .relu6, .sigmoid][(k + s + h) % 5]))
+            }
+        }
+        cases.append(Case(input: [1, 4, 10, 11], weight: [4, 1, 3, 3],
+                          params: Conv2dParams(stride: (2, 2), padding: (0, 0, 1, 1), groups: 4), bias: false))
+        cases.append(Case(input: [1, 3, 9, 8], weight: [3, 1, 5, 3],
+                          params: Conv2dParams(stride: (1, 2), padding: (2, 1, 1, 0), groups: 3)))
+        for (i, c) in cases.enumerated() { try check(c, seed: 400 + UInt64(i)) }
+    }
+
+    /// Stride-1 3×3 shapes (Winograd candidates) at odd sizes and batch > 1.
+    func testStrideOne3x3() throws {
+        let cases = [
+            Case(input: [1, 8, 7, 7], weight: [16, 8, 3, 3], params: Conv2dParams(padding: 1), activation: .relu),
+            Case(input: [3, 12, 14, 14], weight: [10, 12, 3, 3], params: Conv2dParams(padding: 1)),
+            Case(input: [2, 5, 13, 9], weight: [7, 5, 3, 3], params: Conv2dParams(padding: 1)),
+            Case(input: [1, 4, 10, 9], weight: [3, 4, 3, 3], params: Conv2dParams(padding: 0)),
+            Case(input: [1, 6, 35, 34], weight: [5, 6, 3, 3], params: Conv2dParams(padding: 1), activation: .silu),
+            Case(input: [2, 3, 8, 11], weight: [4, 3, 3, 3], params: Conv2dParams(stride: (1, 1), padding: (1, 0, 0, 1))),
+            // ≥ 16 channels: the Winograd path, small planes (phases split across threads) …
+            Case(input: [1, 16, 9, 11], weight: [16, 16, 3, 3], params: Conv2dParams(padding: 1)),
+            Case(input: [2, 24, 14, 13], weight: [20, 24, 3, 3], params: Conv2dParams(padding: 1), activation: .relu),
+            Case(input: [2, 32, 10, 8], weight: [17, 32, 3, 3], params: Conv2dParams(padding: 0)),
+            Case(input: [1, 16, 12, 15], weight: [16, 16, 3, 3],
+                 params: Conv2dParams(stride: (1, 1), padding: (1, 0, 0, 1)), activation: .relu6),
+            Case(input: [3, 16, 5, 4], weight: [16, 16, 3, 3], params: Conv2dParams(padding: 1), bias: false),
+            // … and planes large enough for one block per thread.
+            Case(input: [1, 16, 96, 90], weight: [16, 16, 3, 3], params: Conv2dParams(padding: 1), activation: .silu),
+            Case(input: [2, 16, 67, 66], weight: [18, 16, 3, 3], params: Conv2dParams(padding: 1), activation: .relu),
+        ]
+        for (i, c) in cases.enumerated() { try check(c, seed: 500 + UInt64(i)) }
+    }
+
+    func testOutputSizeAndSamePadding() throws {
+        let p = Conv2dParams(stride: 2, padding: 1)
+        XCTAssertEqual(p.outputSize(inputH: 7, inputW: 8, kernelH: 3, kernelW: 3)?.h, 4)
+        XCTAssertEqual(p.outputSize(inputH: 7, inputW: 8, kernelH: 3, kernelW: 3)?.w, 4)
+        XCTAssertNil(Conv2dParams().outputSize(inputH: 2, inputW: 2, kernelH: 3, kernelW: 3))
+        // TF SAME at stride 2 on an even input puts the extra padding bottom/right.
+        let same = Conv2dParams.same(inputH: 224, inputW: 224, kernelH: 3, kernelW: 3, stride: (2, 2))
+        XCTAssertEqual([same.padTop, same.padLeft, same.padBottom, same.padRight], [0, 0, 1, 1])
+        let same5 = Conv2dParams.same(inputH: 15, inputW: 14, kernelH: 5, kernelW: 5, stride: (2, 2))
+        XCTAssertEqual([same5.padTop, same5.padLeft, same5.padBottom, same5.padRight], [2, 1, 2, 2])
+        XCTAssertEqual(same5.outputSize(inputH: 15, inputW: 14, kernelH: 5, kernelW: 5)?.h, 8)
+        XCTAssertEqual(same5.outputSize(inputH: 15, inputW: 14, kernelH: 5, kernelW: 5)?.w, 7)
+    }
+
+    func testRejectsMismatchedOperands() throws {
+        let x = try Tensor(shape: [1, 4, 5, 5])
+        XCTAssertThrowsError(try conv2d(x, weight: try Tensor(shape: [2, 3, 3, 3]))) // channel mismatch
+        XCTAssertThrowsError(try conv2d(x, weight: try Tensor(shape: [3, 2, 3, 3]), params: Conv2dParams(groups: 2)))
+        XCTAssertThrowsError(try conv2d(x, weight: try Tensor(shape: [2, 4, 7, 7]))) // kernel larger than input
+        XCTAssertThrowsError(try conv2d(x, weight: try Tensor(shape: [2, 4, 1, 1]), bias: try Tensor(shape: [3])))
+        XCTAssertThrowsError(try conv2d(x, weight: try Tensor(shape: [2, 4, 1, 1]), params: Conv2dParams(stride: 0)))
+        XCTAssertThrowsError(try conv2d(try Tensor(shape: [4, 5, 5]), weight: try Tensor(shape: [2, 4, 1, 1])))
+        XCTAssertThrowsError(try conv2d(x, weight: try Tensor(shape: [2, 4, 1, 1]), params: Conv2dParams(padding: -1)))
+        do {
+            _ = try conv2d(x, weight: try Tensor(shape: [2, 3, 3, 3]))
+        } catch let error as TensorError {
+            XCTAssertTrue(error.description.contains("conv2d"), error.description)
+        }
+    }
+}
