@@ -1,5 +1,6 @@
 import Foundation
 import GraftCore
+import GraftKeras
 import GraftSafetensors
 import GraftTorch
 
@@ -15,7 +16,7 @@ public enum SourceFormat: String, Sendable, Codable, CaseIterable {
         case .safetensors: return "safetensors (Graft store)"
         case .torchZip: return "PyTorch zip checkpoint (torch.save, torch >= 1.6)"
         case .torchLegacy: return "PyTorch legacy checkpoint (torch <= 1.5 serialization)"
-        case .kerasH5: return "Keras HDF5 weights"
+        case .kerasH5: return "Keras HDF5 weights (legacy .h5 or Keras 3 .weights.h5)"
         }
     }
 }
@@ -79,7 +80,7 @@ public final class WeightStore: @unchecked Sendable {
         case .torchZip, .torchLegacy:
             store = try openTorch(path, format: format, options: options, hash: hash)
         case .kerasH5:
-            throw StoreError.unsupportedFormat("Keras HDF5 weights are not supported yet")
+            store = try openKeras(path, hash: hash)
         }
         try store.checkNamedHash()
         return store
@@ -121,6 +122,18 @@ public final class WeightStore: @unchecked Sendable {
         if checkpoint.byteOrder == "big" { metadata.notes.append("big-endian data converted to little-endian") }
         return WeightStore(sourcePath: path, format: format,
                            entries: tensors.map { WeightEntry(name: $0.name, tensor: $0.tensor) },
+                           metadata: metadata, sourceHash: hash)
+    }
+
+    private static func openKeras(_ path: String, hash: SourceHash?) throws -> WeightStore {
+        let keras = try KerasWeights.read(path: path)
+        var metadata = StoreMetadata()
+        metadata.sourceFile = (path as NSString).lastPathComponent
+        metadata.sourceFormat = "\(SourceFormat.kerasH5.rawValue) (\(keras.layout.rawValue))"
+        metadata.layoutChanges = keras.layoutChangeSummary
+        metadata.notes = keras.notes + [keras.kerasVersion.map { "keras \($0)" }, keras.backend.map { "backend \($0)" }].compactMap { $0 }
+        return WeightStore(sourcePath: path, format: .kerasH5,
+                           entries: keras.tensors.map { WeightEntry(name: $0.name, tensor: $0.tensor) },
                            metadata: metadata, sourceHash: hash)
     }
 

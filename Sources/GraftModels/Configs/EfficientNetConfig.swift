@@ -50,6 +50,8 @@ public struct EfficientNetConfig: Codable, Sendable, Equatable {
     /// efficientnet_pytorch never adds a stage's first block to its input (it compares a stride list
     /// with 1); its graphs set this to false.
     public var firstBlockResidual = true
+    /// Keras' in-graph preprocessing: Rescaling(1/255) then Normalization (mean, variance, count).
+    public var kerasInputNormalization = false
 
     public enum SERounding: String, Codable, Sendable { case floorOfInput = "floor", roundOfExpanded = "round" }
 
@@ -148,6 +150,13 @@ public struct EfficientNetConfig: Codable, Sendable, Equatable {
             (.mbconv, 4, 3, 2, 96, 192, 10), (.mbconv, 6, 3, 1, 192, 224, 19), (.mbconv, 6, 3, 2, 224, 384, 25),
             (.mbconv, 6, 3, 1, 384, 640, 7),
         ], dropout: 0.4)
+        for (i, (w, d, p)) in v1Rows.enumerated() {
+            var c = v1(widthMult: w, depthMult: d, bnEps: 1e-3, dropout: p)
+            c.padding = .tfSame
+            c.bnMomentum = 0.01
+            c.kerasInputNormalization = true
+            out["EfficientNetB\(i)"] = c
+        }
         let liteRows: [(Double, Double)] = [(1.0, 1.0), (1.0, 1.1), (1.1, 1.2), (1.2, 1.4), (1.4, 1.8)]
         for (i, (w, d)) in liteRows.enumerated() { out["efficientnet_lite\(i)"] = lite(widthMult: w, depthMult: d) }
         return out

@@ -28,6 +28,9 @@ public struct VGGConfig: Codable, Sendable, Equatable {
     public var batchNorm: Bool
     public var hidden: Int = 4096
     public var numClasses: Int = 1000
+    /// Keras' top: flatten the last feature map as it is (no adaptive pooling: the model has a fixed
+    /// input size), ReLU dense layers without dropout. The value is fc1's input width (C·H·W).
+    public var kerasFlattenFeatures: Int?
 
     public init(items: [Item], batchNorm: Bool, hidden: Int = 4096, numClasses: Int = 1000) {
         self.items = items
@@ -51,6 +54,11 @@ public struct VGGConfig: Codable, Sendable, Equatable {
         for (name, items) in cfgs {
             out[name] = VGGConfig(items: items, batchNorm: false)
             out[name + "_bn"] = VGGConfig(items: items, batchNorm: true)
+        }
+        for (keras, name) in [("VGG16", "vgg16"), ("VGG19", "vgg19")] {
+            var c = VGGConfig(items: cfgs[name]!, batchNorm: false)
+            c.kerasFlattenFeatures = 512 * 7 * 7
+            out[keras] = c
         }
         return out
     }()

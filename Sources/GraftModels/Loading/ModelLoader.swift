@@ -48,7 +48,11 @@ public enum ModelLoader {
             if scheme == .efficientnetPytorch { c.firstBlockResidual = false }
             spec = .efficientnet(c)
             tensors = try EfficientNetKeyRules.map(source, scheme: scheme, stageLayers: c.stages.map(\.layers))
-        case .torchvision, .keras:
+        case .keras:
+            let r = try KerasKeyRules.map(source)
+            tensors = r.tensors
+            notes += r.notes
+        case .torchvision:
             break
         }
         // A fine-tuned checkpoint has its own class count: take it from the classifier's rows.

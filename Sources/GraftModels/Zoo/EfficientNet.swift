@@ -18,7 +18,9 @@ enum EfficientNetBuilder {
                 .init(inChannels: inC, outChannels: outC, kernel: k, stride: s, padding: (k - 1) / 2, groups: groups, tfSame: tfSame),
                 activation: a, eps: c.bnEps, momentum: c.bnMomentum)
         }
-        var units: [Layer] = [conv(features.scope(0), 3, c.stemChannels, k: 3, s: 2, act)]
+        var units: [Layer] = []
+        if c.kerasInputNormalization { units.append(KerasInputNormalization(vb.scope("normalization"))) }
+        units.append(conv(features.scope(0), 3, c.stemChannels, k: 3, s: 2, act))
         let total = c.stages.reduce(0) { $0 + $1.layers }
         var blockID = 0
         for (si, stage) in c.stages.enumerated() {
@@ -67,7 +69,7 @@ enum EfficientNetBuilder {
         units.append(GlobalAvgPoolFlatten())
         let fc = LayerFactory.linear(vb.scope("classifier").scope(1), inFeatures: c.headChannels, outFeatures: c.numClasses,
                                      weightInit: .uniform(bound: 1 / Float(c.numClasses).squareRoot()), biasInit: .zeros)
-        return Model(arch: arch, family: .efficientnet, body: Sequential(units),
+        return Model(arch: arch, family: c.kerasInputNormalization ? .kerasEfficientNet : .efficientnet, body: Sequential(units),
                      headDropout: Dropout(probability: c.dropout, random: random), classifier: fc,
                      classifierPrefix: "classifier.1", state: vb.source.entries, random: random)
     }

@@ -28,9 +28,19 @@ enum VGGBuilder {
                 channels = out
             }
         }
+        let classifier = vb.scope("classifier")
+        if let flat = config.kerasFlattenFeatures {
+            // Keras: flatten the map as it is; dense layers with ReLU and no dropout.
+            layers.append(Flatten())
+            let fc1 = LayerFactory.linear(classifier.scope(0), inFeatures: flat, outFeatures: config.hidden)
+            let fc2 = LayerFactory.linear(classifier.scope(3), inFeatures: config.hidden, outFeatures: config.hidden)
+            layers += [fc1, ActivationLayer(.relu), fc2, ActivationLayer(.relu)]
+            let fc3 = LayerFactory.linear(classifier.scope(6), inFeatures: config.hidden, outFeatures: config.numClasses)
+            return Model(arch: arch, family: .kerasVGG, body: Sequential(layers), headDropout: nil, classifier: fc3,
+                         classifierPrefix: "classifier.6", state: vb.source.entries, random: random)
+        }
         layers.append(AdaptiveAvgPool2d(height: 7, width: 7))
         layers.append(Flatten())
-        let classifier = vb.scope("classifier")
         // torchvision initializes VGG's linear layers with N(0, 0.01) and zero bias.
         let fc1 = LayerFactory.linear(classifier.scope(0), inFeatures: channels * 49, outFeatures: config.hidden,
                                       weightInit: .normal(std: 0.01), biasInit: .zeros)

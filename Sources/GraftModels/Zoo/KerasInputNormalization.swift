@@ -1,0 +1,47 @@
+import Foundation
+import GraftNN
+import GraftTensor
+
+/// Keras EfficientNet's in-graph preprocessing: `Rescaling(1/255)` then `Normalization`
+/// (`(x − mean) / max(√variance, 1e-7)`) with the stored mean and variance, in Keras' order of float32
+/// operations. Keras' ImageNet weights store the std where the variance belongs and Keras then adds
+/// `Rescaling(1/√std)` (tensorflow#49930): when the stored variance is that std, the same correction
+/// is applied here, so the result is `(x/255 − mean)/std` either way.
+public final class KerasInputNormalization: LayerBase, Layer {
+    public let mean: Parameter
+    public let variance: Parameter
+    public let count: Parameter
+    static let imagenetStd: [Float] = [0.229, 0.224, 0.225]
+
+    init(_ vb: VarBuilder) {
+        mean = vb.parameter([3], "mean", kind: .buffer, initializer: .zeros)
+        variance = vb.parameter([3], "variance", kind: .buffer, initializer: .ones)
+        count = vb.parameter([], "count", kind: .buffer, initializer: .zeros)
+    }
+
+    public var parameters: [Parameter] { [mean, variance, count] }
+
+    /// The stored "variance" is ImageNet's std: Keras' ImageNet weights, which need the extra rescale.
+    public var appliesImagenetCorrection: Bool {
+        zip(variance.value.values, Self.imagenetStd).allSatisfy { abs($0 - $1) < 1e-6 }
+    }
+
+    public func forward(_ x: Tensor) throws -> Tensor {
+        let m = mean.value.values, v = variance.value.values
+        let correction = appliesImagenetCorrection ? Self.imagenetStd.map { 1 / $0.squareRoot() } : [1, 1, 1]
+        let n = x.shape[0], plane = x.count / max(n * 3, 1)
+        var out = x
+        out.withUnsafeMutableBufferPointer { p in
+            for i in 0..<n {
+                for c in 0..<3 {
+                    let sd = max(v[c].squareRoot(), 1e-7), base = (i * 3 + c) * plane
+                    for j in 0..<plane { p[base + j] = (p[base + j] * (1 / 255) - m[c]) / sd * correction[c] }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The input is the image: nothing before this layer needs a gradient.
+    public func backward(_ gradOutput: Tensor) throws -> Tensor? { nil }
+}

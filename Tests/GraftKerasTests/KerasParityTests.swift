@@ -1,0 +1,63 @@
+import Foundation
+import GraftCore
+import GraftModels
+import GraftStore
+import GraftTensor
+import GraftTestSupport
+import XCTest
+
+/// The Keras miniatures (built with Keras' own ResNet / EfficientNet builders and VGG16's layer names)
+/// give Keras' logits to 1e-4 on Graft's Keras-architecture graphs, from both HDF5 layouts.
+final class KerasParityTests: XCTestCase {
+    struct Manifest: Decodable {
+        struct Arrays: Decodable { let input_nchw: String; let logits: String }
+        struct Model: Decodable { let arrays: Arrays }
+        let models: [String: Model]
+    }
+
+    /// The architectures the manifest's configurations describe (see Fixtures/keras/README.md).
+    static let specs: [String: ArchSpec] = {
+        var resnet = ResNetConfig.keras(layers: [2, 1], numClasses: 10)
+        resnet.widths = [8, 16]
+        resnet.stemWidth = 64
+        var vgg = VGGConfig(items: [4, 4, 0, 8, 8, 0, 8, 8, 8, 0, 16, 16, 16, 0, 16, 16, 16, 0].map { $0 == 0 ? .pool : .conv($0) },
+                            batchNorm: false, hidden: 32, numClasses: 10)
+        vgg.kerasFlattenFeatures = 16 * 2 * 2
+        var eff = EfficientNetConfig.named["EfficientNetB0"]!
+        let scaled = EfficientNetConfig.v1(widthMult: 0.1, depthMult: 0.3, bnEps: 1e-3, numClasses: 10)
+        eff.stages = scaled.stages
+        eff.stemChannels = scaled.stemChannels
+        eff.headChannels = EfficientNetConfig.makeDivisible(1280 * 0.1)
+        eff.numClasses = 10
+        return ["resnet_mini": .resnet(resnet), "vgg_mini": .vgg(vgg), "efficientnet_mini": .efficientnet(eff)]
+    }()
+
+    func testMiniaturesMatchKerasInBothLayouts() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("keras/manifest.json")))
+        let manifest = try JSONDecoder().decode(Manifest.self, from: data)
+        var checked = 0
+        for (name, entry) in manifest.models.sorted(by: { $0.key < $1.key }) {
+            let spec = try XCTUnwrap(Self.specs[name], name)
+            let input = try NpyArray(contentsOfFile: TestPaths.fixture("keras/\(entry.arrays.input_nchw)"))
+            let want = try NpyArray(contentsOfFile: TestPaths.fixture("keras/\(entry.arrays.logits)"))
+            for file in ["\(name).h5", "\(name).weights.h5", "\(name).tf2.h5"] {
+                let path = TestPaths.fixture("keras/\(file)")
+                guard FileManager.default.fileExists(atPath: path) else { continue }
+                let store = try WeightStore.open(path)
+                var options = LoadOptions()
+                options.spec = spec
+                let model = try ModelLoader.load(arch: name, store: store, options: options).model
+                let got = try model.logits(try Tensor(shape: input.shape, values: input.values))
+                let maxDiff = zip(got.values, want.values).map { abs($0 - $1) }.max() ?? .infinity
+                print("\(file): max |Δlogit| \(maxDiff), max |logit| \(want.values.map(abs).max() ?? 0)")
+                // numpy.allclose(atol=1e-4, rtol=1e-4), as `graft verify`: the EfficientNet's logits reach ±24.
+                for (g, w) in zip(got.values, want.values) where abs(g - w) > 1e-4 + 1e-4 * abs(w) {
+                    XCTFail("\(file): \(g) vs \(w)")
+                    break
+                }
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThanOrEqual(checked, 6)
+    }
+}
