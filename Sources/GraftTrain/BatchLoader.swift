@@ -11,13 +11,13 @@ public struct Batch {
 
 /// Decodes, augments and batches images on a background thread while the model computes.
 ///
-/// Training batches take torchvision's training recipe derived from the weight's eval preset:
-/// RandomResizedCrop to the crop size with the preset's interpolation, a horizontal flip with p = 0.5,
-/// then /255 and the preset's mean/std. Evaluation batches take the preset itself. Decoded images are
+/// Training batches take the training recipe derived from the weights' eval preprocessing
+/// (`ImagePipeline.augment`: RandomResizedCrop, horizontal flip, the recipe's normalization);
+/// evaluation batches take the eval preprocessing itself. Decoded images are
 /// kept (within a memory budget) so later epochs skip the JPEG/PNG decoding. An unreadable image is
 /// reported once through `onBadImage` and left out.
 public final class BatchLoader: @unchecked Sendable {
-    public let preset: ClassificationPreset
+    public let pipeline: ImagePipeline
     public let batchSize: Int
     public var onBadImage: (String, Error) -> Void = { _, _ in }
     private let lock = NSLock()
@@ -26,8 +26,8 @@ public final class BatchLoader: @unchecked Sendable {
     private let budget: Int
     private var bad = Set<String>()
 
-    public init(preset: ClassificationPreset, batchSize: Int, cacheBudgetBytes: Int = 1 << 30) {
-        self.preset = preset
+    public init(pipeline: ImagePipeline, batchSize: Int, cacheBudgetBytes: Int = 1 << 30) {
+        self.pipeline = pipeline
         self.batchSize = max(1, batchSize)
         self.budget = cacheBudgetBytes
     }
@@ -49,20 +49,12 @@ public final class BatchLoader: @unchecked Sendable {
     func makeBatch(_ items: [ImageFolder.Sample], augment: Bool, seed: UInt64) throws -> Batch? {
         var values: [Float] = []
         var labels: [Int] = [], paths: [String] = []
-        let size = preset.cropSize
+        let size = pipeline.size
         values.reserveCapacity(items.count * 3 * size * size)
         var rng = SplitMix64(seed: seed)
         for item in items {
             guard let image = image(item.path) else { continue }
-            let tensor: ImageTensor
-            if augment {
-                let crop = RandomResizedCrop(size: size, interpolation: preset.interpolation)
-                var img = try crop(image, using: &rng)
-                if rng.next() & 1 == 1 { img = ImageTransforms.horizontalFlip(img) }
-                tensor = try ImageTransforms.normalize(ImageTransforms.toTensor(img), mean: preset.mean, std: preset.std)
-            } else {
-                tensor = try preset(image)
-            }
+            let tensor = augment ? try pipeline.augment(image, using: &rng) : try pipeline.evaluate(image)
             values += tensor.values
             labels.append(item.label)
             paths.append(item.path)

@@ -51,11 +51,11 @@ public final class FineTuner {
     private var cache: (train: Tensor, val: Tensor)?
     private var step = 0
 
-    public init(model: Model, data: ImageFolder, preset: ClassificationPreset, settings: FineTuneSettings) throws {
+    public init(model: Model, data: ImageFolder, pipeline: ImagePipeline, settings: FineTuneSettings) throws {
         self.model = model
         self.data = data
         self.settings = settings
-        self.loader = BatchLoader(preset: preset, batchSize: settings.batchSize)
+        self.loader = BatchLoader(pipeline: pipeline, batchSize: settings.batchSize)
         if let p = settings.headDropout, p > 0 { model.setHeadDropout(Dropout(probability: p, random: model.random)) }
         layerGroups = settings.layerDecay != nil ? LayerGroups.fine(model)
             : settings.groupBoundaries.map { LayerGroups.custom(model, boundaries: $0) } ?? LayerGroups.standard(model)

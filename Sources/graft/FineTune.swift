@@ -91,7 +91,7 @@ struct FineTune: ParsableCommand {
         let net = loaded.model
         let notes = try HeadReplacement.replace(net, classes: dataset.classes, seed: seed,
                                                 keepMatchingClasses: keepMatchingClasses, pretrainedClasses: choice.classes)
-        let tuner = try FineTuner(model: net, data: dataset, preset: choice.preset, settings: s)
+        let tuner = try FineTuner(model: net, data: dataset, pipeline: choice.pipeline, settings: s)
         tuner.loader.onBadImage = { _, error in printError("graft: warning: \(String(describing: error).escapedForTerminal) (skipped)") }
         let progress = ProgressLine(enabled: !json && isatty(2) != 0)
         tuner.onBatch = { progress.update($0) }
@@ -120,7 +120,7 @@ struct FineTune: ParsableCommand {
         var meta = StoreMetadata()
         meta.arch = arch
         meta.weights = choice.source
-        meta.preprocessing = String(decoding: try JSONEncoder().encode(choice.preset), as: UTF8.self)
+        meta.preprocessing = String(decoding: try JSONEncoder().encode(choice.pipeline), as: UTF8.self)
         meta.classes = dataset.classes
         meta.sourceFile = (model.checkpoint as NSString).lastPathComponent
         meta.notes = ["fine-tuned by graft finetune: \(epochs) epochs, optimizer \(optimizer.rawValue), lr \(lr), freeze \(freeze), bn \(bn.rawValue)"]

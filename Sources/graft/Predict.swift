@@ -27,7 +27,7 @@ struct Predict: ParsableCommand {
         }
         var results: [Result] = []
         for path in images {
-            let tensor = try reportingErrors(file: path) { try choice.preset(try ImageDecoder.decode(path: path)) }
+            let tensor = try reportingErrors(file: path) { try choice.pipeline.evaluate(try ImageDecoder.decode(path: path)) }
             let logits = try reportingErrors(file: path) {
                 try loaded.model.logits(try Tensor(shape: [1] + tensor.shape, values: tensor.values))
             }
@@ -39,7 +39,7 @@ struct Predict: ParsableCommand {
             }))
         }
         if json { return try printJSON(results) }
-        print("\(arch) — preprocessing: \(choice.source)")
+        print("\(arch) — preprocessing: \(choice.source) (\(choice.pipeline.summary))")
         for r in results {
             print(r.image)
             for p in r.predictions { print(String(format: "  %6.2f%%  %@ (%d)", p.probability * 100, p.label, p.index)) }
@@ -52,18 +52,22 @@ struct Preprocess: ParsableCommand {
         abstract: "Write the exact float32 CHW tensor that predict feeds for an image (.npy).")
 
     @Option(help: "Weights whose eval preset to apply (ResNet50_Weights.IMAGENET1K_V2, or IMAGENET1K_V2 with --arch).")
-    var weights: String
+    var weights: String?
 
-    @Option(help: "Architecture, for short weight names.") var arch: String?
+    @Option(help: "Architecture, for short weight names or a Keras application (ResNet50, EfficientNetB0: load_img + preprocess_input).")
+    var arch: String?
 
     @Argument(help: "A JPEG or PNG image.") var image: String
 
     @Option(help: "Output .npy file.") var output: String
 
     func run() throws {
-        let info = try reportingErrors(file: weights) { try WeightsRegistry.lookup(weights, arch: weights.contains(".") ? nil : arch) }
-        let t = try reportingErrors(file: image) { try info.preset(try ImageDecoder.decode(path: image)) }
+        guard weights != nil || arch != nil else { throw ValidationError("give --weights or --arch") }
+        let choice = try reportingErrors(file: weights ?? arch ?? "") {
+            try PreprocessingChoice.resolve(weights: weights, arch: arch, metadata: nil)
+        }
+        let t = try reportingErrors(file: image) { try choice.pipeline.evaluate(try ImageDecoder.decode(path: image)) }
         try reportingErrors(file: output) { try NpyArray(shape: t.shape, values: t.values).write(toFile: output) }
-        print("\(image) -> \(output): \(t.shape) with \(info.fullName)'s preset")
+        print("\(image) -> \(output): \(t.shape) with \(choice.source)'s preprocessing")
     }
 }

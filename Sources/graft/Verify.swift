@@ -18,6 +18,9 @@ struct Verify: ParsableCommand {
     @Option var atol: Float = 1e-4
     @Option var rtol: Float = 1e-4
 
+    @Flag(help: "Apply softmax to Graft's outputs first (references from keras.applications models, whose last layer is a softmax by default).")
+    var softmax = false
+
     @Flag(help: "Print JSON.") var json = false
 
     struct Report: Encodable {
@@ -41,9 +44,10 @@ struct Verify: ParsableCommand {
         let want = try reportingErrors(file: reference) { try NpyArray(contentsOfFile: reference) }
         // A single CHW image (as `graft preprocess` writes it) is a batch of one.
         let shape = x.shape.count == 3 ? [1] + x.shape : x.shape
-        let got = try reportingErrors(file: input) {
+        let logits = try reportingErrors(file: input) {
             try loaded.model.logits(try Tensor(shape: shape, values: x.values))
         }
+        let got = softmax ? try GraftTensor.softmax(logits) : logits
         guard got.shape == want.shape else {
             printError("graft: error: \(reference): reference shape \(want.shape), model output \(got.shape)")
             throw Exit.badInput

@@ -99,8 +99,11 @@ enum KerasKeyRules {
         case "top_conv": return "features.\(stages + 1).0"
         case "top_bn": return "features.\(stages + 1).1"
         case "predictions": return "classifier.1"
-        case "normalization": return "normalization"
         default: break
+        }
+        // Keras numbers auto-named layers per session (`normalization_1`).
+        if layer == "normalization" || (layer.hasPrefix("normalization_") && Int(layer.dropFirst(14)) != nil) {
+            return "normalization"
         }
         let digits = layer.dropFirst(5).prefix { $0.isNumber }
         guard layer.hasPrefix("block"), let stage = Int(digits) else { throw NamingError.unmappedKey(scheme: "keras", key: key) }
