@@ -104,6 +104,6 @@ let package = Package(
         .testTarget(name: "GraftModelsTests", dependencies: ["GraftModels", "GraftTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "GraftKerasTests", dependencies: ["GraftKeras", "GraftModels", "GraftTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftTestSupport"]),
-        .testTarget(name: "GraftCLITests", dependencies: ["graft", "GraftTestSupport"]),
+        .testTarget(name: "GraftCLITests", dependencies: ["graft", "GraftStore", "GraftTestSupport"]),
     ]
 )

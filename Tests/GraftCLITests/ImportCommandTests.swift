@@ -1,0 +1,65 @@
+import Foundation
+import GraftTestSupport
+import XCTest
+
+/// `graft inspect / convert / export` end to end.
+final class ImportCommandTests: CLITestCase {
+    func testHelpListsEveryCommand() throws {
+        let r = try graft(["--help"])
+        XCTAssertEqual(r.status, 0)
+        for c in ["inspect", "convert", "export", "verify", "predict", "preprocess", "bench", "finetune"] {
+            XCTAssertTrue(r.stdout.contains(c), c)
+        }
+    }
+
+    func testInspectTableAndJSON() throws {
+        let file = TestPaths.fixture("torch/wrapped.pth")
+        let table = try graft(["inspect", file])
+        XCTAssertEqual(table.status, 0, table.stderr)
+        XCTAssertTrue(table.stdout.contains("PyTorch zip checkpoint"))
+        XCTAssertTrue(table.stdout.contains("unwrapped the 'state_dict' entry"))
+        XCTAssertTrue(table.stdout.contains("stripped the 'module.' prefix"))
+        XCTAssertTrue(table.stdout.contains("conv1.weight"))
+        let json = try graft(["inspect", "--json", file])
+        XCTAssertEqual(json.status, 0)
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(object?["totalTensors"] as? Int, 74)
+        XCTAssertEqual(object?["format"] as? String, "torch-zip")
+    }
+
+    func testConvertThenExportRoundTrips() throws {
+        let st = path("mini.safetensors"), pth = path("mini.pth")
+        let c = try graft(["convert", TestPaths.fixture("torch/resnet18_mini_legacy.pth"), st, "--arch", "resnet18",
+                           "--weights", "IMAGENET1K_V1", "--dtype", "float32"])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        XCTAssertTrue(c.stdout.hasPrefix("converted "), c.stdout)
+        let i = try graft(["inspect", st])
+        XCTAssertTrue(i.stdout.contains("arch:    resnet18"), i.stdout)
+        let e = try graft(["export", st, pth])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        let back = try graft(["inspect", "--json", pth])
+        XCTAssertEqual(back.status, 0, back.stderr)
+        XCTAssertTrue(back.stdout.contains("\"totalTensors\" : 86"))
+    }
+
+    func testHostileInputsExitTwoWithOneLineAndNoOutput() throws {
+        let out = path("out.safetensors")
+        assertRefused(try graft(["convert", TestPaths.fixture("torch/evil_reduce.pth"), out]), naming: ["evil_reduce.pth", "posix.system"])
+        assertRefused(try graft(["convert", TestPaths.fixture("torch/scripted.pt"), out]), naming: ["scripted.pt", "TorchScript"])
+        assertRefused(try graft(["convert", TestPaths.fixture("torch/namespace_args.pth"), out]), naming: ["argparse.Namespace"])
+        assertRefused(try graft(["inspect", "/dev/zero"]), naming: ["/dev/zero", "not a regular file"])
+        assertRefused(try graft(["inspect", TestPaths.fixture("keras/hostile/soft_link_layer.h5")]), naming: ["soft_link_layer.h5"])
+        let truncated = path("truncated.pth")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("torch/resnet18_mini.pth")))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: truncated))
+        assertRefused(try graft(["convert", truncated, out]), naming: ["truncated.pth"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["truncated.pth"])
+    }
+
+    func testHashMismatchInTheNameWarnsButConverts() throws {
+        let r = try graft(["convert", TestPaths.fixture("torch/resnet18_mini-deadbeef.pth"), path("x.safetensors")])
+        XCTAssertEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("warning") && r.stderr.contains("deadbeef"), r.stderr)
+    }
+}

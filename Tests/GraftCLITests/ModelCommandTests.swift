@@ -1,0 +1,61 @@
+import Foundation
+import GraftCore
+import GraftStore
+import GraftTestSupport
+import XCTest
+
+/// `graft verify / predict / preprocess` end to end on the miniatures.
+final class ModelCommandTests: CLITestCase {
+    let checkpoint = TestPaths.fixture("torch/resnet18_mini.pth")
+    let input = TestPaths.fixture("models/input_2x3x64x64.npy")
+    let logits = TestPaths.fixture("models/resnet18_mini_logits.npy")
+
+    func testVerifyPassesAndFailsWithTheRightExitCodes() throws {
+        let ok = try graft(["verify", "--arch", "resnet", "--checkpoint", checkpoint, "--input", input, "--reference", logits, "--json"])
+        XCTAssertEqual(ok.status, 0, ok.stderr + ok.stdout)
+        let report = try JSONSerialization.jsonObject(with: Data(ok.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(report?["withinTolerance"] as? Bool, true)
+        XCTAssertEqual(report?["top1Agreement"] as? Double, 1)
+
+        // A reference that is off by 1e-3 somewhere fails (exit 1), it is not bad input.
+        var shifted = try NpyArray(contentsOfFile: logits)
+        shifted.values[3] += 1e-3
+        let wrong = path("wrong.npy")
+        try shifted.write(toFile: wrong)
+        let fail = try graft(["verify", "--arch", "resnet", "--checkpoint", checkpoint, "--input", input, "--reference", wrong])
+        XCTAssertEqual(fail.status, 1, fail.stdout)
+        XCTAssertTrue(fail.stdout.contains("FAILED"))
+    }
+
+    func testStrictLoadingNamesTheKey() throws {
+        let r = try graft(["verify", "--arch", "resnet34", "--checkpoint", checkpoint, "--input", input, "--reference", logits])
+        assertRefused(r, naming: ["resnet18_mini.pth", "conv1.weight", "[64, 3, 7, 7]"])
+        // A store without fc.bias: strict loading names the key; --allow-missing initializes it instead.
+        let store = try WeightStore.open(checkpoint)
+        let partial = path("partial.safetensors")
+        try WeightStore.inMemory(try store.entries.filter { $0.name != "fc.bias" }.map { ($0.name, try $0.tensor.load()) },
+                                 metadata: StoreMetadata()).writeSafetensors(to: partial)
+        let missing = try graft(["verify", "--arch", "resnet", "--checkpoint", partial, "--input", input, "--reference", logits])
+        assertRefused(missing, naming: ["partial.safetensors", "missing key 'fc.bias'", "--allow-missing"])
+        let relaxed = try graft(["verify", "--arch", "resnet", "--checkpoint", partial, "--input", input, "--reference", logits,
+                                 "--allow-missing", "fc.*"])
+        XCTAssertEqual(relaxed.status, 1, relaxed.stderr)  // runs; the new bias changes the logits
+    }
+
+    func testPreprocessAndPredict() throws {
+        let image = TestPaths.fixture("images/png_rgb8_37x29.png")
+        guard FileManager.default.fileExists(atPath: image) else { throw XCTSkip("no test image") }
+        let npy = path("x.npy")
+        let p = try graft(["preprocess", "--weights", "ResNet50_Weights.IMAGENET1K_V2", image, "--output", npy])
+        XCTAssertEqual(p.status, 0, p.stderr)
+        XCTAssertEqual(try NpyArray(contentsOfFile: npy).shape, [3, 224, 224])
+        let r = try graft(["predict", "--arch", "resnet", "--checkpoint", checkpoint, image, "--top", "3", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let results = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]]
+        let predictions = results?.first?["predictions"] as? [[String: Any]]
+        XCTAssertEqual(predictions?.count, 3)
+        let total = predictions?.compactMap { $0["probability"] as? Double }.reduce(0, +) ?? 0
+        XCTAssertGreaterThan(total, 0)
+        XCTAssertLessThanOrEqual(total, 1.0001)
+    }
+}
