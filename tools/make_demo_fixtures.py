@@ -59,8 +59,8 @@ def preset():
     """The eval transform the backbone was trained with, as torchvision's weights describe theirs."""
     from torchvision.transforms import InterpolationMode
     from torchvision.transforms._presets import ImageClassification
-    return ImageClassification(crop_size=shapes.PRESET_CROP, resize_size=shapes.PRESET_RESIZE, mean=MEAN, std=STD,
-                               interpolation=InterpolationMode.BILINEAR, antialias=True)
+    return ImageClassification(crop_size=shapes.PRESET_CROP, resize_size=shapes.PRESET_RESIZE, mean=MEAN,
+                               std=STD, interpolation=InterpolationMode.BILINEAR, antialias=True)
 
 
 def backbone_model(num_classes=10):
@@ -248,8 +248,8 @@ def main():
         ("preprocessing", OrderedDict([
             ("torchvision", "ImageClassification(crop_size=48, resize_size=56, "
                             "interpolation=InterpolationMode.BILINEAR, antialias=True)"),
-            ("resize_size", shapes.PRESET_RESIZE), ("crop_size", shapes.PRESET_CROP), ("interpolation", "bilinear"),
-            ("antialias", True), ("mean", list(MEAN)), ("std", list(STD))])),
+            ("resize_size", shapes.PRESET_RESIZE), ("crop_size", shapes.PRESET_CROP),
+            ("interpolation", "bilinear"), ("antialias", True), ("mean", list(MEAN)), ("std", list(STD))])),
         ("backbone", OrderedDict([
             ("file", "backbone.pth"), ("arch", "torchvision ResNet(BasicBlock), rebuilt with _make_layer"),
             ("family", "resnet"), ("naming", "torchvision"), ("config", config),
@@ -272,8 +272,8 @@ def main():
         ("pytorch_finetune", OrderedDict([("settings", FINETUNE), ("result", finetuned)])),
     ]))
     total = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())
-    print(f"wrote {len(files) + 1} files to {OUT} ({total / 2**20:.2f} MiB, images {image_bytes / 1024:.0f} KiB) "
-          f"in {time.perf_counter() - started:.0f} s")
+    print(f"wrote {len(files) + 1} files to {OUT} ({total / 2**20:.2f} MiB, "
+          f"images {image_bytes / 1024:.0f} KiB) in {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":

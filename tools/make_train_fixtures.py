@@ -23,7 +23,6 @@ repository root, after tools/make_torch_fixtures.py:
     /work/main/.venv/bin/python tools/make_train_fixtures.py
 """
 
-import copy
 import sys
 from collections import OrderedDict
 from pathlib import Path
