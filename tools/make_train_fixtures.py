@@ -117,10 +117,21 @@ def gradient_tensors(name, x, labels, smoothing, dtype=torch.float32):
     return out
 
 
+def check_loss_formula(stem, tensors, smoothing):
+    """DEFINITIONS' loss, written out in float64, gives torch's loss."""
+    log_p = torch.log_softmax(tensors["logits"].double(), dim=1)
+    picked = -log_p.gather(1, tensors["labels"][:, None])[:, 0]
+    loss = ((1 - smoothing) * picked + smoothing * (-log_p).mean(1)).mean()
+    if abs(loss.item() - tensors["loss"].item()) > 1e-5:
+        raise AssertionError(f"{stem}: the manifest's loss formula gives {loss.item()}, torch "
+                             f"{tensors['loss'].item()}")
+
+
 def make_gradient_case(stem, name, size, smoothing, seed):
     x = torch.randn(GRAD_BATCH, 3, size, size, generator=torch.Generator().manual_seed(seed))
     labels = torch.tensor(GRAD_LABELS, dtype=torch.int64)
     tensors = gradient_tensors(name, x, labels, smoothing)
+    check_loss_formula(stem, tensors, smoothing)
     path = OUT / f"{stem}.safetensors"
     save_file(dict(tensors), path)
     path.chmod(0o644)
@@ -176,13 +187,18 @@ def replace_head(model, init):
                         (f"init.{path}.bias", head.bias.detach().clone())])
 
 
-def run(name, setup, init, batches, dtype=torch.float32, variant=runs.Variant()):
-    """One training run; returns its initial state (float32), init tensors, losses, final state, schedule."""
+def run(name, setup, init, batches, dtype=torch.float32, variant=runs.Variant(), written_out=False):
+    """One training run; returns its initial state (float32), init tensors, losses, final state, schedule.
+
+    `written_out` swaps torch's optimizer step for the manifest's formulas (runs.WrittenOut).
+    """
     model = load_miniature(name)
     init_tensors = replace_head(model, init)
     initial = OrderedDict((k, v.detach().clone()) for k, v in model.state_dict().items())
     model.to(dtype)
     optimizer, schedule, info = setup(model, variant)
+    if written_out:
+        optimizer = runs.WrittenOut(optimizer)
     typed = [(x.to(dtype), y) for x, y in batches]
     losses, lrs, betas1 = runs.train(model, optimizer, schedule, typed)
     final = OrderedDict((k, v.detach().clone()) for k, v in model.state_dict().items())
@@ -274,6 +290,11 @@ def make_run_case(stem, name, head_seed, batch_seed, setup):
 
     check_buffers(stem, reference)
     exact = run(name, setup, saved, batches, torch.float64)
+    by_hand = run(name, setup, saved, batches, torch.float64, written_out=True)
+    formula_gap = max(max_deviation({"l": exact["losses"]}, {"l": by_hand["losses"]}),
+                      max_deviation(exact["final"], by_hand["final"]))
+    if formula_gap > 1e-9:
+        raise AssertionError(f"{stem}: the manifest's optimizer formulas differ from torch by {formula_gap:.1e}")
     zero, dominated = rounding_dominated(reference, exact)
     noise = deviations(reference, exact, set(dominated))
     noise["rounding_dominated"] = max_deviation({k: reference["final"][k] for k in dominated},

@@ -241,6 +241,50 @@ def setup_adamw(model, variant):
     return optimizer, schedule, {"frozen": frozen, "eval_batchnorm": eval_norms, "param_groups": records}
 
 
+# --- the formulas of DEFINITIONS, written out --------------------------------------------------------
+
+class WrittenOut:
+    """DEFINITIONS' sgd and adamw formulas by hand, driven by a torch optimizer's param groups.
+
+    The generator runs it in float64 beside torch's own optimizer, so the manifest's text is checked
+    to describe what torch does (the update order, the bias correction with the current beta1).
+    """
+
+    def __init__(self, optimizer):
+        self.optimizer = optimizer
+        self.adam = isinstance(optimizer, torch.optim.Adam)
+        self.coupled = not isinstance(optimizer, torch.optim.AdamW)
+        self.state = {}
+
+    def zero_grad(self, set_to_none=True):
+        self.optimizer.zero_grad(set_to_none=set_to_none)
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.optimizer.param_groups:
+            lr, wd = group["lr"], group["weight_decay"]
+            for p in group["params"]:
+                state = self.state.setdefault(p, {"k": 0})
+                state["k"] += 1
+                k, g = state["k"], p.grad
+                if not self.adam:
+                    g = g + wd * p
+                    state["buf"] = g.clone() if k == 1 else 0.9 * state["buf"] + g
+                    p.sub_(lr * state["buf"])
+                    continue
+                beta1, beta2 = group["betas"]
+                if self.coupled:
+                    g = g + wd * p
+                else:
+                    p.mul_(1 - lr * wd)
+                m = state.get("m", torch.zeros_like(p))
+                v = state.get("v", torch.zeros_like(p))
+                state["m"] = m = m + (g - m) * (1 - beta1)
+                state["v"] = v = beta2 * v + (1 - beta2) * g * g
+                denom = v.sqrt() / math.sqrt(1 - beta2 ** k) + group["eps"]
+                p.sub_((lr / (1 - beta1 ** k)) * m / denom)
+
+
 # --- the loop -------------------------------------------------------------------------------------
 
 def make_batches(seed, dtype=torch.float32):
