@@ -11,7 +11,7 @@ public final class RandomSource {
 /// Dropout: identity in evaluation; in training zeroes elements with probability p and scales the
 /// rest by 1/(1−p).
 public final class Dropout: LayerBase, Layer {
-    public let probability: Float
+    public var probability: Float
     public let random: RandomSource
     private var mask: Tensor?
 
@@ -35,7 +35,7 @@ public final class Dropout: LayerBase, Layer {
 
 /// torchvision's StochasticDepth(p, "row"): drops a residual branch per sample in training.
 public final class StochasticDepth: LayerBase, Layer {
-    public let probability: Float
+    public var probability: Float
     public let random: RandomSource
     private var keep: Tensor?
 

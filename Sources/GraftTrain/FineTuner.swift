@@ -40,8 +40,7 @@ public final class FineTuner {
     public let data: ImageFolder
     public let settings: FineTuneSettings
     public let loader: BatchLoader
-    public let optimizer: Optimizer
-    public let layerGroups: [(name: String, parameters: [Parameter])]
+    public let trainer: Trainer
     public private(set) var history: [EpochReport] = []
     public private(set) var lastValidation: EvaluationResult?
     public var onBatch: (BatchProgress) -> Void = { _ in }
@@ -49,7 +48,6 @@ public final class FineTuner {
 
     private var unfrozen: [Parameter] = []
     private var cache: (train: Tensor, val: Tensor)?
-    private var step = 0
 
     public init(model: Model, data: ImageFolder, pipeline: ImagePipeline, settings: FineTuneSettings) throws {
         self.model = model
@@ -57,24 +55,12 @@ public final class FineTuner {
         self.settings = settings
         self.loader = BatchLoader(pipeline: pipeline, batchSize: settings.batchSize)
         if let p = settings.headDropout, p > 0 { model.setHeadDropout(Dropout(probability: p, random: model.random)) }
-        layerGroups = settings.layerDecay != nil ? LayerGroups.fine(model)
-            : settings.groupBoundaries.map { LayerGroups.custom(model, boundaries: $0) } ?? LayerGroups.standard(model)
-        let rates = settings.learningRate.rates(groups: layerGroups.count, layerDecay: settings.layerDecay)
-        var groups: [ParameterGroup] = []
-        for (i, g) in layerGroups.enumerated() {
-            let trainable = g.parameters.filter { $0.kind != .buffer }
-            let noDecay = trainable.filter { !settings.decayNormAndBias && ($0.kind == .normAffine || $0.kind == .bias) }
-            let decay = trainable.filter { p in !noDecay.contains { $0 === p } }
-            for (suffix, ps, wd) in [("", decay, settings.weightDecay), (" (no decay)", noDecay, 0)] where !ps.isEmpty {
-                groups.append(ParameterGroup(name: g.name + suffix, parameters: ps, learningRate: Float(rates[i]),
-                                             weightDecay: Float(wd), momentum: Float(settings.momentum)))
-            }
-        }
-        switch settings.optimizer {
-        case .sgd: optimizer = SGD(groups: groups, nesterov: settings.nesterov)
-        case .adamw: optimizer = AdamW(groups: groups)
-        }
+        let perEpoch = (data.train.count + settings.batchSize - 1) / max(settings.batchSize, 1)
+        trainer = Trainer(model: model, settings: settings, totalSteps: perEpoch * max(settings.epochs, 1), stepsPerEpoch: perEpoch)
     }
+
+    public var optimizer: Optimizer { trainer.optimizer }
+    public var layerGroups: [(name: String, parameters: [Parameter])] { trainer.layerGroups }
 
     public var stepsPerEpoch: Int { (data.train.count + settings.batchSize - 1) / settings.batchSize }
 
@@ -110,27 +96,6 @@ public final class FineTuner {
         onEpoch(report, validation)
     }
 
-    /// Sets each group's learning rate (and momentum) for the current step.
-    private func applySchedule() {
-        let total = stepsPerEpoch * max(settings.epochs, 1)
-        let (factor, momentum) = settings.schedule.values(step: step, totalSteps: total, stepsPerEpoch: stepsPerEpoch)
-        for g in optimizer.groups {
-            g.learningRate = Float(Double(g.baseLearningRate) * factor)
-            if let m = momentum { g.momentum = Float(m) }
-        }
-        step += 1
-    }
-
-    /// One optimizer step from logits of a batch; returns the mean loss.
-    private func learn(logits: Tensor, labels: [Int]) throws -> Float {
-        let (loss, grad) = try crossEntropy(logits: logits, targets: labels, labelSmoothing: settings.labelSmoothing)
-        optimizer.zeroGradients()
-        try model.backward(grad)
-        applySchedule()
-        try optimizer.step()
-        return loss
-    }
-
     private func trainImages(epoch: Int, metrics: inout MetricsAccumulator) throws {
         model.setTraining(true)
         let batches = loader.batches(data.train, augment: settings.augment, shuffleSeed: settings.seed &+ UInt64(epoch))
@@ -139,7 +104,7 @@ public final class FineTuner {
         var seen = 0, index = 0
         while let batch = try batches.nextBatch() {
             let logits = try model.forward(batch.images)
-            let loss = try learn(logits: logits, labels: batch.labels)
+            let loss = try trainer.learn(logits: logits, labels: batch.labels)
             metrics.add(logits: logits, targets: batch.labels, meanLoss: loss)
             seen += batch.labels.count
             index += 1
@@ -165,7 +130,7 @@ public final class FineTuner {
             let x = try Tensor(shape: [chunk.count, f], values: rows)
             let y = chunk.map { labels[$0] }
             let logits = try model.head(x)
-            let loss = try learn(logits: logits, labels: y)
+            let loss = try trainer.learn(logits: logits, labels: y)
             metrics.add(logits: logits, targets: y, meanLoss: loss)
             seen += y.count
             report(epoch: epoch, batch: i + 1, of: chunks.count, loss: metrics.result.loss, seen: seen, since: start)

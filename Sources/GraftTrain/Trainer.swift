@@ -1,0 +1,75 @@
+import GraftImage
+import GraftModels
+import GraftNN
+import GraftTensor
+
+/// The optimization core of fine-tuning, independent of where batches come from: parameter groups
+/// with their learning rates, the schedule evaluated per step, and one step = forward, cross-entropy,
+/// backward, schedule, update.
+public final class Trainer {
+    public let model: Model
+    public let optimizer: Optimizer
+    public let layerGroups: [(name: String, parameters: [Parameter])]
+    public let schedule: Schedule
+    public let labelSmoothing: Float
+    /// Steps in the whole run (the schedule's horizon) and per epoch.
+    public let totalSteps: Int
+    public let stepsPerEpoch: Int
+    public private(set) var step = 0
+
+    /// Groups the model's parameters (standard, fine for layer decay, or custom boundaries), gives each
+    /// group its learning rate, and splits off BatchNorm parameters and biases without weight decay
+    /// (unless `decayNormAndBias`).
+    public init(model: Model, settings: FineTuneSettings, totalSteps: Int, stepsPerEpoch: Int) {
+        self.model = model
+        self.schedule = settings.schedule
+        self.labelSmoothing = settings.labelSmoothing
+        self.totalSteps = max(totalSteps, 1)
+        self.stepsPerEpoch = max(stepsPerEpoch, 1)
+        layerGroups = settings.layerDecay != nil ? LayerGroups.fine(model)
+            : settings.groupBoundaries.map { LayerGroups.custom(model, boundaries: $0) } ?? LayerGroups.standard(model)
+        let rates = settings.learningRate.rates(groups: layerGroups.count, layerDecay: settings.layerDecay)
+        var groups: [ParameterGroup] = []
+        for (i, g) in layerGroups.enumerated() {
+            let trainable = g.parameters.filter { $0.kind != .buffer }
+            let exempt = { (p: Parameter) in !settings.decayNormAndBias && (p.kind == .normAffine || p.kind == .bias) }
+            for (suffix, ps, wd) in [("", trainable.filter { !exempt($0) }, settings.weightDecay),
+                                     (" (no decay)", trainable.filter(exempt), 0)] where !ps.isEmpty {
+                groups.append(ParameterGroup(name: g.name + suffix, parameters: ps, learningRate: Float(rates[i]),
+                                             weightDecay: Float(wd), momentum: Float(settings.momentum)))
+            }
+        }
+        switch settings.optimizer {
+        case .sgd: optimizer = SGD(groups: groups, nesterov: settings.nesterov)
+        case .adamw: optimizer = AdamW(groups: groups)
+        }
+    }
+
+    /// One optimizer step on a batch of images (training mode); returns the logits and the mean loss.
+    @discardableResult
+    public func trainStep(images: Tensor, labels: [Int]) throws -> (logits: Tensor, loss: Float) {
+        model.setTraining(true)
+        let logits = try model.forward(images)
+        return (logits, try learn(logits: logits, labels: labels))
+    }
+
+    /// One optimizer step from logits the model just produced in training mode.
+    public func learn(logits: Tensor, labels: [Int]) throws -> Float {
+        let (loss, grad) = try crossEntropy(logits: logits, targets: labels, labelSmoothing: labelSmoothing)
+        optimizer.zeroGradients()
+        try model.backward(grad)
+        applySchedule()
+        try optimizer.step()
+        return loss
+    }
+
+    /// Sets each group's learning rate (and momentum) for the current step, then advances.
+    private func applySchedule() {
+        let (factor, momentum) = schedule.values(step: step, totalSteps: totalSteps, stepsPerEpoch: stepsPerEpoch)
+        for g in optimizer.groups {
+            g.learningRate = Float(Double(g.baseLearningRate) * factor)
+            if let m = momentum { g.momentum = Float(m) }
+        }
+        step += 1
+    }
+}
