@@ -19,6 +19,8 @@ public struct StoreMetadata: Sendable, Equatable {
     public var classes: [String]?
     /// Layout changes applied at import (Keras HWIO → OIHW, …), one line each.
     public var layoutChanges: [String]?
+    /// The tensors' state-dict order, when the file's layout order (widest dtype first) differs.
+    public var order: [String]?
     /// Anything else worth keeping (container notes, hash warnings).
     public var notes: [String] = []
     /// Metadata keys written by other tools, preserved as they were.
@@ -42,6 +44,7 @@ public struct StoreMetadata: Sendable, Equatable {
         put("classes", classes.flatMap(Self.json))
         put("layout_changes", layoutChanges.flatMap(Self.json))
         put("notes", notes.isEmpty ? nil : Self.json(notes))
+        put("order", order.flatMap(Self.json))
         for (k, v) in foreign.sorted(by: { $0.key < $1.key }) where k != "format" { out.append((k, v)) }
         return out
     }
@@ -62,6 +65,7 @@ public struct StoreMetadata: Sendable, Equatable {
             case "classes": classes = Self.decode([String].self, value)
             case "layout_changes": layoutChanges = Self.decode([String].self, value)
             case "notes": notes = Self.decode([String].self, value) ?? []
+            case "order": order = Self.decode([String].self, value)
             default: foreign[key] = value
             }
         }

@@ -38,6 +38,8 @@ extension WeightStore {
         let placeholder = String(repeating: "0", count: 64)
         var meta = metadata
         if sourceHash != nil { meta.sourceSHA256 = placeholder }
+        let names = entries.map(\.name)
+        meta.order = ordered.map(\.name) == names ? nil : names
         let (header, _) = try Safetensors.encodeHeader(
             entries: ordered.map { (name: $0.name, dtype: policy.target(for: $0.tensor.dtype), shape: $0.tensor.shape) },
             metadata: meta.encoded())

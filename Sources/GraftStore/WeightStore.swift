@@ -103,11 +103,16 @@ public final class WeightStore: @unchecked Sendable {
 
     private static func openSafetensors(_ path: String, hash: SourceHash?) throws -> WeightStore {
         let file = try SafetensorsFile(path: path)
-        let entries = file.header.entries.map { e in
+        var entries = file.header.entries.map { e in
             WeightEntry(name: e.name, tensor: LazyTensor(dtype: e.dtype, shape: e.shape) { try file.tensor(named: e.name).data })
         }
-        return WeightStore(sourcePath: path, format: .safetensors, entries: entries,
-                           metadata: StoreMetadata(decoding: file.metadata), sourceHash: hash)
+        let metadata = StoreMetadata(decoding: file.metadata)
+        // Graft writes the widest dtypes first (alignment) and records the state-dict order beside it.
+        if let order = metadata.order, order.count == entries.count, Set(order) == Set(entries.map(\.name)) {
+            let byName = Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0) })
+            entries = order.compactMap { byName[$0] }
+        }
+        return WeightStore(sourcePath: path, format: .safetensors, entries: entries, metadata: metadata, sourceHash: hash)
     }
 
     private static func openTorch(_ path: String, format: SourceFormat, options: StoreOpenOptions, hash: SourceHash?) throws -> WeightStore {

@@ -23,6 +23,15 @@ struct Convert: ParsableCommand {
     @Option(help: "keep: every dtype as stored; float32: widen float16/bfloat16/float64 to float32.")
     var dtype: DTypePolicy = .keep
 
+    @Option(help: ArgumentHelp("Record an eval preprocessing not in the registry: RESIZE:CROP[:INTERPOLATION] "
+                               + "(torchvision ImageClassification; mean/std from --mean/--std, ImageNet's by default)."))
+    var preset: String?
+
+    @Option(help: "Per-channel mean for --preset (comma-separated).") var mean = "0.485,0.456,0.406"
+    @Option(help: "Per-channel std for --preset (comma-separated).") var std = "0.229,0.224,0.225"
+
+    @Option(help: "Record the class names (a text file, one per line, in output order).") var classes: String?
+
     @OptionGroup var open: OpenOptions
 
     func run() throws {
@@ -30,6 +39,14 @@ struct Convert: ParsableCommand {
         for w in store.warnings { printError("graft: warning: \(input.escapedForTerminal): \(w)") }
         if let arch { store.metadata.arch = arch }
         if let weights { store.metadata.weights = weights }
+        if let preset {
+            let pipeline = try parsePreset(preset)
+            store.metadata.preprocessing = String(decoding: try JSONEncoder().encode(pipeline), as: UTF8.self)
+        }
+        if let classes {
+            let text = try reportingErrors(file: classes) { try String(contentsOfFile: classes, encoding: .utf8) }
+            store.metadata.classes = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
         let summary = try reportingErrors(file: input) { try store.writeSafetensors(to: output, dtype: dtype) }
         let mb = Double(summary.bytes) / 1_000_000
         var line = "converted \(input.escapedForTerminal) (\(store.format.rawValue)) -> \(output.escapedForTerminal): "
@@ -37,5 +54,17 @@ struct Convert: ParsableCommand {
         if summary.converted > 0 { line += ", \(summary.converted) widened to float32" }
         if let sha = store.metadata.sourceSHA256 { line += ", source sha256 \(sha.prefix(12))…" }
         print(line)
+    }
+
+    func parsePreset(_ text: String) throws -> ImagePipeline {
+        let parts = text.split(separator: ":").map(String.init)
+        let floats = { (s: String) in s.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) } }
+        guard parts.count >= 2, let resize = Int(parts[0]), let crop = Int(parts[1]), resize > 0, crop > 0,
+              floats(mean).count == 3, floats(std).count == 3
+        else { throw ValidationError("--preset RESIZE:CROP[:INTERPOLATION], --mean and --std with three values each") }
+        let interpolation = parts.count > 2 ? ResampleFilter(rawValue: parts[2]) : .bilinear
+        guard let filter = interpolation else { throw ValidationError("unknown interpolation '\(parts[2])'") }
+        return .torchvision(ClassificationPreset(resizeSize: resize, cropSize: crop, interpolation: filter,
+                                                 mean: floats(mean), std: floats(std)))
     }
 }

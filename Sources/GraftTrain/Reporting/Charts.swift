@@ -46,8 +46,9 @@ public enum TrainingCharts {
                 if i > 0 { c.line(px(xs[i - 1]), py(values[i - 1]), px(xs[i]), py(values[i]), color, thickness: 2) }
                 c.fill(x: px(xs[i]) - 2, y: py(values[i]) - 2, w: 5, h: 5, color)
             }
-            let lx = right - 120, ly = top + 4 + k * 14
-            c.fill(x: lx, y: ly + 3, w: 12, h: 4, color)
+            // Legend on the title line, right-aligned, so it never covers a curve.
+            let lx = right - (series.count - k) * 110, ly = y
+            c.fill(x: lx, y: ly + 4, w: 12, h: 4, color)
             c.text(name, x: lx + 16, y: ly, dark)
         }
     }
@@ -57,9 +58,10 @@ public enum TrainingCharts {
         let n = matrix.count
         let cell = max(24, min(60, 600 / max(n, 1)))
         let labelWidth = min(160, (classes.map(Canvas.textWidth).max() ?? 40) + 10)
-        let width = labelWidth + n * cell + 20, height = 40 + n * cell + labelWidth
+        let title = "Confusion matrix (rows: true, columns: predicted)"
+        let width = max(labelWidth + n * cell + 20, Canvas.textWidth(title) + 20), height = 40 + n * cell + labelWidth
         var c = Canvas(width: width, height: height)
-        c.text("Confusion matrix (rows: true, columns: predicted)", x: 10, y: 8, dark)
+        c.text(title, x: 10, y: 8, dark)
         let peak = max(matrix.flatMap { $0 }.max() ?? 1, 1)
         for i in 0..<n {
             for j in 0..<n {
