@@ -14,6 +14,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Timed iterations (the median is reported).") var iterations = 20
     @Option(help: "Untimed warm-up iterations.") var warmup = 3
     @Option(help: "Input height and width.") var size = 224
+    @Flag(help: "Time a full training step instead (forward, cross-entropy, backward, SGD with momentum; all layers trainable).")
+    var train = false
     @Flag(help: "Print JSON.") var json = false
 
     struct Report: Encodable {
@@ -34,11 +36,22 @@ struct Bench: ParsableCommand {
         var rng = SeededGenerator(seed: 7)
         let count = batch * 3 * size * size
         let x = try Tensor(shape: [batch, 3, size, size], values: (0..<count).map { _ in rng.nextUnitFloat() * 2 - 1 })
-        for _ in 0..<warmup { _ = try model.logits(x) }
+        var step: () throws -> Void = { _ = try model.logits(x) }
+        if train {
+            var settings = FineTuneSettings()
+            settings.freeze = .none
+            settings.schedule = .constant
+            settings.learningRate = .single(0.01)
+            Freezing.apply(model, freeze: .none, unfrozen: [], bn: .train)
+            let trainer = Trainer(model: model, settings: settings, totalSteps: warmup + iterations, stepsPerEpoch: 1)
+            let labels = (0..<batch).map { $0 % model.numClasses }
+            step = { try trainer.trainStep(images: x, labels: labels) }
+        }
+        for _ in 0..<warmup { try step() }
         var times: [Double] = []
         for _ in 0..<iterations {
             let start = DispatchTime.now().uptimeNanoseconds
-            _ = try model.logits(x)
+            try step()
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
         let sorted = times.sorted()
@@ -47,7 +60,7 @@ struct Bench: ParsableCommand {
                             median_ms: median, min_ms: sorted.first ?? 0, mean_ms: times.reduce(0, +) / Double(max(times.count, 1)),
                             images_per_s: Double(batch) / (median / 1000))
         if json { return try printJSON(report) }
-        print(String(format: "%@ batch %d, %d threads, %dx%d: median %.1f ms (min %.1f, mean %.1f), %.1f images/s",
-                     arch, batch, report.threads, size, size, median, report.min_ms, report.mean_ms, report.images_per_s))
+        print(String(format: "%@%@ batch %d, %d threads, %dx%d: median %.1f ms (min %.1f, mean %.1f), %.1f images/s",
+                     arch, train ? " training step" : "", batch, report.threads, size, size, median, report.min_ms, report.mean_ms, report.images_per_s))
     }
 }
