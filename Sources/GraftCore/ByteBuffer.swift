@@ -69,6 +69,23 @@ public final class ByteBuffer: @unchecked Sendable {
         if case .allocation(let p) = owner { p.deallocate() }
     }
 
+    /// Whether the bytes are a window into a mapped file (read-only).
+    public var isMapped: Bool {
+        if case .mapping = owner { return true }
+        return false
+    }
+
+    /// For a mapped window: tells the kernel the pages are no longer needed, so a long streaming pass
+    /// (convert) does not accumulate the whole file in its resident set. The bytes stay readable (they
+    /// are read from the file again if touched). Does nothing for owned buffers.
+    public func releaseResidentPages() {
+        guard case .mapping = owner, count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: base) + page - 1) / page * page
+        let end = (Int(bitPattern: base) + count) / page * page
+        if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED) }
+    }
+
     /// Write access for the producer of an owned buffer. Never write into a mapped window.
     public var mutableBase: UnsafeMutableRawPointer { UnsafeMutableRawPointer(mutating: base) }
 

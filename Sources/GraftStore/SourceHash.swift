@@ -17,23 +17,18 @@ public final class SourceHash: @unchecked Sendable {
         DispatchQueue.global(qos: .userInitiated).async { [self] in
             defer { group.leave() }
             do {
-                // read(2), not mmap: a file truncated by another process mid-hash must give an
-                // error, never SIGBUS.
-                let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-                guard fd >= 0 else { throw FileError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-                defer { close(fd) }
+                // Hash the mapped file in place: no copy into a buffer (this runs beside the conversion,
+                // which reads the same pages).
+                let file = try MappedFile(path: path)
                 var hasher = SHA256()
+                var offset = 0
                 let step = 8 << 20
-                let buffer = UnsafeMutableRawPointer.allocate(byteCount: step, alignment: 64)
-                defer { buffer.deallocate() }
-                while true {
-                    let n = read(fd, buffer, step)
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw FileError.io(path: path, reason: String(cString: strerror(errno)))
-                    }
-                    if n == 0 { break }
-                    hasher.update(bufferPointer: UnsafeRawBufferPointer(start: buffer, count: n))
+                while offset < file.count {
+                    let n = min(step, file.count - offset)
+                    hasher.update(bufferPointer: UnsafeRawBufferPointer(start: file.base + offset, count: n))
+                    // Done with these pages: keep them out of the resident set (they stay in the page cache).
+                    try file.buffer(offset: offset, count: n).releaseResidentPages()
+                    offset += n
                 }
                 digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
             } catch {

@@ -53,6 +53,7 @@ extension WeightStore {
             // withUnsafeBytes keeps each buffer alive for the whole write.
             if target == raw.dtype {
                 try raw.data.withUnsafeBytes { try writer.write($0) }
+                raw.data.releaseResidentPages()
             } else {
                 try raw.convertedToFloat32().data.withUnsafeBytes { try writer.write($0) }
                 converted += 1

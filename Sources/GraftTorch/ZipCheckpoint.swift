@@ -140,13 +140,20 @@ final class ZipStorageSource: StorageSource, @unchecked Sendable {
     func bytes(of storage: StorageDescriptor) throws -> ByteBuffer {
         let name = "\(prefix)/data/\(storage.key)"
         guard let entry = archive.entry(named: name) else { throw TorchError.missingRecord(name) }
-        let buffer: ByteBuffer
-        do { buffer = try archive.read(entry) } catch let error as ZipError { throw TorchError.container(error.description) }
+        var buffer: ByteBuffer
+        do {
+            // Stored records are used in place (CRC-checked) when they can be located; else libzip reads them.
+            buffer = try archive.mappedRead(entry) ?? archive.read(entry)
+        } catch let error as ZipError {
+            throw TorchError.container(error.description)
+        }
         let declared = storage.elementCount * storage.dtype.itemSize
         guard buffer.count == declared else {
             throw TorchError.storageSizeMismatch(storage: name, declaredBytes: declared, actualBytes: buffer.count)
         }
         if bigEndian {
+            // Never write into a mapped window: swap a private copy.
+            if buffer.isMapped { buffer = ByteBuffer(copying: buffer.bytes) }
             ElementConversion.swapByteOrder(
                 UnsafeMutableRawBufferPointer(start: buffer.mutableBase, count: buffer.count),
                 itemSize: storage.dtype.itemSize)

@@ -29,6 +29,19 @@ public final class ZipArchive {
 
     /// libzip's `zip_t *`, discarded in `deinit`.
     let handle: OpaquePointer
+    /// The archive mapped read-only and its located stored members (`mappedRead`), made on first use.
+    private var mapping: (file: MappedFile, locator: StoredEntryLocator)??
+
+    func mappedView() -> (MappedFile, StoredEntryLocator)? {
+        if let cached = mapping { return cached }
+        var made: (file: MappedFile, locator: StoredEntryLocator)?
+        if let file = try? MappedFile(path: path), file.count == fileSize,
+           let locator = StoredEntryLocator(bytes: file.bytes, entries: entries) {
+            made = (file, locator)
+        }
+        mapping = .some(made)
+        return made
+    }
     private let indexByName: [String: Int]
 
     /// Opens and validates the archive at `path`.
