@@ -27,8 +27,8 @@ final class MappedReadTests: XCTestCase {
         var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: source)))
         let clean = try ZipArchive(path: source)
         let target = try XCTUnwrap(clean.entries.first { $0.name.hasSuffix("/data/0") })
-        let record = try clean.read(target).array
-        let start = try XCTUnwrap((0...(bytes.count - record.count)).first { bytes[$0..<($0 + record.count)].elementsEqual(record) })
+        let original = try clean.read(target).array
+        let start = try XCTUnwrap((0...(bytes.count - original.count)).first { bytes[$0..<($0 + original.count)].elementsEqual(original) })
         bytes[start + 5] ^= 0x40
         let corrupt = dir.appendingPathComponent("corrupt.pth").path
         FileManager.default.createFile(atPath: corrupt, contents: Data(bytes))
