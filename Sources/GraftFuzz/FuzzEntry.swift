@@ -32,7 +32,10 @@ func runOne(_ target: FuzzTarget, _ data: UnsafeRawBufferPointer) {
         guard FileManager.default.createFile(atPath: scratchPath, contents: Data(data)) else { return }
         if target == .zip {
             guard let archive = try? ZipArchive(path: scratchPath, limits: zipLimits) else { return }
-            for entry in archive.entries { _ = try? archive.read(entry) }
+            for entry in archive.entries {
+                _ = try? archive.read(entry)
+                _ = try? archive.mappedRead(entry)
+            }
         } else {
             var options = TorchImportOptions(pickleLimits: pickleLimits, zipLimits: zipLimits)
             options.allowMissingCRC = true
