@@ -120,28 +120,4 @@ public enum HDF5Error: Error, CustomStringConvertible, Equatable {
 
 /// `text` in double quotes with control characters, quotes and backslashes escaped, cut to 200
 /// characters, so a hostile name cannot rewrite the terminal that shows an error.
-func quoted(_ text: String) -> String {
-    var out = "\""
-    var count = 0
-    for scalar in text.unicodeScalars {
-        if count == 200 {
-            out += "…"
-            break
-        }
-        count += 1
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        case "\r": out += "\\r"
-        default:
-            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
-                out += "\\u{\(String(scalar.value, radix: 16))}"
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "\""
-}
+func quoted(_ text: String) -> String { SafeText.quoted(text, limit: 200) }

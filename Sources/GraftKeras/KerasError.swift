@@ -1,3 +1,4 @@
+import GraftCore
 import GraftHDF5
 
 /// Why a Keras HDF5 weight file was refused.
@@ -72,26 +73,4 @@ func keras<T>(_ body: () throws -> T) throws -> T {
 }
 
 /// `text` in double quotes with control characters escaped and cut to 200 characters.
-func quoted(_ text: String) -> String {
-    var out = "\""
-    for (count, scalar) in text.unicodeScalars.enumerated() {
-        if count == 200 {
-            out += "…"
-            break
-        }
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        case "\r": out += "\\r"
-        default:
-            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
-                out += "\\u{\(String(scalar.value, radix: 16))}"
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "\""
-}
+func quoted(_ text: String) -> String { SafeText.quoted(text, limit: 200) }

@@ -1,3 +1,4 @@
+import GraftCore
 /// Decoders for the text arguments of protocol 0 (and helpers for messages). Each returns nil
 /// where Python would raise, and the caller turns that into the right `PickleError`.
 enum PickleText {
@@ -139,32 +140,5 @@ enum PickleText {
 
     /// `s` in double quotes with control, bidi-override and quote characters escaped, cut to
     /// `maxCharacters`, so hostile names print safely in one line.
-    static func escaped(_ s: String, maxCharacters: Int = 80) -> String {
-        var out = "\""
-        var count = 0
-        for scalar in s.unicodeScalars {
-            if count == maxCharacters {
-                out += "…"
-                break
-            }
-            count += 1
-            let v = scalar.value
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                let isControl = v < 0x20 || (0x7F...0x9F).contains(v)
-                let isBidi = (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v)
-                if isControl || isBidi {
-                    out += "\\u{" + String(v, radix: 16) + "}"
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func escaped(_ s: String, maxCharacters: Int = 80) -> String { SafeText.quoted(s, limit: maxCharacters) }
 }

@@ -145,31 +145,7 @@ public enum SafetensorsError: Error, CustomStringConvertible, Equatable {
 
 /// A name in single quotes for a one-line message: control characters and quotes escaped, and cut
 /// to 100 characters so a hostile megabyte-long name stays readable.
-func quoted(_ text: String) -> String {
-    var out = "'"
-    var count = 0
-    for scalar in text.unicodeScalars {
-        if count == 100 {
-            out += "…"
-            break
-        }
-        count += 1
-        switch scalar {
-        case "'": out += "\\'"
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        case "\r": out += "\\r"
-        default:
-            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
-                out += "\\u{\(String(scalar.value, radix: 16))}"
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "'"
-}
+func quoted(_ text: String) -> String { SafeText.quoted(text, quote: "'", limit: 100) }
 
 /// The beginning of a possibly huge text (a name, a number) kept in an error value.
 func excerpt(_ text: String, limit: Int = 100) -> String {

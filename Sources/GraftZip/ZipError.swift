@@ -1,3 +1,4 @@
+import GraftCore
 /// Errors of the zip container: opening, validating and reading an archive, and writing one.
 ///
 /// Archive-level cases name the file; entry-level cases name the entry. Entry names in messages are
@@ -112,22 +113,5 @@ public enum ZipError: Error, CustomStringConvertible, Equatable {
 
     /// A name in quotes with control characters and quotes escaped (backslashes are kept as they
     /// are, so a rejected `a\b` reads as itself).
-    public static func display(_ name: String) -> String {
-        var out = "\""
-        for scalar in name.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
-                    out += "\\u{\(String(scalar.value, radix: 16))}"
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    public static func display(_ name: String) -> String { SafeText.quoted(name, limit: .max, escapeBackslash: false) }
 }

@@ -44,18 +44,8 @@ struct OpenOptions: ParsableArguments {
 }
 
 extension String {
-    /// Control characters (terminal escapes in a hostile tensor name) shown as \u{…}.
-    var escapedForTerminal: String {
-        var out = ""
-        for scalar in unicodeScalars {
-            if scalar.value < 0x20 && scalar != "\n" && scalar != "\t" || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) {
-                out += "\\u{\(String(scalar.value, radix: 16))}"
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
+    /// Control characters and bidi overrides (a terminal escape in a hostile tensor name) shown as \u{…}.
+    var escapedForTerminal: String { SafeText.line(self) }
 }
 
 extension Int {
