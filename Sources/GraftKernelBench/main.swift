@@ -160,6 +160,37 @@ do {
         case "effnet": try benchConvs("EfficientNet-B0 convolutions", efficientNetB0Convs, batch: options.batch ?? 1, options)
         case "vgg16": try benchConvs("VGG-16 convolutions", vgg16Convs, batch: options.batch ?? 1, options)
         case "backward": try benchBackward(options)
+        case "parallel":
+            // A compute-bound body: does Parallel.forEach use both cores?
+            var sink = [Double](repeating: 0, count: 64)
+            for threads in [1, 2] {
+                Parallel.threads = threads
+                let t = measure(reps: options.reps) {
+                    sink.withUnsafeMutableBufferPointer { s in
+                        let base = s.baseAddress
+                        Parallel.forEach(8) { i in
+                            var acc = 0.0
+                            for k in 0..<2_000_000 { acc += Double(k & 7) * 1.0000001 }
+                            base?[i] = acc
+                        }
+                    }
+                }
+                print("parallel: 8 × 2M flops on \(threads) threads: \(fmt(t.median * 1e3, 2)) ms")
+            }
+        case "activations":
+            var small = try randomTensor([1 << 16], seed: 9)
+            for kind in [Activation.relu, .silu, .sigmoid] {
+                let saved = Parallel.threads
+                Parallel.threads = 1
+                let t = measure(reps: options.reps) { for _ in 0..<16 { activateInPlace(&small, kind) } }
+                Parallel.threads = saved
+                print("\(kind) in place on 2^16 floats (cache-resident, 1 thread): \(fmt(t.median * 1e9 / Double(16 << 16), 3)) ns/element")
+            }
+            let x = try randomTensor([options.batch ?? (1 << 20)], seed: 9)
+            for kind in [Activation.relu, .relu6, .silu, .sigmoid] {
+                let t = try measure(reps: options.reps) { _ = activation(x, kind) }
+                print("\(kind) on \(x.count) floats: \(fmt(t.median * 1e3, 3)) ms (\(fmt(t.median * 1e9 / Double(x.count), 2)) ns/element, \(Parallel.threads) threads)")
+            }
         case "conv":
             // conv IN OUT K STRIDE SIZE [GROUPS]: one shape, for quick before/after comparisons.
             let v = options.extra.compactMap { Int($0) }

@@ -34,9 +34,9 @@ public func activationBackward(_ kind: Activation, gradOutput: Tensor, input x: 
     try checkShape("activationBackward", "input", x, gradOutput.shape)
     switch kind {
     case .none: return gradOutput
-    case .relu: return elementwise(gradOutput, x) { dy, x in dy.replacing(with: 0, where: .!(x .> 0)) }
+    case .relu: return elementwise(gradOutput, x) { dy, x in Lanes.reluGradient(dy, x) }
     case .relu6:
-        return elementwise(gradOutput, x) { dy, x in dy.replacing(with: 0, where: .!((x .> 0) .& (x .< 6))) }
+        return elementwise(gradOutput, x) { dy, x in Lanes.relu6Gradient(dy, x) }
     case .silu:
         return elementwise(gradOutput, x) { dy, x in
             let s = FastMath.sigmoid(x)
@@ -59,9 +59,9 @@ public func activationBackward(_ kind: Activation, gradOutput: Tensor, output y:
     }
     switch kind {
     case .none, .silu: return gradOutput
-    case .relu: return elementwise(gradOutput, y) { dy, y in dy.replacing(with: 0, where: .!(y .> 0)) }
+    case .relu: return elementwise(gradOutput, y) { dy, y in Lanes.reluGradient(dy, y) }
     case .relu6:
-        return elementwise(gradOutput, y) { dy, y in dy.replacing(with: 0, where: .!((y .> 0) .& (y .< 6))) }
+        return elementwise(gradOutput, y) { dy, y in Lanes.relu6Gradient(dy, y) }
     case .sigmoid: return elementwise(gradOutput, y) { dy, y in dy * y * (1 - y) }
     }
 }

@@ -108,8 +108,8 @@ enum DepthwiseConv {
 func activated(_ x: Vec8, _ activation: Activation) -> Vec8 {
     switch activation {
     case .none: return x
-    case .relu: return x.replacing(with: 0, where: x .< 0)
-    case .relu6: return x.replacing(with: 0, where: x .< 0).replacing(with: 6, where: x .> 6)
+    case .relu: return Lanes.relu(x)
+    case .relu6: return Lanes.relu6(x)
     case .silu: return FastMath.silu(x)
     case .sigmoid: return FastMath.sigmoid(x)
     }

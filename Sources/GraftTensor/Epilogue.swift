@@ -7,13 +7,11 @@ func applyEpilogue(_ p: UnsafeMutablePointer<Float>, count: Int, bias: Float, ac
         if bias != 0 { mapInPlace(p, count) { $0 + bias } }
     case .relu:
         mapInPlace(p, count) { v in
-            let x = v + bias
-            return x.replacing(with: 0, where: x .< 0)
+            Lanes.relu(v + bias)
         }
     case .relu6:
         mapInPlace(p, count) { v in
-            let x = v + bias
-            return x.replacing(with: 0, where: x .< 0).replacing(with: 6, where: x .> 6)
+            Lanes.relu6(v + bias)
         }
     case .silu:
         mapInPlace(p, count) { FastMath.silu($0 + bias) }
@@ -83,9 +81,9 @@ func activate(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _
     case .none:
         if UnsafePointer(dst) != src { dst.update(from: src, count: count) }
     case .relu:
-        map(src, dst, count) { $0.replacing(with: 0, where: $0 .< 0) }
+        map(src, dst, count) { Lanes.relu($0) }
     case .relu6:
-        map(src, dst, count) { $0.replacing(with: 0, where: $0 .< 0).replacing(with: 6, where: $0 .> 6) }
+        map(src, dst, count) { Lanes.relu6($0) }
     case .silu:
         map(src, dst, count) { FastMath.silu($0) }
     case .sigmoid:

@@ -33,7 +33,7 @@ public func maxPool2d(_ x: Tensor, _ params: Pool2dParams) throws -> Tensor {
                     let body = row + p.padW
                     body.update(from: input + lo * g.inW, count: g.inW)
                     for ih in (lo + 1)..<max(hi, lo + 1) {
-                        map2(body, input + ih * g.inW, body, g.inW) { maxPropagatingNaN($0, $1) }
+                        map2(body, input + ih * g.inW, body, g.inW) { Lanes.maxPropagatingNaN($0, $1) }
                     }
                     horizontalMax(row, output + oh * g.outW, g.outW, p)
                 }
@@ -53,11 +53,11 @@ private func horizontalMax(_ row: UnsafeMutablePointer<Float>, _ out: UnsafeMuta
         var m: Vec8
         if p.strideW == 1 {
             m = loadVec8(base)
-            for j in 1..<max(p.kernelW, 1) { m = maxPropagatingNaN(m, loadVec8(base + j)) }
+            for j in 1..<max(p.kernelW, 1) { m = Lanes.maxPropagatingNaN(m, loadVec8(base + j)) }
         } else {
             m = UnsafeRawPointer(base).loadUnaligned(as: SIMD16<Float>.self).evenHalf
             for j in 1..<max(p.kernelW, 1) {
-                m = maxPropagatingNaN(m, UnsafeRawPointer(base + j).loadUnaligned(as: SIMD16<Float>.self).evenHalf)
+                m = Lanes.maxPropagatingNaN(m, UnsafeRawPointer(base + j).loadUnaligned(as: SIMD16<Float>.self).evenHalf)
             }
         }
         let valid = min(8, count - ow)
@@ -68,12 +68,6 @@ private func horizontalMax(_ row: UnsafeMutablePointer<Float>, _ out: UnsafeMuta
         }
         ow += 8
     }
-}
-
-/// max(a, b) where a NaN in either lane wins (torch's max pooling propagates NaN).
-@inline(__always)
-func maxPropagatingNaN(_ a: Vec8, _ b: Vec8) -> Vec8 {
-    a.replacing(with: b, where: .!((a .>= b) .| (a .!= a)))
 }
 
 /// Max pooling that also returns the argmax of every window, exactly as torch's CPU kernel:

@@ -228,7 +228,7 @@ enum Winograd {
         // One specialized loop per activation, so the per-vector code has no switch.
         switch activation {
         case .none: transformOutput(g, tiling, m, ld, t0, t1, outChannels, bias, y) { $0 }
-        case .relu: transformOutput(g, tiling, m, ld, t0, t1, outChannels, bias, y) { $0.replacing(with: 0, where: $0 .< 0) }
+        case .relu: transformOutput(g, tiling, m, ld, t0, t1, outChannels, bias, y) { Lanes.relu($0) }
         case .relu6, .silu, .sigmoid:
             transformOutput(g, tiling, m, ld, t0, t1, outChannels, bias, y) { activated($0, activation) }
         }
