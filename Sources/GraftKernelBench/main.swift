@@ -23,6 +23,7 @@ struct Options {
     var extra: [String] = []
     /// `--ab NAME`: also time each convolution with one setting flipped (`variant(true)`).
     var ab: ((Bool) -> Void)?
+    var activation: Activation = .relu
 }
 
 func parseOptions() -> Options {
@@ -35,6 +36,9 @@ func parseOptions() -> Options {
         case "--reps": o.reps = args.popFirst().flatMap { Int($0) } ?? o.reps
         case "--blas-threads": Gemm.threadPolicy = .blas
         case "--no-winograd": ConvolutionAlgorithms.winograd = false
+        case "--act":
+            let name = args.popFirst() ?? ""
+            o.activation = ["none": .none, "relu": .relu, "relu6": .relu6, "silu": .silu, "sigmoid": .sigmoid][name] ?? .relu
         case "--ab":
             switch args.popFirst() {
             case "winograd": o.ab = { ConvolutionAlgorithms.winograd = !$0 }
@@ -196,7 +200,7 @@ do {
             let v = options.extra.compactMap { Int($0) }
             guard v.count >= 5 else { print("usage: conv IN OUT K STRIDE SIZE [GROUPS]"); exit(2) }
             let shape = ConvShape(name: "conv \(v[0])→\(v[1]) k\(v[2]) s\(v[3]) @\(v[4])", inC: v[0], outC: v[1], k: v[2],
-                                  stride: v[3], size: v[4], groups: v.count > 5 ? v[5] : 1, activation: .relu)
+                                  stride: v[3], size: v[4], groups: v.count > 5 ? v[5] : 1, activation: options.activation)
             try benchConvs("single shape", [shape], batch: options.batch ?? 1, options)
         default: print("unknown suite \(suite)")
         }
