@@ -36,6 +36,7 @@ func parseOptions() -> Options {
         case "--reps": o.reps = args.popFirst().flatMap { Int($0) } ?? o.reps
         case "--blas-threads": Gemm.threadPolicy = .blas
         case "--no-winograd": ConvolutionAlgorithms.winograd = false
+        case "--no-transposed": ConvolutionAlgorithms.transposedInputGradient = false
         case "--act":
             let name = args.popFirst() ?? ""
             o.activation = ["none": .none, "relu": .relu, "relu6": .relu6, "silu": .silu, "sigmoid": .sigmoid][name] ?? .relu

@@ -48,10 +48,10 @@ enum ConvGemm {
     }
 
     /// Output positions per tile for a column matrix with `rows` rows.
-    static func tileWidth(_ g: ConvGeometry) -> Int {
+    static func tileWidth(_ g: ConvGeometry, floats: Int = columnTileFloats, widest: Int = 1024) -> Int {
         let p = g.outPlane
         if g.isPointwiseDirect { return min(p, 1024) }
-        let t = max(128, min(1024, columnTileFloats / max(g.columnRows, 1))) / 64 * 64
+        let t = max(128, min(widest, floats / max(g.columnRows, 1))) / 64 * 64
         // Spread evenly: ceil(p / t) tiles of near-equal width.
         let tiles = (p + t - 1) / t
         return (p + tiles - 1) / tiles
@@ -90,25 +90,43 @@ enum ConvGemm {
         }
     }
 
-    /// Small planes: gather every image's columns side by side, `[k, N·P]` per group, so one GEMM
-    /// sees N·P columns instead of P (a 7×7 plane alone gives BLAS only 49), then scatter back.
+    /// Floats of gathered columns per batched GEMM (4 MB: stays in the last-level cache).
+    static let batchedColumnFloats = 1 << 20
+
+    /// Small planes: gather the columns of several images side by side, `[k, n·P]` per group, so
+    /// one GEMM sees n·P columns instead of P (a 7×7 plane alone gives BLAS only 49), then scatter
+    /// back. Images are taken in chunks that keep the gathered matrix cache-sized.
     static func forwardBatched(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, activation: Activation) {
+        let perImage = g.groups * g.columnRows * g.outPlane
+        let chunk = max(1, min(g.batch, batchedColumnFloats / max(perImage, 1)))
+        var n0 = 0
+        while n0 < g.batch {
+            let n1 = min(g.batch, n0 + chunk)
+            forwardImages(g, n0: n0, n1: n1, x: x, weight: weight, bias: bias, y: y, activation: activation)
+            n0 = n1
+        }
+    }
+
+    /// `forwardBatched` for images `n0..<n1`.
+    static func forwardImages(_ g: ConvGeometry, n0: Int, n1: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                              bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, activation: Activation) {
         let p = g.outPlane, k = g.columnRows, og = g.groupOutChannels, cg = g.groupInChannels
-        let np = g.batch * p
-        let direct = g.isPointwiseDirect && g.batch == 1
+        let images = n1 - n0, np = images * p
+        let xs = x + n0 * g.inChannels * g.inPlane, ys = y + n0 * g.outChannels * p
+        let direct = g.isPointwiseDirect && images == 1
         // (group) → column matrix [k, np]
-        var columns = x
+        var columns = xs
         var ldColumns = g.inPlane
         if !direct {
             let buffer = Scratch.buffer(.gather, count: g.groups * k * np)
             // Split channels too, so a single image's matrix is filled by every thread.
-            let images = g.batch * g.groups
-            let chunks = min(cg, max(1, (4 * Parallel.threads + images - 1) / images))
-            Parallel.forEach(images * chunks) { task in
+            let pieces = images * g.groups
+            let chunks = min(cg, max(1, (4 * Parallel.threads + pieces - 1) / pieces))
+            Parallel.forEach(pieces * chunks) { task in
                 let chunk = task % chunks, group = (task / chunks) % g.groups, n = task / (chunks * g.groups)
                 let channels = (cg * chunk / chunks)..<(cg * (chunk + 1) / chunks)
-                let xg = x + (n * g.inChannels + group * cg) * g.inPlane
+                let xg = xs + (n * g.inChannels + group * cg) * g.inPlane
                 let dst = buffer + group * k * np + n * p
                 if g.isPointwiseDirect {
                     for c in channels { (dst + c * np).update(from: xg + c * g.inPlane, count: p) }
@@ -119,8 +137,8 @@ enum ConvGemm {
             columns = UnsafePointer(buffer)
             ldColumns = np
         }
-        // With one image the GEMM writes the output directly; otherwise into [O, N·P].
-        let product = g.batch == 1 ? y : Scratch.buffer(.reduction, count: g.outChannels * np)
+        // With one image the GEMM writes the output directly; otherwise into [O, n·P].
+        let product = images == 1 ? ys : Scratch.buffer(.reduction, count: g.outChannels * np)
         let columnsStride = direct ? cg * g.inPlane : k * np
         if g.groups >= Parallel.threads {
             Parallel.forEach(g.groups) { group in
@@ -136,12 +154,13 @@ enum ConvGemm {
             }
         }
         // Bias + activation, scattering (o, n·P + q) → (n, o, q) when batched.
-        let rows = g.batch * g.outChannels
+        if images == 1 && bias == nil && activation == .none { return }
+        let rows = images * g.outChannels
         Parallel.forRanges(rows, grain: max(1, 16384 / max(p, 1))) { range in
             for row in range {
                 let n = row / g.outChannels, o = row % g.outChannels
-                let dst = y + row * p
-                if g.batch > 1 { dst.update(from: product + o * np + n * p, count: p) }
+                let dst = ys + row * p
+                if images > 1 { dst.update(from: product + o * np + n * p, count: p) }
                 applyEpilogue(dst, count: p, bias: bias?[o] ?? 0, activation: activation)
             }
         }

@@ -91,4 +91,8 @@ public enum ConvolutionAlgorithms {
         get { Winograd.enabled }
         set { Winograd.enabled = newValue }
     }
+
+    /// Compute a stride-1 convolution's input gradient as a forward convolution with flipped
+    /// filters (default true) rather than GEMM + col2im.
+    nonisolated(unsafe) public static var transposedInputGradient = true
 }

@@ -51,6 +51,19 @@ enum Im2col {
                                 let to = out + (a - ow0)
                                 if g.strideW == 1 {
                                     to.update(from: from, count: b - a)
+                                } else if g.strideW == 2 {
+                                    // Even lanes of 16-wide loads; the last load ends before the
+                                    // row's last read element, so it never leaves the tensor.
+                                    var t = 0
+                                    while t + 8 < b - a {
+                                        let wide = UnsafeRawPointer(from + 2 * t).loadUnaligned(as: SIMD16<Float>.self)
+                                        storeVec8(wide.evenHalf, to + t)
+                                        t += 8
+                                    }
+                                    while t < b - a {
+                                        to[t] = from[2 * t]
+                                        t += 1
+                                    }
                                 } else {
                                     for t in 0..<(b - a) { to[t] = from[t * g.strideW] }
                                 }

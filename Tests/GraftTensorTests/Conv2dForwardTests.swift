@@ -64,6 +64,9 @@ final class Conv2dForwardTests: XCTestCase {
             Case(input: [1, 16, 48, 47], weight: [8, 16, 3, 3], params: Conv2dParams(padding: 1), activation: .relu),
             Case(input: [2, 3, 70, 66], weight: [5, 3, 7, 7], params: Conv2dParams(stride: 2, padding: 3)),
             Case(input: [1, 64, 40, 40], weight: [6, 64, 3, 3], params: Conv2dParams(padding: 1), activation: .silu),
+            // Small planes whose gathered columns exceed the cache budget: one image per GEMM.
+            Case(input: [3, 64, 31, 31], weight: [5, 64, 3, 3], params: Conv2dParams(padding: 1), activation: .relu),
+            Case(input: [2, 32, 62, 61], weight: [9, 32, 3, 3], params: Conv2dParams(stride: 2, padding: 1)),
         ]
         for (i, c) in cases.enumerated() { try check(c, seed: 200 + UInt64(i)) }
     }
