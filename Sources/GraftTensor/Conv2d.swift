@@ -1,30 +1,33 @@
 /// 2-D convolution (cross-correlation, as `torch.nn.functional.conv2d`) with an optional fused
-/// bias and activation.
+/// bias, residual addition and activation.
 ///
 /// - Parameters:
 ///   - x: input (N, C, H, W).
 ///   - weight: filters (O, C/groups, kH, kW).
 ///   - bias: (O), or nil.
 ///   - params: stride, per-side padding (zeros), dilation and groups.
-///   - activation: applied to `conv + bias` before the result is stored.
+///   - activation: applied to `conv + bias + residual` before the result is stored.
+///   - residual: a tensor shaped like the output, added before the activation (a residual
+///     block's `relu(bn(conv(x)) + identity)` in one pass), or nil.
 /// - Returns: (N, O, outH, outW) with `outH = floor((H + padTop + padBottom − dH·(kH − 1) − 1) / sH) + 1`.
 /// - Throws: `TensorError` when the shapes or geometry do not fit together.
 public func conv2d(
     _ x: Tensor, weight: Tensor, bias: Tensor? = nil, params: Conv2dParams = Conv2dParams(),
-    activation: Activation = .none
+    activation: Activation = .none, residual: Tensor? = nil
 ) throws -> Tensor {
     let g = try ConvGeometry(op: "conv2d", input: x.shape, weight: weight.shape, params: params)
     if let bias { try checkShape("conv2d", "bias", bias, [g.outChannels]) }
+    if let residual { try checkShape("conv2d", "residual", residual, g.outputShape) }
     var out = Tensor(kernelShape: g.outputShape)
     let y = out.mutablePointer()
-    withExtendedLifetime((x, weight, bias)) {
-        let b = bias?.pointer
+    withExtendedLifetime((x, weight, bias, residual)) {
+        let e = ConvEpilogue(bias: bias?.pointer, residual: residual?.pointer, output: y, activation: activation)
         if g.isDepthwise {
-            DepthwiseConv.forward(g, x: x.pointer, weight: weight.pointer, bias: b, y: y, activation: activation)
+            DepthwiseConv.forward(g, x: x.pointer, weight: weight.pointer, y: y, epilogue: e)
         } else if Winograd.isApplicable(g) {
-            Winograd.forward(g, x: x.pointer, weight: weight, bias: b, y: y, activation: activation)
+            Winograd.forward(g, x: x.pointer, weight: weight, y: y, epilogue: e)
         } else {
-            ConvGemm.forward(g, x: x.pointer, weight: weight.pointer, bias: b, y: y, activation: activation)
+            ConvGemm.forward(g, x: x.pointer, weight: weight.pointer, y: y, epilogue: e)
         }
     }
     return out
@@ -39,11 +42,11 @@ enum ConvGemm {
     static let columnTileFloats = 128 * 1024
 
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                        bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, activation: Activation) {
+                        y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
         if g.outPlane >= tiledPlaneThreshold {
-            forwardTiled(g, x: x, weight: weight, bias: bias, y: y, activation: activation)
+            forwardTiled(g, x: x, weight: weight, y: y, epilogue: epilogue)
         } else {
-            forwardBatched(g, x: x, weight: weight, bias: bias, y: y, activation: activation)
+            forwardBatched(g, x: x, weight: weight, y: y, epilogue: epilogue)
         }
     }
 
@@ -60,7 +63,7 @@ enum ConvGemm {
     /// Large planes: each task is (image, group, tile of output positions): im2col the tile,
     /// multiply, then bias + activation while the tile is in cache.
     static func forwardTiled(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                             bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, activation: Activation) {
+                             y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
         let p = g.outPlane, k = g.columnRows, og = g.groupOutChannels, cg = g.groupInChannels
         let width = tileWidth(g)
         let tiles = (p + width - 1) / width
@@ -84,8 +87,9 @@ enum ConvGemm {
             }
             Gemm.serial(transA: false, transB: false, m: og, n: p1 - p0, k: k, alpha: 1,
                         a: weight + group * og * k, lda: k, b: columns, ldb: ld, beta: 0, c: yg + p0, ldc: p)
+            if epilogue.isIdentity { return }
             for o in 0..<og {
-                applyEpilogue(yg + o * p + p0, count: p1 - p0, bias: bias?[group * og + o] ?? 0, activation: activation)
+                epilogue.apply(yg + o * p + p0, count: p1 - p0, channel: group * og + o)
             }
         }
     }
@@ -97,20 +101,20 @@ enum ConvGemm {
     /// one GEMM sees n·P columns instead of P (a 7×7 plane alone gives BLAS only 49), then scatter
     /// back. Images are taken in chunks that keep the gathered matrix cache-sized.
     static func forwardBatched(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, activation: Activation) {
+                               y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
         let perImage = g.groups * g.columnRows * g.outPlane
         let chunk = max(1, min(g.batch, batchedColumnFloats / max(perImage, 1)))
         var n0 = 0
         while n0 < g.batch {
             let n1 = min(g.batch, n0 + chunk)
-            forwardImages(g, n0: n0, n1: n1, x: x, weight: weight, bias: bias, y: y, activation: activation)
+            forwardImages(g, n0: n0, n1: n1, x: x, weight: weight, y: y, epilogue: epilogue)
             n0 = n1
         }
     }
 
     /// `forwardBatched` for images `n0..<n1`.
     static func forwardImages(_ g: ConvGeometry, n0: Int, n1: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                              bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, activation: Activation) {
+                              y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
         let p = g.outPlane, k = g.columnRows, og = g.groupOutChannels, cg = g.groupInChannels
         let images = n1 - n0, np = images * p
         let xs = x + n0 * g.inChannels * g.inPlane, ys = y + n0 * g.outChannels * p
@@ -154,14 +158,14 @@ enum ConvGemm {
             }
         }
         // Bias + activation, scattering (o, n·P + q) → (n, o, q) when batched.
-        if images == 1 && bias == nil && activation == .none { return }
+        if images == 1 && epilogue.isIdentity { return }
         let rows = images * g.outChannels
         Parallel.forRanges(rows, grain: max(1, 16384 / max(p, 1))) { range in
             for row in range {
                 let n = row / g.outChannels, o = row % g.outChannels
                 let dst = ys + row * p
                 if images > 1 { dst.update(from: product + o * np + n * p, count: p) }
-                applyEpilogue(dst, count: p, bias: bias?[o] ?? 0, activation: activation)
+                epilogue.apply(dst, count: p, channel: o)
             }
         }
     }

@@ -38,19 +38,19 @@ enum DepthwiseConv {
     }
 
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                        bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, activation: Activation) {
-        switch activation {
-        case .none: forward(g, x, weight, bias, y) { $0 }
-        case .relu: forward(g, x, weight, bias, y) { Lanes.relu($0) }
-        case .relu6: forward(g, x, weight, bias, y) { Lanes.relu6($0) }
-        case .silu: forward(g, x, weight, bias, y) { FastMath.silu($0) }
-        case .sigmoid: forward(g, x, weight, bias, y) { FastMath.sigmoid($0) }
+                        y: UnsafeMutablePointer<Float>, epilogue e: ConvEpilogue) {
+        switch e.activation {
+        case .none: forward(g, x, weight, y, e) { $0 }
+        case .relu: forward(g, x, weight, y, e) { Lanes.relu($0) }
+        case .relu6: forward(g, x, weight, y, e) { Lanes.relu6($0) }
+        case .silu: forward(g, x, weight, y, e) { FastMath.silu($0) }
+        case .sigmoid: forward(g, x, weight, y, e) { FastMath.sigmoid($0) }
         }
     }
 
     @inline(__always)
     static func forward(_ g: ConvGeometry, _ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
-                        _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ act: (Vec8) -> Vec8) {
+                        _ y: UnsafeMutablePointer<Float>, _ e: ConvEpilogue, _ act: (Vec8) -> Vec8) {
         let plane = PaddedPlane(g)
         let taps = g.kernelH * g.kernelW
         let planes = g.batch * g.inChannels
@@ -63,8 +63,8 @@ enum DepthwiseConv {
             for index in (task * perTask)..<min(planes, (task + 1) * perTask) {
                 let c = index % g.inChannels
                 plane.fillInterior(g, src: x + index * g.inPlane, dst: padded)
-                let src = UnsafePointer(padded), filter = weight + c * taps, b = bias?[c] ?? 0
-                let out = y + index * g.outPlane
+                let src = UnsafePointer(padded), filter = weight + c * taps, b = e.bias?[c] ?? 0
+                let out = Output(values: y + index * g.outPlane, residual: e.residual(at: y + index * g.outPlane))
                 switch (g.kernelH, g.kernelW, g.strideH, g.strideW) {
                 case (3, 3, 1, 1) where undilated: square(3, 1, g, plane, src, filter, b, out, act)
                 case (3, 3, 2, 2) where undilated: square(3, 2, g, plane, src, filter, b, out, act)
@@ -89,13 +89,28 @@ enum DepthwiseConv {
         }
     }
 
-    /// Stores the first `count` (≤ 8) lanes.
-    @inline(__always)
-    static func store(_ v: Vec8, _ p: UnsafeMutablePointer<Float>, count: Int) {
-        if count == 8 {
-            storeVec8(v, p)
-        } else {
-            for lane in 0..<count { p[lane] = v[lane] }
+    /// One channel's output plane and the residual plane added to it (if any).
+    struct Output {
+        let values: UnsafeMutablePointer<Float>
+        let residual: UnsafePointer<Float>?
+
+        /// Stores `act(v + residual)` into the first `count` (≤ 8) lanes at `offset`.
+        @inline(__always)
+        func store(_ v: Vec8, at offset: Int, count: Int, _ act: (Vec8) -> Vec8) {
+            var sum = v
+            if let residual {
+                if count == 8 {
+                    sum += loadVec8(residual + offset)
+                } else {
+                    for lane in 0..<count { sum[lane] += residual[offset + lane] }
+                }
+            }
+            let r = act(sum)
+            if count == 8 {
+                storeVec8(r, values + offset)
+            } else {
+                for lane in 0..<count { values[offset + lane] = r[lane] }
+            }
         }
     }
 
@@ -103,14 +118,13 @@ enum DepthwiseConv {
     /// inlining the tap loops have constant trip counts and unroll.
     @inline(__always)
     static func square(_ k: Int, _ s: Int, _ g: ConvGeometry, _ plane: PaddedPlane, _ padded: UnsafePointer<Float>,
-                       _ filter: UnsafePointer<Float>, _ bias: Float, _ out: UnsafeMutablePointer<Float>,
+                       _ filter: UnsafePointer<Float>, _ bias: Float, _ out: Output,
                        _ act: (Vec8) -> Vec8) {
         withUnsafeTemporaryAllocation(of: Vec8.self, capacity: 25) { w in
             for t in 0..<(k * k) { w[t] = Vec8(repeating: filter[t]) }
             let b = Vec8(repeating: bias)
             for oh in 0..<g.outH {
                 let rowBase = padded + oh * s * plane.stride
-                let outRow = out + oh * g.outW
                 var ow = 0
                 while ow < g.outW {
                     var acc = b
@@ -118,7 +132,7 @@ enum DepthwiseConv {
                         let line = rowBase + i * plane.stride + ow * s
                         for j in 0..<k { acc += w[i * k + j] * load8(line + j, stride: s) }
                     }
-                    store(act(acc), outRow + ow, count: min(8, g.outW - ow))
+                    out.store(acc, at: oh * g.outW + ow, count: min(8, g.outW - ow), act)
                     ow += 8
                 }
             }
@@ -127,7 +141,7 @@ enum DepthwiseConv {
 
     /// Any kernel size, stride and dilation.
     static func general(_ g: ConvGeometry, _ plane: PaddedPlane, _ padded: UnsafePointer<Float>,
-                        _ filter: UnsafePointer<Float>, _ bias: Float, _ out: UnsafeMutablePointer<Float>,
+                        _ filter: UnsafePointer<Float>, _ bias: Float, _ out: Output,
                         _ act: (Vec8) -> Vec8) {
         let kh = g.kernelH, kw = g.kernelW, taps = kh * kw
         withUnsafeTemporaryAllocation(of: Int.self, capacity: taps) { offsets in
@@ -141,13 +155,12 @@ enum DepthwiseConv {
                 let b = Vec8(repeating: bias)
                 for oh in 0..<g.outH {
                     let rowBase = padded + oh * g.strideH * plane.stride
-                    let outRow = out + oh * g.outW
                     var ow = 0
                     while ow < g.outW {
                         let base = rowBase + ow * g.strideW
                         var acc = b
                         for t in 0..<taps { acc += weights[t] * load8(base + offsets[t], stride: g.strideW) }
-                        store(act(acc), outRow + ow, count: min(8, g.outW - ow))
+                        out.store(acc, at: oh * g.outW + ow, count: min(8, g.outW - ow), act)
                         ow += 8
                     }
                 }

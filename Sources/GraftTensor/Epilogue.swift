@@ -1,3 +1,33 @@
+/// What a convolution does to its raw output before storing it: `act(conv + bias[o] + residual)`.
+/// `residual` (same shape as the output) fuses a residual block's identity addition.
+struct ConvEpilogue {
+    let bias: UnsafePointer<Float>?
+    let residual: UnsafePointer<Float>?
+    /// The output tensor's first element: a destination pointer minus this locates the residual.
+    let output: UnsafeMutablePointer<Float>
+    let activation: Activation
+
+    /// Nothing to do after the GEMM.
+    var isIdentity: Bool { bias == nil && residual == nil && activation == .none }
+
+    /// The residual value(s) that belong at `dst`.
+    @inline(__always)
+    func residual(at dst: UnsafeMutablePointer<Float>) -> UnsafePointer<Float>? {
+        residual.map { $0 + (dst - output) }
+    }
+
+    /// Applies the epilogue in place to `count` outputs of channel `channel` starting at `dst`.
+    @inline(__always)
+    func apply(_ dst: UnsafeMutablePointer<Float>, count: Int, channel: Int) {
+        let b = bias?[channel] ?? 0
+        if let r = residual(at: dst) {
+            map2(dst, r, dst, count) { activated($0 + $1 + b, activation) }
+        } else {
+            applyEpilogue(dst, count: count, bias: b, activation: activation)
+        }
+    }
+}
+
 /// Bias + activation applied in place to one channel's stretch of output (a row of the GEMM
 /// result), right after it was computed and is still in cache.
 @inline(__always)

@@ -46,7 +46,7 @@ enum Winograd {
     }
 
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: Tensor,
-                        bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, activation: Activation) {
+                        y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
         let filters = weight.storage.derived("winograd-f2x3") { transformFilters(g, weight.pointer) }
         let u = UnsafePointer(filters.values)
         let tiling = Tiling(g)
@@ -67,7 +67,7 @@ enum Winograd {
                 transformInput(g, tiling, x: x, t0: t0, t1: t1, channels: 0..<g.inChannels, v: v, ld: ld)
                 for xi in 0..<16 { multiply(g, u: u, v: v, m: m, ld: ld, columns: t1 - t0, xi: xi) }
                 transformOutput(g, tiling, m: m, ld: ld, t0: t0, t1: t1, outChannels: 0..<g.outChannels,
-                                bias: bias, y: y, activation: activation)
+                                y: y, epilogue: epilogue)
             }
             return
         }
@@ -89,7 +89,7 @@ enum Winograd {
             Parallel.forEach(outChunks) { k in
                 let channels = (g.outChannels * k / outChunks)..<(g.outChannels * (k + 1) / outChunks)
                 transformOutput(g, tiling, m: m, ld: ld, t0: t0, t1: t1, outChannels: channels,
-                                bias: bias, y: y, activation: activation)
+                                y: y, epilogue: epilogue)
             }
         }
     }
@@ -223,27 +223,28 @@ enum Winograd {
     /// y = Aᵀ M A + bias, activated, for the tiles of the block and `outChannels`, with
     /// Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]].
     static func transformOutput(_ g: ConvGeometry, _ tiling: Tiling, m: UnsafeMutablePointer<Float>, ld: Int,
-                                t0: Int, t1: Int, outChannels: Range<Int>, bias: UnsafePointer<Float>?,
-                                y: UnsafeMutablePointer<Float>, activation: Activation) {
+                                t0: Int, t1: Int, outChannels: Range<Int>,
+                                y: UnsafeMutablePointer<Float>, epilogue e: ConvEpilogue) {
         // One specialized loop per activation, so the per-vector code has no switch.
-        switch activation {
-        case .none: transformOutput(g, tiling, m, ld, t0, t1, outChannels, bias, y) { $0 }
-        case .relu: transformOutput(g, tiling, m, ld, t0, t1, outChannels, bias, y) { Lanes.relu($0) }
+        switch e.activation {
+        case .none: transformOutput(g, tiling, m, ld, t0, t1, outChannels, y, e) { $0 }
+        case .relu: transformOutput(g, tiling, m, ld, t0, t1, outChannels, y, e) { Lanes.relu($0) }
         case .relu6, .silu, .sigmoid:
-            transformOutput(g, tiling, m, ld, t0, t1, outChannels, bias, y) { activated($0, activation) }
+            transformOutput(g, tiling, m, ld, t0, t1, outChannels, y, e) { activated($0, e.activation) }
         }
     }
 
     @inline(__always)
     static func transformOutput(_ g: ConvGeometry, _ tiling: Tiling, _ m: UnsafeMutablePointer<Float>, _ ld: Int,
-                                _ t0: Int, _ t1: Int, _ outChannels: Range<Int>, _ bias: UnsafePointer<Float>?,
-                                _ y: UnsafeMutablePointer<Float>, _ act: (Vec8) -> Vec8) {
+                                _ t0: Int, _ t1: Int, _ outChannels: Range<Int>,
+                                _ y: UnsafeMutablePointer<Float>, _ e: ConvEpilogue, _ act: (Vec8) -> Vec8) {
         let channelStride = g.outChannels * ld
         for o in outChannels {
-            let b = Vec8(repeating: bias?[o] ?? 0)
+            let b = Vec8(repeating: e.bias?[o] ?? 0)
             forEachRun(tiling, t0: t0, t1: t1) { n, ty, tx0, tx1, column in
                 let out = y + (n * g.outChannels + o) * g.outPlane
                 let row0 = out + 2 * ty * g.outW
+                let residual0 = e.residual(at: row0)
                 let hasRow1 = 2 * ty + 1 < g.outH
                 var tx = tx0
                 while tx < tx1 {
@@ -258,18 +259,33 @@ enum Winograd {
                     let s0 = productColumn(0), s1 = productColumn(1), s2 = productColumn(2), s3 = productColumn(3)
                     // Row r of the 8 tiles' outputs, interleaved: y[r][0] lane 0, y[r][1] lane 0, …
                     var top = SIMD16<Float>(), bottom = SIMD16<Float>()
-                    top.evenHalf = act(s0.0 + s1.0 + s2.0 + b)
-                    top.oddHalf = act(s1.0 - s2.0 - s3.0 + b)
-                    bottom.evenHalf = act(s0.1 + s1.1 + s2.1 + b)
-                    bottom.oddHalf = act(s1.1 - s2.1 - s3.1 + b)
+                    top.evenHalf = s0.0 + s1.0 + s2.0 + b
+                    top.oddHalf = s1.0 - s2.0 - s3.0 + b
+                    bottom.evenHalf = s0.1 + s1.1 + s2.1 + b
+                    bottom.oddHalf = s1.1 - s2.1 - s3.1 + b
                     let firstColumn = 2 * tx
                     let columns = min(16, g.outW - firstColumn, 2 * (tx1 - tx))
                     if columns == 16 {
+                        if let residual0 {
+                            top += UnsafeRawPointer(residual0 + firstColumn).loadUnaligned(as: SIMD16<Float>.self)
+                            if hasRow1 {
+                                bottom += UnsafeRawPointer(residual0 + g.outW + firstColumn)
+                                    .loadUnaligned(as: SIMD16<Float>.self)
+                            }
+                        }
+                        top = SIMD16(lowHalf: act(top.lowHalf), highHalf: act(top.highHalf))
                         UnsafeMutableRawPointer(row0 + firstColumn).storeBytes(of: top, as: SIMD16<Float>.self)
                         if hasRow1 {
+                            bottom = SIMD16(lowHalf: act(bottom.lowHalf), highHalf: act(bottom.highHalf))
                             UnsafeMutableRawPointer(row0 + g.outW + firstColumn).storeBytes(of: bottom, as: SIMD16<Float>.self)
                         }
                     } else {
+                        if let residual0 {
+                            for i in 0..<columns { top[i] += residual0[firstColumn + i] }
+                            if hasRow1 { for i in 0..<columns { bottom[i] += residual0[g.outW + firstColumn + i] } }
+                        }
+                        top = SIMD16(lowHalf: act(top.lowHalf), highHalf: act(top.highHalf))
+                        bottom = SIMD16(lowHalf: act(bottom.lowHalf), highHalf: act(bottom.highHalf))
                         for i in 0..<columns { row0[firstColumn + i] = top[i] }
                         if hasRow1 { for i in 0..<columns { row0[g.outW + firstColumn + i] = bottom[i] } }
                     }

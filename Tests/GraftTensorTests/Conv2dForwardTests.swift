@@ -21,10 +21,15 @@ final class Conv2dForwardTests: XCTestCase {
         let y = try conv2d(x, weight: w, bias: b, params: c.params, activation: c.activation)
         let ref = NaiveConv(input: c.input, weight: c.weight, params: c.params)
         XCTAssertEqual(y.shape, [ref.n, ref.o, ref.oh, ref.ow], file: file, line: line)
-        let expected = ref.forward(x: x.values, weight: w.values, bias: b?.values).map {
-            naiveActivation($0, c.activation)
-        }
+        let raw = ref.forward(x: x.values, weight: w.values, bias: b?.values)
+        let expected = raw.map { naiveActivation($0, c.activation) }
         assertClose(y.values, expected, atol: 2e-5, rtol: 2e-5, "\(c)", file: file, line: line)
+
+        // The same with a fused residual addition (before the activation).
+        let r = try rng.tensor(y.shape)
+        let withResidual = try conv2d(x, weight: w, bias: b, params: c.params, activation: c.activation, residual: r)
+        let expectedResidual = zip(raw, r.values).map { naiveActivation($0 + Double($1), c.activation) }
+        assertClose(withResidual.values, expectedResidual, atol: 2e-5, rtol: 2e-5, "\(c) + residual", file: file, line: line)
     }
 
     func testPointwise() throws {
@@ -145,6 +150,7 @@ final class Conv2dForwardTests: XCTestCase {
         XCTAssertThrowsError(try conv2d(x, weight: try Tensor(shape: [3, 2, 3, 3]), params: Conv2dParams(groups: 2)))
         XCTAssertThrowsError(try conv2d(x, weight: try Tensor(shape: [2, 4, 7, 7]))) // kernel larger than input
         XCTAssertThrowsError(try conv2d(x, weight: try Tensor(shape: [2, 4, 1, 1]), bias: try Tensor(shape: [3])))
+        XCTAssertThrowsError(try conv2d(x, weight: try Tensor(shape: [2, 4, 1, 1]), residual: try Tensor(shape: [1, 2, 5, 4])))
         XCTAssertThrowsError(try conv2d(x, weight: try Tensor(shape: [2, 4, 1, 1]), params: Conv2dParams(stride: 0)))
         XCTAssertThrowsError(try conv2d(try Tensor(shape: [4, 5, 5]), weight: try Tensor(shape: [2, 4, 1, 1])))
         XCTAssertThrowsError(try conv2d(x, weight: try Tensor(shape: [2, 4, 1, 1]), params: Conv2dParams(padding: -1)))
