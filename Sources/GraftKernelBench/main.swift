@@ -37,6 +37,9 @@ func parseOptions() -> Options {
         case "--blas-threads": Gemm.threadPolicy = .blas
         case "--no-winograd": ConvolutionAlgorithms.winograd = false
         case "--no-transposed": ConvolutionAlgorithms.transposedInputGradient = false
+        case "--wino":
+            let v = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }
+            if v.count == 2 { ConvolutionAlgorithms.tuneWinograd(blockFloats: v[0], minimumCacheBlock: v[1]) }
         case "--act":
             let name = args.popFirst() ?? ""
             o.activation = ["none": .none, "relu": .relu, "relu6": .relu6, "silu": .silu, "sigmoid": .sigmoid][name] ?? .relu

@@ -95,4 +95,10 @@ public enum ConvolutionAlgorithms {
     /// Compute a stride-1 convolution's input gradient as a forward convolution with flipped
     /// filters (default true) rather than GEMM + col2im.
     nonisolated(unsafe) public static var transposedInputGradient = true
+
+    /// Tuning experiments: Winograd block budget (floats) and smallest per-thread block (tiles).
+    public static func tuneWinograd(blockFloats: Int, minimumCacheBlock: Int) {
+        Winograd.blockFloats = blockFloats
+        Winograd.minimumCacheBlock = minimumCacheBlock
+    }
 }

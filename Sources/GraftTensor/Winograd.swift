@@ -27,7 +27,8 @@ enum Winograd {
     /// Below this the GEMMs are too thin for the transforms to pay off (VGG's RGB input layer).
     static let minimumChannels = 16
     /// Floats of transformed input + products one block may hold (≈ 2 MB).
-    static let blockFloats = 512 * 1024
+    nonisolated(unsafe) static var blockFloats = 512 * 1024
+    nonisolated(unsafe) static var minimumCacheBlock = 160
 
     struct Tiling {
         let tilesH: Int, tilesW: Int
@@ -54,9 +55,10 @@ enum Winograd {
         let perTile = 16 * (g.inChannels + g.outChannels)
         let threads = Parallel.threads
         let cacheBlock = min(512, blockFloats / perTile) / 16 * 16
-        // Each block repacks all of U (16·O·C floats) for its GEMMs, so blocks narrower than
-        // ~64 tiles (wide layers) cost more in packing than cache locality saves.
-        if cacheBlock >= 64 && total >= 2 * threads * cacheBlock {
+        // Each block repacks all of U (16·O·C floats) for its GEMMs, so narrow blocks (wide
+        // layers) cost more in packing than cache locality saves: measured on VGG-16, per-thread
+        // blocks only pay off below ~160 tiles' worth of channels (C + O ≤ ~200).
+        if cacheBlock >= minimumCacheBlock && total >= 2 * threads * cacheBlock {
             // Many blocks: one block per task, everything on that thread.
             let blocks = (total + cacheBlock - 1) / cacheBlock
             Parallel.forEach(blocks) { b in
