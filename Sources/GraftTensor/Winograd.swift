@@ -134,22 +134,23 @@ enum Winograd {
             for oc in range {
                 for ic in 0..<c {
                     let f = w + (oc * c + ic) * 9
-                    // G g (4 × 3), column by column, then each of its rows times Gᵀ.
-                    func gRows(_ a: Double, _ b: Double, _ d: Double) -> (Double, Double, Double, Double) {
-                        (a, (a + b + d) / 2, (a - b + d) / 2, d)
-                    }
+                    // G g (4 × 3), column by column (plain tuples: no allocation per filter).
                     let c0 = gRows(Double(f[0]), Double(f[3]), Double(f[6]))
                     let c1 = gRows(Double(f[1]), Double(f[4]), Double(f[7]))
                     let c2 = gRows(Double(f[2]), Double(f[5]), Double(f[8]))
-                    let rows = [(c0.0, c1.0, c2.0), (c0.1, c1.1, c2.1), (c0.2, c1.2, c2.2), (c0.3, c1.3, c2.3)]
-                    for i in 0..<4 {
-                        let r = gRows(rows[i].0, rows[i].1, rows[i].2)
-                        let base = u + ((i * 4) * o + oc) * c + ic
-                        base[0] = Float(r.0)
-                        base[o * c] = Float(r.1)
-                        base[2 * o * c] = Float(r.2)
-                        base[3 * o * c] = Float(r.3)
+                    // Each row of G g times Gᵀ gives one row of U.
+                    let base = u + oc * c + ic, plane = o * c
+                    @inline(__always)
+                    func storeRow(_ i: Int, _ r: (Double, Double, Double, Double)) {
+                        base[(i * 4) * plane] = Float(r.0)
+                        base[(i * 4 + 1) * plane] = Float(r.1)
+                        base[(i * 4 + 2) * plane] = Float(r.2)
+                        base[(i * 4 + 3) * plane] = Float(r.3)
                     }
+                    storeRow(0, gRows(c0.0, c1.0, c2.0))
+                    storeRow(1, gRows(c0.1, c1.1, c2.1))
+                    storeRow(2, gRows(c0.2, c1.2, c2.2))
+                    storeRow(3, gRows(c0.3, c1.3, c2.3))
                 }
             }
         }
@@ -295,6 +296,12 @@ enum Winograd {
                 }
             }
         }
+    }
+
+    /// G applied to one filter column (a, b, d): (a, (a + b + d)/2, (a − b + d)/2, d).
+    @inline(__always)
+    static func gRows(_ a: Double, _ b: Double, _ d: Double) -> (Double, Double, Double, Double) {
+        (a, (a + b + d) / 2, (a - b + d) / 2, d)
     }
 
     /// One 1-D input transform: Bᵀ (d0, d1, d2, d3) = (d0 − d2, d1 + d2, d2 − d1, d1 − d3).
