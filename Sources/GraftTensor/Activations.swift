@@ -24,9 +24,13 @@ public func activateInPlace(_ x: inout Tensor, _ kind: Activation) {
     }
 }
 
+/// max(x, 0) elementwise (NaN stays NaN).
 public func relu(_ x: Tensor) -> Tensor { activation(x, .relu) }
+/// min(max(x, 0), 6) elementwise.
 public func relu6(_ x: Tensor) -> Tensor { activation(x, .relu6) }
+/// x · sigmoid(x) elementwise (swish).
 public func silu(_ x: Tensor) -> Tensor { activation(x, .silu) }
+/// 1 / (1 + e^−x) elementwise.
 public func sigmoid(_ x: Tensor) -> Tensor { activation(x, .sigmoid) }
 
 /// ∂L/∂x of `activation(x)` from the activation's input `x`.

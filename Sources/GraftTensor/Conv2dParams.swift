@@ -3,12 +3,15 @@
 /// Padding is given per side so TensorFlow/Keras "same" padding, which puts the odd extra row or
 /// column at the bottom/right, is expressed exactly (`Conv2dParams.same(...)`).
 public struct Conv2dParams: Equatable, Hashable, Sendable {
+    /// Vertical and horizontal step between output positions.
     public var strideH: Int
     public var strideW: Int
+    /// Zero padding added above, left of, below and right of the input.
     public var padTop: Int
     public var padLeft: Int
     public var padBottom: Int
     public var padRight: Int
+    /// Spacing between kernel taps (1 = dense).
     public var dilationH: Int
     public var dilationW: Int
     /// Input and output channels are split into this many independent groups.

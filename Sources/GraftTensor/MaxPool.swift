@@ -1,5 +1,6 @@
 /// The output of a max pool that remembers where each maximum came from (for the backward pass).
 public struct MaxPoolResult: Equatable {
+    /// The pooled values (N, C, outH, outW).
     public var output: Tensor
     /// For each output element, the flat index `ih · W + iw` of its maximum within its input plane
     /// (torch's `return_indices` convention); -1 for a window that covers no input element.

@@ -199,6 +199,7 @@ extension Tensor: Equatable {
 }
 
 extension Tensor: CustomStringConvertible {
+    /// The shape and the first few values.
     public var description: String {
         let head = values.prefix(8).map { "\($0)" }.joined(separator: ", ")
         return "Tensor(shape: \(shape), values: [\(head)\(count > 8 ? ", …" : "")])"
