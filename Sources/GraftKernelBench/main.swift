@@ -155,6 +155,7 @@ func benchConvs(_ title: String, _ shapes: [ConvShape], batch: Int, _ o: Options
         print(pad(s.name, 28) + pad("×\(s.count)", 7) + pad(fmt(t.median * 1e3, 3), 13) + pad(fmt(t.min * 1e3, 3), 10)
               + fmt(flops / t.median / 1e9, 1))
     }
+    if o.ab != nil { print(""); return }
     print("sum of convolutions: \(fmt(total * 1e3, 2)) ms for \(fmt(totalFlops / 1e9, 2)) GFLOP"
           + " (\(fmt(totalFlops / total / 1e9, 1)) GFLOP/s)\n")
 }
