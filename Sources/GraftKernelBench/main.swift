@@ -205,6 +205,37 @@ do {
         case "backward": try benchBackward(options)
         case "parallel":
             print("parallel speed-up on \(Parallel.threads) threads: \(fmt(parallelSpeedup(), 2))×")
+        case "maxpool-indices":
+            let stem = try randomTensor([options.batch ?? 1, 64, 112, 112], seed: 1)
+            let t = try measure(reps: options.reps) { _ = try maxPool2dWithIndices(stem, Pool2dParams(kernel: 3, stride: 2, padding: 1)) }
+            print("maxpool with indices: \(fmt(t.median * 1e3, 3)) ms")
+        case "ops":
+            // The non-convolution kernels of a forward pass, at the sizes the networks use.
+            let batch = options.batch ?? 1
+            func time(_ name: String, _ body: () throws -> Void) throws {
+                let t = try measure(reps: options.reps, body)
+                print(pad(name, 44) + pad(fmt(t.median * 1e3, 3), 10) + "ms  (min \(fmt(t.min * 1e3, 3)))")
+            }
+            print("== other kernels, batch \(batch), \(Parallel.threads) threads")
+            let stem = try randomTensor([batch, 64, 112, 112], seed: 1)
+            try time("maxpool 3x3 s2 p1, 64×112² (ResNet)") { _ = try maxPool2d(stem, Pool2dParams(kernel: 3, stride: 2, padding: 1)) }
+            try time("  … with indices (training)") { _ = try maxPool2dWithIndices(stem, Pool2dParams(kernel: 3, stride: 2, padding: 1)) }
+            let vgg = try randomTensor([batch, 64, 224, 224], seed: 2)
+            try time("maxpool 2x2 s2, 64×224² (VGG)") { _ = try maxPool2d(vgg, Pool2dParams(kernel: 2)) }
+            let head = try randomTensor([batch, 2048, 7, 7], seed: 3)
+            try time("global avg pool 2048×7²") { _ = try globalAvgPool(head) }
+            let vggHead = try randomTensor([batch, 512, 7, 7], seed: 4)
+            try time("adaptive avg pool 512×7² → 7×7") { _ = try adaptiveAvgPool2d(vggHead, outputSize: (7, 7)) }
+            let se = try randomTensor([batch, 96, 56, 56], seed: 5), s = try randomTensor([batch, 96], seed: 6)
+            try time("channel scale (SE) 96×56²") { _ = try channelScale(se, s) }
+            let a = try randomTensor([batch, 256, 56, 56], seed: 7), b = try randomTensor([batch, 256, 56, 56], seed: 8)
+            try time("add + relu 256×56²") { _ = try add(a, b, activation: .relu) }
+            let fcIn = try randomTensor([batch, 25088], seed: 9), fcW = try randomTensor([4096, 25088], seed: 10)
+            try time("linear 25088→4096 (VGG fc1)") { _ = try linear(fcIn, weight: fcW) }
+            let fc2In = try randomTensor([batch, 2048], seed: 11), fc2W = try randomTensor([1000, 2048], seed: 12)
+            try time("linear 2048→1000 (ResNet fc)") { _ = try linear(fc2In, weight: fc2W) }
+            let logits = try randomTensor([batch, 1000], seed: 13)
+            try time("softmax 1000") { _ = try softmax(logits) }
         case "activations":
             var small = try randomTensor([1 << 16], seed: 9)
             for kind in [Activation.relu, .silu, .sigmoid] {

@@ -71,57 +71,6 @@ private func horizontalMax(_ row: UnsafeMutablePointer<Float>, _ out: UnsafeMuta
     }
 }
 
-/// Max pooling that also returns the argmax of every window, exactly as torch's CPU kernel:
-/// the first maximum in row-major window order wins, NaN beats everything.
-public func maxPool2dWithIndices(_ x: Tensor, _ params: Pool2dParams) throws -> MaxPoolResult {
-    let g = try PoolGeometry(op: "maxPool2dWithIndices", x, params)
-    let p = params
-    var out = Tensor(kernelShape: [x.shape[0], x.shape[1], g.outH, g.outW])
-    var indices = [Int32](repeating: 0, count: out.count)
-    let dst = out.mutablePointer()
-    indices.withUnsafeMutableBufferPointer { idx in
-        guard let idx = idx.baseAddress else { return }
-        withExtendedLifetime(x) {
-            let src = x.pointer
-            Parallel.forRanges(g.planes, grain: max(1, 4096 / max(g.outH * g.outW, 1))) { planes in
-                for plane in planes {
-                    let input = src + plane * g.inH * g.inW
-                    let base = plane * g.outH * g.outW
-                    for oh in 0..<g.outH {
-                        var h0 = oh * p.strideH - p.padH
-                        let h1 = min(h0 + (p.kernelH - 1) * p.dilationH + 1, g.inH)
-                        while h0 < 0 { h0 += p.dilationH }
-                        for ow in 0..<g.outW {
-                            var w0 = ow * p.strideW - p.padW
-                            let w1 = min(w0 + (p.kernelW - 1) * p.dilationW + 1, g.inW)
-                            while w0 < 0 { w0 += p.dilationW }
-                            var best = -Float.infinity
-                            // An all-padding window (possible only with dilation) keeps −∞ and -1.
-                            var bestIndex = h0 < h1 && w0 < w1 ? h0 * g.inW + w0 : -1
-                            var ih = h0
-                            while ih < h1 {
-                                var iw = w0
-                                while iw < w1 {
-                                    let v = input[ih * g.inW + iw]
-                                    if v > best || v.isNaN {
-                                        best = v
-                                        bestIndex = ih * g.inW + iw
-                                    }
-                                    iw += p.dilationW
-                                }
-                                ih += p.dilationH
-                            }
-                            dst[base + oh * g.outW + ow] = best
-                            idx[base + oh * g.outW + ow] = Int32(truncatingIfNeeded: bestIndex)
-                        }
-                    }
-                }
-            }
-        }
-    }
-    return MaxPoolResult(output: out, indices: indices)
-}
-
 /// Gradient of max pooling: each output's gradient goes to the input element it came from
 /// (summed where windows overlap).
 /// - Parameters:
@@ -141,21 +90,33 @@ public func maxPool2dBackward(gradOutput: Tensor, indices: [Int32], inputShape: 
     let planeOut = gradOutput.shape[2] * gradOutput.shape[3]
     var dx = try Tensor(shape: inputShape)
     let dst = dx.mutablePointer()
+    // Planes are independent (indices point inside their own plane): split them across threads.
+    let bad = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    defer { bad.deallocate() }
+    bad.initialize(to: 0)
     var badIndex: Int32?
-    withExtendedLifetime(gradOutput) {
-        let dy = gradOutput.pointer
-        for plane in 0..<(inputShape[0] * inputShape[1]) {
-            for j in 0..<planeOut {
-                let i = indices[plane * planeOut + j]
-                if i == -1 { continue }  // a window with no input element
-                guard i >= 0, Int(i) < planeIn else {
-                    badIndex = i
-                    continue
+    indices.withUnsafeBufferPointer { idxBuffer in
+        guard let idx = idxBuffer.baseAddress else { return }
+        withExtendedLifetime(gradOutput) {
+            let dy = gradOutput.pointer
+            Parallel.forRanges(inputShape[0] * inputShape[1], grain: max(1, 8192 / max(planeOut, 1))) { planes in
+                for plane in planes {
+                    let grad = dy + plane * planeOut, argmax = idx + plane * planeOut
+                    let target = dst + plane * planeIn
+                    for j in 0..<planeOut {
+                        let i = argmax[j]
+                        if i == -1 { continue }  // a window with no input element
+                        guard i >= 0, Int(i) < planeIn else {
+                            bad.pointee = i  // any one offending index is enough to report
+                            continue
+                        }
+                        target[Int(i)] += grad[j]
+                    }
                 }
-                dst[plane * planeIn + Int(i)] += dy[plane * planeOut + j]
             }
         }
     }
+    if bad.pointee != 0 { badIndex = bad.pointee }
     if let badIndex {
         throw TensorError.invalidArgument(op: "maxPool2dBackward", detail: "index \(badIndex) outside a plane of \(planeIn)")
     }
