@@ -41,7 +41,9 @@ func parseOptions() -> Options {
         case "--no-transposed": ConvolutionAlgorithms.transposedInputGradient = false
         case "--wino":
             let v = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }
-            if v.count == 2 { ConvolutionAlgorithms.tuneWinograd(blockFloats: v[0], minimumCacheBlock: v[1]) }
+            if v.count >= 2 {
+                ConvolutionAlgorithms.tuneWinograd(blockFloats: v[0], minimumCacheBlock: v[1], bigBlockFactor: v.count > 2 ? v[2] : 8)
+            }
         case "--act":
             let name = args.popFirst() ?? ""
             o.activation = ["none": .none, "relu": .relu, "relu6": .relu6, "silu": .silu, "sigmoid": .sigmoid][name] ?? .relu

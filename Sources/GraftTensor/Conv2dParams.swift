@@ -100,8 +100,9 @@ public enum ConvolutionAlgorithms {
     nonisolated(unsafe) public static var transposedInputGradient = true
 
     /// Tuning experiments: Winograd block budget (floats) and smallest per-thread block (tiles).
-    public static func tuneWinograd(blockFloats: Int, minimumCacheBlock: Int) {
+    public static func tuneWinograd(blockFloats: Int, minimumCacheBlock: Int, bigBlockFactor: Int = 8) {
         Winograd.blockFloats = blockFloats
         Winograd.minimumCacheBlock = minimumCacheBlock
+        Winograd.bigBlockFactor = bigBlockFactor
     }
 }

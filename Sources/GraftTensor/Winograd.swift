@@ -29,6 +29,7 @@ enum Winograd {
     /// Floats of transformed input + products one block may hold (≈ 2 MB).
     nonisolated(unsafe) static var blockFloats = 512 * 1024
     nonisolated(unsafe) static var minimumCacheBlock = 160
+    nonisolated(unsafe) static var bigBlockFactor = 8
 
     struct Tiling {
         let tilesH: Int, tilesW: Int
@@ -48,7 +49,9 @@ enum Winograd {
 
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: Tensor,
                         y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
-        let filters = weight.storage.derived("winograd-f2x3") { transformFilters(g, weight.pointer) }
+        // Keyed by shape too: a reshaped view shares the storage but may split O and C differently.
+        let key = "winograd-f2x3 \(g.outChannels)x\(g.inChannels)"
+        let filters = weight.storage.derived(key) { transformFilters(g, weight.pointer) }
         let u = UnsafePointer(filters.values)
         let tiling = Tiling(g)
         let total = g.batch * tiling.perImage
@@ -74,7 +77,7 @@ enum Winograd {
             return
         }
         // Few tiles (small planes, deep layers): big blocks, each phase split across threads.
-        let bigBlock = max(16, min(total, 8 * blockFloats / perTile))
+        let bigBlock = max(16, min(total, Winograd.bigBlockFactor * blockFloats / perTile))
         let blocks = (total + bigBlock - 1) / bigBlock
         for b in 0..<blocks {
             let t0 = total * b / blocks, t1 = total * (b + 1) / blocks

@@ -130,6 +130,30 @@ final class Conv2dForwardTests: XCTestCase {
         for (i, c) in cases.enumerated() { try check(c, seed: 500 + UInt64(i)) }
     }
 
+    /// Winograd caches transformed filters with the weight buffer: a reshaped view (same buffer,
+    /// other O/C split) must not reuse them, and writing the weights in place must drop them.
+    func testTransformedFilterCacheFollowsShapeAndWrites() throws {
+        var rng = TestRandom(seed: 600)
+        let x1 = try rng.tensor([1, 32, 9, 9]), x2 = try rng.tensor([1, 16, 9, 9])
+        var w = try rng.tensor([16, 32, 3, 3], -0.3, 0.3)
+        let p = Conv2dParams(padding: 1)
+        func expected(_ x: Tensor, _ w: Tensor) -> [Double] {
+            NaiveConv(input: x.shape, weight: w.shape, params: p).forward(x: x.values, weight: w.values, bias: nil)
+        }
+        assertClose(try conv2d(x1, weight: w, params: p).values, expected(x1, w), atol: 2e-5, rtol: 2e-5)
+        do {
+            let view = try w.reshaped([32, 16, 3, 3])
+            XCTAssertTrue(view.sharesStorage(with: w))
+            assertClose(try conv2d(x2, weight: view, params: p).values, expected(x2, view), atol: 2e-5, rtol: 2e-5)
+        }
+        let before = w.withUnsafeBufferPointer { $0.baseAddress }
+        w.withUnsafeMutableBufferPointer { buffer in
+            for i in buffer.indices { buffer[i] *= -2 }
+        }
+        XCTAssertEqual(w.withUnsafeBufferPointer { $0.baseAddress }, before, "written in place")
+        assertClose(try conv2d(x1, weight: w, params: p).values, expected(x1, w), atol: 4e-5, rtol: 2e-5)
+    }
+
     func testOutputSizeAndSamePadding() throws {
         let p = Conv2dParams(stride: 2, padding: 1)
         XCTAssertEqual(p.outputSize(inputH: 7, inputW: 8, kernelH: 3, kernelW: 3)?.h, 4)
