@@ -1,13 +1,19 @@
 // GraftKernelBench: micro-benchmarks of the GraftTensor kernels.
 //
 //   swift build -c release --product GraftKernelBench
-//   .build/release/GraftKernelBench [sgemm|resnet50|effnet|vgg16|backward|all] [--batch N]
-//       [--threads N] [--reps N] [--blas-threads] [--wait-idle] [--ab winograd|blas] [--act NAME]
+//   .build/release/GraftKernelBench [SUITE…] [--batch N] [--threads N] [--reps N] [--wait-idle]
+//       [--ab winograd|blas] [--no-winograd] [--no-transposed] [--blas-threads] [--act NAME]
 //
-// Every timing is the median of `reps` runs after two warm-up runs (other processes share the
-// cores, so the median is the robust figure; the minimum is printed as well). Per-network tables
-// end with the sum over all convolutions weighted by how often each occurs: an estimate of the
-// convolution part of a forward pass.
+// Suites: sgemm, resnet50, effnet, vgg16 (convolution shape classes of each network, with the
+// sum over the network weighted by how often each occurs), backward (ResNet-18 training kernels
+// at batch 16), ops (pools, FC, SE scaling, residual add), activations, parallel (speed-up
+// probe), conv IN OUT K STRIDE SIZE [GROUPS] (one shape), all (the first five).
+//
+// Every timing is the median (and minimum) of `reps` runs after two warm-up runs: other
+// processes share the cores, so `--wait-idle` first waits until a compute-bound loop really
+// runs twice as fast on two threads. `--ab` alternates the default with one setting flipped,
+// in rounds, so both see the same machine load. Compare with PyTorch using
+// tools/bench_torch_kernels.py on the same shapes.
 
 #if canImport(Glibc)
 import Glibc
