@@ -59,7 +59,8 @@ public func activationBackward(_ kind: Activation, gradOutput: Tensor, input x: 
 public func activationBackward(_ kind: Activation, gradOutput: Tensor, output y: Tensor) throws -> Tensor {
     try checkShape("activationBackward", "output", y, gradOutput.shape)
     if kind == .silu {
-        throw TensorError.invalidArgument(op: "activationBackward", detail: "SiLU's gradient needs its input, not its output")
+        throw TensorError.invalidArgument(
+            op: "activationBackward", detail: "SiLU's gradient needs its input, not its output")
     }
     switch kind {
     case .none, .silu: return gradOutput

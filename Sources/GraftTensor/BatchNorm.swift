@@ -21,7 +21,8 @@ public struct BatchNormStatistics: Equatable {
 }
 
 /// Eval-mode batch norm as an affine map: `y[n, c, …] = act(x · scale[c] + shift[c])`.
-public func batchNormInference(_ x: Tensor, scale: Tensor, shift: Tensor, activation kind: Activation = .none) throws -> Tensor {
+public func batchNormInference(
+    _ x: Tensor, scale: Tensor, shift: Tensor, activation kind: Activation = .none) throws -> Tensor {
     let (n, c, plane) = try normShapes("batchNormInference", x)
     try checkShape("batchNormInference", "scale", scale, [c])
     try checkShape("batchNormInference", "shift", shift, [c])

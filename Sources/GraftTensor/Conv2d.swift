@@ -113,7 +113,8 @@ enum ConvGemm {
     }
 
     /// `forwardBatched` for images `n0..<n1`.
-    static func forwardImages(_ g: ConvGeometry, n0: Int, n1: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    static func forwardImages(
+        _ g: ConvGeometry, n0: Int, n1: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                               y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
         let p = g.outPlane, k = g.columnRows, og = g.groupOutChannels, cg = g.groupInChannels
         let images = n1 - n0, np = images * p

@@ -33,7 +33,8 @@ public func conv2dBackward(
     let dxp = dx?.mutablePointer()
     withExtendedLifetime((x, weight, gradOutput)) {
         if g.isDepthwise {
-            DepthwiseConvBackward.run(g, x: x.pointer, weight: weight.pointer, dy: gradOutput.pointer, dx: dxp, dw: dwp)
+            DepthwiseConvBackward.run(
+                g, x: x.pointer, weight: weight.pointer, dy: gradOutput.pointer, dx: dxp, dw: dwp)
         } else {
             ConvGemmBackward.run(g, x: x.pointer, weight: weight.pointer, dy: gradOutput.pointer, dx: dxp, dw: dwp)
         }

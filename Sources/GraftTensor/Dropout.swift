@@ -96,5 +96,7 @@ private func scaleRows(_ x: Tensor, _ factors: Tensor) throws -> Tensor {
 }
 
 private func checkProbability(_ op: String, _ p: Float) throws {
-    guard p >= 0, p <= 1 else { throw TensorError.invalidArgument(op: op, detail: "probability \(p) is outside [0, 1]") }
+    guard p >= 0, p <= 1 else {
+        throw TensorError.invalidArgument(op: op, detail: "probability \(p) is outside [0, 1]")
+    }
 }

@@ -106,7 +106,8 @@ func map2(
 }
 
 /// Applies an activation to `count` floats (src may equal dst).
-func activate(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int, _ activation: Activation) {
+func activate(
+    _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int, _ activation: Activation) {
     switch activation {
     case .none:
         if UnsafePointer(dst) != src { dst.update(from: src, count: count) }

@@ -71,7 +71,8 @@ enum FastMath {
     @inline(__always) static func sigmoid(_ x: Vec8) -> Vec8 {
         Vec8(lowHalf: sigmoid(x.lowHalf), highHalf: sigmoid(x.highHalf))
     }
-    @inline(__always) static func silu(_ x: Vec8) -> Vec8 { Vec8(lowHalf: silu(x.lowHalf), highHalf: silu(x.highHalf)) }
+    @inline(__always) static func silu(
+        _ x: Vec8) -> Vec8 { Vec8(lowHalf: silu(x.lowHalf), highHalf: silu(x.highHalf)) }
 
     /// Scalar versions through the same vector code, so tails and bodies agree bit for bit.
     static func exp(_ x: Float) -> Float { exp(Vec4(repeating: x))[0] }
@@ -85,14 +86,16 @@ enum FastMath {
 enum Lanes {
     /// max(x, 0); NaN stays NaN (torch's ReLU).
     @inline(__always) static func relu(_ x: Vec4) -> Vec4 { x.replacing(with: 0, where: x .< 0) }
-    @inline(__always) static func relu(_ x: Vec8) -> Vec8 { Vec8(lowHalf: relu(x.lowHalf), highHalf: relu(x.highHalf)) }
+    @inline(__always) static func relu(
+        _ x: Vec8) -> Vec8 { Vec8(lowHalf: relu(x.lowHalf), highHalf: relu(x.highHalf)) }
 
     /// min(max(x, 0), 6); NaN stays NaN.
     @inline(__always) static func relu6(_ x: Vec4) -> Vec4 {
         let r = x.replacing(with: 0, where: x .< 0)
         return r.replacing(with: 6, where: r .> 6)
     }
-    @inline(__always) static func relu6(_ x: Vec8) -> Vec8 { Vec8(lowHalf: relu6(x.lowHalf), highHalf: relu6(x.highHalf)) }
+    @inline(__always) static func relu6(
+        _ x: Vec8) -> Vec8 { Vec8(lowHalf: relu6(x.lowHalf), highHalf: relu6(x.highHalf)) }
 
     /// `g` where `keep`'s lanes are true, else 0.
     @inline(__always) static func zero(_ g: Vec4, unless keep: SIMDMask<SIMD4<Int32>>) -> Vec4 {

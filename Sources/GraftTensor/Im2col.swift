@@ -56,7 +56,8 @@ enum Im2col {
                                     // row's last read element, so it never leaves the tensor.
                                     var t = 0
                                     while t + 8 < b - a {
-                                        let wide = UnsafeRawPointer(from + 2 * t).loadUnaligned(as: SIMD16<Float>.self)
+                                        let wide = UnsafeRawPointer(from + 2 * t)
+                                            .loadUnaligned(as: SIMD16<Float>.self)
                                         storeVec8(wide.evenHalf, to + t)
                                         t += 8
                                     }

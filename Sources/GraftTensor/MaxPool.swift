@@ -58,7 +58,8 @@ private func horizontalMax(_ row: UnsafeMutablePointer<Float>, _ out: UnsafeMuta
         } else {
             m = UnsafeRawPointer(base).loadUnaligned(as: SIMD16<Float>.self).evenHalf
             for j in 1..<max(p.kernelW, 1) {
-                m = Lanes.maxPropagatingNaN(m, UnsafeRawPointer(base + j).loadUnaligned(as: SIMD16<Float>.self).evenHalf)
+                let wide = UnsafeRawPointer(base + j).loadUnaligned(as: SIMD16<Float>.self)
+                m = Lanes.maxPropagatingNaN(m, wide.evenHalf)
             }
         }
         let valid = min(8, count - ow)
@@ -118,7 +119,8 @@ public func maxPool2dBackward(gradOutput: Tensor, indices: [Int32], inputShape: 
     }
     if bad.pointee != 0 { badIndex = bad.pointee }
     if let badIndex {
-        throw TensorError.invalidArgument(op: "maxPool2dBackward", detail: "index \(badIndex) outside a plane of \(planeIn)")
+        throw TensorError.invalidArgument(
+            op: "maxPool2dBackward", detail: "index \(badIndex) outside a plane of \(planeIn)")
     }
     return dx
 }

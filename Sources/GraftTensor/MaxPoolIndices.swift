@@ -107,7 +107,8 @@ private func vectorArgmaxPool(_ x: Tensor, _ g: PoolGeometry) -> MaxPoolResult {
                         while ow < outW {
                             // Column of each lane's first tap; the first real element is the
                             // starting argmax, as in torch.
-                            let c0 = SIMD4<Int32>(repeating: Int32(truncatingIfNeeded: ow * sW - padW)) &+ lane &* Int32(sW)
+                            let first = Int32(truncatingIfNeeded: ow * sW - padW)
+                            let c0 = SIMD4<Int32>(repeating: first) &+ lane &* Int32(sW)
                             let c1 = c0 &+ Int32(4 * sW)
                             var i0 = firstRow &+ c0.replacing(with: 0, where: c0 .< 0)
                             var i1 = firstRow &+ c1.replacing(with: 0, where: c1 .< 0)

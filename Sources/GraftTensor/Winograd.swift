@@ -19,7 +19,8 @@ enum Winograd {
     nonisolated(unsafe) static var enabled = true
 
     static func isApplicable(_ g: ConvGeometry) -> Bool {
-        enabled && g.kernelH == 3 && g.kernelW == 3 && g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1
+        enabled && g.kernelH == 3 && g.kernelW == 3 && g.strideH == 1 && g.strideW == 1
+            && g.dilationH == 1 && g.dilationW == 1
             && g.groups == 1 && g.inChannels >= minimumChannels && g.outChannels >= minimumChannels
             && g.outH >= 4 && g.outW >= 4
     }
@@ -283,7 +284,8 @@ enum Winograd {
                         UnsafeMutableRawPointer(row0 + firstColumn).storeBytes(of: top, as: SIMD16<Float>.self)
                         if hasRow1 {
                             bottom = SIMD16(lowHalf: act(bottom.lowHalf), highHalf: act(bottom.highHalf))
-                            UnsafeMutableRawPointer(row0 + g.outW + firstColumn).storeBytes(of: bottom, as: SIMD16<Float>.self)
+                            UnsafeMutableRawPointer(row0 + g.outW + firstColumn)
+                                .storeBytes(of: bottom, as: SIMD16<Float>.self)
                         }
                     } else {
                         if let residual0 {
