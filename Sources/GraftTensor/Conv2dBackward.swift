@@ -118,6 +118,10 @@ enum ConvGemmBackward {
 
     static func run(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                     dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>) {
+        if g.outPlane < ConvGemm.tiledPlaneThreshold {
+            runBatched(g, x: x, weight: weight, dy: dy, dx: dx, dw: dw)
+            return
+        }
         let weightCount = g.outChannels * g.columnRows
         // Images are split into one contiguous chunk per thread; each chunk accumulates its own
         // weight gradient (no sharing), and the partial sums are added at the end.
@@ -140,6 +144,57 @@ enum ConvGemmBackward {
                     dw[i] = total
                 }
             }
+        }
+    }
+
+    /// Small planes, the mirror of `ConvGemm.forwardBatched`: per image a 14×14 or 7×7 plane
+    /// would give each product an inner dimension (∂W) or width (∂columns) of only 196 or 49, and
+    /// re-read the whole ∂W per image. So the columns and ∂y of several images are gathered side
+    /// by side, `[k, n·P]` and `[O/g, n·P]`, and each chunk is one pair of wide GEMMs (split
+    /// across threads), with ∂W accumulated in place across chunks.
+    static func runBatched(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                           dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>) {
+        let p = g.outPlane, k = g.columnRows, og = g.groupOutChannels, cg = g.groupInChannels
+        let chunk = max(1, min(g.batch, ConvGemm.batchedColumnFloats / max(k * p, 1)))
+        var n0 = 0
+        while n0 < g.batch {
+            let images = min(chunk, g.batch - n0), np = images * p
+            for group in 0..<g.groups {
+                let columns = Scratch.buffer(.gather, count: k * np)
+                let grad = Scratch.buffer(.reduction, count: og * np)
+                // Split channels too, so one image's matrices are filled by every thread.
+                let pieces = min(cg, max(1, (4 * Parallel.threads + images - 1) / images))
+                Parallel.forEach(images * pieces) { task in
+                    let n = n0 + task / pieces, piece = task % pieces
+                    let local = n - n0
+                    let xg = x + (n * g.inChannels + group * cg) * g.inPlane
+                    Im2col.fill(g, src: xg, p0: 0, p1: p, dst: columns + local * p, ld: np,
+                                channels: (cg * piece / pieces)..<(cg * (piece + 1) / pieces))
+                    for o in (og * piece / pieces)..<(og * (piece + 1) / pieces) {
+                        let source = dy + (n * g.outChannels + group * og + o) * p
+                        (grad + o * np + local * p).update(from: source, count: p)
+                    }
+                }
+                let dwg = dw + group * og * k
+                Gemm.parallel(transA: false, transB: true, m: og, n: k, k: np, alpha: 1,
+                              a: grad, lda: np, b: columns, ldb: np, beta: n0 == 0 ? 0 : 1, c: dwg, ldc: k)
+                guard let dx else { continue }
+                // ∂columns = Wᵀ · ∂y, then scattered back per image and channel range.
+                let dcolumns = Scratch.buffer(.columns, count: k * np)
+                Gemm.parallel(transA: true, transB: false, m: k, n: np, k: og, alpha: 1,
+                              a: weight + group * og * k, lda: k, b: grad, ldb: np, beta: 0, c: dcolumns, ldc: np)
+                Parallel.forEach(images * pieces) { task in
+                    let n = n0 + task / pieces, piece = task % pieces
+                    let channels = (cg * piece / pieces)..<(cg * (piece + 1) / pieces)
+                    let dxg = dx + (n * g.inChannels + group * cg) * g.inPlane
+                    // `accumulate` walks channels from the group's first plane; offset both sides.
+                    let firstRow = channels.lowerBound * g.kernelH * g.kernelW
+                    Im2col.accumulate(g, columns: dcolumns + firstRow * np + (n - n0) * p, ld: np,
+                                      p0: 0, p1: p, dst: dxg + channels.lowerBound * g.inPlane,
+                                      channelCount: channels.count)
+                }
+            }
+            n0 += images
         }
     }
 

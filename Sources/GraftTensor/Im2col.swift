@@ -81,10 +81,12 @@ enum Im2col {
 
     /// The adjoint of `fill`: adds each column entry back onto the input position it was read
     /// from (`dst` is the group's first input-gradient plane; padding taps are dropped).
+    /// - Parameter channelCount: how many channels (from `dst`'s and `columns`' first) to
+    ///   scatter; all of the group's by default.
     static func accumulate(_ g: ConvGeometry, columns: UnsafePointer<Float>, ld: Int, p0: Int, p1: Int,
-                           dst: UnsafeMutablePointer<Float>) {
+                           dst: UnsafeMutablePointer<Float>, channelCount: Int? = nil) {
         let kh = g.kernelH, kw = g.kernelW
-        for c in 0..<g.groupInChannels {
+        for c in 0..<(channelCount ?? g.groupInChannels) {
             let plane = dst + c * g.inPlane
             for i in 0..<kh {
                 for j in 0..<kw {
