@@ -153,7 +153,8 @@ enum ConvGemmBackward {
     /// by side, `[k, n·P]` and `[O/g, n·P]`, and each chunk is one pair of wide GEMMs (split
     /// across threads), with ∂W accumulated in place across chunks.
     static func runBatched(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                           dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>) {
+                           dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+                           dw: UnsafeMutablePointer<Float>) {
         let p = g.outPlane, k = g.columnRows, og = g.groupOutChannels, cg = g.groupInChannels
         let chunk = max(1, min(g.batch, ConvGemm.batchedColumnFloats / max(k * p, 1)))
         var n0 = 0
