@@ -24,9 +24,13 @@ public func activateInPlace(_ x: inout Tensor, _ kind: Activation) {
     }
 }
 
+/// max(x, 0) elementwise (NaN stays NaN).
 public func relu(_ x: Tensor) -> Tensor { activation(x, .relu) }
+/// min(max(x, 0), 6) elementwise.
 public func relu6(_ x: Tensor) -> Tensor { activation(x, .relu6) }
+/// x · sigmoid(x) elementwise (swish).
 public func silu(_ x: Tensor) -> Tensor { activation(x, .silu) }
+/// 1 / (1 + e^−x) elementwise.
 public func sigmoid(_ x: Tensor) -> Tensor { activation(x, .sigmoid) }
 
 /// ∂L/∂x of `activation(x)` from the activation's input `x`.
@@ -34,9 +38,9 @@ public func activationBackward(_ kind: Activation, gradOutput: Tensor, input x: 
     try checkShape("activationBackward", "input", x, gradOutput.shape)
     switch kind {
     case .none: return gradOutput
-    case .relu: return elementwise(gradOutput, x) { dy, x in dy.replacing(with: 0, where: .!(x .> 0)) }
+    case .relu: return elementwise(gradOutput, x) { dy, x in Lanes.reluGradient(dy, x) }
     case .relu6:
-        return elementwise(gradOutput, x) { dy, x in dy.replacing(with: 0, where: .!((x .> 0) .& (x .< 6))) }
+        return elementwise(gradOutput, x) { dy, x in Lanes.relu6Gradient(dy, x) }
     case .silu:
         return elementwise(gradOutput, x) { dy, x in
             let s = FastMath.sigmoid(x)
@@ -55,13 +59,14 @@ public func activationBackward(_ kind: Activation, gradOutput: Tensor, input x: 
 public func activationBackward(_ kind: Activation, gradOutput: Tensor, output y: Tensor) throws -> Tensor {
     try checkShape("activationBackward", "output", y, gradOutput.shape)
     if kind == .silu {
-        throw TensorError.invalidArgument(op: "activationBackward", detail: "SiLU's gradient needs its input, not its output")
+        throw TensorError.invalidArgument(
+            op: "activationBackward", detail: "SiLU's gradient needs its input, not its output")
     }
     switch kind {
     case .none, .silu: return gradOutput
-    case .relu: return elementwise(gradOutput, y) { dy, y in dy.replacing(with: 0, where: .!(y .> 0)) }
+    case .relu: return elementwise(gradOutput, y) { dy, y in Lanes.reluGradient(dy, y) }
     case .relu6:
-        return elementwise(gradOutput, y) { dy, y in dy.replacing(with: 0, where: .!((y .> 0) .& (y .< 6))) }
+        return elementwise(gradOutput, y) { dy, y in Lanes.relu6Gradient(dy, y) }
     case .sigmoid: return elementwise(gradOutput, y) { dy, y in dy * y * (1 - y) }
     }
 }

@@ -77,7 +77,8 @@ public func avgPool2dBackward(
 
 private func avgGeometry(_ op: String, _ x: Tensor, _ params: Pool2dParams) throws -> PoolGeometry {
     guard params.dilationH == 1, params.dilationW == 1 else {
-        throw TensorError.invalidArgument(op: op, detail: "average pooling has no dilation (got \(params.dilationH)×\(params.dilationW))")
+        throw TensorError.invalidArgument(
+            op: op, detail: "average pooling has no dilation (got \(params.dilationH)×\(params.dilationW))")
     }
     return try PoolGeometry(op: op, x, params)
 }
@@ -178,9 +179,11 @@ public func globalAvgPool(_ x: Tensor) throws -> Tensor {
 /// Gradient of `globalAvgPool`: ∂x[n, c, :, :] = ∂y[n, c] / (H·W).
 public func globalAvgPoolBackward(gradOutput: Tensor, inputShape: [Int]) throws -> Tensor {
     guard inputShape.count == 4, gradOutput.count == inputShape[0] * inputShape[1],
-          gradOutput.shape == [inputShape[0], inputShape[1], 1, 1] || gradOutput.shape == [inputShape[0], inputShape[1]]
+          gradOutput.shape == [inputShape[0], inputShape[1], 1, 1]
+              || gradOutput.shape == [inputShape[0], inputShape[1]]
     else {
-        throw TensorError.shapeMismatch(op: "globalAvgPoolBackward", detail: "gradOutput \(gradOutput.shape) for input \(inputShape)")
+        throw TensorError.shapeMismatch(
+            op: "globalAvgPoolBackward", detail: "gradOutput \(gradOutput.shape) for input \(inputShape)")
     }
     var dx = try Tensor(uninitializedShape: inputShape)
     let plane = inputShape[2] * inputShape[3]

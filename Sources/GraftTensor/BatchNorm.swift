@@ -21,7 +21,8 @@ public struct BatchNormStatistics: Equatable {
 }
 
 /// Eval-mode batch norm as an affine map: `y[n, c, …] = act(x · scale[c] + shift[c])`.
-public func batchNormInference(_ x: Tensor, scale: Tensor, shift: Tensor, activation kind: Activation = .none) throws -> Tensor {
+public func batchNormInference(
+    _ x: Tensor, scale: Tensor, shift: Tensor, activation kind: Activation = .none) throws -> Tensor {
     let (n, c, plane) = try normShapes("batchNormInference", x)
     try checkShape("batchNormInference", "scale", scale, [c])
     try checkShape("batchNormInference", "shift", shift, [c])
@@ -150,8 +151,9 @@ public func batchNormBackward(
                 var sumDy = 0.0, sumDyXhat = 0.0
                 for i in 0..<n {
                     let row = (i * c + ch) * plane
-                    sumDy += Double(sum(dy + row, plane))
-                    sumDyXhat += Double(dotCentred(dy + row, xp + row, plane, mu)) * Double(inv)
+                    let (g, gx) = sumAndDotCentred(dy + row, xp + row, plane, mu)
+                    sumDy += Double(g)
+                    sumDyXhat += Double(gx) * Double(inv)
                 }
                 dbp[ch] = Float(sumDy)
                 dgp[ch] = Float(sumDyXhat)
@@ -197,19 +199,23 @@ private func centredSquares(_ p: UnsafePointer<Float>, _ count: Int, _ mean: Flo
     return total
 }
 
-/// Σ g[i] · (x[i] − mean).
-private func dotCentred(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int, _ mean: Float) -> Float {
-    var acc = Vec8()
+/// (Σ g[i], Σ g[i] · (x[i] − mean)) in one pass.
+private func sumAndDotCentred(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int,
+                              _ mean: Float) -> (Float, Float) {
+    var sumG = Vec8(), dot = Vec8()
     let m = Vec8(repeating: mean)
     var i = 0
     while i + 8 <= count {
-        acc += loadVec8(g + i) * (loadVec8(x + i) - m)
+        let gv = loadVec8(g + i)
+        sumG += gv
+        dot += gv * (loadVec8(x + i) - m)
         i += 8
     }
-    var total = acc.sum()
+    var s = sumG.sum(), d = dot.sum()
     while i < count {
-        total += g[i] * (x[i] - mean)
+        s += g[i]
+        d += g[i] * (x[i] - mean)
         i += 1
     }
-    return total
+    return (s, d)
 }

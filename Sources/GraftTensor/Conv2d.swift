@@ -1,30 +1,33 @@
 /// 2-D convolution (cross-correlation, as `torch.nn.functional.conv2d`) with an optional fused
-/// bias and activation.
+/// bias, residual addition and activation.
 ///
 /// - Parameters:
 ///   - x: input (N, C, H, W).
 ///   - weight: filters (O, C/groups, kH, kW).
 ///   - bias: (O), or nil.
 ///   - params: stride, per-side padding (zeros), dilation and groups.
-///   - activation: applied to `conv + bias` before the result is stored.
+///   - activation: applied to `conv + bias + residual` before the result is stored.
+///   - residual: a tensor shaped like the output, added before the activation (a residual
+///     block's `relu(bn(conv(x)) + identity)` in one pass), or nil.
 /// - Returns: (N, O, outH, outW) with `outH = floor((H + padTop + padBottom − dH·(kH − 1) − 1) / sH) + 1`.
 /// - Throws: `TensorError` when the shapes or geometry do not fit together.
 public func conv2d(
     _ x: Tensor, weight: Tensor, bias: Tensor? = nil, params: Conv2dParams = Conv2dParams(),
-    activation: Activation = .none
+    activation: Activation = .none, residual: Tensor? = nil
 ) throws -> Tensor {
     let g = try ConvGeometry(op: "conv2d", input: x.shape, weight: weight.shape, params: params)
     if let bias { try checkShape("conv2d", "bias", bias, [g.outChannels]) }
+    if let residual { try checkShape("conv2d", "residual", residual, g.outputShape) }
     var out = Tensor(kernelShape: g.outputShape)
     let y = out.mutablePointer()
-    withExtendedLifetime((x, weight, bias)) {
-        let b = bias?.pointer
+    withExtendedLifetime((x, weight, bias, residual)) {
+        let e = ConvEpilogue(bias: bias?.pointer, residual: residual?.pointer, output: y, activation: activation)
         if g.isDepthwise {
-            DepthwiseConv.forward(g, x: x.pointer, weight: weight.pointer, bias: b, y: y, activation: activation)
+            DepthwiseConv.forward(g, x: x.pointer, weight: weight.pointer, y: y, epilogue: e)
         } else if Winograd.isApplicable(g) {
-            Winograd.forward(g, x: x.pointer, weight: weight, bias: b, y: y, activation: activation)
+            Winograd.forward(g, x: x.pointer, weight: weight, y: y, epilogue: e)
         } else {
-            ConvGemm.forward(g, x: x.pointer, weight: weight.pointer, bias: b, y: y, activation: activation)
+            ConvGemm.forward(g, x: x.pointer, weight: weight.pointer, y: y, epilogue: e)
         }
     }
     return out
@@ -39,19 +42,19 @@ enum ConvGemm {
     static let columnTileFloats = 128 * 1024
 
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                        bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, activation: Activation) {
+                        y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
         if g.outPlane >= tiledPlaneThreshold {
-            forwardTiled(g, x: x, weight: weight, bias: bias, y: y, activation: activation)
+            forwardTiled(g, x: x, weight: weight, y: y, epilogue: epilogue)
         } else {
-            forwardBatched(g, x: x, weight: weight, bias: bias, y: y, activation: activation)
+            forwardBatched(g, x: x, weight: weight, y: y, epilogue: epilogue)
         }
     }
 
     /// Output positions per tile for a column matrix with `rows` rows.
-    static func tileWidth(_ g: ConvGeometry) -> Int {
+    static func tileWidth(_ g: ConvGeometry, floats: Int = columnTileFloats, widest: Int = 1024) -> Int {
         let p = g.outPlane
         if g.isPointwiseDirect { return min(p, 1024) }
-        let t = max(128, min(1024, columnTileFloats / max(g.columnRows, 1))) / 64 * 64
+        let t = max(128, min(widest, floats / max(g.columnRows, 1))) / 64 * 64
         // Spread evenly: ceil(p / t) tiles of near-equal width.
         let tiles = (p + t - 1) / t
         return (p + tiles - 1) / tiles
@@ -60,7 +63,7 @@ enum ConvGemm {
     /// Large planes: each task is (image, group, tile of output positions): im2col the tile,
     /// multiply, then bias + activation while the tile is in cache.
     static func forwardTiled(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                             bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, activation: Activation) {
+                             y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
         let p = g.outPlane, k = g.columnRows, og = g.groupOutChannels, cg = g.groupInChannels
         let width = tileWidth(g)
         let tiles = (p + width - 1) / width
@@ -84,31 +87,51 @@ enum ConvGemm {
             }
             Gemm.serial(transA: false, transB: false, m: og, n: p1 - p0, k: k, alpha: 1,
                         a: weight + group * og * k, lda: k, b: columns, ldb: ld, beta: 0, c: yg + p0, ldc: p)
+            if epilogue.isIdentity { return }
             for o in 0..<og {
-                applyEpilogue(yg + o * p + p0, count: p1 - p0, bias: bias?[group * og + o] ?? 0, activation: activation)
+                epilogue.apply(yg + o * p + p0, count: p1 - p0, channel: group * og + o)
             }
         }
     }
 
-    /// Small planes: gather every image's columns side by side, `[k, N·P]` per group, so one GEMM
-    /// sees N·P columns instead of P (a 7×7 plane alone gives BLAS only 49), then scatter back.
+    /// Floats of gathered columns per batched GEMM (4 MB: stays in the last-level cache).
+    static let batchedColumnFloats = 1 << 20
+
+    /// Small planes: gather the columns of several images side by side, `[k, n·P]` per group, so
+    /// one GEMM sees n·P columns instead of P (a 7×7 plane alone gives BLAS only 49), then scatter
+    /// back. Images are taken in chunks that keep the gathered matrix cache-sized.
     static func forwardBatched(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, activation: Activation) {
+                               y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
+        let perImage = g.groups * g.columnRows * g.outPlane
+        let chunk = max(1, min(g.batch, batchedColumnFloats / max(perImage, 1)))
+        var n0 = 0
+        while n0 < g.batch {
+            let n1 = min(g.batch, n0 + chunk)
+            forwardImages(g, n0: n0, n1: n1, x: x, weight: weight, y: y, epilogue: epilogue)
+            n0 = n1
+        }
+    }
+
+    /// `forwardBatched` for images `n0..<n1`.
+    static func forwardImages(
+        _ g: ConvGeometry, n0: Int, n1: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                              y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
         let p = g.outPlane, k = g.columnRows, og = g.groupOutChannels, cg = g.groupInChannels
-        let np = g.batch * p
-        let direct = g.isPointwiseDirect && g.batch == 1
+        let images = n1 - n0, np = images * p
+        let xs = x + n0 * g.inChannels * g.inPlane, ys = y + n0 * g.outChannels * p
+        let direct = g.isPointwiseDirect && images == 1
         // (group) → column matrix [k, np]
-        var columns = x
+        var columns = xs
         var ldColumns = g.inPlane
         if !direct {
             let buffer = Scratch.buffer(.gather, count: g.groups * k * np)
             // Split channels too, so a single image's matrix is filled by every thread.
-            let images = g.batch * g.groups
-            let chunks = min(cg, max(1, (4 * Parallel.threads + images - 1) / images))
-            Parallel.forEach(images * chunks) { task in
+            let pieces = images * g.groups
+            let chunks = min(cg, max(1, (4 * Parallel.threads + pieces - 1) / pieces))
+            Parallel.forEach(pieces * chunks) { task in
                 let chunk = task % chunks, group = (task / chunks) % g.groups, n = task / (chunks * g.groups)
                 let channels = (cg * chunk / chunks)..<(cg * (chunk + 1) / chunks)
-                let xg = x + (n * g.inChannels + group * cg) * g.inPlane
+                let xg = xs + (n * g.inChannels + group * cg) * g.inPlane
                 let dst = buffer + group * k * np + n * p
                 if g.isPointwiseDirect {
                     for c in channels { (dst + c * np).update(from: xg + c * g.inPlane, count: p) }
@@ -119,8 +142,8 @@ enum ConvGemm {
             columns = UnsafePointer(buffer)
             ldColumns = np
         }
-        // With one image the GEMM writes the output directly; otherwise into [O, N·P].
-        let product = g.batch == 1 ? y : Scratch.buffer(.reduction, count: g.outChannels * np)
+        // With one image the GEMM writes the output directly; otherwise into [O, n·P].
+        let product = images == 1 ? ys : Scratch.buffer(.reduction, count: g.outChannels * np)
         let columnsStride = direct ? cg * g.inPlane : k * np
         if g.groups >= Parallel.threads {
             Parallel.forEach(g.groups) { group in
@@ -136,13 +159,14 @@ enum ConvGemm {
             }
         }
         // Bias + activation, scattering (o, n·P + q) → (n, o, q) when batched.
-        let rows = g.batch * g.outChannels
+        if images == 1 && epilogue.isIdentity { return }
+        let rows = images * g.outChannels
         Parallel.forRanges(rows, grain: max(1, 16384 / max(p, 1))) { range in
             for row in range {
                 let n = row / g.outChannels, o = row % g.outChannels
-                let dst = y + row * p
-                if g.batch > 1 { dst.update(from: product + o * np + n * p, count: p) }
-                applyEpilogue(dst, count: p, bias: bias?[o] ?? 0, activation: activation)
+                let dst = ys + row * p
+                if images > 1 { dst.update(from: product + o * np + n * p, count: p) }
+                epilogue.apply(dst, count: p, channel: o)
             }
         }
     }

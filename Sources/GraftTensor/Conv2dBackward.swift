@@ -16,18 +16,69 @@ public func conv2dBackward(
     try checkShape("conv2dBackward", "gradOutput", gradOutput, g.outputShape)
     var dw = Tensor(kernelShape: weight.shape)
     var db = Tensor(kernelShape: [g.outChannels])
-    var dx: Tensor? = inputGradient ? Tensor.zeros(kernelShape: x.shape) : nil
     let dwp = dw.mutablePointer(), dbp = db.mutablePointer()
+    withExtendedLifetime(gradOutput) { biasGradient(g, dy: gradOutput.pointer, db: dbp) }
+    // Stride 1, ungrouped: ∂x is itself a convolution (of ∂y with the flipped, transposed
+    // filters) that takes the fast forward paths (Winograd for 3×3) instead of GEMM + col2im.
+    // (∂W as one batch-wide GEMM per tap was tried: OpenBLAS runs those thin [O × C] products at
+    // 2/3 the speed of the tiled ones below.)
+    if inputGradient, ConvolutionAlgorithms.transposedInputGradient, let transposed = TransposedConvolution(g) {
+        let dx = try conv2d(gradOutput, weight: transposed.flippedWeight(weight), params: transposed.params)
+        withExtendedLifetime((x, weight, gradOutput)) {
+            ConvGemmBackward.run(g, x: x.pointer, weight: weight.pointer, dy: gradOutput.pointer, dx: nil, dw: dwp)
+        }
+        return (dx, dw, db)
+    }
+    var dx: Tensor? = inputGradient ? Tensor.zeros(kernelShape: x.shape) : nil
     let dxp = dx?.mutablePointer()
     withExtendedLifetime((x, weight, gradOutput)) {
-        biasGradient(g, dy: gradOutput.pointer, db: dbp)
         if g.isDepthwise {
-            DepthwiseConvBackward.run(g, x: x.pointer, weight: weight.pointer, dy: gradOutput.pointer, dx: dxp, dw: dwp)
+            DepthwiseConvBackward.run(
+                g, x: x.pointer, weight: weight.pointer, dy: gradOutput.pointer, dx: dxp, dw: dwp)
         } else {
             ConvGemmBackward.run(g, x: x.pointer, weight: weight.pointer, dy: gradOutput.pointer, dx: dxp, dw: dwp)
         }
     }
     return (dx, dw, db)
+}
+
+/// For a stride-1, ungrouped convolution with padding at most (k − 1)·d per side,
+/// `∂x = conv2d(∂y, w')` with `w'[c, o, i, j] = w[o, c, kH − 1 − i, kW − 1 − j]` and padding
+/// `(k − 1)·d − p` on each side (the mirror image of the forward padding), same dilation.
+struct TransposedConvolution {
+    let params: Conv2dParams
+    let g: ConvGeometry
+
+    init?(_ g: ConvGeometry) {
+        let extentH = (g.kernelH - 1) * g.dilationH, extentW = (g.kernelW - 1) * g.dilationW
+        guard g.strideH == 1, g.strideW == 1, g.groups == 1, g.kernelH * g.kernelW > 1,
+              g.padTop <= extentH, g.padBottom <= extentH, g.padLeft <= extentW, g.padRight <= extentW
+        else { return nil }
+        self.g = g
+        params = Conv2dParams(
+            stride: (1, 1),
+            padding: (extentH - g.padTop, extentW - g.padLeft, extentH - g.padBottom, extentW - g.padRight),
+            dilation: (g.dilationH, g.dilationW))
+    }
+
+    /// (O, C, kH, kW) → (C, O, kH, kW), each filter rotated by 180°.
+    func flippedWeight(_ weight: Tensor) -> Tensor {
+        let o = g.outChannels, c = g.inChannels, kh = g.kernelH, kw = g.kernelW, taps = kh * kw
+        var out = Tensor(kernelShape: [c, o, kh, kw])
+        let dst = out.mutablePointer()
+        withExtendedLifetime(weight) {
+            let src = weight.pointer
+            Parallel.forRanges(c, grain: max(1, 16384 / max(o * taps, 1))) { range in
+                for ci in range {
+                    for oc in 0..<o {
+                        let from = src + (oc * c + ci) * taps, to = dst + (ci * o + oc) * taps
+                        for t in 0..<taps { to[t] = from[taps - 1 - t] }
+                    }
+                }
+            }
+        }
+        return out
+    }
 }
 
 /// ∂L/∂bias[o] = Σ over images and positions of ∂L/∂y[n, o, :, :].
@@ -62,8 +113,15 @@ func sum(_ p: UnsafePointer<Float>, _ count: Int) -> Float {
 /// The GEMM formulation, per image and group, one tile of output positions at a time:
 /// `∂W += ∂Y · columnsᵀ` and `∂columns = Wᵀ · ∂Y`, scattered back onto ∂x by `Im2col.accumulate`.
 enum ConvGemmBackward {
+    /// Target size of one backward im2col tile (floats).
+    static let columnTileFloats = 512 * 1024
+
     static func run(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                     dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>) {
+        if g.outPlane < ConvGemm.tiledPlaneThreshold {
+            runBatched(g, x: x, weight: weight, dy: dy, dx: dx, dw: dw)
+            return
+        }
         let weightCount = g.outChannels * g.columnRows
         // Images are split into one contiguous chunk per thread; each chunk accumulates its own
         // weight gradient (no sharing), and the partial sums are added at the end.
@@ -89,6 +147,58 @@ enum ConvGemmBackward {
         }
     }
 
+    /// Small planes, the mirror of `ConvGemm.forwardBatched`: per image a 14×14 or 7×7 plane
+    /// would give each product an inner dimension (∂W) or width (∂columns) of only 196 or 49, and
+    /// re-read the whole ∂W per image. So the columns and ∂y of several images are gathered side
+    /// by side, `[k, n·P]` and `[O/g, n·P]`, and each chunk is one pair of wide GEMMs (split
+    /// across threads), with ∂W accumulated in place across chunks.
+    static func runBatched(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                           dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+                           dw: UnsafeMutablePointer<Float>) {
+        let p = g.outPlane, k = g.columnRows, og = g.groupOutChannels, cg = g.groupInChannels
+        let chunk = max(1, min(g.batch, ConvGemm.batchedColumnFloats / max(k * p, 1)))
+        var n0 = 0
+        while n0 < g.batch {
+            let images = min(chunk, g.batch - n0), np = images * p
+            for group in 0..<g.groups {
+                let columns = Scratch.buffer(.gather, count: k * np)
+                let grad = Scratch.buffer(.reduction, count: og * np)
+                // Split channels too, so one image's matrices are filled by every thread.
+                let pieces = min(cg, max(1, (4 * Parallel.threads + images - 1) / images))
+                Parallel.forEach(images * pieces) { task in
+                    let n = n0 + task / pieces, piece = task % pieces
+                    let local = n - n0
+                    let xg = x + (n * g.inChannels + group * cg) * g.inPlane
+                    Im2col.fill(g, src: xg, p0: 0, p1: p, dst: columns + local * p, ld: np,
+                                channels: (cg * piece / pieces)..<(cg * (piece + 1) / pieces))
+                    for o in (og * piece / pieces)..<(og * (piece + 1) / pieces) {
+                        let source = dy + (n * g.outChannels + group * og + o) * p
+                        (grad + o * np + local * p).update(from: source, count: p)
+                    }
+                }
+                let dwg = dw + group * og * k
+                Gemm.parallel(transA: false, transB: true, m: og, n: k, k: np, alpha: 1,
+                              a: grad, lda: np, b: columns, ldb: np, beta: n0 == 0 ? 0 : 1, c: dwg, ldc: k)
+                guard let dx else { continue }
+                // ∂columns = Wᵀ · ∂y, then scattered back per image and channel range.
+                let dcolumns = Scratch.buffer(.columns, count: k * np)
+                Gemm.parallel(transA: true, transB: false, m: k, n: np, k: og, alpha: 1,
+                              a: weight + group * og * k, lda: k, b: grad, ldb: np, beta: 0, c: dcolumns, ldc: np)
+                Parallel.forEach(images * pieces) { task in
+                    let n = n0 + task / pieces, piece = task % pieces
+                    let channels = (cg * piece / pieces)..<(cg * (piece + 1) / pieces)
+                    let dxg = dx + (n * g.inChannels + group * cg) * g.inPlane
+                    // `accumulate` walks channels from the group's first plane; offset both sides.
+                    let firstRow = channels.lowerBound * g.kernelH * g.kernelW
+                    Im2col.accumulate(g, columns: dcolumns + firstRow * np + (n - n0) * p, ld: np,
+                                      p0: 0, p1: p, dst: dxg + channels.lowerBound * g.inPlane,
+                                      channelCount: channels.count)
+                }
+            }
+            n0 += images
+        }
+    }
+
     /// One image and group; `dw` is this thread's accumulator for the whole weight. The GEMMs
     /// split across threads only when this runs outside a parallel chunk (batch 1).
     static func image(_ g: ConvGeometry, n: Int, group: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
@@ -109,7 +219,9 @@ enum ConvGemmBackward {
             }
             return
         }
-        let width = ConvGemm.tileWidth(g)
+        // Wider tiles than the forward pass: each tile's ∂W product re-reads and re-writes all
+        // of ∂W (beta = 1), so fewer, deeper products win even if the tile leaves L2.
+        let width = ConvGemm.tileWidth(g, floats: ConvGemmBackward.columnTileFloats, widest: 4096)
         var p0 = 0
         while p0 < p {
             let p1 = min(p, p0 + width), t = p1 - p0

@@ -3,12 +3,15 @@
 /// Padding is given per side so TensorFlow/Keras "same" padding, which puts the odd extra row or
 /// column at the bottom/right, is expressed exactly (`Conv2dParams.same(...)`).
 public struct Conv2dParams: Equatable, Hashable, Sendable {
+    /// Vertical and horizontal step between output positions.
     public var strideH: Int
     public var strideW: Int
+    /// Zero padding added above, left of, below and right of the input.
     public var padTop: Int
     public var padLeft: Int
     public var padBottom: Int
     public var padRight: Int
+    /// Spacing between kernel taps (1 = dense).
     public var dilationH: Int
     public var dilationW: Int
     /// Input and output channels are split into this many independent groups.
@@ -90,5 +93,16 @@ public enum ConvolutionAlgorithms {
     public static var winograd: Bool {
         get { Winograd.enabled }
         set { Winograd.enabled = newValue }
+    }
+
+    /// Compute a stride-1 convolution's input gradient as a forward convolution with flipped
+    /// filters (default true) rather than GEMM + col2im.
+    nonisolated(unsafe) public static var transposedInputGradient = true
+
+    /// Tuning experiments: Winograd block budget (floats) and smallest per-thread block (tiles).
+    public static func tuneWinograd(blockFloats: Int, minimumCacheBlock: Int, bigBlockFactor: Int = 8) {
+        Winograd.blockFloats = blockFloats
+        Winograd.minimumCacheBlock = minimumCacheBlock
+        Winograd.bigBlockFactor = bigBlockFactor
     }
 }

@@ -33,7 +33,8 @@ struct ConvGeometry {
             throw TensorError.rankMismatch(op: op, operand: "input (N, C, H, W)", expected: 4, shape: input)
         }
         guard weight.count == 4 else {
-            throw TensorError.rankMismatch(op: op, operand: "weight (O, C/groups, kH, kW)", expected: 4, shape: weight)
+            throw TensorError.rankMismatch(
+                op: op, operand: "weight (O, C/groups, kH, kW)", expected: 4, shape: weight)
         }
         let g = p.groups
         guard g >= 1, input[1] >= 1, input[1] % g == 0, weight[0] >= 1, weight[0] % g == 0 else {
@@ -48,7 +49,8 @@ struct ConvGeometry {
                                                      kernelH: weight[2], kernelW: weight[3])
         else {
             throw TensorError.invalidArgument(
-                op: op, detail: "input \(input), kernel \(weight[2])×\(weight[3]), \(p) give an empty or invalid output")
+                op: op,
+                detail: "input \(input), kernel \(weight[2])×\(weight[3]), \(p) give an empty or invalid output")
         }
         batch = input[0]; inChannels = input[1]; inH = input[2]; inW = input[3]
         outChannels = weight[0]; kernelH = weight[2]; kernelW = weight[3]

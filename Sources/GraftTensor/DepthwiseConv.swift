@@ -1,9 +1,12 @@
 /// Depthwise convolution (groups == C, one k×k filter per channel): a direct vectorized kernel,
 /// since as a GEMM each channel would be a 1-row matrix product.
 ///
-/// Each task copies one input plane into a zero-padded scratch plane, so the inner loop needs no
-/// bounds tests: for eight output columns at a time it accumulates `w[i, j] · x[row + i, col + j]`
-/// over the taps, then adds the bias and applies the activation before the single store.
+/// Each task zeroes one scratch plane with the padding around it, then for each of its channels
+/// copies the input into the interior (the zero border stays), so the inner loop needs no bounds
+/// tests: for eight output columns at a time it accumulates `w[i, j] · x[row + i, col + j]` over
+/// the taps, then adds the bias and applies the activation before the single store. The common
+/// shapes (3×3 and 5×5, stride 1 or 2, undilated: EfficientNet, MobileNet) get loops with
+/// compile-time trip counts; everything else takes the general loop.
 enum DepthwiseConv {
     /// The padded plane of one channel: `rows × stride` floats, with enough zero slack on the right
     /// for whole 8-wide (or 16-wide, stride 2) loads past the last output column.
@@ -19,44 +22,128 @@ enum DepthwiseConv {
 
         var count: Int { rows * stride }
 
+        /// Copies one input plane into the interior of `dst`, whose border is already zero.
+        @inline(__always)
+        func fillInterior(_ g: ConvGeometry, src: UnsafePointer<Float>, dst: UnsafeMutablePointer<Float>) {
+            for r in 0..<g.inH {
+                (dst + (g.padTop + r) * stride + g.padLeft).update(from: src + r * g.inW, count: g.inW)
+            }
+        }
+
         /// Copies one input plane into `dst` with zero borders.
         func fill(_ g: ConvGeometry, src: UnsafePointer<Float>, dst: UnsafeMutablePointer<Float>) {
-            dst.update(repeating: 0, count: g.padTop * stride)
-            for r in 0..<g.inH {
-                let row = dst + (g.padTop + r) * stride
-                row.update(repeating: 0, count: g.padLeft)
-                (row + g.padLeft).update(from: src + r * g.inW, count: g.inW)
-                (row + g.padLeft + g.inW).update(repeating: 0, count: stride - g.padLeft - g.inW)
-            }
-            (dst + (g.padTop + g.inH) * stride).update(repeating: 0, count: g.padBottom * stride)
+            dst.update(repeating: 0, count: count)
+            fillInterior(g, src: src, dst: dst)
         }
     }
 
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                        bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, activation: Activation) {
+                        y: UnsafeMutablePointer<Float>, epilogue e: ConvEpilogue) {
+        switch e.activation {
+        case .none: forward(g, x, weight, y, e) { $0 }
+        case .relu: forward(g, x, weight, y, e) { Lanes.relu($0) }
+        case .relu6: forward(g, x, weight, y, e) { Lanes.relu6($0) }
+        case .silu: forward(g, x, weight, y, e) { FastMath.silu($0) }
+        case .sigmoid: forward(g, x, weight, y, e) { FastMath.sigmoid($0) }
+        }
+    }
+
+    @inline(__always)
+    static func forward(_ g: ConvGeometry, _ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
+                        _ y: UnsafeMutablePointer<Float>, _ e: ConvEpilogue, _ act: (Vec8) -> Vec8) {
         let plane = PaddedPlane(g)
         let taps = g.kernelH * g.kernelW
         let planes = g.batch * g.inChannels
+        let undilated = g.dilationH == 1 && g.dilationW == 1
         // Several small planes per task so a 7×7 stage does not pay one dispatch per channel.
-        let perTask = max(1, min(64, 8192 / max(g.outPlane * taps, 1)))
+        let perTask = max(1, min(64, 16384 / max(g.outPlane * taps, 1)))
         Parallel.forEach((planes + perTask - 1) / perTask) { task in
             let padded = Scratch.buffer(.plane, count: plane.count)
+            padded.update(repeating: 0, count: plane.count)
             for index in (task * perTask)..<min(planes, (task + 1) * perTask) {
                 let c = index % g.inChannels
-                plane.fill(g, src: x + index * g.inPlane, dst: padded)
-                convolvePlane(g, plane: plane, padded: UnsafePointer(padded), filter: weight + c * taps,
-                              bias: bias?[c] ?? 0, out: y + index * g.outPlane, activation: activation)
+                plane.fillInterior(g, src: x + index * g.inPlane, dst: padded)
+                let src = UnsafePointer(padded), filter = weight + c * taps, b = e.bias?[c] ?? 0
+                let out = Output(values: y + index * g.outPlane, residual: e.residual(at: y + index * g.outPlane))
+                switch (g.kernelH, g.kernelW, g.strideH, g.strideW) {
+                case (3, 3, 1, 1) where undilated: square(3, 1, g, plane, src, filter, b, out, act)
+                case (3, 3, 2, 2) where undilated: square(3, 2, g, plane, src, filter, b, out, act)
+                case (5, 5, 1, 1) where undilated: square(5, 1, g, plane, src, filter, b, out, act)
+                case (5, 5, 2, 2) where undilated: square(5, 2, g, plane, src, filter, b, out, act)
+                default: general(g, plane, src, filter, b, out, act)
+                }
             }
         }
     }
 
-    /// One channel: out[oh, ow] = act(bias + Σ_{i,j} w[i, j] · padded[oh·sH + i·dH, ow·sW + j·dW]).
+    /// Eight outputs of a row: input `base[t]` at `stride` spacing (1, 2 or any).
     @inline(__always)
-    static func convolvePlane(_ g: ConvGeometry, plane: PaddedPlane, padded: UnsafePointer<Float>,
-                              filter: UnsafePointer<Float>, bias: Float, out: UnsafeMutablePointer<Float>,
-                              activation: Activation) {
+    static func load8(_ base: UnsafePointer<Float>, stride: Int) -> Vec8 {
+        switch stride {
+        case 1: return loadVec8(base)
+        case 2: return UnsafeRawPointer(base).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+        default:
+            var v = Vec8()
+            for lane in 0..<8 { v[lane] = base[lane * stride] }
+            return v
+        }
+    }
+
+    /// One channel's output plane and the residual plane added to it (if any).
+    struct Output {
+        let values: UnsafeMutablePointer<Float>
+        let residual: UnsafePointer<Float>?
+
+        /// Stores `act(v + residual)` into the first `count` (≤ 8) lanes at `offset`.
+        @inline(__always)
+        func store(_ v: Vec8, at offset: Int, count: Int, _ act: (Vec8) -> Vec8) {
+            var sum = v
+            if let residual {
+                if count == 8 {
+                    sum += loadVec8(residual + offset)
+                } else {
+                    for lane in 0..<count { sum[lane] += residual[offset + lane] }
+                }
+            }
+            let r = act(sum)
+            if count == 8 {
+                storeVec8(r, values + offset)
+            } else {
+                for lane in 0..<count { values[offset + lane] = r[lane] }
+            }
+        }
+    }
+
+    /// k×k, undilated, equal strides `s`; `k` and `s` are literals at the call sites, so after
+    /// inlining the tap loops have constant trip counts and unroll.
+    @inline(__always)
+    static func square(_ k: Int, _ s: Int, _ g: ConvGeometry, _ plane: PaddedPlane, _ padded: UnsafePointer<Float>,
+                       _ filter: UnsafePointer<Float>, _ bias: Float, _ out: Output,
+                       _ act: (Vec8) -> Vec8) {
+        withUnsafeTemporaryAllocation(of: Vec8.self, capacity: 25) { w in
+            for t in 0..<(k * k) { w[t] = Vec8(repeating: filter[t]) }
+            let b = Vec8(repeating: bias)
+            for oh in 0..<g.outH {
+                let rowBase = padded + oh * s * plane.stride
+                var ow = 0
+                while ow < g.outW {
+                    var acc = b
+                    for i in 0..<k {
+                        let line = rowBase + i * plane.stride + ow * s
+                        for j in 0..<k { acc += w[i * k + j] * load8(line + j, stride: s) }
+                    }
+                    out.store(acc, at: oh * g.outW + ow, count: min(8, g.outW - ow), act)
+                    ow += 8
+                }
+            }
+        }
+    }
+
+    /// Any kernel size, stride and dilation.
+    static func general(_ g: ConvGeometry, _ plane: PaddedPlane, _ padded: UnsafePointer<Float>,
+                        _ filter: UnsafePointer<Float>, _ bias: Float, _ out: Output,
+                        _ act: (Vec8) -> Vec8) {
         let kh = g.kernelH, kw = g.kernelW, taps = kh * kw
-        // Tap offsets within the padded plane, and the weights as splatted vectors.
         withUnsafeTemporaryAllocation(of: Int.self, capacity: taps) { offsets in
             withUnsafeTemporaryAllocation(of: Vec8.self, capacity: taps) { weights in
                 for i in 0..<kh {
@@ -65,36 +152,15 @@ enum DepthwiseConv {
                         weights[i * kw + j] = Vec8(repeating: filter[i * kw + j])
                     }
                 }
-                let biasVector = Vec8(repeating: bias)
+                let b = Vec8(repeating: bias)
                 for oh in 0..<g.outH {
                     let rowBase = padded + oh * g.strideH * plane.stride
-                    let outRow = out + oh * g.outW
                     var ow = 0
                     while ow < g.outW {
                         let base = rowBase + ow * g.strideW
-                        var acc = biasVector
-                        switch g.strideW {
-                        case 1:
-                            for t in 0..<taps { acc += weights[t] * loadVec8(base + offsets[t]) }
-                        case 2:
-                            for t in 0..<taps {
-                                let wide = UnsafeRawPointer(base + offsets[t]).loadUnaligned(as: SIMD16<Float>.self)
-                                acc += weights[t] * wide.evenHalf
-                            }
-                        default:
-                            for t in 0..<taps {
-                                var v = Vec8()
-                                for lane in 0..<8 { v[lane] = base[offsets[t] + lane * g.strideW] }
-                                acc += weights[t] * v
-                            }
-                        }
-                        acc = activated(acc, activation)
-                        let valid = min(8, g.outW - ow)
-                        if valid == 8 {
-                            storeVec8(acc, outRow + ow)
-                        } else {
-                            for lane in 0..<valid { outRow[ow + lane] = acc[lane] }
-                        }
+                        var acc = b
+                        for t in 0..<taps { acc += weights[t] * load8(base + offsets[t], stride: g.strideW) }
+                        out.store(acc, at: oh * g.outW + ow, count: min(8, g.outW - ow), act)
                         ow += 8
                     }
                 }
@@ -108,8 +174,8 @@ enum DepthwiseConv {
 func activated(_ x: Vec8, _ activation: Activation) -> Vec8 {
     switch activation {
     case .none: return x
-    case .relu: return x.replacing(with: 0, where: x .< 0)
-    case .relu6: return x.replacing(with: 0, where: x .< 0).replacing(with: 6, where: x .> 6)
+    case .relu: return Lanes.relu(x)
+    case .relu6: return Lanes.relu6(x)
     case .silu: return FastMath.silu(x)
     case .sigmoid: return FastMath.sigmoid(x)
     }

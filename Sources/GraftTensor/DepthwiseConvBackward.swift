@@ -22,7 +22,8 @@ enum DepthwiseConvBackward {
                                              into: filterGrad)
                     if let dx {
                         gradPadded.update(repeating: 0, count: plane.count)
-                        scatterInputGradient(g, plane: plane, filter: weight + c * taps, dy: dyPlane, into: gradPadded)
+                        scatterInputGradient(
+                            g, plane: plane, filter: weight + c * taps, dy: dyPlane, into: gradPadded)
                         let dxPlane = dx + index * g.inPlane
                         for r in 0..<g.inH {
                             dxPlane.advanced(by: r * g.inW).update(
@@ -74,7 +75,8 @@ enum DepthwiseConvBackward {
     }
 
     /// Scatters `w · ∂y` of one image onto the zeroed padded gradient plane.
-    static func scatterInputGradient(_ g: ConvGeometry, plane: DepthwiseConv.PaddedPlane, filter: UnsafePointer<Float>,
+    static func scatterInputGradient(
+        _ g: ConvGeometry, plane: DepthwiseConv.PaddedPlane, filter: UnsafePointer<Float>,
                                      dy: UnsafePointer<Float>, into grad: UnsafeMutablePointer<Float>) {
         for oh in 0..<g.outH {
             let gradRow = dy + oh * g.outW

@@ -3,6 +3,7 @@
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
+    /// A generator whose stream is determined by `seed`.
     public init(seed: UInt64) {
         var x = seed
         func splitMix() -> UInt64 {
@@ -15,6 +16,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
     }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
         let t = s1 << 17
@@ -94,5 +96,7 @@ private func scaleRows(_ x: Tensor, _ factors: Tensor) throws -> Tensor {
 }
 
 private func checkProbability(_ op: String, _ p: Float) throws {
-    guard p >= 0, p <= 1 else { throw TensorError.invalidArgument(op: op, detail: "probability \(p) is outside [0, 1]") }
+    guard p >= 0, p <= 1 else {
+        throw TensorError.invalidArgument(op: op, detail: "probability \(p) is outside [0, 1]")
+    }
 }

@@ -68,7 +68,8 @@ public func channelScale(_ x: Tensor, _ s: Tensor) throws -> Tensor {
 }
 
 /// Gradients of `channelScale`: ∂x = ∂y · s[n, c] and ∂s[n, c] = Σ_{h,w} ∂y · x (shaped like `s`).
-public func channelScaleBackward(x: Tensor, scale s: Tensor, gradOutput: Tensor) throws -> (input: Tensor, scale: Tensor) {
+public func channelScaleBackward(
+    x: Tensor, scale s: Tensor, gradOutput: Tensor) throws -> (input: Tensor, scale: Tensor) {
     let (n, c, plane) = try channelScaleShapes("channelScaleBackward", x, s)
     try checkShape("channelScaleBackward", "gradOutput", gradOutput, x.shape)
     var dx = Tensor(kernelShape: x.shape)
@@ -92,7 +93,8 @@ private func channelScaleShapes(_ op: String, _ x: Tensor, _ s: Tensor) throws -
     try checkRank(op, "x (N, C, H, W)", x, 4)
     let n = x.shape[0], c = x.shape[1]
     guard s.shape == [n, c] || s.shape == [n, c, 1, 1] else {
-        throw TensorError.shapeMismatch(op: op, detail: "scale has shape \(s.shape), expected [\(n), \(c)] or [\(n), \(c), 1, 1]")
+        throw TensorError.shapeMismatch(
+            op: op, detail: "scale has shape \(s.shape), expected [\(n), \(c)] or [\(n), \(c), 1, 1]")
     }
     return (n, c, x.shape[2] * x.shape[3])
 }

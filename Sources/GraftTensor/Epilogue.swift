@@ -1,3 +1,33 @@
+/// What a convolution does to its raw output before storing it: `act(conv + bias[o] + residual)`.
+/// `residual` (same shape as the output) fuses a residual block's identity addition.
+struct ConvEpilogue {
+    let bias: UnsafePointer<Float>?
+    let residual: UnsafePointer<Float>?
+    /// The output tensor's first element: a destination pointer minus this locates the residual.
+    let output: UnsafeMutablePointer<Float>
+    let activation: Activation
+
+    /// Nothing to do after the GEMM.
+    var isIdentity: Bool { bias == nil && residual == nil && activation == .none }
+
+    /// The residual value(s) that belong at `dst`.
+    @inline(__always)
+    func residual(at dst: UnsafeMutablePointer<Float>) -> UnsafePointer<Float>? {
+        residual.map { $0 + (dst - output) }
+    }
+
+    /// Applies the epilogue in place to `count` outputs of channel `channel` starting at `dst`.
+    @inline(__always)
+    func apply(_ dst: UnsafeMutablePointer<Float>, count: Int, channel: Int) {
+        let b = bias?[channel] ?? 0
+        if let r = residual(at: dst) {
+            map2(dst, r, dst, count) { activated($0 + $1 + b, activation) }
+        } else {
+            applyEpilogue(dst, count: count, bias: b, activation: activation)
+        }
+    }
+}
+
 /// Bias + activation applied in place to one channel's stretch of output (a row of the GEMM
 /// result), right after it was computed and is still in cache.
 @inline(__always)
@@ -7,13 +37,11 @@ func applyEpilogue(_ p: UnsafeMutablePointer<Float>, count: Int, bias: Float, ac
         if bias != 0 { mapInPlace(p, count) { $0 + bias } }
     case .relu:
         mapInPlace(p, count) { v in
-            let x = v + bias
-            return x.replacing(with: 0, where: x .< 0)
+            Lanes.relu(v + bias)
         }
     case .relu6:
         mapInPlace(p, count) { v in
-            let x = v + bias
-            return x.replacing(with: 0, where: x .< 0).replacing(with: 6, where: x .> 6)
+            Lanes.relu6(v + bias)
         }
     case .silu:
         mapInPlace(p, count) { FastMath.silu($0 + bias) }
@@ -78,14 +106,15 @@ func map2(
 }
 
 /// Applies an activation to `count` floats (src may equal dst).
-func activate(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int, _ activation: Activation) {
+func activate(
+    _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int, _ activation: Activation) {
     switch activation {
     case .none:
         if UnsafePointer(dst) != src { dst.update(from: src, count: count) }
     case .relu:
-        map(src, dst, count) { $0.replacing(with: 0, where: $0 .< 0) }
+        map(src, dst, count) { Lanes.relu($0) }
     case .relu6:
-        map(src, dst, count) { $0.replacing(with: 0, where: $0 .< 0).replacing(with: 6, where: $0 .> 6) }
+        map(src, dst, count) { Lanes.relu6($0) }
     case .silu:
         map(src, dst, count) { FastMath.silu($0) }
     case .sigmoid:

@@ -1,9 +1,16 @@
-/// Vectorized `exp`, `sigmoid` and SiLU for the activation kernels.
+/// Vectorized `exp`, `sigmoid`, SiLU and the lane selections (ReLU, clamps, NaN-aware max) of
+/// the activation kernels.
 ///
 /// The module is built for baseline x86-64 (SSE2, no FMA), so everything here is plain
 /// multiply/add, integer shifts and compares that lower to SSE2 instructions: no calls into libm
 /// per element, no `rounded()` (SSE4.1) and no fused multiply-add (a libm call without FMA).
+///
+/// Loops move data eight floats at a time (`Vec8`), but every lane selection is written on
+/// four-float halves (`Vec4`): a `replacing(with:where:)` on `SIMD4<Float>` compiles to a single
+/// `minps`/`maxps` or and/andnot/or, while on `SIMD8<Float>` the mask is rebuilt from sign bits
+/// first (three extra instructions per select).
 typealias Vec8 = SIMD8<Float>
+typealias Vec4 = SIMD4<Float>
 
 enum FastMath {
     // Cephes `expf`: exp(x) = 2^n · exp(r), n = round(x·log2 e), r = x − n·ln 2 (ln 2 split in two
@@ -23,16 +30,16 @@ enum FastMath {
     /// 1.5·2^23: adding it rounds to the nearest integer and leaves that integer in the low bits.
     private static let roundMagic: Float = 12_582_912
 
-    /// e^x for each lane: +∞ above ≈ 88.38 and 0 below ≈ −87.34 (results that would be
-    /// denormal flush to zero), NaN stays NaN.
+    /// e^x for x clamped to [−87.34, 88.38] (so huge inputs give the finite values at the bounds;
+    /// the sigmoid-based functions need no more). NaN stays NaN.
     @inline(__always)
-    static func exp(_ input: Vec8) -> Vec8 {
-        var x = input.replacing(with: maxInput, where: input .> maxInput)
-        x = x.replacing(with: minInput, where: x .< minInput)
+    static func expOfClamped(_ input: Vec4) -> Vec4 {
+        var x = input.replacing(with: maxInput, where: input .> maxInput)  // minps
+        x = x.replacing(with: minInput, where: x .< minInput)  // maxps
         let shifted = x * log2e + roundMagic
         let n = shifted - roundMagic
-        let nBits = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- unsafeBitCast(
-            Vec8(repeating: roundMagic), to: SIMD8<Int32>.self)
+        let nBits = unsafeBitCast(shifted, to: SIMD4<Int32>.self) &- unsafeBitCast(
+            Vec4(repeating: roundMagic), to: SIMD4<Int32>.self)
         let r = x - n * c1 - n * c2
         let r2 = r * r
         var y = p0 * r + p1
@@ -41,26 +48,79 @@ enum FastMath {
         y = y * r + p4
         y = y * r + p5
         y = y * r2 + r + 1
-        let scale = unsafeBitCast((nBits &+ 127) &<< 23, to: Vec8.self)
-        return (y * scale).replacing(with: .infinity, where: input .> maxInput).replacing(with: 0, where: input .< minInput)
+        let scale = unsafeBitCast((nBits &+ 127) &<< 23, to: Vec4.self)
+        return y * scale
     }
 
-    /// 1 / (1 + e^−x).
+    /// e^x: +∞ above ≈ 88.38, 0 below ≈ −87.34 (denormal results flush to zero), NaN stays NaN.
     @inline(__always)
-    static func sigmoid(_ x: Vec8) -> Vec8 {
-        1 / (1 + exp(-x))
+    static func exp(_ x: Vec4) -> Vec4 {
+        expOfClamped(x).replacing(with: .infinity, where: x .> maxInput).replacing(with: 0, where: x .< minInput)
     }
 
-    /// x · sigmoid(x), computed as torch does: x / (1 + e^−x).
+    /// 1 / (1 + e^−x) (≈ 4e−39 rather than a denormal below x ≈ −88).
     @inline(__always)
-    static func silu(_ x: Vec8) -> Vec8 {
-        x / (1 + exp(-x))
+    static func sigmoid(_ x: Vec4) -> Vec4 { 1 / (1 + expOfClamped(-x)) }
+
+    /// x · sigmoid(x), computed as torch does: x / (1 + e^−x) (magnitude < 1e−36 for x < −88;
+    /// −∞ maps to −∞ where torch gives NaN).
+    @inline(__always)
+    static func silu(_ x: Vec4) -> Vec4 { x / (1 + expOfClamped(-x)) }
+
+    @inline(__always) static func exp(_ x: Vec8) -> Vec8 { Vec8(lowHalf: exp(x.lowHalf), highHalf: exp(x.highHalf)) }
+    @inline(__always) static func sigmoid(_ x: Vec8) -> Vec8 {
+        Vec8(lowHalf: sigmoid(x.lowHalf), highHalf: sigmoid(x.highHalf))
     }
+    @inline(__always) static func silu(
+        _ x: Vec8) -> Vec8 { Vec8(lowHalf: silu(x.lowHalf), highHalf: silu(x.highHalf)) }
 
     /// Scalar versions through the same vector code, so tails and bodies agree bit for bit.
-    static func exp(_ x: Float) -> Float { exp(Vec8(repeating: x))[0] }
-    static func sigmoid(_ x: Float) -> Float { sigmoid(Vec8(repeating: x))[0] }
-    static func silu(_ x: Float) -> Float { silu(Vec8(repeating: x))[0] }
+    static func exp(_ x: Float) -> Float { exp(Vec4(repeating: x))[0] }
+    static func sigmoid(_ x: Float) -> Float { sigmoid(Vec4(repeating: x))[0] }
+    static func silu(_ x: Float) -> Float { silu(Vec4(repeating: x))[0] }
+}
+
+// MARK: - Lane selections
+
+/// Lane-wise operations written on halves (see the file comment for why).
+enum Lanes {
+    /// max(x, 0); NaN stays NaN (torch's ReLU).
+    @inline(__always) static func relu(_ x: Vec4) -> Vec4 { x.replacing(with: 0, where: x .< 0) }
+    @inline(__always) static func relu(
+        _ x: Vec8) -> Vec8 { Vec8(lowHalf: relu(x.lowHalf), highHalf: relu(x.highHalf)) }
+
+    /// min(max(x, 0), 6); NaN stays NaN.
+    @inline(__always) static func relu6(_ x: Vec4) -> Vec4 {
+        let r = x.replacing(with: 0, where: x .< 0)
+        return r.replacing(with: 6, where: r .> 6)
+    }
+    @inline(__always) static func relu6(
+        _ x: Vec8) -> Vec8 { Vec8(lowHalf: relu6(x.lowHalf), highHalf: relu6(x.highHalf)) }
+
+    /// `g` where `keep`'s lanes are true, else 0.
+    @inline(__always) static func zero(_ g: Vec4, unless keep: SIMDMask<SIMD4<Int32>>) -> Vec4 {
+        g.replacing(with: 0, where: .!keep)
+    }
+
+    /// ReLU's gradient: `g` where x > 0, else 0.
+    @inline(__always) static func reluGradient(_ g: Vec8, _ x: Vec8) -> Vec8 {
+        Vec8(lowHalf: zero(g.lowHalf, unless: x.lowHalf .> 0), highHalf: zero(g.highHalf, unless: x.highHalf .> 0))
+    }
+
+    /// ReLU6's gradient (hardtanh's strict bounds): `g` where 0 < x < 6, else 0.
+    @inline(__always) static func relu6Gradient(_ g: Vec8, _ x: Vec8) -> Vec8 {
+        let lo = x.lowHalf, hi = x.highHalf
+        return Vec8(lowHalf: zero(g.lowHalf, unless: (lo .> 0) .& (lo .< 6)),
+                    highHalf: zero(g.highHalf, unless: (hi .> 0) .& (hi .< 6)))
+    }
+
+    /// max(a, b) where a NaN in either lane wins (torch's max pooling propagates NaN).
+    @inline(__always) static func maxPropagatingNaN(_ a: Vec4, _ b: Vec4) -> Vec4 {
+        a.replacing(with: b, where: .!((a .>= b) .| (a .!= a)))
+    }
+    @inline(__always) static func maxPropagatingNaN(_ a: Vec8, _ b: Vec8) -> Vec8 {
+        Vec8(lowHalf: maxPropagatingNaN(a.lowHalf, b.lowHalf), highHalf: maxPropagatingNaN(a.highHalf, b.highHalf))
+    }
 }
 
 // MARK: - Unaligned vector access
@@ -78,14 +138,4 @@ func loadVec8(_ p: UnsafeMutablePointer<Float>) -> Vec8 {
 @inline(__always)
 func storeVec8(_ v: Vec8, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vec8.self)
-}
-
-@inline(__always)
-func loadVec4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
-}
-
-@inline(__always)
-func storeVec4(_ v: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
 }

@@ -52,7 +52,8 @@ public enum Gemm {
         let sizesFit = [m, n, k, lda, ldb, ldc].allSatisfy { $0 >= 0 && $0 <= limit }
         guard sizesFit, lda >= max(1, transA ? m : k), ldb >= max(1, transB ? k : n), ldc >= max(1, n) else {
             throw TensorError.invalidArgument(
-                op: "sgemm", detail: "m \(m) n \(n) k \(k) lda \(lda) ldb \(ldb) ldc \(ldc) (transA \(transA), transB \(transB))")
+                op: "sgemm",
+                detail: "m \(m) n \(n) k \(k) lda \(lda) ldb \(ldb) ldc \(ldc) (transA \(transA), transB \(transB))")
         }
     }
 

@@ -51,6 +51,20 @@ enum Im2col {
                                 let to = out + (a - ow0)
                                 if g.strideW == 1 {
                                     to.update(from: from, count: b - a)
+                                } else if g.strideW == 2 {
+                                    // Even lanes of 16-wide loads; the last load ends before the
+                                    // row's last read element, so it never leaves the tensor.
+                                    var t = 0
+                                    while t + 8 < b - a {
+                                        let wide = UnsafeRawPointer(from + 2 * t)
+                                            .loadUnaligned(as: SIMD16<Float>.self)
+                                        storeVec8(wide.evenHalf, to + t)
+                                        t += 8
+                                    }
+                                    while t < b - a {
+                                        to[t] = from[2 * t]
+                                        t += 1
+                                    }
                                 } else {
                                     for t in 0..<(b - a) { to[t] = from[t * g.strideW] }
                                 }
@@ -67,10 +81,12 @@ enum Im2col {
 
     /// The adjoint of `fill`: adds each column entry back onto the input position it was read
     /// from (`dst` is the group's first input-gradient plane; padding taps are dropped).
+    /// - Parameter channelCount: how many channels (from `dst`'s and `columns`' first) to
+    ///   scatter; all of the group's by default.
     static func accumulate(_ g: ConvGeometry, columns: UnsafePointer<Float>, ld: Int, p0: Int, p1: Int,
-                           dst: UnsafeMutablePointer<Float>) {
+                           dst: UnsafeMutablePointer<Float>, channelCount: Int? = nil) {
         let kh = g.kernelH, kw = g.kernelW
-        for c in 0..<g.groupInChannels {
+        for c in 0..<(channelCount ?? g.groupInChannels) {
             let plane = dst + c * g.inPlane
             for i in 0..<kh {
                 for j in 0..<kw {

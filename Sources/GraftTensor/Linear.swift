@@ -4,14 +4,16 @@
 ///   - weight: (out, in).
 ///   - bias: (out), or nil.
 /// - Returns: (N, out).
-public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, activation kind: Activation = .none) throws -> Tensor {
+public func linear(
+    _ x: Tensor, weight: Tensor, bias: Tensor? = nil, activation kind: Activation = .none) throws -> Tensor {
     let (n, inFeatures, outFeatures) = try linearShapes("linear", x, weight)
     if let bias { try checkShape("linear", "bias", bias, [outFeatures]) }
     var out = Tensor(kernelShape: [n, outFeatures])
     let y = out.mutablePointer()
     withExtendedLifetime((x, weight, bias)) {
         Gemm.parallel(transA: false, transB: true, m: n, n: outFeatures, k: inFeatures, alpha: 1,
-                      a: x.pointer, lda: inFeatures, b: weight.pointer, ldb: inFeatures, beta: 0, c: y, ldc: outFeatures)
+                      a: x.pointer, lda: inFeatures, b: weight.pointer, ldb: inFeatures,
+                      beta: 0, c: y, ldc: outFeatures)
         if bias == nil && kind == .none { return }
         let b = bias?.pointer
         for row in 0..<n {
@@ -43,7 +45,8 @@ public func linearBackward(
                       a: dy, lda: outFeatures, b: x.pointer, ldb: inFeatures, beta: 0, c: dwp, ldc: inFeatures)
         if let dxp {
             Gemm.parallel(transA: false, transB: false, m: n, n: inFeatures, k: outFeatures, alpha: 1,
-                          a: dy, lda: outFeatures, b: weight.pointer, ldb: inFeatures, beta: 0, c: dxp, ldc: inFeatures)
+                          a: dy, lda: outFeatures, b: weight.pointer, ldb: inFeatures,
+                          beta: 0, c: dxp, ldc: inFeatures)
         }
         for o in 0..<outFeatures {
             var total = 0.0
@@ -58,7 +61,8 @@ private func linearShapes(_ op: String, _ x: Tensor, _ weight: Tensor) throws ->
     try checkRank(op, "x (N, in)", x, 2)
     try checkRank(op, "weight (out, in)", weight, 2)
     guard x.shape[1] == weight.shape[1] else {
-        throw TensorError.shapeMismatch(op: op, detail: "x has \(x.shape[1]) features, weight expects \(weight.shape[1])")
+        throw TensorError.shapeMismatch(
+            op: op, detail: "x has \(x.shape[1]) features, weight expects \(weight.shape[1])")
     }
     guard x.shape[0] >= 1, weight.shape[0] >= 1, x.shape[1] >= 1 else {
         throw TensorError.invalidShape(op: op, shape: x.shape + weight.shape)

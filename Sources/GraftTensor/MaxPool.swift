@@ -1,5 +1,6 @@
 /// The output of a max pool that remembers where each maximum came from (for the backward pass).
 public struct MaxPoolResult: Equatable {
+    /// The pooled values (N, C, outH, outW).
     public var output: Tensor
     /// For each output element, the flat index `ih · W + iw` of its maximum within its input plane
     /// (torch's `return_indices` convention); -1 for a window that covers no input element.
@@ -33,7 +34,7 @@ public func maxPool2d(_ x: Tensor, _ params: Pool2dParams) throws -> Tensor {
                     let body = row + p.padW
                     body.update(from: input + lo * g.inW, count: g.inW)
                     for ih in (lo + 1)..<max(hi, lo + 1) {
-                        map2(body, input + ih * g.inW, body, g.inW) { maxPropagatingNaN($0, $1) }
+                        map2(body, input + ih * g.inW, body, g.inW) { Lanes.maxPropagatingNaN($0, $1) }
                     }
                     horizontalMax(row, output + oh * g.outW, g.outW, p)
                 }
@@ -53,11 +54,12 @@ private func horizontalMax(_ row: UnsafeMutablePointer<Float>, _ out: UnsafeMuta
         var m: Vec8
         if p.strideW == 1 {
             m = loadVec8(base)
-            for j in 1..<max(p.kernelW, 1) { m = maxPropagatingNaN(m, loadVec8(base + j)) }
+            for j in 1..<max(p.kernelW, 1) { m = Lanes.maxPropagatingNaN(m, loadVec8(base + j)) }
         } else {
             m = UnsafeRawPointer(base).loadUnaligned(as: SIMD16<Float>.self).evenHalf
             for j in 1..<max(p.kernelW, 1) {
-                m = maxPropagatingNaN(m, UnsafeRawPointer(base + j).loadUnaligned(as: SIMD16<Float>.self).evenHalf)
+                let wide = UnsafeRawPointer(base + j).loadUnaligned(as: SIMD16<Float>.self)
+                m = Lanes.maxPropagatingNaN(m, wide.evenHalf)
             }
         }
         let valid = min(8, count - ow)
@@ -68,63 +70,6 @@ private func horizontalMax(_ row: UnsafeMutablePointer<Float>, _ out: UnsafeMuta
         }
         ow += 8
     }
-}
-
-/// max(a, b) where a NaN in either lane wins (torch's max pooling propagates NaN).
-@inline(__always)
-func maxPropagatingNaN(_ a: Vec8, _ b: Vec8) -> Vec8 {
-    a.replacing(with: b, where: .!((a .>= b) .| (a .!= a)))
-}
-
-/// Max pooling that also returns the argmax of every window, exactly as torch's CPU kernel:
-/// the first maximum in row-major window order wins, NaN beats everything.
-public func maxPool2dWithIndices(_ x: Tensor, _ params: Pool2dParams) throws -> MaxPoolResult {
-    let g = try PoolGeometry(op: "maxPool2dWithIndices", x, params)
-    let p = params
-    var out = Tensor(kernelShape: [x.shape[0], x.shape[1], g.outH, g.outW])
-    var indices = [Int32](repeating: 0, count: out.count)
-    let dst = out.mutablePointer()
-    indices.withUnsafeMutableBufferPointer { idx in
-        guard let idx = idx.baseAddress else { return }
-        withExtendedLifetime(x) {
-            let src = x.pointer
-            Parallel.forRanges(g.planes, grain: max(1, 4096 / max(g.outH * g.outW, 1))) { planes in
-                for plane in planes {
-                    let input = src + plane * g.inH * g.inW
-                    let base = plane * g.outH * g.outW
-                    for oh in 0..<g.outH {
-                        var h0 = oh * p.strideH - p.padH
-                        let h1 = min(h0 + (p.kernelH - 1) * p.dilationH + 1, g.inH)
-                        while h0 < 0 { h0 += p.dilationH }
-                        for ow in 0..<g.outW {
-                            var w0 = ow * p.strideW - p.padW
-                            let w1 = min(w0 + (p.kernelW - 1) * p.dilationW + 1, g.inW)
-                            while w0 < 0 { w0 += p.dilationW }
-                            var best = -Float.infinity
-                            // An all-padding window (possible only with dilation) keeps −∞ and -1.
-                            var bestIndex = h0 < h1 && w0 < w1 ? h0 * g.inW + w0 : -1
-                            var ih = h0
-                            while ih < h1 {
-                                var iw = w0
-                                while iw < w1 {
-                                    let v = input[ih * g.inW + iw]
-                                    if v > best || v.isNaN {
-                                        best = v
-                                        bestIndex = ih * g.inW + iw
-                                    }
-                                    iw += p.dilationW
-                                }
-                                ih += p.dilationH
-                            }
-                            dst[base + oh * g.outW + ow] = best
-                            idx[base + oh * g.outW + ow] = Int32(truncatingIfNeeded: bestIndex)
-                        }
-                    }
-                }
-            }
-        }
-    }
-    return MaxPoolResult(output: out, indices: indices)
 }
 
 /// Gradient of max pooling: each output's gradient goes to the input element it came from
@@ -146,23 +91,36 @@ public func maxPool2dBackward(gradOutput: Tensor, indices: [Int32], inputShape: 
     let planeOut = gradOutput.shape[2] * gradOutput.shape[3]
     var dx = try Tensor(shape: inputShape)
     let dst = dx.mutablePointer()
+    // Planes are independent (indices point inside their own plane): split them across threads.
+    let bad = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    defer { bad.deallocate() }
+    bad.initialize(to: 0)
     var badIndex: Int32?
-    withExtendedLifetime(gradOutput) {
-        let dy = gradOutput.pointer
-        for plane in 0..<(inputShape[0] * inputShape[1]) {
-            for j in 0..<planeOut {
-                let i = indices[plane * planeOut + j]
-                if i == -1 { continue }  // a window with no input element
-                guard i >= 0, Int(i) < planeIn else {
-                    badIndex = i
-                    continue
+    indices.withUnsafeBufferPointer { idxBuffer in
+        guard let idx = idxBuffer.baseAddress else { return }
+        withExtendedLifetime(gradOutput) {
+            let dy = gradOutput.pointer
+            Parallel.forRanges(inputShape[0] * inputShape[1], grain: max(1, 8192 / max(planeOut, 1))) { planes in
+                for plane in planes {
+                    let grad = dy + plane * planeOut, argmax = idx + plane * planeOut
+                    let target = dst + plane * planeIn
+                    for j in 0..<planeOut {
+                        let i = argmax[j]
+                        if i == -1 { continue }  // a window with no input element
+                        guard i >= 0, Int(i) < planeIn else {
+                            bad.pointee = i  // any one offending index is enough to report
+                            continue
+                        }
+                        target[Int(i)] += grad[j]
+                    }
                 }
-                dst[plane * planeIn + Int(i)] += dy[plane * planeOut + j]
             }
         }
     }
+    if bad.pointee != 0 { badIndex = bad.pointee }
     if let badIndex {
-        throw TensorError.invalidArgument(op: "maxPool2dBackward", detail: "index \(badIndex) outside a plane of \(planeIn)")
+        throw TensorError.invalidArgument(
+            op: "maxPool2dBackward", detail: "index \(badIndex) outside a plane of \(planeIn)")
     }
     return dx
 }

@@ -4,7 +4,8 @@ public func pad2d(_ x: Tensor, top: Int, left: Int, bottom: Int, right: Int, val
     try checkRank("pad2d", "x (N, C, H, W)", x, 4)
     let limit = 1 << 24
     guard [top, left, bottom, right].allSatisfy({ $0 >= 0 && $0 <= limit }) else {
-        throw TensorError.invalidArgument(op: "pad2d", detail: "padding (\(top), \(left), \(bottom), \(right)) must be in 0...\(limit)")
+        throw TensorError.invalidArgument(
+            op: "pad2d", detail: "padding (\(top), \(left), \(bottom), \(right)) must be in 0...\(limit)")
     }
     let h = x.shape[2], w = x.shape[3]
     let outShape = [x.shape[0], x.shape[1], h + top + bottom, w + left + right]
@@ -38,14 +39,16 @@ public func pad2dBackward(gradOutput: Tensor, top: Int, left: Int, bottom: Int, 
     let oh = gradOutput.shape[2], ow = gradOutput.shape[3]
     guard [top, left, bottom, right].allSatisfy({ $0 >= 0 }), top + bottom < oh, left + right < ow else {
         throw TensorError.invalidArgument(
-            op: "pad2dBackward", detail: "padding (\(top), \(left), \(bottom), \(right)) leaves nothing of \(gradOutput.shape)")
+            op: "pad2dBackward",
+            detail: "padding (\(top), \(left), \(bottom), \(right)) leaves nothing of \(gradOutput.shape)")
     }
     let h = oh - top - bottom, w = ow - left - right
     var dx = Tensor(kernelShape: [gradOutput.shape[0], gradOutput.shape[1], h, w])
     let dst = dx.mutablePointer()
     withExtendedLifetime(gradOutput) {
         let src = gradOutput.pointer
-        Parallel.forRanges(gradOutput.shape[0] * gradOutput.shape[1], grain: max(1, 16384 / max(oh * ow, 1))) { planes in
+        let planeCount = gradOutput.shape[0] * gradOutput.shape[1]
+        Parallel.forRanges(planeCount, grain: max(1, 16384 / max(oh * ow, 1))) { planes in
             for plane in planes {
                 for r in 0..<h {
                     (dst + (plane * h + r) * w).update(from: src + (plane * oh + top + r) * ow + left, count: w)

@@ -1,6 +1,8 @@
 /// The window geometry of a 2-D max or average pool, as torch's `MaxPool2d` / `AvgPool2d`.
 public struct Pool2dParams: Equatable, Hashable, Sendable {
+    /// Window size.
     public var kernelH: Int, kernelW: Int
+    /// Step between windows.
     public var strideH: Int, strideW: Int
     /// Implicit padding on both sides (−∞ for max pooling, zeros for average pooling).
     public var padH: Int, padW: Int
@@ -16,6 +18,7 @@ public struct Pool2dParams: Equatable, Hashable, Sendable {
                   dilation: (dilation, dilation), ceilMode: ceilMode)
     }
 
+    /// Rectangular windows with per-axis stride, padding and dilation.
     public init(kernel: (h: Int, w: Int), stride: (h: Int, w: Int), padding: (h: Int, w: Int) = (0, 0),
                 dilation: (h: Int, w: Int) = (1, 1), ceilMode: Bool = false) {
         kernelH = kernel.h; kernelW = kernel.w

@@ -66,3 +66,4 @@ private final class Arena {
         return arena
     }
 }
+

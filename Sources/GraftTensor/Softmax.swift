@@ -44,14 +44,17 @@ public func softmaxBackward(gradOutput: Tensor, output y: Tensor) throws -> Tens
 ///   - logits: (N, K).
 ///   - targets: N class indices in `0..<K`.
 /// - Returns: the loss and ∂loss/∂logits = (softmax − ((1 − ε)·onehot + ε/K)) / N.
-public func crossEntropy(logits: Tensor, targets: [Int], labelSmoothing: Float = 0) throws -> (loss: Float, gradLogits: Tensor) {
+public func crossEntropy(
+    logits: Tensor, targets: [Int], labelSmoothing: Float = 0) throws -> (loss: Float, gradLogits: Tensor) {
     try checkRank("crossEntropy", "logits (N, K)", logits, 2)
     let n = logits.shape[0], k = logits.shape[1]
     guard n >= 1, k >= 1, targets.count == n else {
-        throw TensorError.shapeMismatch(op: "crossEntropy", detail: "logits \(logits.shape) with \(targets.count) targets")
+        throw TensorError.shapeMismatch(
+            op: "crossEntropy", detail: "logits \(logits.shape) with \(targets.count) targets")
     }
     guard labelSmoothing >= 0, labelSmoothing <= 1 else {
-        throw TensorError.invalidArgument(op: "crossEntropy", detail: "label smoothing \(labelSmoothing) is outside [0, 1]")
+        throw TensorError.invalidArgument(
+            op: "crossEntropy", detail: "label smoothing \(labelSmoothing) is outside [0, 1]")
     }
     for (i, t) in targets.enumerated() where t < 0 || t >= k {
         throw TensorError.labelOutOfRange(op: "crossEntropy", sample: i, label: t, classes: k)

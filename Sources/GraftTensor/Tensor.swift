@@ -15,7 +15,7 @@ final class TensorStorage {
 
     /// Uninitialized storage for `count` floats (`count` already validated by the caller).
     init(uninitializedCount count: Int) {
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+        let raw = TensorBufferCache.allocate(bytes: max(count, 1) * 4)
         self.pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count
     }
@@ -26,7 +26,7 @@ final class TensorStorage {
         return other
     }
 
-    deinit { pointer.deallocate() }
+    deinit { TensorBufferCache.release(UnsafeMutableRawPointer(pointer), bytes: max(count, 1) * 4) }
 
     // MARK: Derived data
 
@@ -199,6 +199,7 @@ extension Tensor: Equatable {
 }
 
 extension Tensor: CustomStringConvertible {
+    /// The shape and the first few values.
     public var description: String {
         let head = values.prefix(8).map { "\($0)" }.joined(separator: ", ")
         return "Tensor(shape: \(shape), values: [\(head)\(count > 8 ? ", …" : "")])"

@@ -17,6 +17,7 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
     /// A class label is outside `0..<classes`.
     case labelOutOfRange(op: String, sample: Int, label: Int, classes: Int)
 
+    /// One line naming the operation and the reason.
     public var description: String {
         switch self {
         case .invalidShape(let op, let shape):

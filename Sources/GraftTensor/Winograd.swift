@@ -19,7 +19,8 @@ enum Winograd {
     nonisolated(unsafe) static var enabled = true
 
     static func isApplicable(_ g: ConvGeometry) -> Bool {
-        enabled && g.kernelH == 3 && g.kernelW == 3 && g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1
+        enabled && g.kernelH == 3 && g.kernelW == 3 && g.strideH == 1 && g.strideW == 1
+            && g.dilationH == 1 && g.dilationW == 1
             && g.groups == 1 && g.inChannels >= minimumChannels && g.outChannels >= minimumChannels
             && g.outH >= 4 && g.outW >= 4
     }
@@ -27,7 +28,9 @@ enum Winograd {
     /// Below this the GEMMs are too thin for the transforms to pay off (VGG's RGB input layer).
     static let minimumChannels = 16
     /// Floats of transformed input + products one block may hold (≈ 2 MB).
-    static let blockFloats = 512 * 1024
+    nonisolated(unsafe) static var blockFloats = 512 * 1024
+    nonisolated(unsafe) static var minimumCacheBlock = 160
+    nonisolated(unsafe) static var bigBlockFactor = 8
 
     struct Tiling {
         let tilesH: Int, tilesW: Int
@@ -46,17 +49,20 @@ enum Winograd {
     }
 
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: Tensor,
-                        bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, activation: Activation) {
-        let filters = weight.storage.derived("winograd-f2x3") { transformFilters(g, weight.pointer) }
+                        y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
+        // Keyed by shape too: a reshaped view shares the storage but may split O and C differently.
+        let key = "winograd-f2x3 \(g.outChannels)x\(g.inChannels)"
+        let filters = weight.storage.derived(key) { transformFilters(g, weight.pointer) }
         let u = UnsafePointer(filters.values)
         let tiling = Tiling(g)
         let total = g.batch * tiling.perImage
         let perTile = 16 * (g.inChannels + g.outChannels)
         let threads = Parallel.threads
         let cacheBlock = min(512, blockFloats / perTile) / 16 * 16
-        // Each block repacks all of U (16·O·C floats) for its GEMMs, so blocks narrower than
-        // ~64 tiles (wide layers) cost more in packing than cache locality saves.
-        if cacheBlock >= 64 && total >= 2 * threads * cacheBlock {
+        // Each block repacks all of U (16·O·C floats) for its GEMMs, so narrow blocks (wide
+        // layers) cost more in packing than cache locality saves: measured on VGG-16, per-thread
+        // blocks only pay off below ~160 tiles' worth of channels (C + O ≤ ~200).
+        if cacheBlock >= minimumCacheBlock && total >= 2 * threads * cacheBlock {
             // Many blocks: one block per task, everything on that thread.
             let blocks = (total + cacheBlock - 1) / cacheBlock
             Parallel.forEach(blocks) { b in
@@ -67,12 +73,12 @@ enum Winograd {
                 transformInput(g, tiling, x: x, t0: t0, t1: t1, channels: 0..<g.inChannels, v: v, ld: ld)
                 for xi in 0..<16 { multiply(g, u: u, v: v, m: m, ld: ld, columns: t1 - t0, xi: xi) }
                 transformOutput(g, tiling, m: m, ld: ld, t0: t0, t1: t1, outChannels: 0..<g.outChannels,
-                                bias: bias, y: y, activation: activation)
+                                y: y, epilogue: epilogue)
             }
             return
         }
         // Few tiles (small planes, deep layers): big blocks, each phase split across threads.
-        let bigBlock = max(16, min(total, 8 * blockFloats / perTile))
+        let bigBlock = max(16, min(total, Winograd.bigBlockFactor * blockFloats / perTile))
         let blocks = (total + bigBlock - 1) / bigBlock
         for b in 0..<blocks {
             let t0 = total * b / blocks, t1 = total * (b + 1) / blocks
@@ -89,7 +95,7 @@ enum Winograd {
             Parallel.forEach(outChunks) { k in
                 let channels = (g.outChannels * k / outChunks)..<(g.outChannels * (k + 1) / outChunks)
                 transformOutput(g, tiling, m: m, ld: ld, t0: t0, t1: t1, outChannels: channels,
-                                bias: bias, y: y, activation: activation)
+                                y: y, epilogue: epilogue)
             }
         }
     }
@@ -132,22 +138,23 @@ enum Winograd {
             for oc in range {
                 for ic in 0..<c {
                     let f = w + (oc * c + ic) * 9
-                    // G g (4 × 3), column by column, then each of its rows times Gᵀ.
-                    func gRows(_ a: Double, _ b: Double, _ d: Double) -> (Double, Double, Double, Double) {
-                        (a, (a + b + d) / 2, (a - b + d) / 2, d)
-                    }
+                    // G g (4 × 3), column by column (plain tuples: no allocation per filter).
                     let c0 = gRows(Double(f[0]), Double(f[3]), Double(f[6]))
                     let c1 = gRows(Double(f[1]), Double(f[4]), Double(f[7]))
                     let c2 = gRows(Double(f[2]), Double(f[5]), Double(f[8]))
-                    let rows = [(c0.0, c1.0, c2.0), (c0.1, c1.1, c2.1), (c0.2, c1.2, c2.2), (c0.3, c1.3, c2.3)]
-                    for i in 0..<4 {
-                        let r = gRows(rows[i].0, rows[i].1, rows[i].2)
-                        let base = u + ((i * 4) * o + oc) * c + ic
-                        base[0] = Float(r.0)
-                        base[o * c] = Float(r.1)
-                        base[2 * o * c] = Float(r.2)
-                        base[3 * o * c] = Float(r.3)
+                    // Each row of G g times Gᵀ gives one row of U.
+                    let base = u + oc * c + ic, plane = o * c
+                    @inline(__always)
+                    func storeRow(_ i: Int, _ r: (Double, Double, Double, Double)) {
+                        base[(i * 4) * plane] = Float(r.0)
+                        base[(i * 4 + 1) * plane] = Float(r.1)
+                        base[(i * 4 + 2) * plane] = Float(r.2)
+                        base[(i * 4 + 3) * plane] = Float(r.3)
                     }
+                    storeRow(0, gRows(c0.0, c1.0, c2.0))
+                    storeRow(1, gRows(c0.1, c1.1, c2.1))
+                    storeRow(2, gRows(c0.2, c1.2, c2.2))
+                    storeRow(3, gRows(c0.3, c1.3, c2.3))
                 }
             }
         }
@@ -223,27 +230,28 @@ enum Winograd {
     /// y = Aᵀ M A + bias, activated, for the tiles of the block and `outChannels`, with
     /// Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]].
     static func transformOutput(_ g: ConvGeometry, _ tiling: Tiling, m: UnsafeMutablePointer<Float>, ld: Int,
-                                t0: Int, t1: Int, outChannels: Range<Int>, bias: UnsafePointer<Float>?,
-                                y: UnsafeMutablePointer<Float>, activation: Activation) {
+                                t0: Int, t1: Int, outChannels: Range<Int>,
+                                y: UnsafeMutablePointer<Float>, epilogue e: ConvEpilogue) {
         // One specialized loop per activation, so the per-vector code has no switch.
-        switch activation {
-        case .none: transformOutput(g, tiling, m, ld, t0, t1, outChannels, bias, y) { $0 }
-        case .relu: transformOutput(g, tiling, m, ld, t0, t1, outChannels, bias, y) { $0.replacing(with: 0, where: $0 .< 0) }
+        switch e.activation {
+        case .none: transformOutput(g, tiling, m, ld, t0, t1, outChannels, y, e) { $0 }
+        case .relu: transformOutput(g, tiling, m, ld, t0, t1, outChannels, y, e) { Lanes.relu($0) }
         case .relu6, .silu, .sigmoid:
-            transformOutput(g, tiling, m, ld, t0, t1, outChannels, bias, y) { activated($0, activation) }
+            transformOutput(g, tiling, m, ld, t0, t1, outChannels, y, e) { activated($0, e.activation) }
         }
     }
 
     @inline(__always)
     static func transformOutput(_ g: ConvGeometry, _ tiling: Tiling, _ m: UnsafeMutablePointer<Float>, _ ld: Int,
-                                _ t0: Int, _ t1: Int, _ outChannels: Range<Int>, _ bias: UnsafePointer<Float>?,
-                                _ y: UnsafeMutablePointer<Float>, _ act: (Vec8) -> Vec8) {
+                                _ t0: Int, _ t1: Int, _ outChannels: Range<Int>,
+                                _ y: UnsafeMutablePointer<Float>, _ e: ConvEpilogue, _ act: (Vec8) -> Vec8) {
         let channelStride = g.outChannels * ld
         for o in outChannels {
-            let b = Vec8(repeating: bias?[o] ?? 0)
+            let b = Vec8(repeating: e.bias?[o] ?? 0)
             forEachRun(tiling, t0: t0, t1: t1) { n, ty, tx0, tx1, column in
                 let out = y + (n * g.outChannels + o) * g.outPlane
                 let row0 = out + 2 * ty * g.outW
+                let residual0 = e.residual(at: row0)
                 let hasRow1 = 2 * ty + 1 < g.outH
                 var tx = tx0
                 while tx < tx1 {
@@ -258,18 +266,34 @@ enum Winograd {
                     let s0 = productColumn(0), s1 = productColumn(1), s2 = productColumn(2), s3 = productColumn(3)
                     // Row r of the 8 tiles' outputs, interleaved: y[r][0] lane 0, y[r][1] lane 0, …
                     var top = SIMD16<Float>(), bottom = SIMD16<Float>()
-                    top.evenHalf = act(s0.0 + s1.0 + s2.0 + b)
-                    top.oddHalf = act(s1.0 - s2.0 - s3.0 + b)
-                    bottom.evenHalf = act(s0.1 + s1.1 + s2.1 + b)
-                    bottom.oddHalf = act(s1.1 - s2.1 - s3.1 + b)
+                    top.evenHalf = s0.0 + s1.0 + s2.0 + b
+                    top.oddHalf = s1.0 - s2.0 - s3.0 + b
+                    bottom.evenHalf = s0.1 + s1.1 + s2.1 + b
+                    bottom.oddHalf = s1.1 - s2.1 - s3.1 + b
                     let firstColumn = 2 * tx
                     let columns = min(16, g.outW - firstColumn, 2 * (tx1 - tx))
                     if columns == 16 {
+                        if let residual0 {
+                            top += UnsafeRawPointer(residual0 + firstColumn).loadUnaligned(as: SIMD16<Float>.self)
+                            if hasRow1 {
+                                bottom += UnsafeRawPointer(residual0 + g.outW + firstColumn)
+                                    .loadUnaligned(as: SIMD16<Float>.self)
+                            }
+                        }
+                        top = SIMD16(lowHalf: act(top.lowHalf), highHalf: act(top.highHalf))
                         UnsafeMutableRawPointer(row0 + firstColumn).storeBytes(of: top, as: SIMD16<Float>.self)
                         if hasRow1 {
-                            UnsafeMutableRawPointer(row0 + g.outW + firstColumn).storeBytes(of: bottom, as: SIMD16<Float>.self)
+                            bottom = SIMD16(lowHalf: act(bottom.lowHalf), highHalf: act(bottom.highHalf))
+                            UnsafeMutableRawPointer(row0 + g.outW + firstColumn)
+                                .storeBytes(of: bottom, as: SIMD16<Float>.self)
                         }
                     } else {
+                        if let residual0 {
+                            for i in 0..<columns { top[i] += residual0[firstColumn + i] }
+                            if hasRow1 { for i in 0..<columns { bottom[i] += residual0[g.outW + firstColumn + i] } }
+                        }
+                        top = SIMD16(lowHalf: act(top.lowHalf), highHalf: act(top.highHalf))
+                        bottom = SIMD16(lowHalf: act(bottom.lowHalf), highHalf: act(bottom.highHalf))
                         for i in 0..<columns { row0[firstColumn + i] = top[i] }
                         if hasRow1 { for i in 0..<columns { row0[g.outW + firstColumn + i] = bottom[i] } }
                     }
@@ -277,6 +301,12 @@ enum Winograd {
                 }
             }
         }
+    }
+
+    /// G applied to one filter column (a, b, d): (a, (a + b + d)/2, (a − b + d)/2, d).
+    @inline(__always)
+    static func gRows(_ a: Double, _ b: Double, _ d: Double) -> (Double, Double, Double, Double) {
+        (a, (a + b + d) / 2, (a - b + d) / 2, d)
     }
 
     /// One 1-D input transform: Bᵀ (d0, d1, d2, d3) = (d0 − d2, d1 + d2, d2 − d1, d1 − d3).

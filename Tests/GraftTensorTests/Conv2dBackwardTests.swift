@@ -21,6 +21,13 @@ final class Conv2dBackwardTests: XCTestCase {
         Case(input: [2, 8, 7, 7], weight: [8, 2, 3, 3], params: Conv2dParams(padding: 1, groups: 4)),
         Case(input: [1, 3, 12, 13], weight: [2, 3, 3, 2],
              params: Conv2dParams(stride: (2, 1), padding: (2, 0, 1, 1), dilation: (2, 1))),
+        // small planes gathered across images, in two chunks (k · P above half the budget)
+        Case(input: [3, 128, 40, 40], weight: [4, 128, 3, 3], params: Conv2dParams(stride: 2, padding: 1)),
+        // stride 1: ∂x as a convolution with flipped filters (Winograd once channels ≥ 16)
+        Case(input: [2, 16, 9, 10], weight: [24, 16, 3, 3], params: Conv2dParams(padding: 1)),
+        Case(input: [1, 3, 12, 11], weight: [4, 3, 3, 3],
+             params: Conv2dParams(stride: (1, 1), padding: (2, 1, 0, 2), dilation: (2, 2))),
+        Case(input: [2, 3, 8, 9], weight: [5, 3, 3, 2], params: Conv2dParams(stride: (1, 1), padding: (0, 1, 1, 0))),
         // depthwise: stride 1 and 2, 3×3 and 5×5, dilation, asymmetric padding
         Case(input: [2, 5, 9, 11], weight: [5, 1, 3, 3], params: Conv2dParams(padding: 1, groups: 5)),
         Case(input: [2, 4, 12, 21], weight: [4, 1, 3, 3], params: Conv2dParams(stride: 2, padding: 1, groups: 4)),

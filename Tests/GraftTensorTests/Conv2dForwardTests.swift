@@ -21,10 +21,15 @@ final class Conv2dForwardTests: XCTestCase {
         let y = try conv2d(x, weight: w, bias: b, params: c.params, activation: c.activation)
         let ref = NaiveConv(input: c.input, weight: c.weight, params: c.params)
         XCTAssertEqual(y.shape, [ref.n, ref.o, ref.oh, ref.ow], file: file, line: line)
-        let expected = ref.forward(x: x.values, weight: w.values, bias: b?.values).map {
-            naiveActivation($0, c.activation)
-        }
+        let raw = ref.forward(x: x.values, weight: w.values, bias: b?.values)
+        let expected = raw.map { naiveActivation($0, c.activation) }
         assertClose(y.values, expected, atol: 2e-5, rtol: 2e-5, "\(c)", file: file, line: line)
+
+        // The same with a fused residual addition (before the activation).
+        let r = try rng.tensor(y.shape)
+        let withResidual = try conv2d(x, weight: w, bias: b, params: c.params, activation: c.activation, residual: r)
+        let expectedResidual = zip(raw, r.values).map { naiveActivation($0 + Double($1), c.activation) }
+        assertClose(withResidual.values, expectedResidual, atol: 2e-5, rtol: 2e-5, "\(c) + residual", file: file, line: line)
     }
 
     func testPointwise() throws {
@@ -64,6 +69,9 @@ final class Conv2dForwardTests: XCTestCase {
             Case(input: [1, 16, 48, 47], weight: [8, 16, 3, 3], params: Conv2dParams(padding: 1), activation: .relu),
             Case(input: [2, 3, 70, 66], weight: [5, 3, 7, 7], params: Conv2dParams(stride: 2, padding: 3)),
             Case(input: [1, 64, 40, 40], weight: [6, 64, 3, 3], params: Conv2dParams(padding: 1), activation: .silu),
+            // Small planes whose gathered columns exceed the cache budget: one image per GEMM.
+            Case(input: [3, 64, 31, 31], weight: [5, 64, 3, 3], params: Conv2dParams(padding: 1), activation: .relu),
+            Case(input: [2, 32, 62, 61], weight: [9, 32, 3, 3], params: Conv2dParams(stride: 2, padding: 1)),
         ]
         for (i, c) in cases.enumerated() { try check(c, seed: 200 + UInt64(i)) }
     }
@@ -122,6 +130,30 @@ final class Conv2dForwardTests: XCTestCase {
         for (i, c) in cases.enumerated() { try check(c, seed: 500 + UInt64(i)) }
     }
 
+    /// Winograd caches transformed filters with the weight buffer: a reshaped view (same buffer,
+    /// other O/C split) must not reuse them, and writing the weights in place must drop them.
+    func testTransformedFilterCacheFollowsShapeAndWrites() throws {
+        var rng = TestRandom(seed: 600)
+        let x1 = try rng.tensor([1, 32, 9, 9]), x2 = try rng.tensor([1, 16, 9, 9])
+        var w = try rng.tensor([16, 32, 3, 3], -0.3, 0.3)
+        let p = Conv2dParams(padding: 1)
+        func expected(_ x: Tensor, _ w: Tensor) -> [Double] {
+            NaiveConv(input: x.shape, weight: w.shape, params: p).forward(x: x.values, weight: w.values, bias: nil)
+        }
+        assertClose(try conv2d(x1, weight: w, params: p).values, expected(x1, w), atol: 2e-5, rtol: 2e-5)
+        do {
+            let view = try w.reshaped([32, 16, 3, 3])
+            XCTAssertTrue(view.sharesStorage(with: w))
+            assertClose(try conv2d(x2, weight: view, params: p).values, expected(x2, view), atol: 2e-5, rtol: 2e-5)
+        }
+        let before = w.withUnsafeBufferPointer { $0.baseAddress }
+        w.withUnsafeMutableBufferPointer { buffer in
+            for i in buffer.indices { buffer[i] *= -2 }
+        }
+        XCTAssertEqual(w.withUnsafeBufferPointer { $0.baseAddress }, before, "written in place")
+        assertClose(try conv2d(x1, weight: w, params: p).values, expected(x1, w), atol: 4e-5, rtol: 2e-5)
+    }
+
     func testOutputSizeAndSamePadding() throws {
         let p = Conv2dParams(stride: 2, padding: 1)
         XCTAssertEqual(p.outputSize(inputH: 7, inputW: 8, kernelH: 3, kernelW: 3)?.h, 4)
@@ -142,6 +174,7 @@ final class Conv2dForwardTests: XCTestCase {
         XCTAssertThrowsError(try conv2d(x, weight: try Tensor(shape: [3, 2, 3, 3]), params: Conv2dParams(groups: 2)))
         XCTAssertThrowsError(try conv2d(x, weight: try Tensor(shape: [2, 4, 7, 7]))) // kernel larger than input
         XCTAssertThrowsError(try conv2d(x, weight: try Tensor(shape: [2, 4, 1, 1]), bias: try Tensor(shape: [3])))
+        XCTAssertThrowsError(try conv2d(x, weight: try Tensor(shape: [2, 4, 1, 1]), residual: try Tensor(shape: [1, 2, 5, 4])))
         XCTAssertThrowsError(try conv2d(x, weight: try Tensor(shape: [2, 4, 1, 1]), params: Conv2dParams(stride: 0)))
         XCTAssertThrowsError(try conv2d(try Tensor(shape: [4, 5, 5]), weight: try Tensor(shape: [2, 4, 1, 1])))
         XCTAssertThrowsError(try conv2d(x, weight: try Tensor(shape: [2, 4, 1, 1]), params: Conv2dParams(padding: -1)))

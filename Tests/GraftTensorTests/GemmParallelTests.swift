@@ -61,6 +61,32 @@ final class GemmTests: XCTestCase {
         }
     }
 
+    /// The comparison switches (OpenBLAS's own threads, no Winograd, col2im input gradients)
+    /// give the same numbers as the defaults.
+    func testAlternativeAlgorithmsAgree() throws {
+        var rng = TestRandom(seed: 8)
+        let x = try rng.tensor([2, 16, 12, 11]), w = try rng.tensor([24, 16, 3, 3], -0.3, 0.3)
+        let p = Conv2dParams(padding: 1)
+        let y = try conv2d(x, weight: w, params: p, activation: .relu)
+        let dy = try rng.tensor(y.shape)
+        let grads = try conv2dBackward(x: x, weight: w, gradOutput: dy, params: p)
+        defer {
+            Gemm.threadPolicy = .split
+            ConvolutionAlgorithms.winograd = true
+            ConvolutionAlgorithms.transposedInputGradient = true
+        }
+        Gemm.threadPolicy = .blas
+        ConvolutionAlgorithms.winograd = false
+        ConvolutionAlgorithms.transposedInputGradient = false
+        assertClose(try conv2d(x, weight: w, params: p, activation: .relu).values, y.values, atol: 1e-5, rtol: 1e-5)
+        let other = try conv2dBackward(x: x, weight: w, gradOutput: dy, params: p)
+        assertClose(try XCTUnwrap(other.input).values, try XCTUnwrap(grads.input).values, atol: 1e-5, rtol: 1e-5)
+        assertClose(other.weight.values, grads.weight.values, atol: 1e-4, rtol: 1e-5)
+        let a = try rng.tensor([300, 200]), b = try rng.tensor([40, 200])
+        assertClose(try linear(a, weight: b).values, try { Gemm.threadPolicy = .split; return try linear(a, weight: b) }().values,
+                    atol: 1e-5, rtol: 1e-5)
+    }
+
     func testRejectsInvalidSizes() throws {
         var buffer = [Float](repeating: 0, count: 16)
         try buffer.withUnsafeMutableBufferPointer { p in

@@ -63,6 +63,32 @@ final class TensorTests: XCTestCase {
         XCTAssertTrue("\(t)".hasPrefix("Tensor(shape: [3, 7]"))
     }
 
+    /// Large buffers go back to the cache when their tensor dies and come out again for the same
+    /// size; the limit bounds what is kept; contents of recycled zero-initialised tensors are zero.
+    func testBufferCacheRecyclesLargeBuffers() throws {
+        let savedLimit = TensorBufferCache.limitBytes
+        defer { TensorBufferCache.limitBytes = savedLimit }
+        TensorBufferCache.clear()
+        XCTAssertEqual(TensorBufferCache.cachedBytes, 0)
+        let shape = [1, 4, 256, 256]  // 1 MiB
+        var address: Int?
+        do {
+            var t = try Tensor(shape: shape, repeating: 7)
+            t.withUnsafeMutableBufferPointer { address = Int(bitPattern: $0.baseAddress) }
+        }
+        XCTAssertEqual(TensorBufferCache.cachedBytes, 1 << 20)
+        let again = try Tensor(shape: shape)
+        XCTAssertEqual(again.withUnsafeBufferPointer { Int(bitPattern: $0.baseAddress) }, address)
+        XCTAssertEqual(TensorBufferCache.cachedBytes, 0)
+        XCTAssertTrue(again.values.allSatisfy { $0 == 0 })
+        // Small tensors bypass the cache; a zero limit disables it.
+        do { _ = try Tensor(shape: [1000]) }
+        XCTAssertEqual(TensorBufferCache.cachedBytes, 0)
+        TensorBufferCache.limitBytes = 0
+        do { _ = try Tensor(shape: shape) }
+        XCTAssertEqual(TensorBufferCache.cachedBytes, 0)
+    }
+
     func testErrorDescriptionsNameTheOperation() {
         let errors: [TensorError] = [
             .invalidShape(op: "conv2d", shape: [-1]),
