@@ -7,6 +7,7 @@ both medians and the ratio Graft/PyTorch (below 1 means Graft is faster).
   .venv/bin/python tools/bench_torch.py                    # the issue's four cases
   .venv/bin/python tools/bench_torch.py --arch resnet18 --batch 16 --iterations 10
   .venv/bin/python tools/bench_torch.py --json             # one JSON object per case
+  (each case alternates Graft and PyTorch --rounds times, 3 by default, and reports the medians)
 
 Run it on a quiet machine (other processes change both numbers); `make bench` builds and runs it.
 """
@@ -54,6 +55,7 @@ def main():
     p.add_argument("--iterations", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--graft", default=".build/release/graft")
+    p.add_argument("--rounds", type=int, default=3, help="alternate Graft and PyTorch this many times; report medians")
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
     cases = [(a.arch, a.batch)] if a.arch else DEFAULT_CASES
@@ -61,8 +63,12 @@ def main():
         print(f"torch {torch.__version__}, torchvision {torchvision.__version__}, {a.threads} threads, {a.size}x{a.size}")
         print(f"{'case':<24} {'graft ms':>10} {'torch ms':>10} {'ratio':>7}")
     for arch, batch in cases:
-        g = graft_median_ms(a.graft, arch, batch, a.size, a.threads, a.iterations, a.warmup)
-        t = torch_median_ms(arch, batch, a.size, a.threads, a.iterations, a.warmup)
+        # Alternate the two so that a noisy neighbour on the machine hits both alike.
+        gs, ts = [], []
+        for _ in range(a.rounds):
+            gs.append(graft_median_ms(a.graft, arch, batch, a.size, a.threads, a.iterations, a.warmup))
+            ts.append(torch_median_ms(arch, batch, a.size, a.threads, a.iterations, a.warmup))
+        g, t = statistics.median(gs), statistics.median(ts)
         if a.json:
             print(json.dumps({"arch": arch, "batch": batch, "graft_median_ms": g, "torch_median_ms": t, "ratio": g / t}))
         else:

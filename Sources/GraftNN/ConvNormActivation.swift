@@ -66,6 +66,15 @@ public final class ConvNormActivation: LayerBase, Layer {
         return out
     }
 
+    /// Inference only: `activation(conv(x) + residual)` in one kernel (a residual block's last
+    /// convolution, the add and its ReLU). Nil when this layer must record or normalize with batch
+    /// statistics, in which case the caller takes the separate path.
+    public func fusedForward(_ x: Tensor, residual: Tensor, activation final: Activation) throws -> Tensor? {
+        guard !recordsForBackward && !usesBatchStatistics && activation == .none else { return nil }
+        let (w, b) = try foldedWeights()
+        return try conv2d(x, weight: w, bias: b, params: geometry(for: x), activation: final, residual: residual)
+    }
+
     public func backward(_ gradOutput: Tensor) throws -> Tensor? {
         guard let s = saved else { throw NNError.noRecordedForward("ConvNormActivation(\(weight.name))") }
         saved = nil

@@ -4,11 +4,14 @@ import GraftTensor
 public final class Linear: LayerBase, Layer {
     public let weight: Parameter
     public let bias: Parameter?
-    private var savedInput: Tensor?
+    /// Applied to the output (fused into the kernel): VGG's hidden classifier layers use ReLU.
+    public let activation: Activation
+    private var saved: (x: Tensor, y: Tensor)?
 
-    public init(weight: Parameter, bias: Parameter?) {
+    public init(weight: Parameter, bias: Parameter?, activation: Activation = .none) {
         self.weight = weight
         self.bias = bias
+        self.activation = activation
     }
 
     public var parameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
@@ -16,14 +19,17 @@ public final class Linear: LayerBase, Layer {
     public var inFeatures: Int { weight.value.shape[1] }
 
     public func forward(_ x: Tensor) throws -> Tensor {
-        savedInput = recordsForBackward ? x : nil
-        return try linear(x, weight: weight.value, bias: bias?.value)
+        let y = try linear(x, weight: weight.value, bias: bias?.value, activation: activation)
+        saved = recordsForBackward ? (x, y) : nil
+        return y
     }
 
     public func backward(_ gradOutput: Tensor) throws -> Tensor? {
-        guard let x = savedInput else { throw NNError.noRecordedForward("Linear(\(weight.name))") }
-        savedInput = nil
-        let g = try linearBackward(x: x, weight: weight.value, gradOutput: gradOutput, inputGradient: needsInputGradient)
+        guard let s = saved else { throw NNError.noRecordedForward("Linear(\(weight.name))") }
+        saved = nil
+        let dy = activation == .none ? gradOutput : try activationBackward(activation, gradOutput: gradOutput, output: s.y)
+        let x = s.x
+        let g = try linearBackward(x: x, weight: weight.value, gradOutput: dy, inputGradient: needsInputGradient)
         try weight.accumulate(g.weight)
         try bias?.accumulate(g.bias)
         return g.input

@@ -97,7 +97,7 @@ public final class FineTuner {
     }
 
     private func trainImages(epoch: Int, metrics: inout MetricsAccumulator) throws {
-        model.setTraining(true)
+        model.prepareTraining()
         let batches = loader.batches(data.train, augment: settings.augment, shuffleSeed: settings.seed &+ UInt64(epoch))
         defer { batches.cancel() }
         let start = DispatchTime.now().uptimeNanoseconds
@@ -113,7 +113,7 @@ public final class FineTuner {
     }
 
     private func trainHead(on features: Tensor, epoch: Int, metrics: inout MetricsAccumulator) throws {
-        model.setTraining(true)
+        model.prepareTraining()
         let n = features.shape[0], f = features.shape[1]
         var order = Array(0..<n)
         var rng = SplitMix64(seed: settings.seed &+ UInt64(epoch))
@@ -178,7 +178,6 @@ public final class FineTuner {
                 metrics.add(logits: logits, targets: b.labels, meanLoss: loss)
             }
         }
-        model.setTraining(true)
         return metrics.result
     }
 

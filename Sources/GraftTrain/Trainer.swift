@@ -48,7 +48,7 @@ public final class Trainer {
     /// One optimizer step on a batch of images (training mode); returns the logits and the mean loss.
     @discardableResult
     public func trainStep(images: Tensor, labels: [Int]) throws -> (logits: Tensor, loss: Float) {
-        model.setTraining(true)
+        model.prepareTraining()
         let logits = try model.forward(images)
         return (logits, try learn(logits: logits, labels: labels))
     }

@@ -45,11 +45,11 @@ enum LayerFactory {
 
     /// torch Linear, weight `[out, in]`; torch's default init unless given.
     static func linear(_ vb: VarBuilder, inFeatures: Int, outFeatures: Int, bias: Bool = true,
-                       weightInit: Initializer? = nil, biasInit: Initializer? = nil) -> Linear {
+                       weightInit: Initializer? = nil, biasInit: Initializer? = nil, activation: Activation = .none) -> Linear {
         let w = vb.parameter([outFeatures, inFeatures], "weight", kind: .weight,
                              initializer: weightInit ?? .torchDefault(fanIn: inFeatures))
         let b = bias ? vb.parameter([outFeatures], "bias", kind: .bias,
                                     initializer: biasInit ?? .torchDefault(fanIn: inFeatures)) : nil
-        return Linear(weight: w, bias: b)
+        return Linear(weight: w, bias: b, activation: activation)
     }
 }

@@ -47,6 +47,12 @@ public final class Model {
 
     public func setTraining(_ training: Bool) { for l in layers { l.setTraining(training) } }
 
+    /// Training mode, recording what backward needs given which parameters are trainable now.
+    public func prepareTraining() {
+        setTraining(true)
+        prepareBackward()
+    }
+
     /// Decides what every layer records for backward from which parameters are trainable now.
     public func prepareBackward() {
         var before = false
@@ -55,16 +61,24 @@ public final class Model {
 
     /// Evaluation-mode logits for an NCHW batch.
     public func logits(_ x: Tensor) throws -> Tensor {
-        setTraining(false)
-        for l in layers { _ = l.prepareBackward(trainableBefore: false) }
+        prepareInference()
         return try forward(x)
     }
 
     /// The pooled features `[N, F]` the classifier sees (evaluation mode).
     public func features(_ x: Tensor) throws -> Tensor {
-        setTraining(false)
-        _ = body.prepareBackward(trainableBefore: false)
+        prepareInference()
         return try body.forward(x)
+    }
+
+    /// Evaluation mode with nothing recorded for backward, so every convolution runs its fused
+    /// inference kernel (BatchNorm folded, activation and residual in the epilogue).
+    public func prepareInference() {
+        setTraining(false)
+        for layer in layers.flatMap(\.allLayers) {
+            layer.recordsForBackward = false
+            layer.needsInputGradient = false
+        }
     }
 
     /// Forward in the current mode.

@@ -16,6 +16,16 @@ public final class ResidualBlock: LayerBase, Layer {
     public var children: [Layer] { [main] + (downsample.map { [$0] } ?? []) }
 
     public func forward(_ x: Tensor) throws -> Tensor {
+        if !recordsForBackward, let last = main.layers.last as? ConvNormActivation {
+            // Inference: the last convolution adds the shortcut and applies the ReLU in its epilogue.
+            let shortcut = try downsample?.forward(x) ?? x
+            var h = x
+            for layer in main.layers.dropLast() { h = try layer.forward(h) }
+            if let out = try last.fusedForward(h, residual: shortcut, activation: .relu) { return out }
+            var out = try last.forward(h)
+            try addInPlace(&out, shortcut, activation: .relu)
+            return out
+        }
         var out = try main.forward(x)
         try addInPlace(&out, try downsample?.forward(x) ?? x, activation: .relu)
         savedOutput = recordsForBackward ? out : nil

@@ -32,9 +32,9 @@ enum VGGBuilder {
         if let flat = config.kerasFlattenFeatures {
             // Keras: flatten the map as it is; dense layers with ReLU and no dropout.
             layers.append(Flatten())
-            let fc1 = LayerFactory.linear(classifier.scope(0), inFeatures: flat, outFeatures: config.hidden)
-            let fc2 = LayerFactory.linear(classifier.scope(3), inFeatures: config.hidden, outFeatures: config.hidden)
-            layers += [fc1, ActivationLayer(.relu), fc2, ActivationLayer(.relu)]
+            let fc1 = LayerFactory.linear(classifier.scope(0), inFeatures: flat, outFeatures: config.hidden, activation: .relu)
+            let fc2 = LayerFactory.linear(classifier.scope(3), inFeatures: config.hidden, outFeatures: config.hidden, activation: .relu)
+            layers += [fc1, fc2]
             let fc3 = LayerFactory.linear(classifier.scope(6), inFeatures: config.hidden, outFeatures: config.numClasses)
             return Model(arch: arch, family: .kerasVGG, body: Sequential(layers), headDropout: nil, classifier: fc3,
                          classifierPrefix: "classifier.6", state: vb.source.entries, random: random)
@@ -42,12 +42,12 @@ enum VGGBuilder {
         layers.append(AdaptiveAvgPool2d(height: 7, width: 7))
         layers.append(Flatten())
         // torchvision initializes VGG's linear layers with N(0, 0.01) and zero bias.
+        // classifier.0/.3 with their ReLUs (1, 4) fused; dropouts 2 and 5.
         let fc1 = LayerFactory.linear(classifier.scope(0), inFeatures: channels * 49, outFeatures: config.hidden,
-                                      weightInit: .normal(std: 0.01), biasInit: .zeros)
+                                      weightInit: .normal(std: 0.01), biasInit: .zeros, activation: .relu)
         let fc2 = LayerFactory.linear(classifier.scope(3), inFeatures: config.hidden, outFeatures: config.hidden,
-                                      weightInit: .normal(std: 0.01), biasInit: .zeros)
-        layers += [fc1, ActivationLayer(.relu), Dropout(probability: 0.5, random: random),
-                   fc2, ActivationLayer(.relu), Dropout(probability: 0.5, random: random)]
+                                      weightInit: .normal(std: 0.01), biasInit: .zeros, activation: .relu)
+        layers += [fc1, Dropout(probability: 0.5, random: random), fc2, Dropout(probability: 0.5, random: random)]
         let fc3 = LayerFactory.linear(classifier.scope(6), inFeatures: config.hidden, outFeatures: config.numClasses,
                                       weightInit: .normal(std: 0.01), biasInit: .zeros)
         return Model(arch: arch, family: .vgg, body: Sequential(layers), headDropout: nil, classifier: fc3,
