@@ -120,7 +120,11 @@ def run_graft(command):
         message = (done.stderr.strip() or done.stdout.strip()).splitlines()
         return None, f"exit {done.returncode}: {message[-1] if message else 'no output'}"
     try:
-        return json.loads(done.stdout), wall
+        # `bench` prints one JSON object; `finetune --json` one per epoch (JSON lines): keep them all.
+        try:
+            return json.loads(done.stdout), wall
+        except json.JSONDecodeError:
+            return [json.loads(line) for line in done.stdout.splitlines() if line.strip()], wall
     except json.JSONDecodeError:
         return None, f"not JSON: {done.stdout.strip()[:200]}"
 
