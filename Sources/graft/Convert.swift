@@ -37,8 +37,18 @@ struct Convert: ParsableCommand {
     func run() throws {
         let store = try reportingErrors(file: input) { try WeightStore.open(input, options: open.storeOptions) }
         for w in store.warnings { printError("graft: warning: \(input.escapedForTerminal): \(w)") }
-        if let arch { store.metadata.arch = arch }
-        if let weights { store.metadata.weights = weights }
+        if let arch {
+            guard Zoo.spec(named: arch) != nil || Zoo.families.contains(arch) else {
+                try reportingErrors(file: input) { throw ZooError.unknownArch(arch) }
+                return
+            }
+            store.metadata.arch = arch
+        }
+        if let weights {
+            // Recorded by its full name, so predict finds the preset again.
+            let info = try reportingErrors(file: input) { try WeightsRegistry.lookup(weights, arch: weights.contains(".") ? nil : arch) }
+            store.metadata.weights = info.fullName
+        }
         if let preset {
             let pipeline = try parsePreset(preset)
             store.metadata.preprocessing = String(decoding: try JSONEncoder().encode(pipeline), as: UTF8.self)

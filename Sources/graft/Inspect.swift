@@ -18,6 +18,7 @@ struct Inspect: ParsableCommand {
         struct Tensor: Encodable { let name: String; let dtype: String; let shape: [Int]; let bytes: Int }
         let file: String
         let format: String
+        let naming: String
         let sha256: String?
         let tensors: [Tensor]
         let totalTensors: Int
@@ -31,8 +32,9 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         let store = try reportingErrors(file: file) { try WeightStore.open(file, options: open.storeOptions) }
+        let scheme = NamingScheme.detect(store.entries.map(\.name))
         let report = Report(
-            file: file, format: store.format.rawValue, sha256: try? store.sourceSHA256(),
+            file: file, format: store.format.rawValue, naming: scheme.rawValue, sha256: try? store.sourceSHA256(),
             tensors: store.entries.map { .init(name: $0.name, dtype: $0.tensor.dtype.rawValue, shape: $0.tensor.shape, bytes: $0.tensor.byteCount) },
             totalTensors: store.entries.count, totalElements: store.totalElements, totalBytes: store.totalBytes,
             normalization: store.metadata.normalization?.lines ?? [], notes: store.metadata.notes,
@@ -43,6 +45,7 @@ struct Inspect: ParsableCommand {
 
         print("file:    \(file.escapedForTerminal)")
         print("format:  \(store.format.summary)")
+        print("naming:  \(scheme.summary)")
         if let sha = report.sha256 { print("sha256:  \(sha)") }
         for note in store.metadata.notes { print("note:    \(note.escapedForTerminal)") }
         if let arch = store.metadata.arch { print("arch:    \(arch.escapedForTerminal)") }

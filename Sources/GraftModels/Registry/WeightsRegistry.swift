@@ -43,7 +43,8 @@ public enum WeightsLookupError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .unknown(let name, let arch):
             let known = WeightsRegistry.all.filter { arch == nil || $0.arch == arch }.map(\.fullName)
-            return "unknown weights '\(name)'\(arch.map { " for \($0)" } ?? ""); known: \(known.joined(separator: ", "))"
+            let hint = known.isEmpty ? "give a full name such as ResNet50_Weights.IMAGENET1K_V2" : "known: \(known.joined(separator: ", "))"
+            return "unknown weights '\(name)'\(arch.map { " for \($0)" } ?? ""); \(hint)"
         case .archMismatch(let w, let a): return "weights \(w) belong to another architecture than \(a)"
         }
     }
