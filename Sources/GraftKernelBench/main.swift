@@ -256,7 +256,7 @@ do {
             }
             let x = try randomTensor([options.batch ?? (1 << 20)], seed: 9)
             for kind in [Activation.relu, .relu6, .silu, .sigmoid] {
-                let t = try measure(reps: options.reps) { _ = activation(x, kind) }
+                let t = measure(reps: options.reps) { _ = activation(x, kind) }
                 print("\(kind) on \(x.count) floats: \(fmt(t.median * 1e3, 3)) ms (\(fmt(t.median * 1e9 / Double(x.count), 2)) ns/element, \(Parallel.threads) threads)")
             }
         case "conv":

@@ -9,6 +9,7 @@ enum Exit {
 }
 
 /// Runs `body`, turning any error about `file` into one line on stderr and exit code 2.
+@discardableResult
 func reportingErrors<T>(file: String, _ body: () throws -> T) throws -> T {
     do {
         return try body()

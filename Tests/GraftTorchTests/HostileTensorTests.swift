@@ -133,7 +133,7 @@ final class HostileTensorTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         for (name, bytes) in [("empty", [UInt8]()), ("three", [1, 2, 3]), ("text", Array("hello world".utf8))] {
             let path = dir.appendingPathComponent(name).path
-            FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
             XCTAssertThrowsError(try open(path), name) { error in
                 guard case .unknownFormat = error as? TorchError else { return XCTFail("\(name): \(error)") }
             }

@@ -18,7 +18,7 @@ final class LegacyFormatTests: XCTestCase {
 
     func write(_ bytes: [UInt8]) -> String {
         let path = dir.appendingPathComponent("f\(UUID().uuidString).pth").path
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
         return path
     }
 

@@ -31,7 +31,7 @@ final class MappedReadTests: XCTestCase {
         let start = try XCTUnwrap((0...(bytes.count - original.count)).first { bytes[$0..<($0 + original.count)].elementsEqual(original) })
         bytes[start + 5] ^= 0x40
         let corrupt = dir.appendingPathComponent("corrupt.pth").path
-        FileManager.default.createFile(atPath: corrupt, contents: Data(bytes))
+        XCTAssertTrue(FileManager.default.createFile(atPath: corrupt, contents: Data(bytes)))
         let archive = try ZipArchive(path: corrupt)
         let entry = try XCTUnwrap(archive.entry(named: target.name))
         XCTAssertThrowsError(try archive.mappedRead(entry)) { XCTAssertEqual($0 as? ZipError, .crcMismatch(entry: target.name)) }
