@@ -192,6 +192,7 @@ func parallelSpeedup() -> Double {
     return one / run()
 }
 
+BLASRuntime.stopLoadTimeThreads()
 let options = parseOptions()
 if options.waitForIdle {
     // Wait (up to ~2 minutes) until both cores are really ours before measuring.

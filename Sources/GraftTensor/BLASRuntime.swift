@@ -19,7 +19,19 @@ import Darwin
 ///   `GRAFT_BLAS_CORETYPE=system` keeps OpenBLAS's choice; any other value forces that family.
 /// - Its worker threads spin after every multi-threaded call, which fights `Parallel`'s threads.
 ///   So OpenBLAS runs single-threaded and Graft splits the work itself (see `Gemm`).
-enum BLASRuntime {
+public enum BLASRuntime {
+    /// Debian's OpenBLAS starts its own worker threads when the library loads, and they spin for
+    /// about a tenth of a second: long enough to steal a core from a short command (convert hashes
+    /// on the second core) or a short benchmark. Graft never uses them (see above), so executables
+    /// call this first; it does nothing when the user set `OPENBLAS_NUM_THREADS`.
+    public static func stopLoadTimeThreads() {
+        #if os(Linux)
+        guard getenv("OPENBLAS_NUM_THREADS") == nil, let shutdown = symbol("blas_thread_shutdown_") else { return }
+        typealias Shutdown = @convention(c) () -> Int32
+        _ = unsafeBitCast(shutdown, to: Shutdown.self)()
+        #endif
+    }
+
     /// Evaluated (once, thread-safely) before the first BLAS call.
     static let ready: Bool = {
         selectFasterKernelsIfPossible()

@@ -17,20 +17,7 @@ struct GraftCommand: ParsableCommand {
                       FineTune.self])
 
     static func main() {
-        singleThreadedOpenBLAS()
+        BLASRuntime.stopLoadTimeThreads()
         Self.main(nil)
-    }
-
-    /// Graft splits work over the cores itself and calls OpenBLAS single-threaded, but Debian's
-    /// OpenBLAS starts its own worker threads when the library loads, and they spin for about a tenth
-    /// of a second — long enough to steal a core from a short command (convert hashes on the second
-    /// core). Unless the user chose a thread count, stop those workers before anything else runs.
-    static func singleThreadedOpenBLAS() {
-        #if os(Linux)
-        guard getenv("OPENBLAS_NUM_THREADS") == nil, let shutdown = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_")
-        else { return }
-        typealias Shutdown = @convention(c) () -> Int32
-        _ = unsafeBitCast(shutdown, to: Shutdown.self)()
-        #endif
     }
 }
