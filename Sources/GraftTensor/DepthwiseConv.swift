@@ -29,12 +29,6 @@ enum DepthwiseConv {
                 (dst + (g.padTop + r) * stride + g.padLeft).update(from: src + r * g.inW, count: g.inW)
             }
         }
-
-        /// Copies one input plane into `dst` with zero borders.
-        func fill(_ g: ConvGeometry, src: UnsafePointer<Float>, dst: UnsafeMutablePointer<Float>) {
-            dst.update(repeating: 0, count: count)
-            fillInterior(g, src: src, dst: dst)
-        }
     }
 
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,

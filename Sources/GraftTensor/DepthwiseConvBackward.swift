@@ -12,11 +12,13 @@ enum DepthwiseConvBackward {
         Parallel.forEach(g.inChannels) { c in
             let padded = Scratch.buffer(.plane, count: plane.count)
             let gradPadded = Scratch.buffer(.planeGrad, count: plane.count)
+            // The border stays zero: each image only rewrites the interior.
+            padded.update(repeating: 0, count: plane.count)
             withUnsafeTemporaryAllocation(of: Double.self, capacity: taps) { filterGrad in
                 filterGrad.initialize(repeating: 0)
                 for n in 0..<g.batch {
                     let index = n * g.inChannels + c
-                    plane.fill(g, src: x + index * g.inPlane, dst: padded)
+                    plane.fillInterior(g, src: x + index * g.inPlane, dst: padded)
                     let dyPlane = dy + index * g.outPlane
                     accumulateFilterGradient(g, plane: plane, padded: UnsafePointer(padded), dy: dyPlane,
                                              into: filterGrad)

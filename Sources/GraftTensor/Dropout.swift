@@ -1,3 +1,5 @@
+import GraftCore
+
 /// A seeded, reproducible random generator (xoshiro256**, state seeded through SplitMix64) for
 /// dropout masks, shuffling and initialization: the same seed gives the same stream everywhere.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
@@ -5,15 +7,8 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
 
     /// A generator whose stream is determined by `seed`.
     public init(seed: UInt64) {
-        var x = seed
-        func splitMix() -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
+        var x = SplitMix64(seed: seed)
+        s0 = x.next(); s1 = x.next(); s2 = x.next(); s3 = x.next()
     }
 
     /// The next 64 random bits.

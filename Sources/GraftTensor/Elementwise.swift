@@ -4,9 +4,7 @@
 /// `relu(out + identity)` in one pass).
 public func add(_ a: Tensor, _ b: Tensor, activation kind: Activation = .none) throws -> Tensor {
     try checkShape("add", "b", b, a.shape)
-    var out = elementwise(a, b) { $0 + $1 }
-    if kind != .none { activateInPlace(&out, kind) }
-    return out
+    return elementwise(a, b) { activated($0 + $1, kind) }
 }
 
 /// `a += b` (then the activation) in place; `a` is copied first only if its buffer is shared.

@@ -50,24 +50,14 @@ func applyEpilogue(_ p: UnsafeMutablePointer<Float>, count: Int, bias: Float, ac
     }
 }
 
-/// Applies `f` to `count` floats at `p` eight at a time; the tail goes through a zero-padded
-/// vector so every element sees the same arithmetic.
+/// Applies `f` in place to `count` floats at `p` (see `map`).
 @inline(__always)
 func mapInPlace(_ p: UnsafeMutablePointer<Float>, _ count: Int, _ f: (Vec8) -> Vec8) {
-    var i = 0
-    while i + 8 <= count {
-        storeVec8(f(loadVec8(p + i)), p + i)
-        i += 8
-    }
-    if i < count {
-        var v = Vec8()
-        for j in 0..<(count - i) { v[j] = p[i + j] }
-        let r = f(v)
-        for j in 0..<(count - i) { p[i + j] = r[j] }
-    }
+    map(p, p, count, f)
 }
 
-/// Writes `f(src)` to `dst` for `count` floats (the two may be the same).
+/// Writes `f(src)` to `dst` for `count` floats (the two may be the same), eight at a time; the tail
+/// goes through a zero-padded vector so every element sees the same arithmetic.
 @inline(__always)
 func map(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int, _ f: (Vec8) -> Vec8) {
     var i = 0

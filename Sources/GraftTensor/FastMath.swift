@@ -52,12 +52,6 @@ enum FastMath {
         return y * scale
     }
 
-    /// e^x: +∞ above ≈ 88.38, 0 below ≈ −87.34 (denormal results flush to zero), NaN stays NaN.
-    @inline(__always)
-    static func exp(_ x: Vec4) -> Vec4 {
-        expOfClamped(x).replacing(with: .infinity, where: x .> maxInput).replacing(with: 0, where: x .< minInput)
-    }
-
     /// 1 / (1 + e^−x) (≈ 4e−39 rather than a denormal below x ≈ −88).
     @inline(__always)
     static func sigmoid(_ x: Vec4) -> Vec4 { 1 / (1 + expOfClamped(-x)) }
@@ -67,17 +61,11 @@ enum FastMath {
     @inline(__always)
     static func silu(_ x: Vec4) -> Vec4 { x / (1 + expOfClamped(-x)) }
 
-    @inline(__always) static func exp(_ x: Vec8) -> Vec8 { Vec8(lowHalf: exp(x.lowHalf), highHalf: exp(x.highHalf)) }
     @inline(__always) static func sigmoid(_ x: Vec8) -> Vec8 {
         Vec8(lowHalf: sigmoid(x.lowHalf), highHalf: sigmoid(x.highHalf))
     }
     @inline(__always) static func silu(
         _ x: Vec8) -> Vec8 { Vec8(lowHalf: silu(x.lowHalf), highHalf: silu(x.highHalf)) }
-
-    /// Scalar versions through the same vector code, so tails and bodies agree bit for bit.
-    static func exp(_ x: Float) -> Float { exp(Vec4(repeating: x))[0] }
-    static func sigmoid(_ x: Float) -> Float { sigmoid(Vec4(repeating: x))[0] }
-    static func silu(_ x: Float) -> Float { silu(Vec4(repeating: x))[0] }
 }
 
 // MARK: - Lane selections

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import GraftCore
 import GraftImage
 import GraftModels
 import GraftNN

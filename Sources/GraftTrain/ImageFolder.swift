@@ -1,4 +1,5 @@
 import Foundation
+import GraftCore
 import GraftImage
 
 /// An image classification dataset laid out as torchvision's ImageFolder: one folder per class.

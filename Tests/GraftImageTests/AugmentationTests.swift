@@ -1,3 +1,4 @@
+import GraftCore
 import GraftImage
 import XCTest
 

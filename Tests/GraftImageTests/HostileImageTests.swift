@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import GraftCore
 import GraftImage
 import GraftTestSupport
 import XCTest

@@ -1,19 +1,14 @@
+import GraftCore
 import GraftTensor
 import XCTest
 
 /// A small deterministic generator (SplitMix64) so every test sees the same data on every run.
 struct TestRandom {
-    private var state: UInt64
+    private var source: SplitMix64
 
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { source = SplitMix64(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { source.next() }
 
     /// Uniform in [lo, hi).
     mutating func float(_ lo: Float = -1, _ hi: Float = 1) -> Float {
