@@ -60,12 +60,13 @@ extension WeightStore {
             }
         }
         if let hash = try sourceSHA256() {
+            // The header has no spaces and every quote inside a value is escaped, so `"key":"<zeros>"`
+            // occurs only where the key itself was written (never inside, say, the source file name).
             let digest = Array(hash.utf8)
-            let key = Self.find(Array("source_sha256".utf8), in: header, from: 0)
-            guard digest.count == 64, let k = key, let at = Self.find(Array(placeholder.utf8), in: header, from: k) else {
-                throw StoreError.unsupportedFormat("could not record the source sha256")
-            }
-            try digest.withUnsafeBytes { try writer.write($0, at: at) }
+            let field = Array("\"\(StoreMetadata.prefix)source_sha256\":\"".utf8)
+            guard digest.count == 64, let at = Self.find(field + Array(placeholder.utf8) + [UInt8(ascii: "\"")], in: header)
+            else { throw StoreError.unsupportedFormat("could not record the source sha256") }
+            try digest.withUnsafeBytes { try writer.write($0, at: at + field.count) }
             metadata.sourceSHA256 = hash
         }
         try writer.commit()
@@ -86,8 +87,8 @@ extension WeightStore {
         }
     }
 
-    private static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
-        guard start + needle.count <= haystack.count else { return nil }
-        return (start...(haystack.count - needle.count)).first { haystack[$0..<($0 + needle.count)].elementsEqual(needle) }
+    private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard needle.count <= haystack.count else { return nil }
+        return (0...(haystack.count - needle.count)).first { haystack[$0..<($0 + needle.count)].elementsEqual(needle) }
     }
 }

@@ -137,7 +137,18 @@ final class ZipStorageSource: StorageSource, @unchecked Sendable {
         self.bigEndian = bigEndian
     }
 
+    /// The last storage read: the views of one storage usually come one after another, so an
+    /// inflated or byte-swapped copy is made once for all of them, not once per view.
+    private var last: (storage: StorageDescriptor, buffer: ByteBuffer)?
+
     func bytes(of storage: StorageDescriptor) throws -> ByteBuffer {
+        if let last, last.storage == storage { return last.buffer }
+        let buffer = try read(storage)
+        last = (storage, buffer)
+        return buffer
+    }
+
+    private func read(_ storage: StorageDescriptor) throws -> ByteBuffer {
         let name = "\(prefix)/data/\(storage.key)"
         guard let entry = archive.entry(named: name) else { throw TorchError.missingRecord(name) }
         var buffer: ByteBuffer

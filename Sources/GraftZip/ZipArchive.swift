@@ -31,6 +31,9 @@ public final class ZipArchive {
     let handle: OpaquePointer
     /// The archive mapped read-only and its located stored members (`mappedRead`), made on first use.
     private var mapping: (file: MappedFile, locator: StoredEntryLocator)??
+    /// Stored members whose mapped bytes already passed their CRC check: several tensors may view
+    /// one storage, and a file must not be able to make us checksum the same bytes once per view.
+    var verifiedEntries = Set<Int>()
 
     func mappedView() -> (MappedFile, StoredEntryLocator)? {
         if let cached = mapping { return cached }

@@ -52,6 +52,21 @@ final class ConvertExportTests: XCTestCase {
         }
     }
 
+    /// The sha256 is patched into the header's own field, even when the source file's name (written
+    /// before it) spells that field's key and placeholder.
+    func testSourceHashLandsInItsFieldWhateverTheFileName() throws {
+        let manifest = try TorchManifest.load()
+        let (name, expected) = try XCTUnwrap(manifest.files.sorted(by: { $0.key < $1.key }).first { $0.value.crc32 != false })
+        let tricky = "source_sha256\":\"" + String(repeating: "0", count: 64) + ".pth"
+        let copy = dir.appendingPathComponent(tricky).path
+        try FileManager.default.copyItem(atPath: TestPaths.fixture("torch/\(name)"), toPath: copy)
+        let st = dir.appendingPathComponent("tricky.safetensors").path
+        try WeightStore.open(copy).writeSafetensors(to: st)
+        let store = try WeightStore.open(st)
+        XCTAssertEqual(store.metadata.sourceFile, tricky)
+        XCTAssertEqual(store.metadata.sourceSHA256, expected.sha256_file)
+    }
+
     func testFloat32PolicyWidensOnlyFloats() throws {
         let source = try WeightStore.open(TestPaths.fixture("torch/dtypes.pth"))
         let out = dir.appendingPathComponent("f32.safetensors").path
