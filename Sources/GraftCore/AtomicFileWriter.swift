@@ -95,12 +95,6 @@ public final class AtomicFileWriter {
         }
     }
 
-    /// `count` zero bytes (alignment padding).
-    public func writeZeros(_ count: Int) throws {
-        guard count > 0 else { return }
-        try write([UInt8](repeating: 0, count: count))
-    }
-
     /// Flushes to disk and atomically moves the file into place.
     public func commit() throws {
         guard !committed else { return }

@@ -20,30 +20,12 @@ public final class ByteBuffer: @unchecked Sendable {
         case none
     }
 
-    /// A zero-filled owned buffer. Callers fill it through `mutableBase` before sharing it.
-    public init(zeroedCount count: Int) {
-        precondition(count >= 0)
-        let p = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 64)
-        p.initializeMemory(as: UInt8.self, repeating: 0, count: max(count, 1))
-        self.base = UnsafeRawPointer(p)
-        self.count = count
-        self.owner = .allocation(p)
-    }
-
     /// An owned copy of `bytes`.
     public convenience init(copying bytes: UnsafeRawBufferPointer) {
         self.init(uninitializedCount: bytes.count)
         if let src = bytes.baseAddress, bytes.count > 0 {
             mutableBase.copyMemory(from: src, byteCount: bytes.count)
         }
-    }
-
-    /// An owned copy of `bytes`.
-    public convenience init<C: Collection>(bytes: C) where C.Element == UInt8 {
-        self.init(uninitializedCount: bytes.count)
-        let dst = mutableBase.assumingMemoryBound(to: UInt8.self)
-        var i = 0
-        for b in bytes { dst[i] = b; i += 1 }
     }
 
     /// An owned buffer whose contents the caller writes through `mutableBase` before sharing it.

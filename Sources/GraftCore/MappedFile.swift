@@ -69,10 +69,4 @@ public final class MappedFile: @unchecked Sendable {
     public func buffer(offset: Int, count: Int) throws -> ByteBuffer {
         try ByteBuffer(mapping: self, offset: offset, count: count)
     }
-
-    /// The whole file as one buffer.
-    public func wholeBuffer() -> ByteBuffer {
-        // The range is the whole mapping, so the checked initializer cannot fail.
-        (try? ByteBuffer(mapping: self, offset: 0, count: count)) ?? ByteBuffer(zeroedCount: 0)
-    }
 }

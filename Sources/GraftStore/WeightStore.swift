@@ -48,7 +48,7 @@ public struct StoreOpenOptions: Sendable {
 public final class WeightStore: @unchecked Sendable {
     public let sourcePath: String
     public let format: SourceFormat
-    public private(set) var entries: [WeightEntry]
+    public let entries: [WeightEntry]
     public var metadata: StoreMetadata
     /// Problems that do not stop the import (a hash that does not match the file name, …).
     public private(set) var warnings: [String] = []
@@ -161,9 +161,6 @@ public final class WeightStore: @unchecked Sendable {
 
     public var totalBytes: Int { entries.reduce(0) { $0 + $1.tensor.byteCount } }
     public var totalElements: Int { entries.reduce(0) { $0 + $1.tensor.elementCount } }
-
-    /// Replaces the tensors (used by name rules and head replacement), keeping provenance.
-    public func replaceEntries(_ newEntries: [WeightEntry]) { entries = newEntries }
 }
 
 public enum StoreError: Error, CustomStringConvertible, Equatable {

@@ -7,7 +7,6 @@ import GraftTensor
 public struct Batch {
     public let images: Tensor
     public let labels: [Int]
-    public let paths: [String]
 }
 
 /// Decodes, augments and batches images on a background thread while the model computes.
@@ -49,7 +48,7 @@ public final class BatchLoader: @unchecked Sendable {
 
     func makeBatch(_ items: [ImageFolder.Sample], augment: Bool, seed: UInt64) throws -> Batch? {
         var values: [Float] = []
-        var labels: [Int] = [], paths: [String] = []
+        var labels: [Int] = []
         let size = pipeline.size
         values.reserveCapacity(items.count * 3 * size * size)
         var rng = SplitMix64(seed: seed)
@@ -58,10 +57,9 @@ public final class BatchLoader: @unchecked Sendable {
             let tensor = augment ? try pipeline.augment(image, using: &rng) : try pipeline.evaluate(image)
             values += tensor.values
             labels.append(item.label)
-            paths.append(item.path)
         }
         guard !labels.isEmpty else { return nil }
-        return Batch(images: try Tensor(shape: [labels.count, 3, size, size], values: values), labels: labels, paths: paths)
+        return Batch(images: try Tensor(shape: [labels.count, 3, size, size], values: values), labels: labels)
     }
 
     /// The decoded image, from the cache or the file; nil (reported once) if it cannot be read.
@@ -92,7 +90,7 @@ public final class BatchLoader: @unchecked Sendable {
 }
 
 /// Runs `make(i)` for i = 0, 1, … on a background thread, one item ahead of the consumer.
-public final class Prefetcher: @unchecked Sendable, IteratorProtocol, Sequence {
+public final class Prefetcher: @unchecked Sendable {
     public let count: Int
     private let make: (Int) throws -> Batch?
     private var results: [Int: Result<Batch?, Error>] = [:]
@@ -139,8 +137,6 @@ public final class Prefetcher: @unchecked Sendable, IteratorProtocol, Sequence {
         }
         return nil
     }
-
-    public func next() -> Batch? { try? nextBatch() }
 
     /// Stops the background thread when the consumer leaves early.
     public func cancel() {

@@ -48,7 +48,8 @@ public final class FineTuner {
     public var onEpoch: (EpochReport, EvaluationResult) -> Void = { _, _ in }
 
     private var unfrozen: [Parameter] = []
-    private var cache: (train: Tensor, val: Tensor)?
+    /// Body features and their labels (images that failed to load are in neither).
+    private var cache: (train: Tensor, trainLabels: [Int], val: Tensor, valLabels: [Int])?
 
     public init(model: Model, data: ImageFolder, pipeline: ImagePipeline, settings: FineTuneSettings) throws {
         self.model = model
@@ -56,14 +57,12 @@ public final class FineTuner {
         self.settings = settings
         self.loader = BatchLoader(pipeline: pipeline, batchSize: settings.batchSize)
         if let p = settings.headDropout, p > 0 { model.setHeadDropout(Dropout(probability: p, random: model.random)) }
-        let perEpoch = (data.train.count + settings.batchSize - 1) / max(settings.batchSize, 1)
+        let perEpoch = (data.train.count + loader.batchSize - 1) / loader.batchSize
         trainer = Trainer(model: model, settings: settings, totalSteps: perEpoch * max(settings.epochs, 1), stepsPerEpoch: perEpoch)
     }
 
     public var optimizer: Optimizer { trainer.optimizer }
     public var layerGroups: [(name: String, parameters: [Parameter])] { trainer.layerGroups }
-
-    public var stepsPerEpoch: Int { (data.train.count + settings.batchSize - 1) / settings.batchSize }
 
     public func run() throws {
         for epoch in 1...max(settings.epochs, 1) { try runEpoch(epoch) }
@@ -79,7 +78,7 @@ public final class FineTuner {
         var train = MetricsAccumulator(classes: data.classes.count)
         if useCache {
             let cached = try features()
-            try trainHead(on: cached.train, epoch: epoch, metrics: &train)
+            try trainHead(on: cached.train, labels: cached.trainLabels, epoch: epoch, metrics: &train)
         } else {
             try trainImages(epoch: epoch, metrics: &train)
         }
@@ -109,21 +108,21 @@ public final class FineTuner {
             metrics.add(logits: logits, targets: batch.labels, meanLoss: loss)
             seen += batch.labels.count
             index += 1
-            report(epoch: epoch, batch: index, of: batches.count, loss: metrics.result.loss, seen: seen, since: start)
+            report(epoch: epoch, batch: index, of: batches.count, loss: metrics.meanLoss, seen: seen, since: start)
         }
     }
 
-    private func trainHead(on features: Tensor, epoch: Int, metrics: inout MetricsAccumulator) throws {
+    private func trainHead(on features: Tensor, labels: [Int], epoch: Int, metrics: inout MetricsAccumulator) throws {
         model.prepareTraining()
         let n = features.shape[0], f = features.shape[1]
         var order = Array(0..<n)
         var rng = SplitMix64(seed: settings.seed &+ UInt64(epoch))
         order.shuffle(using: &rng)
-        let labels = data.train.filter { !loader.badImages.contains($0.path) }.map(\.label)
         let values = features.values
         let start = DispatchTime.now().uptimeNanoseconds
         var seen = 0
-        let chunks = stride(from: 0, to: n, by: settings.batchSize).map { Array(order[$0..<min($0 + settings.batchSize, n)]) }
+        let size = loader.batchSize
+        let chunks = stride(from: 0, to: n, by: size).map { Array(order[$0..<min($0 + size, n)]) }
         for (i, chunk) in chunks.enumerated() {
             var rows: [Float] = []
             rows.reserveCapacity(chunk.count * f)
@@ -134,27 +133,29 @@ public final class FineTuner {
             let loss = try trainer.learn(logits: logits, labels: y)
             metrics.add(logits: logits, targets: y, meanLoss: loss)
             seen += y.count
-            report(epoch: epoch, batch: i + 1, of: chunks.count, loss: metrics.result.loss, seen: seen, since: start)
+            report(epoch: epoch, batch: i + 1, of: chunks.count, loss: metrics.meanLoss, seen: seen, since: start)
         }
     }
 
     /// Body features of every training and validation image (evaluation preset, evaluation mode),
     /// computed once while the body stays fixed.
-    private func features() throws -> (train: Tensor, val: Tensor) {
+    private func features() throws -> (train: Tensor, trainLabels: [Int], val: Tensor, valLabels: [Int]) {
         if let cache { return cache }
-        func run(_ samples: [ImageFolder.Sample]) throws -> Tensor {
+        func run(_ samples: [ImageFolder.Sample]) throws -> (Tensor, [Int]) {
             var values: [Float] = []
-            var rows = 0
+            var labels: [Int] = []
             let batches = loader.batches(samples, augment: false, shuffleSeed: nil)
             defer { batches.cancel() }
             while let b = try batches.nextBatch() {
                 let f = try model.features(b.images)
                 values += f.values
-                rows += b.labels.count
+                labels += b.labels
             }
-            return try Tensor(shape: [rows, model.featureCount], values: values)
+            return (try Tensor(shape: [labels.count, model.featureCount], values: values), labels)
         }
-        let result = (train: try run(data.train), val: try run(data.validation))
+        let (train, trainLabels) = try run(data.train)
+        let (val, valLabels) = try run(data.validation)
+        let result = (train: train, trainLabels: trainLabels, val: val, valLabels: valLabels)
         cache = result
         return result
     }
@@ -164,7 +165,7 @@ public final class FineTuner {
         var metrics = MetricsAccumulator(classes: data.classes.count)
         model.setTraining(false)
         if useCache, let cached = cache {
-            let labels = data.validation.filter { !loader.badImages.contains($0.path) }.map(\.label)
+            let labels = cached.valLabels
             if !labels.isEmpty {
                 let logits = try model.head(cached.val)
                 let (loss, _) = try crossEntropy(logits: logits, targets: labels, labelSmoothing: settings.labelSmoothing)

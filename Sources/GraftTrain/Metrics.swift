@@ -39,13 +39,16 @@ public struct MetricsAccumulator {
         count += targets.count
     }
 
+    /// The mean loss so far (what `result.loss` reports), without building the whole result.
+    public var meanLoss: Double { lossSum / Double(max(count, 1)) }
+
     public var result: EvaluationResult {
         let n = max(count, 1)
         let perClass = confusion.enumerated().map { (i, row) -> Double in
             let total = row.reduce(0, +)
             return total == 0 ? 0 : Double(row[i]) / Double(total)
         }
-        return EvaluationResult(loss: lossSum / Double(n), accuracy: Double(hits) / Double(n), top5: Double(hits5) / Double(n),
+        return EvaluationResult(loss: meanLoss, accuracy: Double(hits) / Double(n), top5: Double(hits5) / Double(n),
                                 perClassAccuracy: perClass, confusion: confusion, count: count)
     }
 }

@@ -39,7 +39,6 @@ struct Bench: ParsableCommand {
         var step: () throws -> Void = { _ = try model.logits(x) }
         if train {
             var settings = FineTuneSettings()
-            settings.freeze = .none
             settings.schedule = .constant
             settings.learningRate = .single(0.01)
             Freezing.apply(model, freeze: .none, unfrozen: [], bn: .train)

@@ -42,6 +42,19 @@ struct OpenOptions: ParsableArguments {
         o.normalizer = StateDictNormalizer(preferEMA: preferEMA, key: key)
         return o
     }
+
+    /// Opens `path` with these options. `hashSource: false` skips the source sha256 (nothing that
+    /// only reads the weights records it).
+    func open(_ path: String, hashSource: Bool = true) throws -> WeightStore {
+        var options = storeOptions
+        options.hashSource = hashSource
+        return try WeightStore.open(path, options: options)
+    }
+}
+
+/// The store's warnings (a torchvision-style name whose hash does not match) on stderr.
+func printWarnings(_ store: WeightStore, file: String) {
+    for w in store.warnings { printError("graft: warning: \(file.escapedForTerminal): \(w)") }
 }
 
 extension String {

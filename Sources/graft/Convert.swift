@@ -35,8 +35,8 @@ struct Convert: ParsableCommand {
     @OptionGroup var open: OpenOptions
 
     func run() throws {
-        let store = try reportingErrors(file: input) { try WeightStore.open(input, options: open.storeOptions) }
-        for w in store.warnings { printError("graft: warning: \(input.escapedForTerminal): \(w)") }
+        let store = try reportingErrors(file: input) { try open.open(input) }
+        printWarnings(store, file: input)
         if let arch {
             guard Zoo.spec(named: arch) != nil || Zoo.families.contains(arch) else {
                 try reportingErrors(file: input) { throw ZooError.unknownArch(arch) }
@@ -46,12 +46,12 @@ struct Convert: ParsableCommand {
         }
         if let weights {
             // Recorded by its full name, so predict finds the preset again.
-            let info = try reportingErrors(file: input) { try WeightsRegistry.lookup(weights, arch: weights.contains(".") ? nil : arch) }
+            let info = try reportingErrors(file: input) { try lookupWeights(weights, arch: arch) }
             store.metadata.weights = info.fullName
         }
         if let preset {
             let pipeline = try parsePreset(preset)
-            store.metadata.preprocessing = String(decoding: try JSONEncoder().encode(pipeline), as: UTF8.self)
+            try store.metadata.record(pipeline)
         }
         if let classes {
             let text = try reportingErrors(file: classes) { try String(contentsOfFile: classes, encoding: .utf8) }

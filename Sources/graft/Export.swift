@@ -16,9 +16,7 @@ struct Export: ParsableCommand {
     @OptionGroup var open: OpenOptions
 
     func run() throws {
-        var options = open.storeOptions
-        options.hashSource = false
-        let store = try reportingErrors(file: input) { try WeightStore.open(input, options: options) }
+        let store = try reportingErrors(file: input) { try open.open(input, hashSource: false) }
         try reportingErrors(file: input) { try store.exportTorch(to: output) }
         print("exported \(input.escapedForTerminal) -> \(output.escapedForTerminal): \(store.entries.count) tensors, "
               + "\(store.totalBytes.grouped) bytes")

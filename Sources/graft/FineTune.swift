@@ -120,7 +120,7 @@ struct FineTune: ParsableCommand {
         var meta = StoreMetadata()
         meta.arch = arch
         meta.weights = choice.source
-        meta.preprocessing = String(decoding: try JSONEncoder().encode(choice.pipeline), as: UTF8.self)
+        try meta.record(choice.pipeline)
         meta.classes = dataset.classes
         meta.sourceFile = (model.checkpoint as NSString).lastPathComponent
         meta.notes = ["fine-tuned by graft finetune: \(epochs) epochs, optimizer \(optimizer.rawValue), lr \(lr), freeze \(freeze), bn \(bn.rawValue)"]
@@ -163,14 +163,13 @@ final class ProgressLine {
 }
 
 enum JSONScalar: Encodable {
-    case int(Int), double(Double), bool(Bool), string(String)
+    case int(Int), double(Double), bool(Bool)
     func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
         switch self {
         case .int(let v): try c.encode(v)
         case .double(let v): try c.encode(v)
         case .bool(let v): try c.encode(v)
-        case .string(let v): try c.encode(v)
         }
     }
 }

@@ -31,7 +31,7 @@ struct Inspect: ParsableCommand {
     }
 
     func run() throws {
-        let store = try reportingErrors(file: file) { try WeightStore.open(file, options: open.storeOptions) }
+        let store = try reportingErrors(file: file) { try open.open(file) }
         let scheme = NamingScheme.detect(store.entries.map(\.name))
         let report = Report(
             file: file, format: store.format.rawValue, naming: scheme.rawValue, sha256: try? store.sourceSHA256(),
@@ -40,7 +40,7 @@ struct Inspect: ParsableCommand {
             normalization: store.metadata.normalization?.lines ?? [], notes: store.metadata.notes,
             warnings: store.warnings,
             metadata: Dictionary(uniqueKeysWithValues: store.metadata.encoded().map { ($0.key, $0.value) }))
-        for w in store.warnings { printError("graft: warning: \(file.escapedForTerminal): \(w)") }
+        printWarnings(store, file: file)
         if json { return try printJSON(report) }
 
         print("file:    \(file.escapedForTerminal)")

@@ -21,9 +21,7 @@ struct ModelOptions: ParsableArguments {
     @OptionGroup var open: OpenOptions
 
     func load() throws -> (store: WeightStore, loaded: LoadedModel, arch: String) {
-        var options = open.storeOptions
-        options.hashSource = false
-        let store = try WeightStore.open(checkpoint, options: options)
+        let store = try open.open(checkpoint, hashSource: false)
         guard let arch = arch ?? store.metadata.arch else {
             throw ValidationError("--arch is needed: \(checkpoint) does not record its architecture")
         }

@@ -11,18 +11,11 @@ struct PreprocessingChoice {
 
     static func resolve(weights: String?, arch: String?, metadata: StoreMetadata?) throws -> PreprocessingChoice {
         if let weights {
-            let info = try WeightsRegistry.lookup(weights, arch: weights.contains(".") ? nil : arch)
+            let info = try lookupWeights(weights, arch: arch)
             return PreprocessingChoice(pipeline: .torchvision(info.preset), source: info.fullName, classes: info.classNames)
         }
-        if let json = metadata?.preprocessing {
-            let data = Data(json.utf8)
-            if let pipeline = try? JSONDecoder().decode(ImagePipeline.self, from: data) {
-                return PreprocessingChoice(pipeline: pipeline, source: "the store's recorded preprocessing", classes: metadata?.classes)
-            }
-            if let preset = try? JSONDecoder().decode(ClassificationPreset.self, from: data) {
-                return PreprocessingChoice(pipeline: .torchvision(preset), source: "the store's recorded preprocessing",
-                                           classes: metadata?.classes)
-            }
+        if let pipeline = metadata?.recordedPipeline {
+            return PreprocessingChoice(pipeline: pipeline, source: "the store's recorded preprocessing", classes: metadata?.classes)
         }
         if let name = metadata?.weights, let info = try? WeightsRegistry.lookup(name, arch: arch) {
             return PreprocessingChoice(pipeline: .torchvision(info.preset), source: info.fullName,
@@ -38,5 +31,27 @@ struct PreprocessingChoice {
         }
         return PreprocessingChoice(pipeline: .torchvision(.imagenetV1),
                                    source: "ImageNet V1 preset (resize 256, crop 224, bilinear)", classes: metadata?.classes)
+    }
+}
+
+/// A weight version by name: qualified (`ResNet50_Weights.IMAGENET1K_V2`) on its own, short
+/// (`IMAGENET1K_V2`, `DEFAULT`) for `arch`.
+func lookupWeights(_ weights: String, arch: String?) throws -> WeightsInfo {
+    try WeightsRegistry.lookup(weights, arch: weights.contains(".") ? nil : arch)
+}
+
+extension StoreMetadata {
+    /// `graft.preprocessing` as the pipeline it records (stores from before pipelines hold a bare
+    /// torchvision preset); nil when absent or unreadable.
+    var recordedPipeline: ImagePipeline? {
+        guard let json = preprocessing else { return nil }
+        let data = Data(json.utf8)
+        if let pipeline = try? JSONDecoder().decode(ImagePipeline.self, from: data) { return pipeline }
+        return (try? JSONDecoder().decode(ClassificationPreset.self, from: data)).map { .torchvision($0) }
+    }
+
+    /// Records `pipeline` as `graft.preprocessing`.
+    mutating func record(_ pipeline: ImagePipeline) throws {
+        preprocessing = String(decoding: try JSONEncoder().encode(pipeline), as: UTF8.self)
     }
 }

@@ -32,14 +32,6 @@ public enum NamingScheme: String, Sendable, Codable, CaseIterable {
     }
 }
 
-/// A renaming of checkpoint keys onto a graph's names, with the reasons recorded for `inspect`.
-public struct KeyMapping {
-    public var tensors: [(name: String, tensor: LazyTensor)]
-    public var scheme: NamingScheme
-    /// One line per structural change (reshapes), for the load report.
-    public var notes: [String] = []
-}
-
 public enum NamingError: Error, CustomStringConvertible, Equatable {
     case unmappedKey(scheme: String, key: String)
     case needsStageLayout(String)
