@@ -32,7 +32,7 @@ public final class BatchNorm {
     public var parameters: [Parameter] { [weight, bias, runningMean, runningVar] }
 
     /// Versions of everything the folded form depends on.
-    var versions: [Int] { parameters.map(\.version) }
+    var versions: FoldVersions.Norm { .init(weight: weight.version, bias: bias.version, mean: runningMean.version, variance: runningVar.version) }
 
     /// Evaluation-mode scale and shift per channel.
     func scaleShift() throws -> (scale: Tensor, shift: Tensor) {

@@ -11,8 +11,12 @@ enum ChannelReductions {
         let mu = mean.values, v = variance.values
         var dGamma = [Float](repeating: 0, count: c), dBeta = [Float](repeating: 0, count: c)
         z.withUnsafeBufferPointer { zp in
-            dy.withUnsafeBufferPointer { gp in
-                for ch in 0..<c {
+        dy.withUnsafeBufferPointer { gp in
+        dGamma.withUnsafeMutableBufferPointer { dg in
+        dBeta.withUnsafeMutableBufferPointer { db in
+            // Channels are independent and each is summed in the same order: split them across cores.
+            Parallel.forRanges(c, grain: max(1, 16384 / max(n * plane, 1))) { channels in
+                for ch in channels {
                     let invStd = 1 / Double(v[ch] + eps).squareRoot()
                     var sg = 0.0, sb = 0.0
                     for i in 0..<n {
@@ -23,10 +27,13 @@ enum ChannelReductions {
                             sb += g
                         }
                     }
-                    dGamma[ch] = Float(sg * invStd)
-                    dBeta[ch] = Float(sb)
+                    dg[ch] = Float(sg * invStd)
+                    db[ch] = Float(sb)
                 }
             }
+        }
+        }
+        }
         }
         return (try Tensor(shape: [c], values: dGamma), try Tensor(shape: [c], values: dBeta))
     }

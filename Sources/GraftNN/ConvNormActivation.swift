@@ -16,7 +16,7 @@ public final class ConvNormActivation: LayerBase, Layer {
     /// `params` then supplies stride, dilation and groups only.
     public let tfSamePadding: Bool
 
-    private var folded: (weight: Tensor, bias: Tensor?, versions: [Int])?
+    private var folded: (weight: Tensor, bias: Tensor?, versions: FoldVersions)?
     private var saved: (x: Tensor, z: Tensor, y: Tensor, statistics: BatchNormStatistics?, params: Conv2dParams)?
 
     public init(weight: Parameter, bias: Parameter?, norm: BatchNorm?, params: Conv2dParams, activation: Activation,
@@ -101,10 +101,19 @@ public final class ConvNormActivation: LayerBase, Layer {
     /// The BatchNorm-folded weights, recomputed only when a parameter changed.
     private func foldedWeights() throws -> (Tensor, Tensor?) {
         guard let norm else { return (weight.value, bias?.value) }
-        let versions = [weight.version, bias?.version ?? -1] + norm.versions
+        let versions = FoldVersions(weight: weight.version, bias: bias?.version ?? -1, norm: norm.versions)
         if let f = folded, f.versions == versions { return (f.weight, f.bias) }
         let (w, b) = try norm.fold(convWeight: weight.value, convBias: bias?.value)
         folded = (w, b, versions)
         return (w, b)
     }
+}
+
+/// The parameter versions a folded convolution was computed from (a plain value: comparing it on
+/// every inference forward allocates nothing).
+struct FoldVersions: Equatable {
+    struct Norm: Equatable { let weight, bias, mean, variance: Int }
+    let weight: Int
+    let bias: Int
+    let norm: Norm
 }

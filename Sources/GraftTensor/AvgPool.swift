@@ -19,7 +19,7 @@ private func avgWindow(_ g: PoolGeometry, _ oh: Int, _ ow: Int, countIncludePad:
 /// - Parameter countIncludePad: divide by the padded window size (torch's default) rather than
 ///   the number of real inputs (Keras "same" average pooling).
 public func avgPool2d(_ x: Tensor, _ params: Pool2dParams, countIncludePad: Bool = true) throws -> Tensor {
-    let g = try avgGeometry("avgPool2d", x, params)
+    let g = try avgGeometry("avgPool2d", shape: x.shape, params)
     var out = Tensor(kernelShape: [x.shape[0], x.shape[1], g.outH, g.outW])
     let dst = out.mutablePointer()
     withExtendedLifetime(x) {
@@ -48,8 +48,7 @@ public func avgPool2d(_ x: Tensor, _ params: Pool2dParams, countIncludePad: Bool
 public func avgPool2dBackward(
     gradOutput: Tensor, inputShape: [Int], _ params: Pool2dParams, countIncludePad: Bool = true
 ) throws -> Tensor {
-    let probe = try Tensor(uninitializedShape: inputShape)
-    let g = try avgGeometry("avgPool2dBackward", probe, params)
+    let g = try avgGeometry("avgPool2dBackward", shape: inputShape, params)
     try checkShape("avgPool2dBackward", "gradOutput", gradOutput, [inputShape[0], inputShape[1], g.outH, g.outW])
     var dx = Tensor.zeros(kernelShape: inputShape)
     let dst = dx.mutablePointer()
@@ -75,12 +74,12 @@ public func avgPool2dBackward(
     return dx
 }
 
-private func avgGeometry(_ op: String, _ x: Tensor, _ params: Pool2dParams) throws -> PoolGeometry {
+private func avgGeometry(_ op: String, shape: [Int], _ params: Pool2dParams) throws -> PoolGeometry {
     guard params.dilationH == 1, params.dilationW == 1 else {
         throw TensorError.invalidArgument(
             op: op, detail: "average pooling has no dilation (got \(params.dilationH)×\(params.dilationW))")
     }
-    return try PoolGeometry(op: op, x, params)
+    return try PoolGeometry(op: op, shape: shape, params)
 }
 
 // MARK: - Adaptive and global average pooling
@@ -95,7 +94,7 @@ func adaptiveWindow(_ i: Int, _ inSize: Int, _ outSize: Int) -> (Int, Int) {
 /// `torch.nn.functional.adaptive_avg_pool2d(x, (outH, outW))`. Windows overlap or repeat as needed,
 /// so any input size works (VGG's 7×7 head pool upsamples by repetition below 7×7).
 public func adaptiveAvgPool2d(_ x: Tensor, outputSize: (h: Int, w: Int)) throws -> Tensor {
-    let (planes, h, w) = try adaptiveShapes("adaptiveAvgPool2d", x, outputSize)
+    let (planes, h, w) = try adaptiveShapes("adaptiveAvgPool2d", shape: x.shape, outputSize)
     let oh = outputSize.h, ow = outputSize.w
     var out = Tensor(kernelShape: [x.shape[0], x.shape[1], oh, ow])
     let dst = out.mutablePointer()
@@ -124,9 +123,8 @@ public func adaptiveAvgPool2d(_ x: Tensor, outputSize: (h: Int, w: Int)) throws 
 /// Gradient of `adaptiveAvgPool2d`.
 public func adaptiveAvgPool2dBackward(gradOutput: Tensor, inputShape: [Int]) throws -> Tensor {
     try checkRank("adaptiveAvgPool2dBackward", "gradOutput", gradOutput, 4)
-    let probe = try Tensor(uninitializedShape: inputShape)
     let oh = gradOutput.shape[2], ow = gradOutput.shape[3]
-    let (planes, h, w) = try adaptiveShapes("adaptiveAvgPool2dBackward", probe, (oh, ow))
+    let (planes, h, w) = try adaptiveShapes("adaptiveAvgPool2dBackward", shape: inputShape, (oh, ow))
     try checkShape("adaptiveAvgPool2dBackward", "gradOutput", gradOutput, [inputShape[0], inputShape[1], oh, ow])
     var dx = Tensor.zeros(kernelShape: inputShape)
     let dst = dx.mutablePointer()
@@ -151,13 +149,13 @@ public func adaptiveAvgPool2dBackward(gradOutput: Tensor, inputShape: [Int]) thr
     return dx
 }
 
-private func adaptiveShapes(_ op: String, _ x: Tensor, _ size: (h: Int, w: Int)) throws -> (Int, Int, Int) {
-    try checkRank(op, "x (N, C, H, W)", x, 4)
-    guard size.h >= 1, size.w >= 1, size.h <= 1 << 24, size.w <= 1 << 24, x.shape[2] >= 1, x.shape[3] >= 1 else {
-        throw TensorError.invalidArgument(op: op, detail: "output size \(size.h)×\(size.w) for input \(x.shape)")
+private func adaptiveShapes(_ op: String, shape: [Int], _ size: (h: Int, w: Int)) throws -> (Int, Int, Int) {
+    try checkRank(op, "x (N, C, H, W)", shape: shape, 4)
+    guard size.h >= 1, size.w >= 1, size.h <= 1 << 24, size.w <= 1 << 24, shape[2] >= 1, shape[3] >= 1 else {
+        throw TensorError.invalidArgument(op: op, detail: "output size \(size.h)×\(size.w) for input \(shape)")
     }
-    try checkKernelSize(op: op, shapes: [x.shape, [x.shape[0], x.shape[1], size.h, size.w]])
-    return (x.shape[0] * x.shape[1], x.shape[2], x.shape[3])
+    try checkKernelSize(op: op, shapes: [shape, [shape[0], shape[1], size.h, size.w]])
+    return (shape[0] * shape[1], shape[2], shape[3])
 }
 
 /// Mean over each (H, W) plane: (N, C, H, W) → (N, C, 1, 1), as `adaptive_avg_pool2d(x, 1)`.

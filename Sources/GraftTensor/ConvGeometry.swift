@@ -80,7 +80,12 @@ func checkShape(_ op: String, _ operand: String, _ tensor: Tensor, _ expected: [
 
 /// Checks that `tensor` has `rank` dimensions.
 func checkRank(_ op: String, _ operand: String, _ tensor: Tensor, _ rank: Int) throws {
-    guard tensor.rank == rank else {
-        throw TensorError.rankMismatch(op: op, operand: operand, expected: rank, shape: tensor.shape)
+    try checkRank(op, operand, shape: tensor.shape, rank)
+}
+
+/// Checks that `shape` has `rank` dimensions (a backward pass knows its input only by shape).
+func checkRank(_ op: String, _ operand: String, shape: [Int], _ rank: Int) throws {
+    guard shape.count == rank else {
+        throw TensorError.rankMismatch(op: op, operand: operand, expected: rank, shape: shape)
     }
 }

@@ -35,10 +35,7 @@ public func dropout(
 ) throws -> (output: Tensor, mask: Tensor?) {
     try checkProbability("dropout", p)
     guard training, p > 0 else { return (x, nil) }
-    var mask = Tensor(kernelShape: x.shape)
-    let m = mask.mutablePointer()
-    let keep = 1 - p, scale = p < 1 ? 1 / (1 - p) : 0
-    for i in 0..<x.count { m[i] = generator.nextUnitFloat() < keep ? scale : 0 }
+    let mask = keepFactors(shape: x.shape, dropping: p, &generator)
     return (elementwise(x, mask) { $0 * $1 }, mask)
 }
 
@@ -59,10 +56,7 @@ public func stochasticDepth(
     guard training, p > 0 else { return (x, nil) }
     guard x.rank >= 1, x.shape[0] >= 1 else { throw TensorError.invalidShape(op: "stochasticDepth", shape: x.shape) }
     let n = x.shape[0]
-    var keep = Tensor(kernelShape: [n])
-    let k = keep.mutablePointer()
-    let survival = 1 - p, scale = p < 1 ? 1 / survival : 0
-    for i in 0..<n { k[i] = generator.nextUnitFloat() < survival ? scale : 0 }
+    let keep = keepFactors(shape: [n], dropping: p, &generator)
     return (try scaleRows(x, keep), keep)
 }
 
@@ -88,6 +82,15 @@ private func scaleRows(_ x: Tensor, _ factors: Tensor) throws -> Tensor {
         }
     }
     return out
+}
+
+/// One draw per element: 1 / (1 − p) where the element survives (probability 1 − p), else 0.
+private func keepFactors(shape: [Int], dropping p: Float, _ generator: inout SeededGenerator) -> Tensor {
+    var factors = Tensor(kernelShape: shape)
+    let f = factors.mutablePointer()
+    let keep = 1 - p, scale = p < 1 ? 1 / keep : 0
+    for i in 0..<factors.count { f[i] = generator.nextUnitFloat() < keep ? scale : 0 }
+    return factors
 }
 
 private func checkProbability(_ op: String, _ p: Float) throws {

@@ -10,7 +10,7 @@ public struct MaxPoolResult: Equatable {
 /// Max pooling for inference (no indices), as `torch.nn.functional.max_pool2d`: padding acts as −∞,
 /// a NaN in a window wins, windows may be dilated, `ceilMode` rounds the output size up.
 public func maxPool2d(_ x: Tensor, _ params: Pool2dParams) throws -> Tensor {
-    let g = try PoolGeometry(op: "maxPool2d", x, params)
+    let g = try PoolGeometry(op: "maxPool2d", shape: x.shape, params)
     let p = params
     if p.dilationH != 1 || p.dilationW != 1 || p.strideW > 2 {
         return try maxPool2dWithIndices(x, params).output

@@ -1,7 +1,7 @@
 /// Max pooling that also returns the argmax of every window, exactly as torch's CPU kernel:
 /// the first maximum in row-major window order wins, NaN beats everything.
 public func maxPool2dWithIndices(_ x: Tensor, _ params: Pool2dParams) throws -> MaxPoolResult {
-    let g = try PoolGeometry(op: "maxPool2dWithIndices", x, params)
+    let g = try PoolGeometry(op: "maxPool2dWithIndices", shape: x.shape, params)
     if params.dilationH == 1 && params.dilationW == 1 && params.strideW <= 2 {
         return vectorArgmaxPool(x, g)
     }

@@ -56,14 +56,14 @@ struct PoolGeometry {
     let planes: Int, inH: Int, inW: Int, outH: Int, outW: Int
     let p: Pool2dParams
 
-    init(op: String, _ x: Tensor, _ p: Pool2dParams) throws {
-        try checkRank(op, "x (N, C, H, W)", x, 4)
-        guard let out = p.outputSize(inputH: x.shape[2], inputW: x.shape[3]) else {
-            throw TensorError.invalidArgument(op: op, detail: "input \(x.shape) with \(p) gives no valid output")
+    init(op: String, shape: [Int], _ p: Pool2dParams) throws {
+        try checkRank(op, "x (N, C, H, W)", shape: shape, 4)
+        guard let out = p.outputSize(inputH: shape[2], inputW: shape[3]) else {
+            throw TensorError.invalidArgument(op: op, detail: "input \(shape) with \(p) gives no valid output")
         }
-        try checkKernelSize(op: op, shapes: [x.shape])
-        planes = x.shape[0] * x.shape[1]
-        inH = x.shape[2]; inW = x.shape[3]
+        try checkKernelSize(op: op, shapes: [shape])
+        planes = shape[0] * shape[1]
+        inH = shape[2]; inW = shape[3]
         outH = out.h; outW = out.w
         self.p = p
     }

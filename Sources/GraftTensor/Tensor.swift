@@ -33,7 +33,7 @@ final class TensorStorage {
     /// Data computed from these values and kept with them (Winograd-transformed filters), so a
     /// network's weights are transformed once, not on every forward pass. Dropped whenever the
     /// values are written in place.
-    private var derived: [String: AnyObject] = [:]
+    private var derived: [DerivedKey: AnyObject] = [:]
     private static let derivedLock: UnsafeMutablePointer<pthread_mutex_t> = {
         let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
         pthread_mutex_init(m, nil)
@@ -41,7 +41,7 @@ final class TensorStorage {
     }()
 
     /// The object cached under `key`, made by `make` on first use.
-    func derived<T: AnyObject>(_ key: String, _ make: () -> T) -> T {
+    func derived<T: AnyObject>(_ key: DerivedKey, _ make: () -> T) -> T {
         pthread_mutex_lock(Self.derivedLock)
         if let cached = derived[key] as? T {
             pthread_mutex_unlock(Self.derivedLock)
@@ -204,4 +204,13 @@ extension Tensor: CustomStringConvertible {
         let head = values.prefix(8).map { "\($0)" }.joined(separator: ", ")
         return "Tensor(shape: \(shape), values: [\(head)\(count > 8 ? ", …" : "")])"
     }
+}
+
+/// What a derived object is and the shape it was made for (a reshaped view shares the storage but
+/// may split its values differently). A value, so looking one up allocates nothing.
+struct DerivedKey: Hashable {
+    enum Kind: Hashable { case winogradF2x3 }
+    let kind: Kind
+    let rows: Int
+    let columns: Int
 }

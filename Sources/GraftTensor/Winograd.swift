@@ -50,8 +50,7 @@ enum Winograd {
 
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: Tensor,
                         y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
-        // Keyed by shape too: a reshaped view shares the storage but may split O and C differently.
-        let key = "winograd-f2x3 \(g.outChannels)x\(g.inChannels)"
+        let key = DerivedKey(kind: .winogradF2x3, rows: g.outChannels, columns: g.inChannels)
         let filters = weight.storage.derived(key) { transformFilters(g, weight.pointer) }
         let u = UnsafePointer(filters.values)
         let tiling = Tiling(g)
