@@ -11,19 +11,20 @@ import GraftNN
 public enum LayerGroups {
     /// The standard groups (the classifier last).
     public static func standard(_ model: Model) -> [(name: String, parameters: [Parameter])] {
-        split(model) { name -> Int in
+        // Facts about the whole model, worked out once rather than per parameter.
+        let hasBN = model.parameters.contains { $0.name.hasSuffix("running_mean") }
+        let stages = lastFeatureIndex(model) + 1
+        return split(model) { name -> Int in
             if isHead(name, model) { return 2 }
             switch model.family {
             case .resnet, .kerasResNet:
                 return ["conv1.", "bn1.", "layer1.", "layer2."].contains { name.hasPrefix($0) } ? 0 : 1
             case .vgg, .kerasVGG:
-                let bn = model.parameters.contains { $0.name.hasSuffix("running_mean") }
-                guard bn else { return 1 }
+                guard hasBN else { return 1 }
                 if let i = index(name, after: "features.") { return i < 22 ? 0 : 1 }
                 return 1
             case .efficientnet, .kerasEfficientNet:
-                let count = (model.parameters.compactMap { index($0.name, after: "features.") }.max() ?? 0) + 1
-                if let i = index(name, after: "features.") { return i < (count + 1) / 2 ? 0 : 1 }
+                if let i = index(name, after: "features.") { return i < (stages + 1) / 2 ? 0 : 1 }
                 return 1
             }
         }
@@ -33,8 +34,9 @@ public enum LayerGroups {
     public static func fine(_ model: Model) -> [(name: String, parameters: [Parameter])] {
         var keys: [String] = []
         var groups: [String: [Parameter]] = [:]
+        let last = lastFeatureIndex(model)
         for p in model.parameters {
-            let key = fineKey(p.name, model)
+            let key = fineKey(p.name, model, lastFeature: last)
             if groups[key] == nil { keys.append(key) }
             groups[key, default: []].append(p)
         }
@@ -64,14 +66,18 @@ public enum LayerGroups {
         return Int(name.dropFirst(prefix.count).prefix { $0 != "." })
     }
 
-    private static func fineKey(_ name: String, _ model: Model) -> String {
+    /// The highest `features.N` index among the parameters (EfficientNet's head conv), 0 if none.
+    private static func lastFeatureIndex(_ model: Model) -> Int {
+        model.parameters.compactMap { index($0.name, after: "features.") }.max() ?? 0
+    }
+
+    private static func fineKey(_ name: String, _ model: Model, lastFeature count: Int) -> String {
         if isHead(name, model) { return "head" }
         let parts = name.split(separator: ".")
         switch model.family {
         case .resnet, .kerasResNet:
             return parts.first?.hasPrefix("layer") == true && parts.count > 2 ? "\(parts[0]).\(parts[1])" : "stem"
         case .efficientnet, .kerasEfficientNet:
-            let count = (model.parameters.compactMap { index($0.name, after: "features.") }.max() ?? 0)
             guard let i = index(name, after: "features.") else { return "head" }
             if i == 0 { return "stem" }
             if i == count { return "head" }

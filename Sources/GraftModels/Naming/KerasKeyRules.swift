@@ -44,6 +44,9 @@ enum KerasKeyRules {
     static func map(_ tensors: [(name: String, tensor: LazyTensor)]) throws -> (tensors: [(name: String, tensor: LazyTensor)], notes: [String]) {
         guard let family = family(tensors.map(\.name)) else { return (tensors, []) }
         let layers = Set(tensors.map { String($0.name.prefix { $0 != "/" }) })
+        // Per file, not per key: the compiled ResNet rules and EfficientNet's stage count.
+        let resnetRules = family == .resnet ? resnet.compactMap { rule in (try? Regex(rule.pattern)).map { ($0, rule.template) } } : []
+        let stages = family == .efficientnet ? efficientnetStages(layers) : 0
         var notes: [String] = []
         let renamed = try tensors.map { entry -> (name: String, tensor: LazyTensor) in
             let parts = entry.name.split(separator: "/", maxSplits: 1).map(String.init)
@@ -52,8 +55,8 @@ enum KerasKeyRules {
             }
             let module: String
             switch family {
-            case .resnet: module = try apply(resnet, to: parts[0], key: entry.name)
-            case .efficientnet: module = try efficientnet(parts[0], layers: layers, key: entry.name)
+            case .resnet: module = try apply(resnetRules, to: parts[0], key: entry.name)
+            case .efficientnet: module = try efficientnet(parts[0], layers: layers, stages: stages, key: entry.name)
             case .vgg: module = try vgg(parts[0], layers: layers, key: entry.name)
             }
             var tensor = entry.tensor
@@ -73,9 +76,9 @@ enum KerasKeyRules {
         return (renamed, notes)
     }
 
-    static func apply(_ rules: [(pattern: String, template: String)], to layer: String, key: String) throws -> String {
+    static func apply(_ rules: [(regex: Regex<AnyRegexOutput>, template: String)], to layer: String, key: String) throws -> String {
         for rule in rules {
-            guard let regex = try? Regex(rule.pattern), let match = try? regex.wholeMatch(in: layer) else { continue }
+            guard let match = try? rule.regex.wholeMatch(in: layer) else { continue }
             var out = rule.template
             for i in (1..<match.output.count).reversed() {
                 guard let text = match.output[i].substring.map(String.init) else { continue }
@@ -88,11 +91,15 @@ enum KerasKeyRules {
     }
 
     /// `block3b_project_bn` → `features.3.1.block.<position of project>.1`; stem/top/predictions too.
-    static func efficientnet(_ layer: String, layers: Set<String>, key: String) throws -> String {
-        let stages = layers.compactMap { l -> Int? in
+    /// The highest `blockN…` stage number among the layers.
+    static func efficientnetStages(_ layers: Set<String>) -> Int {
+        layers.compactMap { l -> Int? in
             guard l.hasPrefix("block") else { return nil }
             return Int(l.dropFirst(5).prefix { $0.isNumber })
         }.max() ?? 0
+    }
+
+    static func efficientnet(_ layer: String, layers: Set<String>, stages: Int, key: String) throws -> String {
         switch layer {
         case "stem_conv": return "features.0.0"
         case "stem_bn": return "features.0.1"
