@@ -91,7 +91,7 @@ let package = Package(
             dependencies: ["GraftZip", "GraftPickle", "GraftSafetensors", "GraftTorch"]),
 
         // MARK: - Tests
-        .target(name: "GraftTestSupport", dependencies: ["GraftCore"], path: "Tests/GraftTestSupport"),
+        .target(name: "GraftTestSupport", dependencies: ["GraftCore", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/GraftTestSupport"),
         .testTarget(name: "GraftCoreTests", dependencies: ["GraftCore", "GraftTestSupport"]),
         .testTarget(name: "GraftZipTests", dependencies: ["GraftZip", "GraftTestSupport"]),
         .testTarget(name: "GraftPickleTests", dependencies: ["GraftPickle", "GraftTestSupport"]),

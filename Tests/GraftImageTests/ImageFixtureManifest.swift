@@ -50,19 +50,12 @@ struct ImageFixtureManifest: Decodable {
     let shared_photos: [String: Entry]
 
     static func load() throws -> ImageFixtureManifest {
-        let data = try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("images/manifest.json")))
-        return try JSONDecoder().decode(ImageFixtureManifest.self, from: data)
+        try TestPaths.decodeFixture(ImageFixtureManifest.self, "images/manifest.json")
     }
 }
 
 /// The bytes of `Fixtures/images/<name>`.
-func fixtureBytes(_ name: String) throws -> [UInt8] {
-    [UInt8](try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("images/\(name)"))))
-}
-
-func sha256Hex(_ bytes: [UInt8]) -> String {
-    SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-}
+func fixtureBytes(_ name: String) throws -> [UInt8] { try TestPaths.fixtureBytes("images/\(name)") }
 
 /// Where two equally sized RGB buffers first differ, for failure messages.
 func firstDifference(_ a: [UInt8], _ b: [UInt8], width: Int) -> String {

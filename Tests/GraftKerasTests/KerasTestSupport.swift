@@ -12,10 +12,6 @@ func kerasFixture(_ name: String) -> String { TestPaths.fixture("keras/\(name)")
 /// `Fixtures/keras/hostile/<name>`.
 func hostileFixture(_ name: String) -> String { TestPaths.fixture("keras/hostile/\(name)") }
 
-func sha256Hex(_ bytes: UnsafeRawBufferPointer) -> String {
-    SHA256.hash(data: Data(bytes)).map { String(format: "%02x", $0) }.joined()
-}
-
 /// The sha256 the fixture script records: float tensors as float32 little-endian bytes, integer
 /// tensors as stored.
 func canonicalDigest(_ tensor: RawTensor) -> String {
@@ -82,8 +78,7 @@ struct KerasManifest: Decodable {
     var hostile: [String: Hostile]?
 
     static func load(_ path: String = kerasFixture("manifest.json")) throws -> KerasManifest {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        return try JSONDecoder().decode(KerasManifest.self, from: data)
+        try TestPaths.decodeJSON(KerasManifest.self, atPath: path)
     }
 }
 

@@ -51,8 +51,7 @@ struct ModelManifest: Decodable {
     let models: [String: Model]
 
     static func load() throws -> ModelManifest {
-        let data = try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("models/manifest.json")))
-        return try JSONDecoder().decode(ModelManifest.self, from: data)
+        try TestPaths.decodeFixture(ModelManifest.self, "models/manifest.json")
     }
 }
 

@@ -26,9 +26,7 @@ func decode(
     try PickleMachine(allowedGlobals: allowed, limits: limits).decode(builder.bytes).value
 }
 
-func fixtureBytes(_ name: String) throws -> [UInt8] {
-    Array(try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("pickle/\(name)"))))
-}
+func fixtureBytes(_ name: String) throws -> [UInt8] { try TestPaths.fixtureBytes("pickle/\(name)") }
 
 /// Asserts that decoding fails with exactly `expected`.
 func assertRejects(

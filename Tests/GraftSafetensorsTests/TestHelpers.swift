@@ -34,12 +34,6 @@ func jsonReason(
     return reason
 }
 
-func sha256Hex(_ bytes: UnsafeRawBufferPointer) -> String {
-    SHA256.hash(data: Data(bytes)).map { String(format: "%02x", $0) }.joined()
-}
-
-func sha256Hex(_ bytes: [UInt8]) -> String { bytes.withUnsafeBytes { sha256Hex($0) } }
-
 /// A deterministic byte generator (SplitMix64) for property tests that must not depend on the run.
 struct SeededBytes {
     private var source: SplitMix64

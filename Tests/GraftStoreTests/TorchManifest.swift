@@ -32,8 +32,7 @@ struct TorchManifest: Decodable {
     let files: [String: File]
 
     static func load() throws -> TorchManifest {
-        let data = try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("torch/manifest.json")))
-        return try JSONDecoder().decode(TorchManifest.self, from: data)
+        try TestPaths.decodeFixture(TorchManifest.self, "torch/manifest.json")
     }
 }
 
@@ -52,13 +51,8 @@ struct SharedHashes: Decodable {
     }
 
     static func load() throws -> [String: File] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("torch/shared_fixture_hashes.json")))
-        return try JSONDecoder().decode([String: File].self, from: data)
+        try TestPaths.decodeFixture([String: File].self, "torch/shared_fixture_hashes.json")
     }
-}
-
-func sha256Hex(_ bytes: UnsafeRawBufferPointer) -> String {
-    SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
 }
 
 func sha256Hex(_ tensor: RawTensor) -> String { sha256Hex(tensor.data.bytes) }

@@ -32,7 +32,7 @@ struct TrainManifest: Decodable {
     let runs: [String: Run]
 
     static func load() throws -> TrainManifest {
-        try JSONDecoder().decode(TrainManifest.self, from: Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("train/manifest.json"))))
+        try TestPaths.decodeFixture(TrainManifest.self, "train/manifest.json")
     }
 }
 

@@ -71,8 +71,7 @@ class ZipTestCase: XCTestCase {
 
     /// The fixtures' manifest (`tools/make_zip_fixtures.py`): what Python's zipfile sees.
     func manifest(_ fixture: String) throws -> FixtureManifest {
-        let data = try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("zip/manifest.json")))
-        let all = try JSONDecoder().decode([String: FixtureManifest].self, from: data)
+        let all = try TestPaths.decodeFixture([String: FixtureManifest].self, "zip/manifest.json")
         return try XCTUnwrap(all[fixture], "manifest has no \(fixture)")
     }
 
