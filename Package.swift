@@ -53,7 +53,7 @@ let package = Package(
         .target(
             name: "GraftStore",
             dependencies: [
-                "GraftCore", "GraftSafetensors", "GraftTorch", "GraftKeras",
+                "GraftCore", "GraftSafetensors", "GraftTorch", "GraftKeras", "GraftHDF5",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
 

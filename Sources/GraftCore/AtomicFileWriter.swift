@@ -7,7 +7,7 @@ import Darwin
 /// Writes an output file so that it appears whole or not at all.
 ///
 /// Bytes go to a temporary file in the destination's folder; `commit()` fsyncs it and renames it
-/// over the destination (then fsyncs the folder). Dropping the writer without committing, or any
+/// over the destination. Dropping the writer without committing, or any
 /// error, removes the temporary file, so no half-written output is ever left behind.
 public final class AtomicFileWriter {
     public let destination: String
@@ -18,16 +18,11 @@ public final class AtomicFileWriter {
 
     public init(destination: String) throws {
         self.destination = destination
-        let dir = Self.directory(of: destination)
-        let base = destination.split(separator: "/").last.map(String.init) ?? "output"
-        var template = Array("\(dir)/.\(base).graft-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else {
+        guard let (fd, path) = Self.createTemporary(beside: destination) else {
             throw FileError.cannotOpen(path: destination, reason: String(cString: strerror(errno)))
         }
         self.fd = fd
-        self.temporaryPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        _ = fchmod(fd, 0o644)
+        self.temporaryPath = path
     }
 
     deinit {
@@ -121,7 +116,19 @@ public final class AtomicFileWriter {
         committed = true
     }
 
-    private static func directory(of path: String) -> String {
+    /// A new empty `.<name>.graft-XXXXXX` (mode 0644) in `destination`'s folder, so the final rename
+    /// stays on one file system, open for writing; nil with `errno` set when it cannot be made.
+    public static func createTemporary(beside destination: String) -> (fd: Int32, path: String)? {
+        let base = destination.split(separator: "/").last.map(String.init) ?? "output"
+        var template = Array("\(directory(of: destination))/.\(base).graft-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { return nil }
+        _ = fchmod(fd, 0o644)
+        return (fd, String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+
+    /// The folder part of `path` ("." for a bare name, "/" for a file at the root).
+    public static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         let dir = String(path[..<slash])
         return dir.isEmpty ? "/" : dir

@@ -30,11 +30,8 @@ extension WeightStore {
     @discardableResult
     public func writeSafetensors(to path: String, dtype policy: DTypePolicy = .keep) throws -> WriteSummary {
         try refuseOverwritingSource(path)
-        // Writer order: widest elements first so every tensor is aligned in a mapped file; stable.
-        let ordered = entries.enumerated().sorted {
-            let (a, b) = (policy.target(for: $0.element.tensor.dtype).itemSize, policy.target(for: $1.element.tensor.dtype).itemSize)
-            return a != b ? a > b : $0.offset < $1.offset
-        }.map(\.element)
+        // The safetensors writer's order (widest elements first, so a mapped file needs no copies).
+        let ordered = Safetensors.layoutOrder(of: entries.map { policy.target(for: $0.tensor.dtype) }).map { entries[$0] }
         let placeholder = String(repeating: "0", count: 64)
         var meta = metadata
         if sourceHash != nil { meta.sourceSHA256 = placeholder }

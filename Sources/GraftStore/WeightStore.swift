@@ -1,5 +1,6 @@
 import Foundation
 import GraftCore
+import GraftHDF5
 import GraftKeras
 import GraftSafetensors
 import GraftTorch
@@ -97,7 +98,9 @@ public final class WeightStore: @unchecked Sendable {
             let rest = head[8..<min(head.count, 64)].drop { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
             if rest.first == UInt8(ascii: "{") { return .safetensors }
         }
-        if head.count > 262, Array(head[257..<262]) == Array("ustar".utf8) { throw TorchError.tarFormat }
+        // An HDF5 file may start with a user block; looked for only once safetensors is ruled out.
+        if HDF5File.hasSignature(head) { return .kerasH5 }
+        if TorchCheckpoint.isTarArchive(head) { throw TorchError.tarFormat }
         throw StoreError.unknownFormat
     }
 

@@ -54,9 +54,14 @@ public struct TorchCheckpoint: Sendable {
         case .zip: return try ZipCheckpointReader(path: path, options: options).read()
         case .legacy: return try LegacyCheckpointReader(file: file, options: options).read()
         case nil:
-            if file.count > 262, Array(file.bytes[257..<262]) == Array("ustar".utf8) { throw TorchError.tarFormat }
+            if isTarArchive(file.bytes) { throw TorchError.tarFormat }
             throw TorchError.unknownFormat("no zip signature and no legacy torch magic number")
         }
+    }
+
+    /// Whether `bytes` are a tar archive (torch < 0.4's format, which Graft does not read).
+    public static func isTarArchive(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        bytes.count > 262 && bytes[257..<262].elementsEqual("ustar".utf8)
     }
 
     /// The format a file's first bytes announce, if it is a torch checkpoint.

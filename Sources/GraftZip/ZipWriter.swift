@@ -31,7 +31,7 @@ public final class ZipWriter {
         self.destination = destination
         self.limits = limits
         var st = stat()
-        guard stat(Self.directory(of: destination), &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+        guard stat(AtomicFileWriter.directory(of: destination), &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
             throw ZipError.writeFailed(path: destination, reason: "its folder does not exist")
         }
     }
@@ -69,7 +69,7 @@ public final class ZipWriter {
                 path: destination, reason: "rename failed: \(String(cString: strerror(errno)))")
         }
         placed = true
-        let folder = open(Self.directory(of: destination), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let folder = open(AtomicFileWriter.directory(of: destination), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if folder >= 0 {
             _ = fsync(folder)
             close(folder)
@@ -78,22 +78,16 @@ public final class ZipWriter {
 
     // MARK: - Steps of commit
 
-    /// An empty `.<name>.graft-XXXXXX` in the destination's folder (so the final rename stays on
-    /// one file system), mode 0644; libzip keeps that mode when it replaces the file.
+    /// An empty temporary file beside the destination (`AtomicFileWriter`'s), mode 0644; libzip
+    /// keeps that mode when it replaces the file.
     private func reserveTemporaryFile() throws -> String {
-        let base = destination.split(separator: "/").last.map(String.init) ?? "archive"
-        var template = Array("\(Self.directory(of: destination))/.\(base).graft-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { buffer in
-            buffer.baseAddress.map { mkstemp($0) } ?? -1
-        }
-        guard fd >= 0 else {
+        guard let (fd, path) = AtomicFileWriter.createTemporary(beside: destination) else {
             throw ZipError.writeFailed(
                 path: destination,
                 reason: "cannot create a temporary file: \(String(cString: strerror(errno)))")
         }
-        _ = fchmod(fd, 0o644)
         close(fd)
-        return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return path
     }
 
     /// Lets libzip write every pending entry to `path` (libzip writes `path.XXXXXX` and renames it
@@ -160,11 +154,5 @@ public final class ZipWriter {
             throw ZipError.writeFailed(
                 path: destination, reason: "fsync failed: \(String(cString: strerror(errno)))")
         }
-    }
-
-    private static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        let folder = String(path[..<slash])
-        return folder.isEmpty ? "/" : folder
     }
 }
