@@ -67,6 +67,11 @@ final class ConvertExportTests: XCTestCase {
         XCTAssertEqual(store.metadata.sourceSHA256, expected.sha256_file)
     }
 
+    /// An HDF5 file with a user block before its signature is detected as the HDF5 layer reads it.
+    func testDetectsHDF5AfterAUserBlock() throws {
+        XCTAssertEqual(try WeightStore.detectFormat(TestPaths.fixture("keras/hostile/user_block.h5")), .kerasH5)
+    }
+
     func testFloat32PolicyWidensOnlyFloats() throws {
         let source = try WeightStore.open(TestPaths.fixture("torch/dtypes.pth"))
         let out = dir.appendingPathComponent("f32.safetensors").path
