@@ -90,10 +90,12 @@ extension NpyArray {
             out += [UInt8(n & 0xFF), UInt8((n >> 8) & 0xFF), UInt8((n >> 16) & 0xFF), UInt8(n >> 24)]
         }
         out += Array(header.utf8)
-        out.reserveCapacity(out.count + values.count * 4)
-        for v in values {
-            let b = v.bitPattern.littleEndian
-            out += [UInt8(b & 0xFF), UInt8((b >> 8) & 0xFF), UInt8((b >> 16) & 0xFF), UInt8(b >> 24)]
+        let start = out.count
+        out += [UInt8](repeating: 0, count: values.count * 4)
+        out.withUnsafeMutableBytes { dst in
+            for (i, v) in values.enumerated() {
+                dst.storeBytes(of: v.bitPattern.littleEndian, toByteOffset: start + 4 * i, as: UInt32.self)
+            }
         }
         return out
     }

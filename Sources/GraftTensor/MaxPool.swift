@@ -17,9 +17,8 @@ public func maxPool2d(_ x: Tensor, _ params: Pool2dParams) throws -> Tensor {
     }
     var out = Tensor(kernelShape: [x.shape[0], x.shape[1], g.outH, g.outW])
     let dst = out.mutablePointer()
-    // Row of vertical maxima with −∞ borders: pad on the left, and on the right enough for the
-    // last window plus a full 16-wide load.
-    let rowWidth = p.padW + g.inW + p.padW + (g.outW + 8) * p.strideW + p.kernelW + 16
+    // Row of vertical maxima with −∞ borders.
+    let rowWidth = g.paddedRowWidth
     withExtendedLifetime(x) {
         let src = x.pointer
         Parallel.forRanges(g.planes, grain: max(1, 8192 / max(g.inH * g.inW, 1))) { planes in
@@ -95,7 +94,6 @@ public func maxPool2dBackward(gradOutput: Tensor, indices: [Int32], inputShape: 
     let bad = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
     defer { bad.deallocate() }
     bad.initialize(to: 0)
-    var badIndex: Int32?
     indices.withUnsafeBufferPointer { idxBuffer in
         guard let idx = idxBuffer.baseAddress else { return }
         withExtendedLifetime(gradOutput) {
@@ -117,10 +115,9 @@ public func maxPool2dBackward(gradOutput: Tensor, indices: [Int32], inputShape: 
             }
         }
     }
-    if bad.pointee != 0 { badIndex = bad.pointee }
-    if let badIndex {
+    if bad.pointee != 0 {
         throw TensorError.invalidArgument(
-            op: "maxPool2dBackward", detail: "index \(badIndex) outside a plane of \(planeIn)")
+            op: "maxPool2dBackward", detail: "index \(bad.pointee) outside a plane of \(planeIn)")
     }
     return dx
 }

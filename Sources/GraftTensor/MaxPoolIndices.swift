@@ -77,8 +77,7 @@ private func vectorArgmaxPool(_ x: Tensor, _ g: PoolGeometry) -> MaxPoolResult {
     let dst = out.mutablePointer()
     let inH = g.inH, inW = g.inW, outH = g.outH, outW = g.outW
     let sH = p.strideH, sW = p.strideW, padH = p.padH, padW = p.padW, kH = p.kernelH, kW = p.kernelW
-    // Each row: left padding, the input row, then −∞ up to the last 16-wide load.
-    let rowWidth = padW + inW + padW + (outW + 8) * sW + kW + 16
+    let rowWidth = g.paddedRowWidth
     indices.withUnsafeMutableBufferPointer { idx in
         guard let idx = idx.baseAddress else { return }
         withExtendedLifetime(x) {

@@ -67,4 +67,8 @@ struct PoolGeometry {
         outH = out.h; outW = out.w
         self.p = p
     }
+
+    /// Floats in one −∞-bordered row buffer of the max-pool kernels: left padding, the input row,
+    /// right padding, and room for the last window plus a full 16-wide load.
+    var paddedRowWidth: Int { p.padW + inW + p.padW + (outW + 8) * p.strideW + p.kernelW + 16 }
 }
