@@ -57,11 +57,11 @@ public final class AtomicFileWriter {
     }
     #endif
 
-    /// Starts (without waiting for) the disk writes of every 32 MiB written, so the final fsync has
+    /// Starts (without waiting for) the disk writes of every 8 MiB written, so the final fsync has
     /// little left to do.
     private func startWritebackIfDue() {
         #if os(Linux)
-        let step = 32 << 20
+        let step = 8 << 20
         guard bytesWritten - writebackMark >= step else { return }
         _ = graftSyncFileRange(fd, Int64(writebackMark), Int64(bytesWritten - writebackMark), 2)  // SYNC_FILE_RANGE_WRITE
         writebackMark = bytesWritten
