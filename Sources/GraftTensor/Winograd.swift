@@ -47,7 +47,8 @@ enum Winograd {
         }
     }
 
-    /// Transformed filters U[ξ][o][c] (16 · O · C floats).
+    /// Transformed filters: U[ξ] (O × C) for each ξ, packed for `PanelGemm` with O padded to whole
+    /// panels (16 · paddedRows(O) · C floats).
     final class Filters {
         let values: UnsafeMutablePointer<Float>
         init(count: Int) { values = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1)) }
@@ -74,7 +75,7 @@ enum Winograd {
                 let t0 = total * b / blocks, t1 = total * (b + 1) / blocks
                 let ld = stride(t1 - t0)
                 let v = Scratch.buffer(.winogradInput, count: 16 * g.inChannels * ld)
-                let m = Scratch.buffer(.winogradProduct, count: 16 * g.outChannels * ld)
+                let m = Scratch.buffer(.winogradProduct, count: 16 * PanelGemm.paddedRows(g.outChannels) * ld)
                 transformInput(g, tiling, x: x, t0: t0, t1: t1, channels: 0..<g.inChannels, v: v, ld: ld)
                 for xi in 0..<16 { multiply(g, u: u, v: v, m: m, ld: ld, columns: t1 - t0, xi: xi) }
                 transformOutput(g, tiling, m: m, ld: ld, t0: t0, t1: t1, outChannels: 0..<g.outChannels,
@@ -89,7 +90,7 @@ enum Winograd {
             let t0 = total * b / blocks, t1 = total * (b + 1) / blocks
             let ld = stride(t1 - t0)
             let v = Scratch.buffer(.winogradInput, count: 16 * g.inChannels * ld)
-            let m = Scratch.buffer(.winogradProduct, count: 16 * g.outChannels * ld)
+            let m = Scratch.buffer(.winogradProduct, count: 16 * PanelGemm.paddedRows(g.outChannels) * ld)
             let inChunks = min(g.inChannels, 4 * threads)
             Parallel.forEach(inChunks) { k in
                 let channels = (g.inChannels * k / inChunks)..<(g.inChannels * (k + 1) / inChunks)
@@ -105,17 +106,18 @@ enum Winograd {
         }
     }
 
-    /// Row stride of V and M for a block of `tiles`: room for whole 8-wide stores past the end.
+    /// Row stride of V and M for a block of `tiles`: room for whole 8-wide stores past the end, and
+    /// at least `PanelGemm`'s whole column blocks.
     @inline(__always)
     static func stride(_ tiles: Int) -> Int { (tiles + 7) / 8 * 8 + 8 }
 
-    /// M[ξ] (O × tiles) = U[ξ] (O × C) · V[ξ] (C × tiles).
+    /// M[ξ] (paddedRows(O) × tiles) = U[ξ] (O × C) · V[ξ] (C × tiles).
     @inline(__always)
     static func multiply(_ g: ConvGeometry, u: UnsafePointer<Float>, v: UnsafeMutablePointer<Float>,
                          m: UnsafeMutablePointer<Float>, ld: Int, columns: Int, xi: Int) {
-        let c = g.inChannels, o = g.outChannels
-        Gemm.serial(transA: false, transB: false, m: o, n: columns, k: c, alpha: 1,
-                    a: u + xi * o * c, lda: c, b: v + xi * c * ld, ldb: ld, beta: 0, c: m + xi * o * ld, ldc: ld)
+        let c = g.inChannels, o = g.outChannels, rows = PanelGemm.paddedRows(o)
+        PanelGemm.multiply(m: o, n: columns, k: c, a: u + xi * rows * c, b: v + xi * c * ld, ldb: ld,
+                           c: m + xi * rows * ld, ldc: ld)
     }
 
     /// Calls `body(n, ty, tx0, tx1, column)` for each run of tiles of one tile row inside the
@@ -136,9 +138,13 @@ enum Winograd {
 
     /// U = G g Gᵀ with G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]], computed in Double.
     static func transformFilters(_ g: ConvGeometry, _ w: UnsafePointer<Float>) -> Filters {
-        let o = g.outChannels, c = g.inChannels
-        let filters = Filters(count: 16 * o * c)
+        let o = g.outChannels, c = g.inChannels, plane = PanelGemm.paddedRows(o) * c
+        let filters = Filters(count: 16 * plane)
         let u = filters.values
+        // The rows that pad O to whole panels (inside the last panel) give products nobody reads;
+        // clear that panel so they stay finite, then fill in the real rows.
+        let lastPanel = plane - PanelGemm.rows * c
+        for xi in 0..<16 { (u + xi * plane + lastPanel).update(repeating: 0, count: PanelGemm.rows * c) }
         Parallel.forRanges(o, grain: max(1, 4096 / c)) { range in
             for oc in range {
                 for ic in 0..<c {
@@ -148,7 +154,7 @@ enum Winograd {
                     let c1 = gRows(Double(f[1]), Double(f[4]), Double(f[7]))
                     let c2 = gRows(Double(f[2]), Double(f[5]), Double(f[8]))
                     // Each row of G g times Gᵀ gives one row of U.
-                    let base = u + oc * c + ic, plane = o * c
+                    let base = u + PanelGemm.packedOffset(row: oc, column: ic, depth: c)
                     @inline(__always)
                     func storeRow(_ i: Int, _ r: (Double, Double, Double, Double)) {
                         base[(i * 4) * plane] = Float(r.0)
@@ -229,6 +235,11 @@ enum Winograd {
                     tx += 8
                 }
             }
+            // PanelGemm reads whole 16-column blocks. What lies past the block's tiles never reaches
+            // the output (each column of M depends on its own column of V only), but stale scratch
+            // values could be denormals, which slow the multiply: clear them.
+            let padded = PanelGemm.paddedColumns(t1 - t0)
+            for xi in 0..<16 { (v + xi * channelStride + c * ld + (t1 - t0)).update(repeating: 0, count: padded - (t1 - t0)) }
         }
     }
 
@@ -250,7 +261,7 @@ enum Winograd {
     static func transformOutput(_ g: ConvGeometry, _ tiling: Tiling, _ m: UnsafeMutablePointer<Float>, _ ld: Int,
                                 _ t0: Int, _ t1: Int, _ outChannels: Range<Int>,
                                 _ y: UnsafeMutablePointer<Float>, _ e: ConvEpilogue, _ act: (Vec8) -> Vec8) {
-        let channelStride = g.outChannels * ld
+        let channelStride = PanelGemm.paddedRows(g.outChannels) * ld
         for o in outChannels {
             let b = Vec8(repeating: e.bias?[o] ?? 0)
             forEachRun(tiling, t0: t0, t1: t1) { n, ty, tx0, tx1, column in
