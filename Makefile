@@ -7,9 +7,10 @@ APT_PACKAGES := libzip-dev libhdf5-dev libopenblas-dev libjpeg-dev libpng-dev pk
 SWIFT ?= swift
 GRAFT := .build/release/graft
 # Let the Swift kernels use AVX2/FMA when this machine has them (OpenBLAS picks its own kernels at run
-# time either way). The build and the tests share these flags, so they share one .build/release.
+# time either way); GRAFT_FMA tells them fused multiply-adds are instructions, not libm calls.
+# The build and the tests share these flags, so they share one .build/release.
 CPU_FLAGS := $(shell grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && grep -qw bmi2 /proc/cpuinfo \
-	&& echo "-Xswiftc -target-cpu -Xswiftc haswell")
+	&& echo "-Xswiftc -target-cpu -Xswiftc haswell -Xswiftc -DGRAFT_FMA")
 
 .PHONY: all deps build test demo fuzz bench clean
 
