@@ -2,7 +2,7 @@
 //
 //   swift build -c release --product GraftKernelBench
 //   .build/release/GraftKernelBench [SUITE…] [--batch N] [--threads N] [--reps N] [--wait-idle]
-//       [--ab winograd|blas] [--no-winograd] [--no-transposed] [--blas-threads] [--act NAME]
+//       [--ab winograd|blas|panels] [--no-winograd] [--no-transposed] [--blas-threads] [--act NAME]
 //
 // Suites: sgemm, resnet50, effnet, vgg16 (convolution shape classes of each network, with the
 // sum over the network weighted by how often each occurs), backward (ResNet-18 training kernels
@@ -57,7 +57,8 @@ func parseOptions() -> Options {
             switch args.popFirst() {
             case "winograd": o.ab = { ConvolutionAlgorithms.winograd = !$0 }
             case "blas": o.ab = { Gemm.threadPolicy = $0 ? .blas : .split }
-            default: print("--ab takes winograd or blas"); exit(2)
+            case "panels": o.ab = { ConvolutionAlgorithms.packedWeights = !$0 }
+            default: print("--ab takes winograd, blas or panels"); exit(2)
             }
         default:
             if Int(a) != nil { o.extra.append(a) } else { o.suites.append(a) }
@@ -138,6 +139,7 @@ func benchConvs(_ title: String, _ shapes: [ConvShape], batch: Int, _ o: Options
     print("== \(title), batch \(batch), \(Parallel.threads) threads")
     print(pad("conv", 28) + pad("count", 7) + pad("ms (median)", 13) + pad("ms (min)", 10) + "GFLOP/s")
     var total = 0.0, totalMin = 0.0, totalFlops = 0.0
+    var abTotals = (0.0, 0.0)
     for s in shapes {
         let x = try randomTensor([batch, s.inC, s.size, s.size], seed: 3)
         let w = try randomTensor([s.outC, s.inC / s.groups, s.k, s.k], seed: 4)
@@ -154,6 +156,8 @@ func benchConvs(_ title: String, _ shapes: [ConvShape], batch: Int, _ o: Options
                 variant(false)
             }
             a.sort(); v.sort()
+            abTotals.0 += a[4] * Double(s.count)
+            abTotals.1 += v[4] * Double(s.count)
             print(pad(s.name, 28) + "default min \(fmt(a[0] * 1e3, 3)) med \(fmt(a[4] * 1e3, 3))   variant min \(fmt(v[0] * 1e3, 3)) med \(fmt(v[4] * 1e3, 3))  ms")
             continue
         }
@@ -164,7 +168,10 @@ func benchConvs(_ title: String, _ shapes: [ConvShape], batch: Int, _ o: Options
         print(pad(s.name, 28) + pad("×\(s.count)", 7) + pad(fmt(t.median * 1e3, 3), 13) + pad(fmt(t.min * 1e3, 3), 10)
               + fmt(flops / t.median / 1e9, 1))
     }
-    if o.ab != nil { print(""); return }
+    if o.ab != nil {
+        print("sum of medians × count: default \(fmt(abTotals.0 * 1e3, 2)) ms, variant \(fmt(abTotals.1 * 1e3, 2)) ms\n")
+        return
+    }
     print("sum of convolutions: \(fmt(total * 1e3, 2)) ms (sum of minima \(fmt(totalMin * 1e3, 2)) ms) for"
           + " \(fmt(totalFlops / 1e9, 2)) GFLOP (\(fmt(totalFlops / total / 1e9, 1)) GFLOP/s)\n")
 }

@@ -27,7 +27,7 @@ public func conv2d(
         } else if Winograd.isApplicable(g) {
             Winograd.forward(g, x: x.pointer, weight: weight, y: y, epilogue: e)
         } else {
-            ConvGemm.forward(g, x: x.pointer, weight: weight.pointer, y: y, epilogue: e)
+            ConvGemm.forward(g, x: x.pointer, weight: weight, y: y, epilogue: e)
         }
     }
     return out
@@ -41,12 +41,60 @@ enum ConvGemm {
     /// Target size of one im2col tile (floats): about half of a core's L2 cache.
     static let columnTileFloats = 128 * 1024
 
-    static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    /// Whether ungrouped convolutions multiply on `PanelGemm` with weights packed once and cached
+    /// with them (on by default; off uses OpenBLAS, for comparisons).
+    nonisolated(unsafe) static var panels = true
+
+    static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: Tensor,
                         y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
-        if g.outPlane >= tiledPlaneThreshold {
-            forwardTiled(g, x: x, weight: weight, y: y, epilogue: epilogue)
-        } else {
-            forwardBatched(g, x: x, weight: weight, y: y, epilogue: epilogue)
+        let w = Weights(g, weight)
+        withExtendedLifetime(w.packed) {
+            if g.outPlane >= tiledPlaneThreshold {
+                forwardTiled(g, x: x, weight: w, y: y, epilogue: epilogue)
+            } else {
+                forwardBatched(g, x: x, weight: w, y: y, epilogue: epilogue)
+            }
+        }
+    }
+
+    /// The filters as the GEMM's A: row-major [O, C/groups·kH·kW], plus their `PanelGemm` packing
+    /// for ungrouped convolutions (OpenBLAS repacks A on every call; at batch 1, where the weights
+    /// outweigh the activations, that repacking was a fifth of ResNet-50's time).
+    struct Weights {
+        let pointer: UnsafePointer<Float>
+        let packed: FloatBuffer?
+
+        init(_ g: ConvGeometry, _ weight: Tensor) {
+            pointer = weight.pointer
+            guard panels && g.groups == 1 else { packed = nil; return }
+            let key = DerivedKey(kind: .panels, rows: g.outChannels, columns: g.columnRows)
+            let (m, k, a) = (g.outChannels, g.columnRows, weight.pointer)
+            packed = weight.storage.derived(key) { PanelGemm.pack(m: m, k: k, a: a, lda: k) }
+        }
+
+        /// C[og × n] = A[group] · B on the calling thread.
+        @inline(__always)
+        func multiply(_ g: ConvGeometry, group: Int, n: Int, b: UnsafePointer<Float>, ldb: Int,
+                      c: UnsafeMutablePointer<Float>, ldc: Int) {
+            let og = g.groupOutChannels, k = g.columnRows
+            if let packed {
+                PanelGemm.multiply(m: og, n: n, k: k, a: packed.values, b: b, ldb: ldb, c: c, ldc: ldc)
+            } else {
+                Gemm.serial(transA: false, transB: false, m: og, n: n, k: k, alpha: 1,
+                            a: pointer + group * og * k, lda: k, b: b, ldb: ldb, beta: 0, c: c, ldc: ldc)
+            }
+        }
+
+        /// The same on all cores.
+        func parallelMultiply(_ g: ConvGeometry, group: Int, n: Int, b: UnsafePointer<Float>, ldb: Int,
+                              c: UnsafeMutablePointer<Float>, ldc: Int) {
+            let og = g.groupOutChannels, k = g.columnRows
+            if let packed {
+                PanelGemm.parallelMultiply(m: og, n: n, k: k, a: packed.values, b: b, ldb: ldb, c: c, ldc: ldc)
+            } else {
+                Gemm.parallel(transA: false, transB: false, m: og, n: n, k: k, alpha: 1,
+                              a: pointer + group * og * k, lda: k, b: b, ldb: ldb, beta: 0, c: c, ldc: ldc)
+            }
         }
     }
 
@@ -67,7 +115,7 @@ enum ConvGemm {
 
     /// Large planes: each task is (image, group, tile of output positions): im2col the tile,
     /// multiply, then bias + activation while the tile is in cache.
-    static func forwardTiled(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    static func forwardTiled(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: Weights,
                              y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
         let p = g.outPlane, k = g.columnRows, og = g.groupOutChannels, cg = g.groupInChannels
         let width = tileWidth(g)
@@ -90,8 +138,7 @@ enum ConvGemm {
                 columns = UnsafePointer(buffer)
                 ld = p1 - p0
             }
-            Gemm.serial(transA: false, transB: false, m: og, n: p1 - p0, k: k, alpha: 1,
-                        a: weight + group * og * k, lda: k, b: columns, ldb: ld, beta: 0, c: yg + p0, ldc: p)
+            weight.multiply(g, group: group, n: p1 - p0, b: columns, ldb: ld, c: yg + p0, ldc: p)
             if epilogue.isIdentity { return }
             for o in 0..<og {
                 epilogue.apply(yg + o * p + p0, count: p1 - p0, channel: group * og + o)
@@ -105,7 +152,7 @@ enum ConvGemm {
     /// Small planes: gather the columns of several images side by side, `[k, n·P]` per group, so
     /// one GEMM sees n·P columns instead of P (a 7×7 plane alone gives BLAS only 49), then scatter
     /// back. Images are taken in chunks that keep the gathered matrix cache-sized.
-    static func forwardBatched(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    static func forwardBatched(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: Weights,
                                y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
         let perImage = g.groups * g.columnRows * g.outPlane
         let chunk = max(1, min(g.batch, batchedColumnFloats / max(perImage, 1)))
@@ -119,7 +166,7 @@ enum ConvGemm {
 
     /// `forwardBatched` for images `n0..<n1`.
     static func forwardImages(
-        _ g: ConvGeometry, n0: Int, n1: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        _ g: ConvGeometry, n0: Int, n1: Int, x: UnsafePointer<Float>, weight: Weights,
                               y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
         let p = g.outPlane, k = g.columnRows, og = g.groupOutChannels, cg = g.groupInChannels
         let images = n1 - n0, np = images * p
@@ -152,15 +199,13 @@ enum ConvGemm {
         let columnsStride = direct ? cg * g.inPlane : k * np
         if g.groups >= Parallel.threads {
             Parallel.forEach(g.groups) { group in
-                Gemm.serial(transA: false, transB: false, m: og, n: np, k: k, alpha: 1,
-                            a: weight + group * og * k, lda: k, b: columns + group * columnsStride, ldb: ldColumns,
-                            beta: 0, c: product + group * og * np, ldc: np)
+                weight.multiply(g, group: group, n: np, b: columns + group * columnsStride, ldb: ldColumns,
+                                c: product + group * og * np, ldc: np)
             }
         } else {
             for group in 0..<g.groups {
-                Gemm.parallel(transA: false, transB: false, m: og, n: np, k: k, alpha: 1,
-                              a: weight + group * og * k, lda: k, b: columns + group * columnsStride, ldb: ldColumns,
-                              beta: 0, c: product + group * og * np, ldc: np)
+                weight.parallelMultiply(g, group: group, n: np, b: columns + group * columnsStride, ldb: ldColumns,
+                                        c: product + group * og * np, ldc: np)
             }
         }
         // Bias + activation, scattering (o, n·P + q) → (n, o, q) when batched.

@@ -95,6 +95,13 @@ public enum ConvolutionAlgorithms {
         set { Winograd.enabled = newValue }
     }
 
+    /// Multiply ungrouped im2col/1×1 convolutions on `PanelGemm` with weights packed once
+    /// (default true) rather than on OpenBLAS.
+    public static var packedWeights: Bool {
+        get { ConvGemm.panels }
+        set { ConvGemm.panels = newValue }
+    }
+
     /// Compute a stride-1 convolution's input gradient as a forward convolution with flipped
     /// filters (default true) rather than GEMM + col2im.
     nonisolated(unsafe) public static var transposedInputGradient = true

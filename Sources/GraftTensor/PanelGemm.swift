@@ -1,24 +1,28 @@
-/// A register-blocked matrix multiply for operands Graft lays out itself: the Winograd products
-/// `M[ξ] = U[ξ] · V[ξ]`.
+/// A register-blocked matrix multiply whose A operand (the filters) is packed once and cached with
+/// the weights, for convolutions and the Winograd products.
 ///
 /// OpenBLAS repacks both operands on every call and, for `beta = 0`, clears C in a pass of its own
-/// before the kernel adds into it. For Winograd's many small products (O × C · C × tiles, 16 per
-/// block of tiles) those passes cost about a quarter of the multiply (measured on VGG-16's
-/// 64-channel layers: `sgemm_beta` 12 %, packing 7 % of the convolution). Here A is packed once,
-/// when the filters are transformed, B is read in place (its rows are already contiguous tiles),
-/// and each 6 × 16 block of C is stored straight from registers.
+/// before its kernel adds into it. At inference, and most of all at batch 1, the filters outweigh
+/// the activations, so those passes are a large share of the work (VGG-16's 64-channel Winograd
+/// products: `sgemm_beta` 12 %, packing 7 % of the convolution). Here A is packed once and each
+/// 6 × 16 block of C is stored straight from registers.
 ///
 /// Layouts:
 /// - A (m × k) is packed in panels of `rows` rows: element (r, c) at
 ///   `(r / rows) · rows · k + c · rows + r % rows`; rows past m are zero.
-/// - B is k × n, row-major with row stride `ldb`; columns up to `paddedColumns(n)` are read, so the
-///   caller keeps them inside the buffer and finite.
-/// - C gets `paddedRows(m) × paddedColumns(n)` values, row-major with row stride `ldc`.
+/// - B is k × n, row-major with row stride `ldb`; C is m × n, row-major with row stride `ldc`.
+///   Nothing outside them is read or written.
+///
+/// B is copied into 16-column slices as it is used (one pass, much smaller than the multiply).
 enum PanelGemm {
     /// Rows of A (and C) per register block.
     static let rows = 6
     /// Columns of B (and C) per register block: two 8-float vectors.
     static let columns = 16
+    /// Depth per pass: a 256 × 16 slice of B (16 KB) stays in L1 while the panels of A stream past.
+    static let depthBlock = 256
+    /// Floats of A per row block: stays in L2 while the column blocks of B go by.
+    static let rowBlockFloats = 48 * 1024
 
     static func paddedRows(_ m: Int) -> Int { (m + rows - 1) / rows * rows }
     static func paddedColumns(_ n: Int) -> Int { (n + columns - 1) / columns * columns }
@@ -29,28 +33,201 @@ enum PanelGemm {
         (row / rows) * rows * depth + column * rows + row % rows
     }
 
-    /// C = A · B over whole register blocks (see the type's layouts).
+    /// C = A (packed) · B on the calling thread.
+    ///
+    /// Loops, outermost first: depth blocks (later ones add to C), row blocks of A that fit in L2,
+    /// column blocks of B (a slice that fits in L1), row panels. Each depth block of B is first
+    /// copied into contiguous 16-column slices (`packedB`: already done by the caller, see `packB`):
+    /// read in place, a slice's rows lie a plane apart, and with strides like 4 KB (a 32×32 plane)
+    /// or 12.25 KB (56×56) they fall into a few L1 sets and evict each other (measured: 1024³ on one
+    /// core 36 ms in place, 25 ms copied, as OpenBLAS). The last slice is zero-padded (8 wide when
+    /// it can be) and partial blocks of C go through a register-sized buffer, so callers need no
+    /// padding.
     static func multiply(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
-                         c: UnsafeMutablePointer<Float>, ldc: Int) {
-        let panels = paddedRows(m) / rows
-        var t = 0
-        // Column blocks outside, row panels inside: the k × 16 slice of B stays in L1 while every
-        // panel of A streams past it.
-        while t < n {
-            for p in 0..<panels {
-                block(k: k, a: a + p * rows * k, b: b + t, ldb: ldb, c: c + p * rows * ldc + t, ldc: ldc)
+                         c: UnsafeMutablePointer<Float>, ldc: Int, packedB: UnsafePointer<Float>? = nil) {
+        guard m > 0, n > 0 else { return }
+        if k == 0 {
+            for r in 0..<m { (c + r * ldc).update(repeating: 0, count: n) }
+            return
+        }
+        let shape = SliceShape(n: n, k: k)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * columns) { scratch in
+            let tile = scratch.baseAddress!
+            for d in 0..<shape.depthBlocks {
+                let (k0, k1) = shape.depthRange(d)
+                let kc = k1 - k0, accumulate = d > 0
+                let slices: UnsafePointer<Float>
+                if let packedB {
+                    slices = packedB + k0 * shape.blocks * columns
+                } else {
+                    let buffer = Scratch.buffer(.panelSlices, count: shape.blocks * kc * columns)
+                    shape.copy(b + k0 * ldb, ldb: ldb, rows: kc, blocks: 0..<shape.blocks, to: buffer)
+                    slices = UnsafePointer(buffer)
+                }
+                let blockRows = max(rows, rowBlockFloats / kc / rows * rows)
+                var m0 = 0
+                while m0 < m {
+                    let m1 = min(m, m0 + blockRows)
+                    for j in 0..<shape.blocks {
+                        let t = j * columns, width = min(columns, n - t)
+                        let bSlice = slices + j * kc * columns, ldSlice = shape.stride(j)
+                        var r = m0
+                        while r < m1 {
+                            let height = min(rows, m1 - r)
+                            let aPanel = a + r * k + k0 * rows
+                            let cBlock = c + r * ldc + t
+                            if height == rows && width == columns {
+                                block(k: kc, a: aPanel, b: bSlice, ldb: ldSlice, c: cBlock, ldc: ldc, accumulate: accumulate)
+                            } else {
+                                if accumulate { copy(UnsafePointer(cBlock), ldc, to: tile, columns, height, width) }
+                                if ldSlice == 8 {
+                                    narrowBlock(k: kc, a: aPanel, b: bSlice, c: tile, ldc: columns, accumulate: accumulate)
+                                } else {
+                                    block(k: kc, a: aPanel, b: bSlice, ldb: ldSlice, c: tile, ldc: columns,
+                                          accumulate: accumulate)
+                                }
+                                copy(UnsafePointer(tile), columns, to: cBlock, ldc, height, width)
+                            }
+                            r += rows
+                        }
+                    }
+                    m0 = m1
+                }
             }
-            t += columns
         }
     }
 
-    /// One 6 × 16 block of C: twelve accumulators, two loads of B and six broadcasts of A per step
-    /// of k (the shape that keeps both FMA pipes of an AVX2 core busy with 16 vector registers).
+    /// How `multiply` cuts B: depth blocks of about `depthBlock` rows and 16-column blocks, the last
+    /// of which may be partial (stored 8 wide when it has at most 8 columns).
+    struct SliceShape {
+        let n: Int, k: Int
+        let depthBlocks: Int, blocks: Int, lastStride: Int
+
+        init(n: Int, k: Int) {
+            self.n = n
+            self.k = k
+            depthBlocks = max(1, (k + depthBlock - 1) / depthBlock)
+            blocks = (n + columns - 1) / columns
+            lastStride = n - (blocks - 1) * columns <= 8 ? 8 : columns
+        }
+
+        /// Rows k0..<k1 of depth block d (near-equal blocks).
+        func depthRange(_ d: Int) -> (Int, Int) { (k * d / depthBlocks, k * (d + 1) / depthBlocks) }
+        /// Row stride of column block j's copied slice.
+        func stride(_ j: Int) -> Int { j == blocks - 1 ? lastStride : columns }
+        /// Floats of the copied form of all of B (`packB`).
+        var packedCount: Int { k * blocks * columns }
+
+        /// Copies column blocks `range` of `rows` rows of B into contiguous slices (block j at
+        /// `(j − range.lowerBound) · rows · 16`, row stride `stride(j)`, zero-padded).
+        func copy(_ b: UnsafePointer<Float>, ldb: Int, rows: Int, blocks range: Range<Int>,
+                  to dst: UnsafeMutablePointer<Float>) {
+            for j in range {
+                let width = min(columns, n - j * columns), ld = stride(j)
+                let slice = dst + (j - range.lowerBound) * rows * columns
+                var src = b + j * columns
+                if width == columns {
+                    for r in 0..<rows {
+                        storeVec8(loadVec8(src), slice + r * columns)
+                        storeVec8(loadVec8(src + 8), slice + r * columns + 8)
+                        src += ldb
+                    }
+                } else {
+                    for r in 0..<rows {
+                        let row = slice + r * ld
+                        for i in 0..<width { row[i] = src[i] }
+                        for i in width..<ld { row[i] = 0 }
+                        src += ldb
+                    }
+                }
+            }
+        }
+    }
+
+    /// All of B in the copied form `multiply(packedB:)` reads, made once and shared when several
+    /// threads multiply different rows by the same B. `dst` holds `SliceShape.packedCount` floats.
+    static func packB(n: Int, k: Int, b: UnsafePointer<Float>, ldb: Int, into dst: UnsafeMutablePointer<Float>) {
+        let shape = SliceShape(n: n, k: k)
+        Parallel.forEach(shape.depthBlocks) { d in
+            let (k0, k1) = shape.depthRange(d)
+            shape.copy(b + k0 * ldb, ldb: ldb, rows: k1 - k0, blocks: 0..<shape.blocks,
+                       to: dst + k0 * shape.blocks * columns)
+        }
+    }
+
+    /// `multiply` on all cores: column blocks per thread when C is wide; otherwise row panels per
+    /// thread, over one shared copy of B.
+    static func parallelMultiply(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+                                 c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let threads = Parallel.threads
+        // Below ~0.2 MFLOP a dispatch costs more than it saves (as in `Gemm.parallel`).
+        guard threads > 1, k > 0, Double(m) * Double(n) * Double(k) >= 2e5 else {
+            multiply(m: m, n: n, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc)
+            return
+        }
+        let panels = paddedRows(m) / rows, blocks = paddedColumns(n) / columns
+        // Four pieces per thread balance uneven progress; each piece keeps whole register blocks.
+        if blocks >= 8 * threads || blocks >= panels {
+            let pieces = min(blocks, 4 * threads)
+            Parallel.forEach(pieces) { i in
+                let t0 = blocks * i / pieces * columns, t1 = min(n, blocks * (i + 1) / pieces * columns)
+                multiply(m: m, n: t1 - t0, k: k, a: a, b: b + t0, ldb: ldb, c: c + t0, ldc: ldc)
+            }
+        } else {
+            let shared = Scratch.buffer(.panelSharedSlices, count: SliceShape(n: n, k: k).packedCount)
+            packB(n: n, k: k, b: b, ldb: ldb, into: shared)
+            let pieces = min(panels, 4 * threads)
+            Parallel.forEach(pieces) { i in
+                let r0 = panels * i / pieces * rows, r1 = min(m, panels * (i + 1) / pieces * rows)
+                multiply(m: r1 - r0, n: n, k: k, a: a + r0 * k, b: b, ldb: ldb, c: c + r0 * ldc, ldc: ldc,
+                         packedB: UnsafePointer(shared))
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func copy(_ src: UnsafePointer<Float>, _ lds: Int, to dst: UnsafeMutablePointer<Float>, _ ldd: Int,
+                             _ height: Int, _ width: Int) {
+        for r in 0..<height { (dst + r * ldd).update(from: src + r * lds, count: width) }
+    }
+
+    /// A's packed form (see the type's layouts) for a row-major m × k matrix with row stride `lda`.
+    static func pack(m: Int, k: Int, a: UnsafePointer<Float>, lda: Int) -> FloatBuffer {
+        let packed = FloatBuffer(count: paddedRows(m) * k)
+        let p = packed.values
+        Parallel.forRanges(paddedRows(m) / rows, grain: max(1, 8192 / max(rows * k, 1))) { panels in
+            for panel in panels {
+                let dst = p + panel * rows * k
+                for i in 0..<rows {
+                    let r = panel * rows + i
+                    if r < m {
+                        let src = a + r * lda
+                        for j in 0..<k { dst[j * rows + i] = src[j] }
+                    } else {
+                        for j in 0..<k { dst[j * rows + i] = 0 }
+                    }
+                }
+            }
+        }
+        return packed
+    }
+
+    /// One 6 × 16 block of C (= or += A panel · B slice): twelve accumulators, two loads of B and
+    /// six broadcasts of A per step of k (the shape that keeps both FMA pipes of an AVX2 core busy
+    /// with 16 vector registers).
     @inline(__always)
     static func block(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
-                      c: UnsafeMutablePointer<Float>, ldc: Int) {
+                      c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
         var c00 = Vec8(), c01 = Vec8(), c10 = Vec8(), c11 = Vec8(), c20 = Vec8(), c21 = Vec8()
         var c30 = Vec8(), c31 = Vec8(), c40 = Vec8(), c41 = Vec8(), c50 = Vec8(), c51 = Vec8()
+        if accumulate {
+            c00 = loadVec8(c); c01 = loadVec8(c + 8)
+            c10 = loadVec8(c + ldc); c11 = loadVec8(c + ldc + 8)
+            c20 = loadVec8(c + 2 * ldc); c21 = loadVec8(c + 2 * ldc + 8)
+            c30 = loadVec8(c + 3 * ldc); c31 = loadVec8(c + 3 * ldc + 8)
+            c40 = loadVec8(c + 4 * ldc); c41 = loadVec8(c + 4 * ldc + 8)
+            c50 = loadVec8(c + 5 * ldc); c51 = loadVec8(c + 5 * ldc + 8)
+        }
         var pa = a, pb = b
         for _ in 0..<k {
             let b0 = loadVec8(pb), b1 = loadVec8(pb + 8)
@@ -77,6 +254,28 @@ enum PanelGemm {
         storeVec8(c50, c + 5 * ldc); storeVec8(c51, c + 5 * ldc + 8)
     }
 
+    /// A 6 × 8 block of C from a B slice of 8 columns (row stride 8): the last block of a row.
+    @inline(__always)
+    static func narrowBlock(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+                            c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        var c0 = Vec8(), c1 = Vec8(), c2 = Vec8(), c3 = Vec8(), c4 = Vec8(), c5 = Vec8()
+        if accumulate {
+            c0 = loadVec8(c); c1 = loadVec8(c + ldc); c2 = loadVec8(c + 2 * ldc)
+            c3 = loadVec8(c + 3 * ldc); c4 = loadVec8(c + 4 * ldc); c5 = loadVec8(c + 5 * ldc)
+        }
+        var pa = a, pb = b
+        for _ in 0..<k {
+            let b0 = loadVec8(pb)
+            c0 = madd(c0, Vec8(repeating: pa[0]), b0); c1 = madd(c1, Vec8(repeating: pa[1]), b0)
+            c2 = madd(c2, Vec8(repeating: pa[2]), b0); c3 = madd(c3, Vec8(repeating: pa[3]), b0)
+            c4 = madd(c4, Vec8(repeating: pa[4]), b0); c5 = madd(c5, Vec8(repeating: pa[5]), b0)
+            pa += rows
+            pb += 8
+        }
+        storeVec8(c0, c); storeVec8(c1, c + ldc); storeVec8(c2, c + 2 * ldc)
+        storeVec8(c3, c + 3 * ldc); storeVec8(c4, c + 4 * ldc); storeVec8(c5, c + 5 * ldc)
+    }
+
     /// acc + a · b, fused when the build targets FMA hardware (the Makefile passes `-DGRAFT_FMA`
     /// with `-target-cpu haswell`). Without it LLVM would call libm's `fmaf` for every lane, about
     /// a hundred times slower than a multiply and an add.
@@ -88,4 +287,12 @@ enum PanelGemm {
         acc + a * b
         #endif
     }
+}
+
+/// A float buffer owned by an object, for operands derived once from a weight tensor and cached
+/// with it (packed filters, Winograd's transformed filters).
+final class FloatBuffer {
+    let values: UnsafeMutablePointer<Float>
+    init(count: Int) { values = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1)) }
+    deinit { values.deallocate() }
 }

@@ -11,7 +11,7 @@ import Darwin
 /// numbers (`Scratch.Slot`) and never hold a slot across a call that might use the same slot.
 enum Scratch {
     enum Slot: Int, CaseIterable {
-        case columns = 0, gather, winogradInput, winogradProduct, plane, planeGrad, reduction
+        case columns = 0, gather, winogradInput, winogradProduct, plane, planeGrad, reduction, panelSlices, panelSharedSlices
     }
 
     /// A buffer of at least `count` floats from the calling thread's arena (contents undefined).

@@ -47,13 +47,6 @@ enum Winograd {
         }
     }
 
-    /// Transformed filters: U[ξ] (O × C) for each ξ, packed for `PanelGemm` with O padded to whole
-    /// panels (16 · paddedRows(O) · C floats).
-    final class Filters {
-        let values: UnsafeMutablePointer<Float>
-        init(count: Int) { values = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1)) }
-        deinit { values.deallocate() }
-    }
 
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: Tensor,
                         y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
@@ -106,8 +99,7 @@ enum Winograd {
         }
     }
 
-    /// Row stride of V and M for a block of `tiles`: room for whole 8-wide stores past the end, and
-    /// at least `PanelGemm`'s whole column blocks.
+    /// Row stride of V and M for a block of `tiles`: room for whole 8-wide stores past the end.
     @inline(__always)
     static func stride(_ tiles: Int) -> Int { (tiles + 7) / 8 * 8 + 8 }
 
@@ -116,8 +108,9 @@ enum Winograd {
     static func multiply(_ g: ConvGeometry, u: UnsafePointer<Float>, v: UnsafeMutablePointer<Float>,
                          m: UnsafeMutablePointer<Float>, ld: Int, columns: Int, xi: Int) {
         let c = g.inChannels, o = g.outChannels, rows = PanelGemm.paddedRows(o)
-        PanelGemm.multiply(m: o, n: columns, k: c, a: u + xi * rows * c, b: v + xi * c * ld, ldb: ld,
-                           c: m + xi * rows * ld, ldc: ld)
+        // Whole row panels (U's padding rows are zeros and M has room for them): no partial blocks.
+        PanelGemm.multiply(m: rows, n: columns, k: c, a: u + xi * rows * c,
+                           b: v + xi * c * ld, ldb: ld, c: m + xi * rows * ld, ldc: ld)
     }
 
     /// Calls `body(n, ty, tx0, tx1, column)` for each run of tiles of one tile row inside the
@@ -136,10 +129,11 @@ enum Winograd {
 
     // MARK: - Transforms
 
-    /// U = G g Gᵀ with G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]], computed in Double.
-    static func transformFilters(_ g: ConvGeometry, _ w: UnsafePointer<Float>) -> Filters {
+    /// U = G g Gᵀ with G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]], computed in Double: for each
+    /// ξ, U[ξ] (O × C) packed for `PanelGemm` with O padded to whole panels (16 · paddedRows(O) · C floats).
+    static func transformFilters(_ g: ConvGeometry, _ w: UnsafePointer<Float>) -> FloatBuffer {
         let o = g.outChannels, c = g.inChannels, plane = PanelGemm.paddedRows(o) * c
-        let filters = Filters(count: 16 * plane)
+        let filters = FloatBuffer(count: 16 * plane)
         let u = filters.values
         // The rows that pad O to whole panels (inside the last panel) give products nobody reads;
         // clear that panel so they stay finite, then fill in the real rows.
@@ -235,11 +229,6 @@ enum Winograd {
                     tx += 8
                 }
             }
-            // PanelGemm reads whole 16-column blocks. What lies past the block's tiles never reaches
-            // the output (each column of M depends on its own column of V only), but stale scratch
-            // values could be denormals, which slow the multiply: clear them.
-            let padded = PanelGemm.paddedColumns(t1 - t0)
-            for xi in 0..<16 { (v + xi * channelStride + c * ld + (t1 - t0)).update(repeating: 0, count: padded - (t1 - t0)) }
         }
     }
 

@@ -130,6 +130,28 @@ final class Conv2dForwardTests: XCTestCase {
         for (i, c) in cases.enumerated() { try check(c, seed: 500 + UInt64(i)) }
     }
 
+    /// Shapes for the packed-weight multiply's corners: depth past one 256-row block (partial sums
+    /// added in C), column counts with a full, an 8-wide or a 16-wide partial last block, output
+    /// channels off the 6-row panels, planes split per thread by columns or by rows (over a shared
+    /// copy of B), and Winograd with more than 256 input channels.
+    func testPackedWeightCorners() throws {
+        let cases = [
+            // 1×1, K 600: three depth blocks; 7×7 (3 × 16 + 1 columns) and 13×11 (8 × 16 + 15).
+            Case(input: [1, 600, 7, 7], weight: [96, 600, 1, 1], params: Conv2dParams(), activation: .relu),
+            Case(input: [1, 600, 13, 11], weight: [13, 600, 1, 1], params: Conv2dParams()),
+            Case(input: [2, 300, 7, 7], weight: [50, 300, 1, 1], params: Conv2dParams(), bias: false),
+            // im2col with K = 40 · 9 = 360 at stride 2, small and large planes.
+            Case(input: [1, 40, 15, 15], weight: [31, 40, 3, 3], params: Conv2dParams(stride: 2, padding: 1)),
+            Case(input: [1, 40, 71, 69], weight: [7, 40, 3, 3], params: Conv2dParams(stride: 2, padding: 1),
+                 activation: .relu),
+            // A wide plane split by columns (56 × 56 at batch 1) with O off the panels.
+            Case(input: [1, 20, 56, 56], weight: [23, 20, 1, 1], params: Conv2dParams(), activation: .silu),
+            // Winograd, C = 264: its products also run in two depth blocks.
+            Case(input: [1, 264, 9, 10], weight: [20, 264, 3, 3], params: Conv2dParams(padding: 1), activation: .relu),
+        ]
+        for (i, c) in cases.enumerated() { try check(c, seed: 700 + UInt64(i)) }
+    }
+
     /// Winograd caches transformed filters with the weight buffer: a reshaped view (same buffer,
     /// other O/C split) must not reuse them, and writing the weights in place must drop them.
     func testTransformedFilterCacheFollowsShapeAndWrites() throws {
