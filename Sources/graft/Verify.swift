@@ -21,6 +21,9 @@ struct Verify: ParsableCommand {
     @Flag(help: "Apply softmax to Graft's outputs first (references from keras.applications models, whose last layer is a softmax by default).")
     var softmax = false
 
+    @Option(help: "Also write Graft's outputs (.npy, float32), to compare them elsewhere.")
+    var output: String?
+
     @Flag(help: "Print JSON.") var json = false
 
     struct Report: Encodable {
@@ -31,6 +34,8 @@ struct Verify: ParsableCommand {
         let classes: Int
         let maxAbsDiff: Float
         let maxRelDiff: Float
+        /// The largest |Δ| / (atol + rtol·|reference|): below 1 passes, and how far below says the margin.
+        let worstToleranceShare: Float
         let top1Agreement: Double
         let top5Agreement: Double
         let withinTolerance: Bool
@@ -48,16 +53,20 @@ struct Verify: ParsableCommand {
             try loaded.model.logits(try Tensor(shape: shape, values: x.values))
         }
         let got = softmax ? try GraftTensor.softmax(logits) : logits
+        if let output {
+            try reportingErrors(file: output) { try NpyArray(shape: got.shape, values: got.values).write(toFile: output) }
+        }
         guard got.shape == want.shape else {
             printError("graft: error: \(reference): reference shape \(want.shape), model output \(got.shape)")
             throw Exit.badInput
         }
         let n = want.shape[0], k = want.values.count / max(n, 1)
-        var maxAbs: Float = 0, maxRel: Float = 0, ok = true
+        var maxAbs: Float = 0, maxRel: Float = 0, worstShare: Float = 0, ok = true
         for (g, w) in zip(got.values, want.values) {
             let d = abs(g - w)
             maxAbs = max(maxAbs, d)
             maxRel = max(maxRel, d / max(abs(w), .leastNormalMagnitude))
+            worstShare = max(worstShare, d / max(atol + rtol * abs(w), .leastNormalMagnitude))
             if !(d <= atol + rtol * abs(w)) { ok = false }
         }
         var top1 = 0, top5 = 0
@@ -68,14 +77,14 @@ struct Verify: ParsableCommand {
             if Set(ta) == Set(tb) { top5 += 1 }
         }
         let report = Report(arch: arch, checkpoint: model.checkpoint, naming: loaded.scheme.rawValue, samples: n, classes: k,
-                            maxAbsDiff: maxAbs, maxRelDiff: maxRel, top1Agreement: Double(top1) / Double(max(n, 1)),
+                            maxAbsDiff: maxAbs, maxRelDiff: maxRel, worstToleranceShare: worstShare, top1Agreement: Double(top1) / Double(max(n, 1)),
                             top5Agreement: Double(top5) / Double(max(n, 1)), withinTolerance: ok, atol: atol, rtol: rtol)
         if json {
             try printJSON(report)
         } else {
             print("arch \(arch), naming \(loaded.scheme.rawValue), \(n) samples × \(k) logits")
             for note in loaded.notes { print("  \(note)") }
-            print("max |Δ| \(maxAbs), max relative \(maxRel)")
+            print("max |Δ| \(maxAbs), max relative \(maxRel), worst |Δ| / (atol + rtol·|reference|) \(worstShare)")
             print("top-1 agreement \(top1)/\(n), top-5 agreement \(top5)/\(n)")
             print(ok ? "OK: within atol \(atol) + rtol \(rtol)·|reference|" : "FAILED: outside atol \(atol) + rtol \(rtol)·|reference|")
         }

@@ -11,11 +11,20 @@ final class ModelCommandTests: CLITestCase {
     let logits = TestPaths.fixture("models/resnet18_mini_logits.npy")
 
     func testVerifyPassesAndFailsWithTheRightExitCodes() throws {
-        let ok = try graft(["verify", "--arch", "resnet", "--checkpoint", checkpoint, "--input", input, "--reference", logits, "--json"])
+        let outputs = path("outputs.npy")
+        let ok = try graft(["verify", "--arch", "resnet", "--checkpoint", checkpoint, "--input", input, "--reference", logits,
+                            "--output", outputs, "--json"])
         XCTAssertEqual(ok.status, 0, ok.stderr + ok.stdout)
         let report = try JSONSerialization.jsonObject(with: Data(ok.stdout.utf8)) as? [String: Any]
         XCTAssertEqual(report?["withinTolerance"] as? Bool, true)
         XCTAssertEqual(report?["top1Agreement"] as? Double, 1)
+        let share = try XCTUnwrap(report?["worstToleranceShare"] as? Double)
+        XCTAssertTrue(share > 0 && share < 1, "\(share)")
+        // --output holds Graft's logits: as close to the reference as the report says.
+        let written = try NpyArray(contentsOfFile: outputs), reference = try NpyArray(contentsOfFile: logits)
+        XCTAssertEqual(written.shape, reference.shape)
+        let maxAbs = zip(written.values, reference.values).map { abs($0 - $1) }.max() ?? .infinity
+        XCTAssertEqual(Double(maxAbs), try XCTUnwrap(report?["maxAbsDiff"] as? Double), accuracy: 1e-9)
 
         // A reference that is off by 1e-3 somewhere fails (exit 1), it is not bad input.
         var shifted = try NpyArray(contentsOfFile: logits)
