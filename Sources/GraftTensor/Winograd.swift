@@ -47,7 +47,6 @@ enum Winograd {
         }
     }
 
-
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: Tensor,
                         y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
         let key = DerivedKey(kind: .winogradF2x3, rows: g.outChannels, columns: g.inChannels)
