@@ -15,10 +15,13 @@ extension Safetensors {
     /// so the data section starts 8-aligned. The JSON spelling is the one the safetensors reference
     /// writer produces, so the same layout gives the same bytes. Names, ranks and the header size
     /// are checked against `limits`: Graft never writes a file it would refuse to read.
+    /// `minimumJSONBytes` (a multiple of 8) pads the JSON further, so a header rewritten after the
+    /// data keeps the length of the one reserved before it.
     public static func encodeHeader(
         entries: [(name: String, dtype: DType, shape: [Int])],
         metadata: [(key: String, value: String)],
-        limits: SafetensorsLimits = .default
+        limits: SafetensorsLimits = .default,
+        minimumJSONBytes: Int = 0
     ) throws -> (header: [UInt8], ranges: [Range<Int>]) {
         try checkNames(entries.map(\.name), metadataKeys: metadata.map(\.key), limits: limits)
         var ranges: [Range<Int>] = []
@@ -55,7 +58,7 @@ extension Safetensors {
             json += Array("],\"data_offsets\":[\(ranges[i].lowerBound),\(ranges[i].upperBound)]}".utf8)
         }
         json.append(UInt8(ascii: "}"))
-        let padding = (8 - json.count % 8) % 8
+        let padding = max((8 - json.count % 8) % 8, minimumJSONBytes - json.count)
         json += [UInt8](repeating: UInt8(ascii: " "), count: padding)
         guard json.count <= limits.maxHeaderBytes else {
             throw SafetensorsError.headerTooLarge(declared: UInt64(json.count), limit: limits.maxHeaderBytes)

@@ -25,24 +25,36 @@ extension WeightStore {
     /// Writes the store as safetensors at `path`, streaming one tensor at a time.
     ///
     /// The source's sha256 goes into the header, but it is computed on the other core while the
-    /// tensors are copied: the header is first written with a placeholder of the same length and
-    /// patched in place before the file is committed (fsync + rename; nothing left on error).
+    /// tensors are copied: the header is written first with a placeholder hash (and, for a file
+    /// named like a torchvision download, room for the note a mismatch adds), then written again
+    /// over the same bytes, padded to the same length, before the file is committed (fsync +
+    /// rename; nothing left on error).
     @discardableResult
     public func writeSafetensors(to path: String, dtype policy: DTypePolicy = .keep) throws -> WriteSummary {
         try refuseOverwritingSource(path)
         // The safetensors writer's order (widest elements first, so a mapped file needs no copies).
         let ordered = Safetensors.layoutOrder(of: entries.map { policy.target(for: $0.tensor.dtype) }).map { entries[$0] }
-        let placeholder = String(repeating: "0", count: 64)
-        var meta = metadata
-        if sourceHash != nil { meta.sourceSHA256 = placeholder }
         let names = entries.map(\.name)
-        meta.order = ordered.map(\.name) == names ? nil : names
-        let (header, _) = try Safetensors.encodeHeader(
-            entries: ordered.map { (name: $0.name, dtype: policy.target(for: $0.tensor.dtype), shape: $0.tensor.shape) },
-            metadata: meta.encoded())
+        let order = ordered.map(\.name) == names ? nil : names
+        let layout = ordered.map { (name: $0.name, dtype: policy.target(for: $0.tensor.dtype), shape: $0.tensor.shape) }
+        func header(_ meta: StoreMetadata, minimumJSONBytes: Int = 0) throws -> [UInt8] {
+            var meta = meta
+            meta.order = order
+            return try Safetensors.encodeHeader(entries: layout, metadata: meta.encoded(),
+                                                minimumJSONBytes: minimumJSONBytes).header
+        }
+        var provisional = metadata
+        if sourceHash != nil {
+            let placeholder = String(repeating: "0", count: 64)
+            provisional.sourceSHA256 = placeholder
+            if let expected = namedHashPrefix {
+                provisional.notes.append("warning: " + Self.namedHashMismatch(expected: expected, actual: placeholder))
+            }
+        }
+        let reserved = try header(provisional)
 
         let writer = try AtomicFileWriter(destination: path)
-        try header.withUnsafeBytes { try writer.write($0) }
+        try reserved.withUnsafeBytes { try writer.write($0) }
         var converted = 0
         for entry in ordered {
             let raw = try entry.tensor.load()
@@ -57,14 +69,15 @@ extension WeightStore {
             }
         }
         if let hash = try sourceSHA256() {
-            // The header has no spaces and every quote inside a value is escaped, so `"key":"<zeros>"`
-            // occurs only where the key itself was written (never inside, say, the source file name).
-            let digest = Array(hash.utf8)
-            let field = Array("\"\(StoreMetadata.prefix)source_sha256\":\"".utf8)
-            guard digest.count == 64, let at = Self.find(field + Array(placeholder.utf8) + [UInt8(ascii: "\"")], in: header)
-            else { throw StoreError.unsupportedFormat("could not record the source sha256") }
-            try digest.withUnsafeBytes { try writer.write($0, at: at + field.count) }
             metadata.sourceSHA256 = hash
+            try checkNamedHash()
+            // The same fields with real values: never longer than the reserved header (a hash is
+            // always 64 hex digits, the note is present or not), padded with spaces to its length.
+            let final = try header(metadata, minimumJSONBytes: reserved.count - 8)
+            guard final.count == reserved.count else {
+                throw StoreError.unsupportedFormat("could not record the source sha256")
+            }
+            try final.withUnsafeBytes { try writer.write($0, at: 0) }
         }
         try writer.commit()
         return WriteSummary(tensors: ordered.count, bytes: writer.bytesWritten, converted: converted)
@@ -82,10 +95,5 @@ extension WeightStore {
         if stat(sourcePath, &a) == 0, stat(path, &b) == 0, a.st_dev == b.st_dev, a.st_ino == b.st_ino {
             throw StoreError.sameFile(path)
         }
-    }
-
-    private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard needle.count <= haystack.count else { return nil }
-        return (0...(haystack.count - needle.count)).first { haystack[$0..<($0 + needle.count)].elementsEqual(needle) }
     }
 }

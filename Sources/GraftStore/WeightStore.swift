@@ -51,8 +51,14 @@ public final class WeightStore: @unchecked Sendable {
     public let format: SourceFormat
     public let entries: [WeightEntry]
     public var metadata: StoreMetadata
-    /// Problems that do not stop the import (a hash that does not match the file name, …).
-    public private(set) var warnings: [String] = []
+    /// Problems that do not stop the import (a hash that does not match the file name, …). Reading
+    /// them waits for the source hash when the file is named like a torchvision download.
+    public var warnings: [String] {
+        try? checkNamedHash()
+        return namedHashWarnings
+    }
+    private var namedHashWarnings: [String] = []
+    private var namedHashChecked = false
     /// The running sha256 of the source file, if requested.
     let sourceHash: SourceHash?
 
@@ -83,7 +89,8 @@ public final class WeightStore: @unchecked Sendable {
         case .kerasH5:
             store = try openKeras(path, hash: hash)
         }
-        try store.checkNamedHash()
+        // The hash the file's name promises is checked when it is known (`warnings`, or at the
+        // end of `writeSafetensors`), so that hashing runs beside the conversion, not before it.
         return store
     }
 
@@ -146,15 +153,24 @@ public final class WeightStore: @unchecked Sendable {
     }
 
     /// A file named like a torchvision download carries the start of its sha256 in its name; a
-    /// mismatch is a warning naming both values (the file may be damaged or renamed).
-    private func checkNamedHash() throws {
-        guard let hash = sourceHash, let expected = SourceHash.expectedPrefix(fileName: sourcePath) else { return }
+    /// mismatch is a warning naming both values (the file may be damaged or renamed), also kept in
+    /// the metadata's notes. Waits for the hash; does its work once.
+    func checkNamedHash() throws {
+        guard !namedHashChecked, let hash = sourceHash, let expected = namedHashPrefix else { return }
         let actual = try hash.value()
+        namedHashChecked = true
         if !actual.hasPrefix(expected) {
-            let line = "file name says sha256 starts with \(expected), but the file's sha256 is \(actual)"
-            warnings.append(line)
+            let line = Self.namedHashMismatch(expected: expected, actual: actual)
+            namedHashWarnings.append(line)
             metadata.notes.append("warning: \(line)")
         }
+    }
+
+    /// The sha256 prefix the source's file name promises, when hashing and named so.
+    var namedHashPrefix: String? { sourceHash == nil ? nil : SourceHash.expectedPrefix(fileName: sourcePath) }
+
+    static func namedHashMismatch(expected: String, actual: String) -> String {
+        "file name says sha256 starts with \(expected), but the file's sha256 is \(actual)"
     }
 
     /// The sha256 of the source file (waits for the background hash).

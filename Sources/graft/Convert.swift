@@ -36,7 +36,6 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         let store = try reportingErrors(file: input) { try open.open(input) }
-        printWarnings(store, file: input)
         if let arch {
             guard Zoo.spec(named: arch) != nil || Zoo.families.contains(arch) else {
                 try reportingErrors(file: input) { throw ZooError.unknownArch(arch) }
@@ -58,6 +57,8 @@ struct Convert: ParsableCommand {
             store.metadata.classes = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
         let summary = try reportingErrors(file: input) { try store.writeSafetensors(to: output, dtype: dtype) }
+        // After the write, which waited for the source hash anyway (it is computed beside the copy).
+        printWarnings(store, file: input)
         let mb = Double(summary.bytes) / 1_000_000
         var line = "converted \(input.escapedForTerminal) (\(store.format.rawValue)) -> \(output.escapedForTerminal): "
         line += "\(summary.tensors) tensors, \(String(format: "%.1f", mb)) MB"

@@ -52,7 +52,7 @@ final class ConvertExportTests: XCTestCase {
         }
     }
 
-    /// The sha256 is patched into the header's own field, even when the source file's name (written
+    /// The sha256 lands in the header's own field, even when the source file's name (written
     /// before it) spells that field's key and placeholder.
     func testSourceHashLandsInItsFieldWhateverTheFileName() throws {
         let manifest = try TorchManifest.load()
@@ -65,6 +65,27 @@ final class ConvertExportTests: XCTestCase {
         let store = try WeightStore.open(st)
         XCTAssertEqual(store.metadata.sourceFile, tricky)
         XCTAssertEqual(store.metadata.sourceSHA256, expected.sha256_file)
+    }
+
+    /// A torchvision-style name's hash is checked while the tensors are copied: the written store
+    /// records the mismatch note (with both values) or, when the hash matches, none, and its header
+    /// keeps the length reserved before the data (it is rewritten in place, padded with spaces).
+    func testNamedHashCheckIsRecordedInTheWrittenStore() throws {
+        let manifest = try TorchManifest.load()
+        for (file, mismatch) in [("resnet18_mini-deadbeef.pth", true), ("resnet18_mini-c7c6a762.pth", false)] {
+            let source = try WeightStore.open(TestPaths.fixture("torch/\(file)"))
+            let out = dir.appendingPathComponent(file + ".safetensors").path
+            try source.writeSafetensors(to: out)
+            XCTAssertEqual(source.warnings.count, mismatch ? 1 : 0, file)
+            let written = try WeightStore.open(out)
+            XCTAssertEqual(written.metadata.sourceSHA256, manifest.files[file]?.sha256_file, file)
+            let notes = written.metadata.notes.filter { $0.contains("file name says sha256") }
+            XCTAssertEqual(notes.count, mismatch ? 1 : 0, "\(file): \(written.metadata.notes)")
+            if mismatch {
+                XCTAssertTrue(notes[0].contains("deadbeef") && notes[0].contains("c7c6a762"), notes[0])
+            }
+            try assertSameTensors(source, written)
+        }
     }
 
     /// An HDF5 file with a user block before its signature is detected as the HDF5 layer reads it.
