@@ -210,7 +210,7 @@ if options.waitForIdle {
         sleep(5)
     }
 }
-print("GraftKernelBench: \(Parallel.threads) threads, gemm policy \(Gemm.threadPolicy), winograd \(ConvolutionAlgorithms.winograd)")
+print("GraftKernelBench: \(Parallel.threads) threads, gemm policy \(Gemm.threadPolicy), winograd \(ConvolutionAlgorithms.winograd), packed weights \(ConvolutionAlgorithms.packedWeights)")
 do {
     for suite in options.suites {
         switch suite {

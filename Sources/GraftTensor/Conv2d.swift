@@ -41,10 +41,6 @@ enum ConvGemm {
     /// Target size of one im2col tile (floats): about half of a core's L2 cache.
     static let columnTileFloats = 128 * 1024
 
-    /// Whether ungrouped convolutions multiply on `PanelGemm` with weights packed once and cached
-    /// with them (on by default; off uses OpenBLAS, for comparisons).
-    nonisolated(unsafe) static var panels = true
-
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: Tensor,
                         y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
         let w = Weights(g, weight)
@@ -66,7 +62,7 @@ enum ConvGemm {
 
         init(_ g: ConvGeometry, _ weight: Tensor) {
             pointer = weight.pointer
-            guard panels && g.groups == 1 else { packed = nil; return }
+            guard PanelGemm.enabled && g.groups == 1 else { packed = nil; return }
             let key = DerivedKey(kind: .panels, rows: g.outChannels, columns: g.columnRows)
             let (m, k, a) = (g.outChannels, g.columnRows, weight.pointer)
             packed = weight.storage.derived(key) { PanelGemm.pack(m: m, k: k, a: a, lda: k) }

@@ -95,11 +95,11 @@ public enum ConvolutionAlgorithms {
         set { Winograd.enabled = newValue }
     }
 
-    /// Multiply ungrouped im2col/1×1 convolutions on `PanelGemm` with weights packed once
-    /// (default true) rather than on OpenBLAS.
+    /// Multiply ungrouped im2col/1×1 convolutions and Winograd's products on Graft's packed-filter
+    /// GEMM rather than on OpenBLAS (default: true unless OpenBLAS runs AVX-512 kernels).
     public static var packedWeights: Bool {
-        get { ConvGemm.panels }
-        set { ConvGemm.panels = newValue }
+        get { PanelGemm.enabled }
+        set { PanelGemm.enabled = newValue }
     }
 
     /// Compute a stride-1 convolution's input gradient as a forward convolution with flipped

@@ -15,6 +15,11 @@
 ///
 /// B is copied into 16-column slices as it is used (one pass, much smaller than the multiply).
 enum PanelGemm {
+    /// Whether convolutions use it (else OpenBLAS). Its kernel is AVX2 (8-wide FMA): on by default
+    /// unless OpenBLAS runs 512-bit kernels, which are twice as fast as any AVX2 code there.
+    /// Measured only on AVX2 machines (Zen 3); `ConvolutionAlgorithms.packedWeights` switches it.
+    nonisolated(unsafe) static var enabled: Bool = !BLASRuntime.usesAVX512Kernels
+
     /// Rows of A (and C) per register block.
     static let rows = 6
     /// Columns of B (and C) per register block: two 8-float vectors.

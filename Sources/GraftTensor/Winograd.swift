@@ -49,8 +49,9 @@ enum Winograd {
 
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: Tensor,
                         y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
-        let key = DerivedKey(kind: .winogradF2x3, rows: g.outChannels, columns: g.inChannels)
-        let filters = weight.storage.derived(key) { transformFilters(g, weight.pointer) }
+        let panels = PanelGemm.enabled
+        let key = DerivedKey(kind: panels ? .winogradF2x3Panels : .winogradF2x3, rows: g.outChannels, columns: g.inChannels)
+        let filters = weight.storage.derived(key) { transformFilters(g, weight.pointer, packed: panels) }
         let u = UnsafePointer(filters.values)
         let tiling = Tiling(g)
         let total = g.batch * tiling.perImage
@@ -69,7 +70,7 @@ enum Winograd {
                 let v = Scratch.buffer(.winogradInput, count: 16 * g.inChannels * ld)
                 let m = Scratch.buffer(.winogradProduct, count: 16 * PanelGemm.paddedRows(g.outChannels) * ld)
                 transformInput(g, tiling, x: x, t0: t0, t1: t1, channels: 0..<g.inChannels, v: v, ld: ld)
-                for xi in 0..<16 { multiply(g, u: u, v: v, m: m, ld: ld, columns: t1 - t0, xi: xi) }
+                for xi in 0..<16 { multiply(g, u: u, v: v, m: m, ld: ld, columns: t1 - t0, xi: xi, panels: panels) }
                 transformOutput(g, tiling, m: m, ld: ld, t0: t0, t1: t1, outChannels: 0..<g.outChannels,
                                 y: y, epilogue: epilogue)
             }
@@ -88,7 +89,7 @@ enum Winograd {
                 let channels = (g.inChannels * k / inChunks)..<(g.inChannels * (k + 1) / inChunks)
                 transformInput(g, tiling, x: x, t0: t0, t1: t1, channels: channels, v: v, ld: ld)
             }
-            Parallel.forEach(16) { xi in multiply(g, u: u, v: v, m: m, ld: ld, columns: t1 - t0, xi: xi) }
+            Parallel.forEach(16) { xi in multiply(g, u: u, v: v, m: m, ld: ld, columns: t1 - t0, xi: xi, panels: panels) }
             let outChunks = min(g.outChannels, 4 * threads)
             Parallel.forEach(outChunks) { k in
                 let channels = (g.outChannels * k / outChunks)..<(g.outChannels * (k + 1) / outChunks)
@@ -102,14 +103,20 @@ enum Winograd {
     @inline(__always)
     static func stride(_ tiles: Int) -> Int { (tiles + 7) / 8 * 8 + 8 }
 
-    /// M[ξ] (paddedRows(O) × tiles) = U[ξ] (O × C) · V[ξ] (C × tiles).
+    /// M[ξ] (paddedRows(O) × tiles) = U[ξ] (O × C) · V[ξ] (C × tiles), on `PanelGemm` or OpenBLAS
+    /// (U laid out for the one chosen, see `transformFilters`).
     @inline(__always)
     static func multiply(_ g: ConvGeometry, u: UnsafePointer<Float>, v: UnsafeMutablePointer<Float>,
-                         m: UnsafeMutablePointer<Float>, ld: Int, columns: Int, xi: Int) {
+                         m: UnsafeMutablePointer<Float>, ld: Int, columns: Int, xi: Int, panels: Bool) {
         let c = g.inChannels, o = g.outChannels, rows = PanelGemm.paddedRows(o)
-        // Whole row panels (U's padding rows are zeros and M has room for them): no partial blocks.
-        PanelGemm.multiply(m: rows, n: columns, k: c, a: u + xi * rows * c,
-                           b: v + xi * c * ld, ldb: ld, c: m + xi * rows * ld, ldc: ld)
+        let a = u + xi * rows * c, b = v + xi * c * ld, product = m + xi * rows * ld
+        if panels {
+            // Whole row panels (U's padding rows are zeros and M has room for them): no partial blocks.
+            PanelGemm.multiply(m: rows, n: columns, k: c, a: a, b: b, ldb: ld, c: product, ldc: ld)
+        } else {
+            Gemm.serial(transA: false, transB: false, m: o, n: columns, k: c, alpha: 1,
+                        a: a, lda: c, b: b, ldb: ld, beta: 0, c: product, ldc: ld)
+        }
     }
 
     /// Calls `body(n, ty, tx0, tx1, column)` for each run of tiles of one tile row inside the
@@ -129,8 +136,9 @@ enum Winograd {
     // MARK: - Transforms
 
     /// U = G g Gᵀ with G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]], computed in Double: for each
-    /// ξ, U[ξ] (O × C) packed for `PanelGemm` with O padded to whole panels (16 · paddedRows(O) · C floats).
-    static func transformFilters(_ g: ConvGeometry, _ w: UnsafePointer<Float>) -> FloatBuffer {
+    /// ξ, U[ξ] (O × C) in a plane of paddedRows(O) · C floats, packed for `PanelGemm` or (not
+    /// `packed`) row-major for OpenBLAS.
+    static func transformFilters(_ g: ConvGeometry, _ w: UnsafePointer<Float>, packed: Bool) -> FloatBuffer {
         let o = g.outChannels, c = g.inChannels, plane = PanelGemm.paddedRows(o) * c
         let filters = FloatBuffer(count: 16 * plane)
         let u = filters.values
@@ -147,7 +155,7 @@ enum Winograd {
                     let c1 = gRows(Double(f[1]), Double(f[4]), Double(f[7]))
                     let c2 = gRows(Double(f[2]), Double(f[5]), Double(f[8]))
                     // Each row of G g times Gᵀ gives one row of U.
-                    let base = u + PanelGemm.packedOffset(row: oc, column: ic, depth: c)
+                    let base = u + (packed ? PanelGemm.packedOffset(row: oc, column: ic, depth: c) : oc * c + ic)
                     @inline(__always)
                     func storeRow(_ i: Int, _ r: (Double, Double, Double, Double)) {
                         base[(i * 4) * plane] = Float(r.0)

@@ -13,7 +13,18 @@ final class Conv2dForwardTests: XCTestCase {
         var activation: Activation = .none
     }
 
+    /// Checks a case on both multiply back ends: Graft's packed-filter GEMM and OpenBLAS (the
+    /// default depends on the CPU, so each machine would otherwise test only one of them).
     func check(_ c: Case, seed: UInt64, file: StaticString = #filePath, line: UInt = #line) throws {
+        let saved = ConvolutionAlgorithms.packedWeights
+        defer { ConvolutionAlgorithms.packedWeights = saved }
+        for packed in [true, false] {
+            ConvolutionAlgorithms.packedWeights = packed
+            try checkOnce(c, seed: seed, file: file, line: line)
+        }
+    }
+
+    func checkOnce(_ c: Case, seed: UInt64, file: StaticString, line: UInt) throws {
         var rng = TestRandom(seed: seed)
         let x = try rng.tensor(c.input)
         let w = try rng.tensor(c.weight, -0.5, 0.5)
@@ -23,13 +34,14 @@ final class Conv2dForwardTests: XCTestCase {
         XCTAssertEqual(y.shape, [ref.n, ref.o, ref.oh, ref.ow], file: file, line: line)
         let raw = ref.forward(x: x.values, weight: w.values, bias: b?.values)
         let expected = raw.map { naiveActivation($0, c.activation) }
-        assertClose(y.values, expected, atol: 2e-5, rtol: 2e-5, "\(c)", file: file, line: line)
+        let backEnd = ConvolutionAlgorithms.packedWeights ? "packed" : "OpenBLAS"
+        assertClose(y.values, expected, atol: 2e-5, rtol: 2e-5, "\(c) (\(backEnd))", file: file, line: line)
 
         // The same with a fused residual addition (before the activation).
         let r = try rng.tensor(y.shape)
         let withResidual = try conv2d(x, weight: w, bias: b, params: c.params, activation: c.activation, residual: r)
         let expectedResidual = zip(raw, r.values).map { naiveActivation($0 + Double($1), c.activation) }
-        assertClose(withResidual.values, expectedResidual, atol: 2e-5, rtol: 2e-5, "\(c) + residual", file: file, line: line)
+        assertClose(withResidual.values, expectedResidual, atol: 2e-5, rtol: 2e-5, "\(c) + residual (\(backEnd))", file: file, line: line)
     }
 
     func testPointwise() throws {
@@ -163,6 +175,11 @@ final class Conv2dForwardTests: XCTestCase {
             NaiveConv(input: x.shape, weight: w.shape, params: p).forward(x: x.values, weight: w.values, bias: nil)
         }
         assertClose(try conv2d(x1, weight: w, params: p).values, expected(x1, w), atol: 2e-5, rtol: 2e-5)
+        // The other back end on the same weights: each keeps filters in its own layout.
+        let saved = ConvolutionAlgorithms.packedWeights
+        ConvolutionAlgorithms.packedWeights = !saved
+        assertClose(try conv2d(x1, weight: w, params: p).values, expected(x1, w), atol: 2e-5, rtol: 2e-5)
+        ConvolutionAlgorithms.packedWeights = saved
         do {
             let view = try w.reshaped([32, 16, 3, 3])
             XCTAssertTrue(view.sharesStorage(with: w))
