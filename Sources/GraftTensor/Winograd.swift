@@ -142,10 +142,12 @@ enum Winograd {
         let o = g.outChannels, c = g.inChannels, plane = PanelGemm.paddedRows(o) * c
         let filters = FloatBuffer(count: 16 * plane)
         let u = filters.values
-        // The rows that pad O to whole panels (inside the last panel) give products nobody reads;
-        // clear that panel so they stay finite, then fill in the real rows.
-        let lastPanel = plane - PanelGemm.rows * c
-        for xi in 0..<16 { (u + xi * plane + lastPanel).update(repeating: 0, count: PanelGemm.rows * c) }
+        // Packed, the rows that pad O to whole panels (inside the last panel) give products nobody
+        // reads; clear that panel so they stay finite, then fill in the real rows.
+        if packed {
+            let lastPanel = plane - PanelGemm.rows * c
+            for xi in 0..<16 { (u + xi * plane + lastPanel).update(repeating: 0, count: PanelGemm.rows * c) }
+        }
         Parallel.forRanges(o, grain: max(1, 4096 / c)) { range in
             for oc in range {
                 for ic in 0..<c {
