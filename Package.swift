@@ -59,7 +59,7 @@ let package = Package(
 
         // MARK: - Numerics, layers, images
         .target(name: "GraftTensor", dependencies: ["GraftCore", "COpenBLAS"], swiftSettings: kernelSettings),
-        .target(name: "GraftNN", dependencies: ["GraftTensor"], swiftSettings: kernelSettings),
+        .target(name: "GraftNN", dependencies: ["GraftCore", "GraftTensor"], swiftSettings: kernelSettings),
         .target(name: "GraftImage", dependencies: ["GraftCore", "CImageCodecs"], swiftSettings: kernelSettings),
 
         // MARK: - Model zoo, fine-tuning, umbrella, CLI

@@ -1,24 +1,21 @@
 import GraftTensor
 
-/// A tensor of a model's state under its full checkpoint name (`layer1.0.conv1.weight`): a learnable
-/// weight, or a buffer such as BatchNorm's running statistics.
-///
-/// The name is given once, when the model is built from a checkpoint, so exporting the trained model
-/// writes exactly the keys it was loaded from. `version` changes whenever the value does, which lets
-/// layers cache derived tensors (BatchNorm folded into a convolution) safely.
+/// A tensor of a model's state: a learnable weight, or a buffer such as BatchNorm's running
+/// statistics. Its name is its place in the module tree (`Module.namedParameters()`), nothing it
+/// stores itself. `version` changes whenever the value does, which lets modules cache derived tensors
+/// (BatchNorm folded into a convolution) safely.
 public final class Parameter {
     public enum Kind: Sendable {
         /// Convolution and linear weights (weight decay applies).
         case weight
         /// Biases of convolutions and linear layers.
         case bias
-        /// BatchNorm's learnable scale and shift (γ, β).
+        /// Normalization layers' learnable scale and shift (γ, β).
         case normAffine
         /// Running statistics: state, never trained by an optimizer.
         case buffer
     }
 
-    public let name: String
     public let kind: Kind
     public var value: Tensor { didSet { version &+= 1 } }
     /// The accumulated gradient of the loss, once a backward pass has produced one.
@@ -27,12 +24,20 @@ public final class Parameter {
     public var requiresGrad: Bool
     public private(set) var version = 0
 
-    public init(name: String, kind: Kind, value: Tensor) {
-        self.name = name
+    public init(kind: Kind, value: Tensor) {
         self.kind = kind
         self.value = value
         self.requiresGrad = kind != .buffer
     }
+
+    /// A zero-filled parameter of `shape` (the zoo's modules start so; loading or `initialize` fills them).
+    public convenience init(kind: Kind, shape: [Int], fill: Float = 0) {
+        var t = (try? Tensor(shape: shape)) ?? (try! Tensor(shape: [0]))
+        if fill != 0 { t.withUnsafeMutableBufferPointer { $0.update(repeating: fill) } }
+        self.init(kind: kind, value: t)
+    }
+
+    public var shape: [Int] { value.shape }
 
     /// Adds `g` to the gradient (gradients of a parameter used twice add up, as in autograd).
     public func accumulate(_ g: Tensor) throws {
@@ -51,11 +56,7 @@ public final class Parameter {
 
 /// torch's `num_batches_tracked`: an int64 counter that float storage could not hold exactly.
 public final class Counter {
-    public let name: String
     public var value: Int64
 
-    public init(name: String, value: Int64) {
-        self.name = name
-        self.value = value
-    }
+    public init(value: Int64 = 0) { self.value = value }
 }

@@ -1,72 +1,71 @@
 import GraftTensor
 
-/// Layers applied one after another; backward runs them in reverse and stops as soon as no earlier
-/// layer needs a gradient.
-public final class Sequential: LayerBase, Layer {
-    public let layers: [Layer]
+/// `nn.Sequential`: children "0", "1", … applied one after another; backward runs them in reverse
+/// and stops as soon as nothing earlier needs a gradient.
+///
+/// At inference it fuses what PyTorch runs as separate modules: `Conv2d → BatchNorm2d → activation`
+/// becomes one convolution with the BatchNorm folded and the activation in its epilogue, and
+/// `Linear → activation` one linear kernel (a module with an output observer is never fused away).
+public final class Sequential: Module {
+    public private(set) var layers: [Module]
 
-    public init(_ layers: [Layer]) { self.layers = layers }
+    public init(_ layers: [Module]) { self.layers = layers }
+    public convenience init(_ layers: Module...) { self.init(layers) }
 
-    public var children: [Layer] { layers }
+    public override var namedChildren: [(name: String, module: Module)] {
+        layers.enumerated().map { (String($0.offset), $0.element) }
+    }
 
-    public func forward(_ x: Tensor) throws -> Tensor {
+    public override func setChild(_ name: String, _ module: Module) throws {
+        guard let i = Int(name), layers.indices.contains(i) else { throw NNError.cannotReplace(parent: typeName, child: name) }
+        layers[i] = module
+    }
+
+    public func append(_ module: Module) { layers.append(module) }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
         var h = x
-        for layer in layers { h = try layer.forward(h) }
+        var i = 0
+        while i < layers.count {
+            if let (out, used) = try fusedStep(at: i, h) {
+                h = out
+                i += used
+            } else {
+                h = try layers[i](h)
+                i += 1
+            }
+        }
         return h
     }
 
-    public func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    /// The fused inference kernel for the run starting at `i`, and how many children it covered.
+    private func fusedStep(at i: Int, _ x: Tensor) throws -> (Tensor, Int)? {
+        let first = layers[i]
+        guard first.fusable else { return nil }
+        func next(_ k: Int) -> Module? { i + k < layers.count && layers[i + k].fusable ? layers[i + k] : nil }
+        if let conv = first as? Conv2d {
+            var used = 1
+            var norm: BatchNorm2d?
+            if let bn = next(1) as? BatchNorm2d, !bn.normalizesWithBatch { norm = bn; used += 1 }
+            var act = Activation.none
+            if let a = next(used) as? ActivationModule { act = a.kind; used += 1 }
+            guard used > 1 else { return nil }
+            return (try conv.fused(x, norm: norm, activation: act), used)
+        }
+        if let linear = first as? Linear, let a = next(1) as? ActivationModule {
+            return (try linear.fused(x, activation: a.kind), 2)
+        }
+        return nil
+    }
+
+    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
         var g = gradOutput
         for layer in layers.reversed() {
-            // A layer that recorded nothing has no trainable parameter at or before it: stop here.
+            // A child that recorded nothing has no trainable parameter at or before it: stop here.
             if !layer.recordsForBackward { return nil }
             guard let next = try layer.backward(g) else { return nil }
             g = next
         }
         return needsInputGradient ? g : nil
-    }
-}
-
-/// Squeeze-and-excitation: global average → 1×1 conv → activation → 1×1 conv → sigmoid → channel scale.
-public final class SqueezeExcitation: LayerBase, Layer {
-    public let reduce: ConvNormActivation
-    public let expand: ConvNormActivation
-    private var saved: (x: Tensor, scale: Tensor)?
-
-    public init(reduce: ConvNormActivation, expand: ConvNormActivation) {
-        self.reduce = reduce
-        self.expand = expand
-    }
-
-    public var children: [Layer] { [reduce, expand] }
-
-    public func forward(_ x: Tensor) throws -> Tensor {
-        let s = try expand.forward(try reduce.forward(try globalAvgPool(x)))
-        saved = recordsForBackward ? (x, s) : nil
-        return try channelScale(x, s)
-    }
-
-    public func backward(_ gradOutput: Tensor) throws -> Tensor? {
-        guard let s = saved else { throw NNError.noRecordedForward("SqueezeExcitation") }
-        saved = nil
-        let g = try channelScaleBackward(x: s.x, scale: s.scale, gradOutput: gradOutput)
-        var dx = g.input
-        if let dScale = try expand.backward(g.scale), let dPooled = try reduce.backward(dScale) {
-            try addInPlace(&dx, try globalAvgPoolBackward(gradOutput: dPooled, inputShape: s.x.shape))
-        }
-        return needsInputGradient ? dx : nil
-    }
-
-    public func prepareBackward(trainableBefore: Bool) -> Bool {
-        needsInputGradient = trainableBefore
-        // The squeeze path's gradient flows back into x, so its convs need input gradients whenever
-        // anything before the block trains.
-        let trainable = trainableBefore || hasTrainableParameters
-        recordsForBackward = trainable
-        reduce.recordsForBackward = trainable
-        expand.recordsForBackward = trainable
-        reduce.needsInputGradient = trainableBefore
-        expand.needsInputGradient = trainable
-        return trainable
     }
 }

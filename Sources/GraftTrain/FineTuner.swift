@@ -56,7 +56,7 @@ public final class FineTuner {
         self.data = data
         self.settings = settings
         self.loader = BatchLoader(pipeline: pipeline, batchSize: settings.batchSize)
-        if let p = settings.headDropout, p > 0 { model.setHeadDropout(Dropout(probability: p, random: model.random)) }
+        if let p = settings.headDropout, p > 0 { model.setHeadDropout(Dropout(p)) }
         let perEpoch = (data.train.count + loader.batchSize - 1) / loader.batchSize
         trainer = Trainer(model: model, settings: settings, totalSteps: perEpoch * max(settings.epochs, 1), stepsPerEpoch: perEpoch)
     }
@@ -71,7 +71,7 @@ public final class FineTuner {
     /// Trains one epoch and validates.
     public func runEpoch(_ epoch: Int) throws {
         for (e, target) in settings.unfreezeAt where e == epoch { unfrozen += try parameters(for: target) }
-        Freezing.apply(model, freeze: settings.freeze, unfrozen: unfrozen, bn: settings.bn)
+        try Freezing.apply(model, freeze: settings.freeze, unfrozen: unfrozen, bn: settings.bn)
         let useCache = (settings.forceFeatureCache || !settings.augment) && Freezing.bodyIsFixed(model)
         if !useCache { cache = nil }
         let start = DispatchTime.now().uptimeNanoseconds
@@ -196,9 +196,10 @@ public final class FineTuner {
             guard layerGroups.indices.contains(i) else { throw FineTuneError.unknownGroup(target, count: layerGroups.count) }
             return layerGroups[i].parameters
         }
-        let ps = model.parameters.filter { $0.name == target || $0.name.hasPrefix(target + ".") }
-        guard !ps.isEmpty else { throw FineTuneError.unknownGroup(target, count: layerGroups.count) }
-        return ps
+        guard let module = model.network.module(at: target), !module.parameters.isEmpty else {
+            throw FineTuneError.unknownGroup(target, count: layerGroups.count)
+        }
+        return module.parameters
     }
 }
 

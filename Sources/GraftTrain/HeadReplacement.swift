@@ -29,10 +29,8 @@ public enum HeadReplacement {
                 notes.append("class '\(name)' starts from pretrained class \(j) ('\(pretrained[j])')")
             }
         }
-        let prefix = model.classifierPrefix
-        let weight = Parameter(name: "\(prefix).weight", kind: .weight, value: try Tensor(shape: [n, inFeatures], values: w))
-        let bias = Parameter(name: "\(prefix).bias", kind: .bias, value: try Tensor(shape: [n], values: b))
-        model.replaceClassifier(Linear(weight: weight, bias: bias))
+        try model.replaceClassifier(try Linear(weight: try Tensor(shape: [n, inFeatures], values: w),
+                                               bias: try Tensor(shape: [n], values: b)))
         return notes
     }
 

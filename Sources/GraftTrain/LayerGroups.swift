@@ -12,7 +12,7 @@ public enum LayerGroups {
     /// The standard groups (the classifier last).
     public static func standard(_ model: Model) -> [(name: String, parameters: [Parameter])] {
         // Facts about the whole model, worked out once rather than per parameter.
-        let hasBN = model.parameters.contains { $0.name.hasSuffix("running_mean") }
+        let hasBN = model.namedParameters().contains { $0.name.hasSuffix("running_mean") }
         let stages = lastFeatureIndex(model) + 1
         return split(model) { name -> Int in
             if isHead(name, model) { return 2 }
@@ -26,6 +26,8 @@ public enum LayerGroups {
             case .efficientnet, .kerasEfficientNet:
                 if let i = index(name, after: "features.") { return i < (stages + 1) / 2 ? 0 : 1 }
                 return 1
+            case .custom:
+                return 1
             }
         }
     }
@@ -35,8 +37,8 @@ public enum LayerGroups {
         var keys: [String] = []
         var groups: [String: [Parameter]] = [:]
         let last = lastFeatureIndex(model)
-        for p in model.parameters {
-            let key = fineKey(p.name, model, lastFeature: last)
+        for (name, p) in model.namedParameters() {
+            let key = fineKey(name, model, lastFeature: last)
             if groups[key] == nil { keys.append(key) }
             groups[key, default: []].append(p)
         }
@@ -48,8 +50,8 @@ public enum LayerGroups {
     public static func custom(_ model: Model, boundaries: [String]) -> [(name: String, parameters: [Parameter])] {
         var current = 0
         var out: [(name: String, parameters: [Parameter])] = [("group0", [])]
-        for p in model.parameters {
-            if current < boundaries.count, p.name.hasPrefix(boundaries[current]) {
+        for (name, p) in model.namedParameters() {
+            if current < boundaries.count, name.hasPrefix(boundaries[current]) {
                 current += 1
                 out.append(("group\(current)", []))
             }
@@ -58,7 +60,7 @@ public enum LayerGroups {
         return out.filter { !$0.parameters.isEmpty }
     }
 
-    static func isHead(_ name: String, _ model: Model) -> Bool { name.hasPrefix(model.classifierPrefix + ".") }
+    static func isHead(_ name: String, _ model: Model) -> Bool { name.hasPrefix(model.classifierPath + ".") }
 
     /// The integer right after `prefix` in a dotted name (`features.12.0.weight` → 12).
     static func index(_ name: String, after prefix: String) -> Int? {
@@ -68,7 +70,7 @@ public enum LayerGroups {
 
     /// The highest `features.N` index among the parameters (EfficientNet's head conv), 0 if none.
     private static func lastFeatureIndex(_ model: Model) -> Int {
-        model.parameters.compactMap { index($0.name, after: "features.") }.max() ?? 0
+        model.namedParameters().compactMap { index($0.name, after: "features.") }.max() ?? 0
     }
 
     private static func fineKey(_ name: String, _ model: Model, lastFeature count: Int) -> String {
@@ -82,14 +84,14 @@ public enum LayerGroups {
             if i == 0 { return "stem" }
             if i == count { return "head" }
             return parts.count > 2 ? "features.\(i).\(parts[2])" : "features.\(i)"
-        case .vgg, .kerasVGG:
+        case .vgg, .kerasVGG, .custom:
             return parts.count > 1 ? "\(parts[0]).\(parts[1])" : name
         }
     }
 
     private static func split(_ model: Model, _ assign: (String) -> Int) -> [(name: String, parameters: [Parameter])] {
         var groups: [[Parameter]] = [[], [], []]
-        for p in model.parameters { groups[assign(p.name)].append(p) }
+        for (name, p) in model.namedParameters() { groups[assign(name)].append(p) }
         let named = groups.enumerated().map { (i, ps) in (name: i == 2 ? "head" : "group\(i)", parameters: ps) }
         return named.filter { !$0.parameters.isEmpty }
     }

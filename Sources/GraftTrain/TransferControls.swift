@@ -71,26 +71,29 @@ public enum LearningRateSpec: Equatable, Sendable {
 /// Applies freezing and the BatchNorm policy to a model.
 public enum Freezing {
     /// Marks every parameter trainable or not, then sets each BatchNorm by its part and the policy,
-    /// and decides what the layers record for backward.
-    public static func apply(_ model: Model, freeze: FreezeSpec, unfrozen: [Parameter], bn policy: BNPolicy) {
-        let params = model.parameters
+    /// and decides what the modules record for backward. `until:` takes a module path of the model;
+    /// an unknown one is an error listing the valid paths.
+    public static func apply(_ model: Model, freeze: FreezeSpec, unfrozen: [Parameter], bn policy: BNPolicy) throws {
+        let named = model.namedParameters()
         let frozen: Set<ObjectIdentifier>
         switch freeze {
         case .none: frozen = []
         case .backbone:
-            frozen = Set(params.filter { !LayerGroups.isHead($0.name, model) }.map(ObjectIdentifier.init))
+            frozen = Set(named.filter { !LayerGroups.isHead($0.name, model) }.map { ObjectIdentifier($0.parameter) })
         case .until(let module):
-            let first = params.firstIndex { $0.name == module || $0.name.hasPrefix(module + ".") } ?? params.count
-            frozen = Set(params[..<first].map(ObjectIdentifier.init))
+            // Everything registered before the module's first parameter (state-dict order is the tree's).
+            let first = try model.network.requireModule(at: module).parameters.first.map(ObjectIdentifier.init)
+            let index = named.firstIndex { ObjectIdentifier($0.parameter) == first } ?? named.count
+            frozen = Set(named[..<index].map { ObjectIdentifier($0.parameter) })
         }
         let thawed = Set(unfrozen.map(ObjectIdentifier.init))
-        for p in params where p.kind != .buffer {
+        for (_, p) in named where p.kind != .buffer {
             let id = ObjectIdentifier(p)
             p.requiresGrad = !frozen.contains(id) || thawed.contains(id)
         }
-        for layer in model.layers.flatMap(\.allLayers) {
-            guard let conv = layer as? ConvNormActivation, let norm = conv.norm else { continue }
-            let partTrains = conv.weight.requiresGrad
+        for case let norm as BatchNorm2d in model.modules {
+            // A BatchNorm belongs to the part its own γ was frozen or left trainable with.
+            let partTrains = norm.weight.requiresGrad
             let affine: Bool
             switch (partTrains, policy) {
             case (true, _): norm.useBatchStatistics = true; affine = true
@@ -104,13 +107,14 @@ public enum Freezing {
         model.prepareBackward()
     }
 
-    /// Whether the body can be treated as a fixed feature extractor (all frozen, running statistics).
+    /// Whether the body can be treated as a fixed feature extractor: the network splits at its pooled
+    /// features, and before them nothing trains, no BatchNorm uses batch statistics and no dropout runs.
     public static func bodyIsFixed(_ model: Model) -> Bool {
-        let bodyParams = model.body.parameters.filter { $0.kind != .buffer }
-        let bnTrains = model.body.allLayers.contains {
-            guard let c = $0 as? ConvNormActivation, let n = c.norm else { return false }
-            return n.useBatchStatistics
-        }
-        return !bodyParams.contains { $0.requiresGrad } && !bnTrains && !model.body.allLayers.contains { $0 is Dropout }
+        guard model.splitsAtFeatures else { return false }
+        let body = model.bodyModules
+        let trains = body.contains { m in m.namedStates.contains { if case .parameter(let p) = $0.state { return p.isTrainable } else { return false } } }
+        let bnTrains = body.contains { ($0 as? BatchNorm2d)?.useBatchStatistics ?? false }
+        let drops = body.contains { ($0 as? Dropout).map { $0.probability > 0 } ?? false }
+        return !trains && !bnTrains && !drops
     }
 }

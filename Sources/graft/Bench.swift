@@ -41,7 +41,7 @@ struct Bench: ParsableCommand {
             var settings = FineTuneSettings()
             settings.schedule = .constant
             settings.learningRate = .single(0.01)
-            Freezing.apply(model, freeze: .none, unfrozen: [], bn: .train)
+            try Freezing.apply(model, freeze: .none, unfrozen: [], bn: .train)
             let trainer = Trainer(model: model, settings: settings, totalSteps: warmup + iterations, stepsPerEpoch: 1)
             let labels = (0..<batch).map { $0 % model.numClasses }
             step = { try trainer.trainStep(images: x, labels: labels) }

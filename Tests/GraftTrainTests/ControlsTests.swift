@@ -57,46 +57,47 @@ final class ControlsTests: XCTestCase {
         let resnet = try resnetMini()
         let g = LayerGroups.standard(resnet)
         XCTAssertEqual(g.map(\.name), ["group0", "group1", "head"])
-        XCTAssertTrue(g[0].parameters.allSatisfy { ["conv1.", "bn1.", "layer1.", "layer2."].contains(where: $0.name.hasPrefix) })
-        XCTAssertTrue(g[1].parameters.allSatisfy { $0.name.hasPrefix("layer3.") || $0.name.hasPrefix("layer4.") })
-        XCTAssertEqual(g[2].parameters.map(\.name), ["fc.weight", "fc.bias"])
+        XCTAssertTrue(g[0].parameters.allSatisfy { ["conv1.", "bn1.", "layer1.", "layer2."].contains(where: resnet.key($0).hasPrefix) })
+        XCTAssertTrue(g[1].parameters.allSatisfy { resnet.key($0).hasPrefix("layer3.") || resnet.key($0).hasPrefix("layer4.") })
+        XCTAssertEqual(g[2].parameters.map(resnet.key), ["fc.weight", "fc.bias"])
         let fine = LayerGroups.fine(resnet).map(\.name)
         XCTAssertEqual(fine, ["stem", "layer1.0", "layer1.1", "layer2.0", "layer3.0", "layer4.0", "head"])
         let custom = LayerGroups.custom(resnet, boundaries: ["layer4", "fc"]).map { $0.parameters.count }
         XCTAssertEqual(custom.count, 3)
         let eff = try ModelLoader.load(arch: "efficientnet", store: WeightStore.open(TestPaths.fixture("torch/efficientnet_b0_mini.pth"))).model
         let eg = LayerGroups.standard(eff)
-        XCTAssertTrue(eg[0].parameters.allSatisfy { ($0.name.split(separator: ".").dropFirst().first.flatMap { Int($0) } ?? 99) < 5 })
-        XCTAssertEqual(eg.last?.parameters.map(\.name), ["classifier.1.weight", "classifier.1.bias"])
+        XCTAssertTrue(eg[0].parameters.allSatisfy { (eff.key($0).split(separator: ".").dropFirst().first.flatMap { Int($0) } ?? 99) < 5 })
+        XCTAssertEqual(eg.last?.parameters.map(eff.key), ["classifier.1.weight", "classifier.1.bias"])
     }
 
     func testFreezingPoliciesAndProgressiveUnfreezing() throws {
         let model = try resnetMini()
-        let convs = model.layers.flatMap(\.allLayers).compactMap { $0 as? ConvNormActivation }
-        Freezing.apply(model, freeze: .backbone, unfrozen: [], bn: .frozen)
-        XCTAssertEqual(model.parameters.filter(\.isTrainable).map(\.name), ["fc.weight", "fc.bias"])
-        XCTAssertTrue(convs.allSatisfy { $0.norm?.useBatchStatistics == false })
+        let norms = model.modules.compactMap { $0 as? BatchNorm2d }
+        let convs = model.bodyModules.compactMap { $0 as? Conv2d }
+        try Freezing.apply(model, freeze: .backbone, unfrozen: [], bn: .frozen)
+        XCTAssertEqual(model.network.trainableParameters().map(\.name), ["fc.weight", "fc.bias"])
+        XCTAssertTrue(norms.allSatisfy { $0.useBatchStatistics == false })
         XCTAssertTrue(Freezing.bodyIsFixed(model))
 
-        Freezing.apply(model, freeze: .backbone, unfrozen: [], bn: .trainAffine)
-        XCTAssertTrue(convs.allSatisfy { $0.norm?.useBatchStatistics == true && $0.norm?.weight.requiresGrad == true })
+        try Freezing.apply(model, freeze: .backbone, unfrozen: [], bn: .trainAffine)
+        XCTAssertTrue(norms.allSatisfy { $0.useBatchStatistics == true && $0.weight.requiresGrad == true })
         XCTAssertFalse(convs.contains { $0.weight.requiresGrad })
         XCTAssertFalse(Freezing.bodyIsFixed(model))
 
-        Freezing.apply(model, freeze: .backbone, unfrozen: [], bn: .train)
-        XCTAssertTrue(convs.allSatisfy { $0.norm?.useBatchStatistics == true && $0.norm?.weight.requiresGrad == false })
+        try Freezing.apply(model, freeze: .backbone, unfrozen: [], bn: .train)
+        XCTAssertTrue(norms.allSatisfy { $0.useBatchStatistics == true && $0.weight.requiresGrad == false })
 
-        Freezing.apply(model, freeze: .until("layer3"), unfrozen: [], bn: .frozen)
-        XCTAssertFalse(model.parameters.first { $0.name == "layer2.0.conv1.weight" }!.requiresGrad)
-        XCTAssertTrue(model.parameters.first { $0.name == "layer3.0.conv1.weight" }!.requiresGrad)
-        XCTAssertTrue(model.parameters.first { $0.name == "layer3.0.bn1.weight" }!.requiresGrad)
+        try Freezing.apply(model, freeze: .until("layer3"), unfrozen: [], bn: .frozen)
+        XCTAssertFalse(model.param("layer2.0.conv1.weight").requiresGrad)
+        XCTAssertTrue(model.param("layer3.0.conv1.weight").requiresGrad)
+        XCTAssertTrue(model.param("layer3.0.bn1.weight").requiresGrad)
 
         // Unfreezing layer1 while the rest stays as the spec says.
-        let thawed = model.parameters.filter { $0.name.hasPrefix("layer1.") }
-        Freezing.apply(model, freeze: .until("layer3"), unfrozen: thawed, bn: .frozen)
-        XCTAssertTrue(model.parameters.first { $0.name == "layer1.0.conv1.weight" }!.requiresGrad)
-        XCTAssertFalse(model.parameters.first { $0.name == "layer2.0.conv1.weight" }!.requiresGrad)
-        XCTAssertFalse(model.parameters.first { $0.name == "layer1.0.bn1.running_mean" }!.requiresGrad)
+        let thawed = model.parameters.filter { model.key($0).hasPrefix("layer1.") }
+        try Freezing.apply(model, freeze: .until("layer3"), unfrozen: thawed, bn: .frozen)
+        XCTAssertTrue(model.param("layer1.0.conv1.weight").requiresGrad)
+        XCTAssertFalse(model.param("layer2.0.conv1.weight").requiresGrad)
+        XCTAssertFalse(model.param("layer1.0.bn1.running_mean").requiresGrad)
         XCTAssertEqual(FreezeSpec(parsing: "until:layer3"), .until("layer3"))
         XCTAssertNil(FreezeSpec(parsing: "until:"))
     }
@@ -113,7 +114,7 @@ final class ControlsTests: XCTestCase {
         let preset = ClassificationPreset(resizeSize: 40, cropSize: 32, interpolation: .bilinear,
                                           mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
         let tuner = try FineTuner(model: model, data: data, pipeline: .torchvision(preset), settings: s)
-        let layer4 = model.parameters.first { $0.name == "layer4.0.conv1.weight" }!
+        let layer4 = model.param("layer4.0.conv1.weight")
         let before = layer4.value
         try tuner.runEpoch(1)
         XCTAssertTrue(tuner.history[0].cachedFeatures)

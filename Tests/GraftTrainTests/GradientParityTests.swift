@@ -26,24 +26,24 @@ final class GradientParityTests: XCTestCase {
             XCTAssertEqual(loss, refLoss, accuracy: 1e-5 * max(1, abs(refLoss)), "\(name): loss")
             TrainFixtures.assertClose(logits.values, try XCTUnwrap(ref["logits"]).floatValues(), atol: 1e-5, rtol: 2e-5, "\(name): logits")
             var checked = 0
-            for p in model.parameters where p.kind != .buffer {
-                let want = try XCTUnwrap(ref["grad.\(p.name)"], "\(name): no reference gradient for \(p.name)").floatValues()
-                let got = try XCTUnwrap(p.grad, "\(name): no gradient for \(p.name)").values
-                if g.zero_gradient.contains(p.name) {
+            for (key, p) in model.namedParameters() where p.kind != .buffer {
+                let want = try XCTUnwrap(ref["grad.\(key)"], "\(name): no reference gradient for \(key)").floatValues()
+                let got = try XCTUnwrap(p.grad, "\(name): no gradient for \(key)").values
+                if g.zero_gradient.contains(key) {
                     // Zero in exact arithmetic (a bias right before BatchNorm): both sides are rounding noise.
-                    TrainFixtures.assertClose(got, want, atol: 1e-4, rtol: 0, "\(name): \(p.name)")
+                    TrainFixtures.assertClose(got, want, atol: 1e-4, rtol: 0, "\(name): \(key)")
                 } else {
-                    TrainFixtures.assertClose(got, want, atol: 1e-6, rtol: 2e-4, "\(name): \(p.name)")
+                    TrainFixtures.assertClose(got, want, atol: 1e-6, rtol: 2e-4, "\(name): \(key)")
                 }
                 checked += 1
             }
-            for p in model.parameters where p.kind == .buffer {
-                guard let want = ref["after.\(p.name)"] else { continue }
-                TrainFixtures.assertClose(p.value.values, want.floatValues(), atol: 1e-6, rtol: 2e-5, "\(name): \(p.name) after")
+            for (key, p) in model.namedParameters() where p.kind == .buffer {
+                guard let want = ref["after.\(key)"] else { continue }
+                TrainFixtures.assertClose(p.value.values, want.floatValues(), atol: 1e-6, rtol: 2e-5, "\(name): \(key) after")
             }
-            for entry in model.state {
-                guard case .counter(let c) = entry, let want = ref["after.\(c.name)"] else { continue }
-                XCTAssertEqual(Float(c.value), want.floatValues()[0], "\(name): \(c.name)")
+            for (key, entry) in model.network.namedStateEntries() {
+                guard case .counter(let c) = entry, let want = ref["after.\(key)"] else { continue }
+                XCTAssertEqual(Float(c.value), want.floatValues()[0], "\(name): \(key)")
             }
             XCTAssertGreaterThan(checked, 20, name)
             print("\(name): \(checked) gradients match, loss \(loss) vs \(refLoss)")

@@ -16,8 +16,10 @@ final class RunParityTests: XCTestCase {
         let ref = try TrainFixtures.tensors(spec.file)
         let model = try TrainFixtures.model(spec.model, checkpoint: spec.checkpoint)
         try HeadReplacement.replace(model, classes: (0..<spec.classes).map { "c\($0)" }, seed: 0)
-        for p in model.classifier.parameters { p.value = try TrainFixtures.tensor(try XCTUnwrap(ref["init.\(p.name)"])) }
-        Freezing.apply(model, freeze: settings.freeze, unfrozen: [], bn: settings.bn)
+        for (key, p) in model.classifier.namedParameters() {
+            p.value = try TrainFixtures.tensor(try XCTUnwrap(ref["init.\(model.classifierPath).\(key)"]))
+        }
+        try Freezing.apply(model, freeze: settings.freeze, unfrozen: [], bn: settings.bn)
         let before = Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.name, $0.tensor.data.array) })
         let trainer = Trainer(model: model, settings: settings, totalSteps: spec.steps, stepsPerEpoch: spec.batches)
 
@@ -37,7 +39,7 @@ final class RunParityTests: XCTestCase {
             if skip.contains(key) { continue }
             TrainFixtures.assertClose(raw.floatValues(), want.floatValues(), atol: 2e-5, rtol: 1e-4, "\(name): \(key)")
             // Parameters that never train, and statistics that must not move, keep their exact bytes.
-            let param = model.parameters.first { $0.name == key }
+            let param = model.network.parameter(key)
             let frozenWeight = param.map { !$0.requiresGrad && $0.kind != .buffer } ?? false
             if frozenWeight, let old = before[key] {
                 XCTAssertEqual(raw.data.array, old, "\(name): frozen \(key) changed")
@@ -78,7 +80,7 @@ final class RunParityTests: XCTestCase {
         let ref = try TrainFixtures.tensors(spec.file)
         let model = try TrainFixtures.model(spec.model, checkpoint: spec.checkpoint)
         try HeadReplacement.replace(model, classes: ["a", "b", "c"], seed: 1)
-        Freezing.apply(model, freeze: .until("layer2"), unfrozen: [], bn: .frozen)
+        try Freezing.apply(model, freeze: .until("layer2"), unfrozen: [], bn: .frozen)
         let frozenBN = model.stateDict().filter { $0.name.hasPrefix("bn1.") || $0.name.hasPrefix("layer1.") }
         var s = FineTuneSettings()
         s.schedule = .constant

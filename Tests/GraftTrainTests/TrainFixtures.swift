@@ -45,7 +45,7 @@ enum TrainFixtures {
         let store = try WeightStore.open(TestPaths.fixture("train/\(checkpoint)"))
         let model = try ModelLoader.load(arch: families[name] ?? name, store: store).model
         // The references run with dropout and stochastic depth at p = 0.
-        for layer in model.layers.flatMap(\.allLayers) {
+        for layer in model.modules {
             (layer as? Dropout)?.probability = 0
             (layer as? StochasticDepth)?.probability = 0
         }
@@ -69,4 +69,11 @@ enum TrainFixtures {
         let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
         XCTAssertLessThanOrEqual(worst, atol + rtol * scale, "\(what): max |Δ| \(worst), max |ref| \(scale)", file: file, line: line)
     }
+}
+
+extension Model {
+    /// A parameter's state-dict key (its path in the module tree).
+    func key(_ p: Parameter) -> String { namedParameters().first { $0.parameter === p }!.name }
+    /// The parameter under a state-dict key.
+    func param(_ key: String) -> Parameter { network.parameter(key)! }
 }

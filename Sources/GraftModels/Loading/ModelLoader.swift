@@ -60,18 +60,28 @@ public enum ModelLoader {
             spec = spec.withClasses(rows)
             notes.append("\(rows) classes (from \(spec.classifierKey))")
         }
-        let parameters = ParameterSource(tensors: tensors, allowMissing: options.allowMissing, ignore: options.ignore,
-                                         seed: options.seed)
-        let model = Zoo.build(spec, arch: arch, source: parameters, seed: options.seed)
-        try parameters.finish(arch: arch)
-        return LoadedModel(model: model, spec: spec, scheme: scheme, notes: notes, initialized: parameters.initialized)
+        let model = Zoo.model(spec, arch: arch, seed: options.seed)
+        let byName = Dictionary(tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+        let stateSource = StateDictSource(keys: tensors.map(\.name), shape: { byName[$0]?.shape }, read: { key in
+            guard let t = byName[key] else { throw ZooError.unknownArch(key) }
+            return try t.load()
+        })
+        let report = model.network.load(from: stateSource, allowMissing: { key in options.allowMissing.contains { $0.matches(key) } },
+                                        ignore: { key in options.ignore.contains { $0.matches(key) } })
+        if !report.isClean { throw LoadError(arch: arch, problems: report.problems) }
+        // Keys the checkpoint lacked and --allow-missing allowed start as the architecture initializes them.
+        let missing = Set(report.missingAllowed.map { ObjectIdentifier($0.parameter) })
+        if !missing.isEmpty { model.network.initialize(seed: options.seed, scheme: .kaiming, only: missing) }
+        return LoadedModel(model: model, spec: spec, scheme: scheme, notes: notes, initialized: report.missingAllowed.map { $0.name })
     }
 
     /// A model with fresh weights (torchvision's init), for benchmarks and tests.
     public static func random(arch: String, seed: UInt64 = 0, numClasses: Int? = nil) throws -> Model {
         guard var spec = Zoo.spec(named: arch) else { throw ZooError.unknownArch(arch) }
         if let n = numClasses { spec = spec.withClasses(n) }
-        return Zoo.build(spec, arch: arch, source: .initializing(seed: seed), seed: seed)
+        let model = Zoo.model(spec, arch: arch, seed: seed)
+        model.network.initialize(seed: seed, scheme: .kaiming)
+        return model
     }
 
     static func specFor(arch: String, source: [(name: String, tensor: LazyTensor)], scheme: NamingScheme) throws -> ArchSpec {

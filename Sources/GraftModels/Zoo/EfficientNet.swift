@@ -7,70 +7,142 @@
 import GraftNN
 import GraftTensor
 
-enum EfficientNetBuilder {
-    static func build(_ c: EfficientNetConfig, arch: String, vb: VarBuilder, random: RandomSource,
-                      stochasticDepthProbability: Float = 0.2) -> Model {
+/// torchvision's `EfficientNet`: children [`normalization` (Keras only)], `features` (0 the stem, 1…S
+/// the stages of MBConv / FusedMBConv blocks, S+1 the head conv), `avgpool`, `classifier` (0 Dropout,
+/// 1 Linear).
+public final class EfficientNet: Module, FeatureHeadNetwork {
+    public let config: EfficientNetConfig
+    public let normalization: KerasInputNormalization?
+    public let features: Sequential
+    public let avgpool = AdaptiveAvgPool2d(1)
+    public let classifier: Sequential
+    private var pooledShape: [Int]?
+
+    public init(_ c: EfficientNetConfig, stochasticDepthProbability: Float = 0.2) {
+        config = c
         let act: Activation = c.activation == .silu ? .silu : .relu6
         let tfSame = c.padding == .tfSame
-        let features = vb.scope("features")
-        func conv(_ v: VarBuilder, _ inC: Int, _ outC: Int, k: Int, s: Int = 1, groups: Int = 1, _ a: Activation) -> ConvNormActivation {
-            LayerFactory.convNormAct(v.scope(0), norm: v.scope(1),
-                .init(inChannels: inC, outChannels: outC, kernel: k, stride: s, padding: (k - 1) / 2, groups: groups, tfSame: tfSame),
-                activation: a, eps: c.bnEps, momentum: c.bnMomentum)
+        func unit(_ inC: Int, _ outC: Int, k: Int, s: Int = 1, groups: Int = 1, _ a: Activation) -> Sequential {
+            convNormActivation(inC, outC, kernelSize: k, stride: s, groups: groups, eps: c.bnEps, momentum: c.bnMomentum,
+                               activation: a, tfSame: tfSame)
         }
-        var units: [Layer] = []
-        if c.kerasInputNormalization { units.append(KerasInputNormalization(vb.scope("normalization"))) }
-        units.append(conv(features.scope(0), 3, c.stemChannels, k: 3, s: 2, act))
+        normalization = c.kerasInputNormalization ? KerasInputNormalization() : nil
+        var units: [Module] = [unit(3, c.stemChannels, k: 3, s: 2, act)]
         let total = c.stages.reduce(0) { $0 + $1.layers }
         var blockID = 0
-        for (si, stage) in c.stages.enumerated() {
-            var blocks: [Layer] = []
+        for stage in c.stages {
+            var blocks: [Module] = []
             for b in 0..<stage.layers {
                 let inC = b == 0 ? stage.inChannels : stage.outChannels
                 let stride = b == 0 ? stage.stride : 1
-                let vbb = features.scope(si + 1).scope(b).scope("block")
-                var parts: [Layer] = []
+                var parts: [Module] = []
                 let expanded = EfficientNetConfig.makeDivisible(Double(inC * stage.expandRatio))
                 switch stage.kind {
                 case .mbconv:
-                    var i = 0
-                    if expanded != inC { parts.append(conv(vbb.scope(i), inC, expanded, k: 1, act)); i += 1 }
-                    parts.append(conv(vbb.scope(i), expanded, expanded, k: stage.kernel, s: stride, groups: expanded, act)); i += 1
+                    if expanded != inC { parts.append(unit(inC, expanded, k: 1, act)) }
+                    parts.append(unit(expanded, expanded, k: stage.kernel, s: stride, groups: expanded, act))
                     if let ratio = stage.seRatio {
                         let squeeze = c.squeezeChannels(input: inC, expanded: expanded, expandRatio: stage.expandRatio, seRatio: ratio)
-                        let se = vbb.scope(i)
-                        parts.append(SqueezeExcitation(
-                            reduce: LayerFactory.convNormAct(se.scope("fc1"), norm: nil,
-                                .init(inChannels: expanded, outChannels: squeeze, kernel: 1, bias: true), activation: act, eps: c.bnEps),
-                            expand: LayerFactory.convNormAct(se.scope("fc2"), norm: nil,
-                                .init(inChannels: squeeze, outChannels: expanded, kernel: 1, bias: true), activation: .sigmoid, eps: c.bnEps)))
-                        i += 1
+                        parts.append(SqueezeExcitation(inputChannels: expanded, squeezeChannels: squeeze, activation: act.module!))
                     }
-                    parts.append(conv(vbb.scope(i), expanded, stage.outChannels, k: 1, .none))
+                    parts.append(unit(expanded, stage.outChannels, k: 1, .none))
                 case .fused:
                     if expanded != inC {
-                        parts.append(conv(vbb.scope(0), inC, expanded, k: stage.kernel, s: stride, act))
-                        parts.append(conv(vbb.scope(1), expanded, stage.outChannels, k: 1, .none))
+                        parts.append(unit(inC, expanded, k: stage.kernel, s: stride, act))
+                        parts.append(unit(expanded, stage.outChannels, k: 1, .none))
                     } else {
-                        parts.append(conv(vbb.scope(0), inC, stage.outChannels, k: stage.kernel, s: stride, act))
+                        parts.append(unit(inC, stage.outChannels, k: stage.kernel, s: stride, act))
                     }
                 }
                 let residual = stride == 1 && inC == stage.outChannels && (b > 0 || c.firstBlockResidual)
                 let p = stochasticDepthProbability * Float(blockID) / Float(max(total, 1))
-                blocks.append(InvertedResidual(block: Sequential(parts),
-                                               stochasticDepth: residual ? StochasticDepth(probability: p, random: random) : nil,
-                                               residual: residual))
+                blocks.append(MBConv(block: Sequential(parts), stochasticDepth: StochasticDepth(p), residual: residual,
+                                     fused: stage.kind == .fused))
                 blockID += 1
             }
             units.append(Sequential(blocks))
         }
         let last = c.stages.last?.outChannels ?? c.stemChannels
-        units.append(conv(features.scope(c.stages.count + 1), last, c.headChannels, k: 1, act))
-        units.append(GlobalAvgPoolFlatten())
-        let fc = LayerFactory.linear(vb.scope("classifier").scope(1), inFeatures: c.headChannels, outFeatures: c.numClasses,
-                                     weightInit: .uniform(bound: 1 / Float(c.numClasses).squareRoot()), biasInit: .zeros)
-        return Model(arch: arch, family: c.kerasInputNormalization ? .kerasEfficientNet : .efficientnet, body: Sequential(units),
-                     headDropout: Dropout(probability: c.dropout, random: random), classifier: fc,
-                     classifierPrefix: "classifier.1", state: vb.source.entries, random: random)
+        units.append(unit(last, c.headChannels, k: 1, act))
+        features = Sequential(units)
+        classifier = Sequential(Dropout(c.dropout), Linear(c.headChannels, c.numClasses))
+    }
+
+    public override var namedChildren: [(name: String, module: Module)] {
+        (normalization.map { [("normalization", $0 as Module)] } ?? [])
+            + [("features", features), ("avgpool", avgpool), ("classifier", classifier)]
+    }
+
+    public var classifierPath: String { "classifier.1" }
+    public var headPath: String { "classifier" }
+
+    public func forwardFeatures(_ x: Tensor) throws -> Tensor {
+        let input = try normalization?(x) ?? x
+        let pooled = try avgpool(try features(input))
+        pooledShape = pooled.shape
+        return try pooled.reshaped([pooled.shape[0], pooled.shape[1]])
+    }
+
+    public func forwardHead(_ f: Tensor) throws -> Tensor { try classifier(f) }
+    public override func forward(_ x: Tensor) throws -> Tensor { try forwardHead(try forwardFeatures(x)) }
+    public func backwardHead(_ g: Tensor) throws -> Tensor? { try classifier.backward(g) }
+
+    public func backwardFeatures(_ g: Tensor) throws -> Tensor? {
+        guard let shape = pooledShape, avgpool.recordsForBackward,
+              let d = try avgpool.backward(try g.reshaped(shape)), features.recordsForBackward else { return nil }
+        return try features.backward(d)
+    }
+
+    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+        guard let g = try backwardHead(gradOutput) else { return nil }
+        return try backwardFeatures(g)
+    }
+}
+
+/// torchvision's `MBConv` / `FusedMBConv`: `block(x)`, plus the input through stochastic depth when
+/// the block keeps its shape. Children `block` and `stochastic_depth`.
+public final class MBConv: Module {
+    public let block: Sequential
+    public let stochasticDepth: StochasticDepth
+    public let residual: Bool
+    public let isFused: Bool
+
+    public init(block: Sequential, stochasticDepth: StochasticDepth, residual: Bool, fused: Bool = false) {
+        self.block = block
+        self.stochasticDepth = stochasticDepth
+        self.residual = residual
+        self.isFused = fused
+    }
+
+    public override var typeName: String { isFused ? "FusedMBConv" : "MBConv" }
+
+    public override var namedChildren: [(name: String, module: Module)] {
+        [("block", block), ("stochastic_depth", stochasticDepth)]
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        var out = try block(x)
+        guard residual else { return out }
+        out = try stochasticDepth(out)
+        try addInPlace(&out, x)
+        return out
+    }
+
+    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+        var d = gradOutput
+        if residual, let g = try stochasticDepth.backward(d) { d = g }
+        let dBlock = block.recordsForBackward ? try block.backward(d) : nil
+        guard needsInputGradient, var dx = dBlock else { return nil }
+        if residual { try addInPlace(&dx, gradOutput) }
+        return dx
+    }
+
+    public override func prepareBackward(trainableBefore: Bool) -> Bool {
+        needsInputGradient = trainableBefore
+        let t = block.prepareBackward(trainableBefore: trainableBefore)
+        stochasticDepth.recordsForBackward = t
+        stochasticDepth.needsInputGradient = t
+        recordsForBackward = t
+        return t
     }
 }

@@ -7,26 +7,28 @@ import GraftTensor
 /// operations. Keras' ImageNet weights store the std where the variance belongs and Keras then adds
 /// `Rescaling(1/√std)` (tensorflow#49930): when the stored variance is that std, the same correction
 /// is applied here, so the result is `(x/255 − mean)/std` either way.
-public final class KerasInputNormalization: LayerBase, Layer {
+public final class KerasInputNormalization: Module {
     public let mean: Parameter
     public let variance: Parameter
     public let count: Parameter
     static let imagenetStd: [Float] = [0.229, 0.224, 0.225]
 
-    init(_ vb: VarBuilder) {
-        mean = vb.parameter([3], "mean", kind: .buffer, initializer: .zeros)
-        variance = vb.parameter([3], "variance", kind: .buffer, initializer: .ones)
-        count = vb.parameter([], "count", kind: .buffer, initializer: .zeros)
+    public override init() {
+        mean = Parameter(kind: .buffer, shape: [3])
+        variance = Parameter(kind: .buffer, shape: [3], fill: 1)
+        count = Parameter(kind: .buffer, shape: [])
     }
 
-    public var parameters: [Parameter] { [mean, variance, count] }
+    public override var namedStates: [(name: String, state: StateEntry)] {
+        [("mean", .parameter(mean)), ("variance", .parameter(variance)), ("count", .parameter(count))]
+    }
 
     /// The stored "variance" is ImageNet's std: Keras' ImageNet weights, which need the extra rescale.
     public var appliesImagenetCorrection: Bool {
         zip(variance.value.values, Self.imagenetStd).allSatisfy { abs($0 - $1) < 1e-6 }
     }
 
-    public func forward(_ x: Tensor) throws -> Tensor {
+    public override func forward(_ x: Tensor) throws -> Tensor {
         let m = mean.value.values, v = variance.value.values
         let correction = appliesImagenetCorrection ? Self.imagenetStd.map { 1 / $0.squareRoot() } : [1, 1, 1]
         let n = x.shape[0], plane = x.count / max(n * 3, 1)
@@ -43,5 +45,5 @@ public final class KerasInputNormalization: LayerBase, Layer {
     }
 
     /// The input is the image: nothing before this layer needs a gradient.
-    public func backward(_ gradOutput: Tensor) throws -> Tensor? { nil }
+    public override func backward(_ gradOutput: Tensor) throws -> Tensor? { nil }
 }

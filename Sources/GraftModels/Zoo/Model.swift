@@ -2,50 +2,74 @@ import GraftCore
 import GraftNN
 import GraftTensor
 
-/// A built network: a body (everything up to the pooled features), the classifier head, its state in
-/// torch's state-dict order, and the facts fine-tuning needs.
+/// A classification network with what the tools around it need: its architecture name, the path of its
+/// classifier, the random stream of its dropout layers, and — when the network splits at its pooled
+/// features (`FeatureHeadNetwork`, as every zoo model does) — features and head apart.
 ///
-/// Splitting at the pooled features is what makes feature caching possible: with a frozen body the
-/// features of an image never change, so a head can be trained on cached `[N, F]` rows.
+/// The network is an ordinary module tree; `Model` records no names of its own, so its state dict is the
+/// tree's. Splitting at the pooled features is what makes feature caching possible: with a frozen body
+/// the features of an image never change, so a head can be trained on cached `[N, F]` rows.
 public final class Model {
-    public enum Family: String, Sendable, Codable { case resnet, vgg, efficientnet, kerasResNet, kerasVGG, kerasEfficientNet }
+    public enum Family: String, Sendable, Codable {
+        case resnet, vgg, efficientnet, kerasResNet, kerasVGG, kerasEfficientNet
+        /// A network assembled by the user from modules.
+        case custom
+    }
 
     public let arch: String
     public let family: Family
-    public let body: Sequential
-    /// Dropout right before the classifier (EfficientNet's classifier.0, or one added for fine-tuning).
-    public private(set) var headDropout: Dropout?
-    public private(set) var classifier: Linear
-    /// The classifier's module path (`fc`, `classifier.1`, `classifier.6`, `predictions`).
-    public let classifierPrefix: String
-    /// Every parameter, buffer and counter in state-dict order.
-    public private(set) var state: [StateEntry]
-    /// The dropout/stochastic-depth random stream.
+    public let network: Module
+    /// The classifier's module path (`fc`, `classifier.1`, `classifier.6`, or the user's).
+    public let classifierPath: String
+    /// The dropout/stochastic-depth random stream, shared by every such module of the network.
     public let random: RandomSource
+    /// Dropout right before the classifier added for fine-tuning (no parameters: the state dict is unchanged).
+    public private(set) var headDropout: Dropout?
 
-    init(arch: String, family: Family, body: Sequential, headDropout: Dropout?, classifier: Linear,
-         classifierPrefix: String, state: [StateEntry], random: RandomSource) {
+    /// Wraps `network`; `classifierPath` must name a `Linear` in it.
+    public init(network: Module, arch: String, family: Family = .custom, classifierPath: String? = nil, seed: UInt64 = 0) throws {
+        let path = classifierPath ?? (network as? FeatureHeadNetwork)?.classifierPath ?? "fc"
+        guard network.module(at: path) is Linear else {
+            let linears = network.namedModules().filter { $0.module is Linear }.map(\.path)
+            throw NNError.badArgument("the classifier path '\(path)' is not a Linear of \(arch); its Linear modules: "
+                                      + (linears.isEmpty ? "none" : linears.joined(separator: ", ")))
+        }
+        self.network = network
         self.arch = arch
         self.family = family
-        self.body = body
-        self.headDropout = headDropout
-        self.classifier = classifier
-        self.classifierPrefix = classifierPrefix
-        self.state = state
-        self.random = random
+        self.classifierPath = path
+        random = RandomSource(seed: seed)
+        network.useRandomSource(random)
     }
 
-    public var parameters: [Parameter] {
-        state.compactMap { if case .parameter(let p) = $0 { return p } else { return nil } }
-    }
+    var split: FeatureHeadNetwork? { network as? FeatureHeadNetwork }
 
+    /// Whether `features` / `head` are available (feature caching, `--layer pool`).
+    public var splitsAtFeatures: Bool { split != nil }
+
+    public var classifier: Linear { network.module(at: classifierPath) as! Linear }
     public var numClasses: Int { classifier.outFeatures }
     public var featureCount: Int { classifier.inFeatures }
 
-    /// All layers: body, dropout, classifier.
-    public var layers: [Layer] { [body] + (headDropout.map { [$0] } ?? []) + [classifier] }
+    /// Every parameter and buffer, in state-dict order.
+    public var parameters: [Parameter] { network.parameters }
+    public func namedParameters() -> [(name: String, parameter: Parameter)] { network.namedParameters() }
+    public func stateDict() -> [(name: String, tensor: RawTensor)] { network.stateDict() }
 
-    public func setTraining(_ training: Bool) { for l in layers { l.setTraining(training) } }
+    /// The modules before the pooled features (none when the network does not split there).
+    public var bodyModules: [Module] {
+        guard let split else { return [] }
+        let head = split.headPath
+        return network.namedModules().filter { !$0.path.isEmpty && $0.path != head && !$0.path.hasPrefix(head + ".") }.map(\.module)
+    }
+
+    /// Every module of the tree (and the head dropout, if any).
+    public var modules: [Module] { network.namedModules().map(\.module) + (headDropout.map { [$0] } ?? []) }
+
+    public func setTraining(_ training: Bool) {
+        network.train(training)
+        headDropout?.isTraining = training
+    }
 
     /// Training mode, recording what backward needs given which parameters are trainable now.
     public func prepareTraining() {
@@ -53,10 +77,23 @@ public final class Model {
         prepareBackward()
     }
 
-    /// Decides what every layer records for backward from which parameters are trainable now.
+    /// Decides what every module records for backward from which parameters are trainable now.
     public func prepareBackward() {
-        var before = false
-        for l in layers { before = l.prepareBackward(trainableBefore: before) }
+        _ = network.prepareBackward(trainableBefore: false)
+        let bodyTrains = bodyHasTrainable
+        headDropout?.recordsForBackward = bodyTrains
+        headDropout?.needsInputGradient = bodyTrains
+    }
+
+    private var bodyHasTrainable: Bool {
+        let head = Set(network.module(at: classifierPath)!.parameters.map(ObjectIdentifier.init))
+        return network.parameters.contains { $0.isTrainable && !head.contains(ObjectIdentifier($0)) }
+    }
+
+    /// Evaluation mode with nothing recorded, so every fused inference kernel runs.
+    public func prepareInference() {
+        network.prepareInference()
+        headDropout?.isTraining = false
     }
 
     /// Evaluation-mode logits for an NCHW batch.
@@ -68,66 +105,47 @@ public final class Model {
     /// The pooled features `[N, F]` the classifier sees (evaluation mode).
     public func features(_ x: Tensor) throws -> Tensor {
         prepareInference()
-        return try body.forward(x)
+        return try forwardFeatures(x)
     }
 
-    /// Evaluation mode with nothing recorded for backward, so every convolution runs its fused
-    /// inference kernel (BatchNorm folded, activation and residual in the epilogue).
-    public func prepareInference() {
-        setTraining(false)
-        for layer in layers.flatMap(\.allLayers) {
-            layer.recordsForBackward = false
-            layer.needsInputGradient = false
-        }
+    /// Features in the current mode.
+    public func forwardFeatures(_ x: Tensor) throws -> Tensor {
+        guard let split else { throw NNError.notImplemented("\(arch): features before the classifier (the network does not split there)") }
+        return try split.forwardFeatures(x)
     }
 
     /// Forward in the current mode.
     public func forward(_ x: Tensor) throws -> Tensor {
-        try head(try body.forward(x))
+        guard split != nil else {
+            if headDropout != nil { throw NNError.notImplemented("\(arch): head dropout on a network that does not split at its features") }
+            return try network(x)
+        }
+        return try head(try forwardFeatures(x))
     }
 
-    /// Dropout + classifier on pooled features.
+    /// Dropout + classifier head on pooled features.
     public func head(_ features: Tensor) throws -> Tensor {
-        var h = features
-        if let d = headDropout { h = try d.forward(h) }
-        return try classifier.forward(h)
+        guard let split else { throw NNError.notImplemented("\(arch): the head apart from the body") }
+        return try split.forwardHead(try headDropout?(features) ?? features)
     }
 
     /// Backward from ∂L/∂logits through the head and (when anything there trains) the body.
     public func backward(_ gradLogits: Tensor) throws {
-        guard var g = try classifier.backward(gradLogits) else { return }
+        guard let split else { _ = try network.backward(gradLogits); return }
+        guard var g = try split.backwardHead(gradLogits) else { return }
         if let d = headDropout, let gd = try d.backward(g) { g = gd }
-        if body.recordsForBackward { _ = try body.backward(g) }
+        if bodyHasTrainable { _ = try split.backwardFeatures(g) }
     }
 
-    /// The state dict: float32 parameters and buffers, int64 counters, in torch's order.
-    public func stateDict() -> [(name: String, tensor: RawTensor)] {
-        state.map { entry in
-            switch entry {
-            case .parameter(let p):
-                let values = p.value.values
-                let buffer = ByteBuffer(uninitializedCount: values.count * 4)
-                values.withUnsafeBytes { if let base = $0.baseAddress { buffer.mutableBase.copyMemory(from: base, byteCount: $0.count) } }
-                // The byte count equals the shape's by construction.
-                return (p.name, try! RawTensor(dtype: .float32, shape: p.value.shape, data: buffer))
-            case .counter(let c):
-                var v = c.value.littleEndian
-                return (c.name, try! RawTensor(dtype: .int64, shape: [], data: withUnsafeBytes(of: &v) { ByteBuffer(copying: $0) }))
-            }
-        }
+    /// Puts (or removes) a dropout before the classifier.
+    public func setHeadDropout(_ dropout: Dropout?) {
+        dropout?.random = random
+        headDropout = dropout
     }
 
-    /// Puts (or replaces) a dropout before the classifier; it has no parameters, so the state dict is
-    /// unchanged.
-    public func setHeadDropout(_ dropout: Dropout?) { headDropout = dropout }
-
-    /// Replaces the classifier (fine-tuning's new head); its parameters take the old one's place in
-    /// the state dict.
-    public func replaceClassifier(_ linear: Linear) {
-        let oldNames = Set(classifier.parameters.map(\.name))
-        let index = state.firstIndex { oldNames.contains($0.name) } ?? state.count
-        state.removeAll { oldNames.contains($0.name) }
-        state.insert(contentsOf: linear.parameters.map { .parameter($0) }, at: min(index, state.count))
-        classifier = linear
+    /// Replaces the classifier (fine-tuning's new head) under the same module path, so the state dict
+    /// loads into the framework's model with the same replaced head.
+    public func replaceClassifier(_ linear: Linear) throws {
+        try network.replace(classifierPath, with: linear)
     }
 }

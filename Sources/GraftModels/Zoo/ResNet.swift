@@ -1,77 +1,200 @@
 // ResNet as torchvision builds it (torchvision/models/resnet.py): "Deep Residual Learning for Image
 // Recognition", He et al. 2015, https://arxiv.org/abs/1512.03385, in the v1.5 form whose bottleneck puts
 // the stride on the 3×3 convolution; ResNeXt (groups) and Wide ResNet (width per group) are the same
-// graph with other numbers.
+// graph with other numbers. Keras' ResNet v1 (`style: .keras`) differs in a few places, noted below.
 
 import GraftNN
 import GraftTensor
 
-enum ResNetBuilder {
-    static func build(_ config: ResNetConfig, arch: String, vb: VarBuilder, random: RandomSource) -> Model {
-        let eps = config.bnEps
+/// torchvision's `ResNet`: children `conv1`, `bn1`, `relu`, `maxpool`, `layer1`…`layer4`, `avgpool`, `fc`.
+public final class ResNet: Module, FeatureHeadNetwork {
+    public let config: ResNetConfig
+    public let conv1: Conv2d
+    public let bn1: BatchNorm2d
+    public let relu = ReLU()
+    /// torchvision pads the max pool with −∞; Keras pools over ZeroPadding2D(1) (the same after a
+    /// ReLU, but kept exact).
+    public let maxpool: Module
+    public let stages: [Sequential]
+    public let avgpool = AdaptiveAvgPool2d(1)
+    public private(set) var fc: Linear
+    private var pooledShape: [Int]?
+
+    public init(_ config: ResNetConfig) {
+        self.config = config
         let keras = config.style == .keras
         var inplanes = config.stemWidth ?? config.widths[0]
-        let stem = LayerFactory.convNormAct(
-            vb.scope("conv1"), norm: vb.scope("bn1"),
-            .init(inChannels: 3, outChannels: inplanes, kernel: 7, stride: 2, padding: 3, bias: keras), activation: .relu, eps: eps)
-        // torchvision pads the max pool with −inf; Keras pools over ZeroPadding2D(1) (the same after a
-        // ReLU, but kept exact).
-        let pool: [Layer] = keras
-            ? [ZeroPad2d(top: 1, left: 1, bottom: 1, right: 1), MaxPool2d(Pool2dParams(kernel: 3, stride: 2))]
-            : [MaxPool2d(Pool2dParams(kernel: 3, stride: 2, padding: 1))]
-        var units: [Layer] = [stem] + pool
+        conv1 = Conv2d(3, inplanes, kernelSize: 7, stride: 2, padding: 3, bias: keras)
+        bn1 = BatchNorm2d(inplanes, eps: config.bnEps)
+        maxpool = keras ? Sequential(ZeroPad2d(top: 1, left: 1, bottom: 1, right: 1), MaxPool2d(kernelSize: 3, stride: 2))
+            : MaxPool2d(kernelSize: 3, stride: 2, padding: 1)
+        var stages: [Sequential] = []
         for (stage, (planes, count)) in zip(config.widths, config.layers).enumerated() {
-            let layerVB = vb.scope("layer\(stage + 1)")
-            var blocks: [Layer] = []
+            var blocks: [Module] = []
             for i in 0..<count {
                 let stride = i == 0 && stage > 0 ? 2 : 1
-                blocks.append(block(config, vb: layerVB.scope(i), inplanes: inplanes, planes: planes, stride: stride, first: i == 0))
+                blocks.append(ResNetBlock(config, inplanes: inplanes, planes: planes, stride: stride, first: i == 0))
                 inplanes = planes * config.expansion
             }
-            units.append(Sequential(blocks))
+            stages.append(Sequential(blocks))
         }
-        units.append(GlobalAvgPoolFlatten())
-        let fc = LayerFactory.linear(vb.scope("fc"), inFeatures: inplanes, outFeatures: config.numClasses)
-        return Model(arch: arch, family: keras ? .kerasResNet : .resnet, body: Sequential(units), headDropout: nil, classifier: fc,
-                     classifierPrefix: "fc", state: vb.source.entries, random: random)
+        self.stages = stages
+        fc = Linear(inplanes, config.numClasses)
     }
 
-    /// BasicBlock (3×3, 3×3) or Bottleneck (1×1, 3×3 with the stride and groups, 1×1 ×4), with a
-    /// 1×1 conv + BN projection when the shape changes.
-    static func block(_ c: ResNetConfig, vb: VarBuilder, inplanes: Int, planes: Int, stride: Int, first: Bool) -> ResidualBlock {
-        let eps = c.bnEps
+    public override var namedChildren: [(name: String, module: Module)] {
+        [("conv1", conv1), ("bn1", bn1), ("relu", relu), ("maxpool", maxpool)]
+            + stages.enumerated().map { ("layer\($0.offset + 1)", $0.element) } + [("avgpool", avgpool), ("fc", fc)]
+    }
+
+    public override func setChild(_ name: String, _ module: Module) throws {
+        guard name == "fc", let linear = module as? Linear else { throw NNError.cannotReplace(parent: typeName, child: name) }
+        fc = linear
+    }
+
+    public var classifierPath: String { "fc" }
+
+    public override func resetParameters(_ scheme: InitScheme, _ rng: inout SeededGenerator) {}
+
+    public func forwardFeatures(_ x: Tensor) throws -> Tensor {
+        var h = conv1.fusable && bn1.fusable && relu.fusable && !bn1.normalizesWithBatch
+            ? try conv1.fused(x, norm: bn1, activation: .relu) : try relu(try bn1(try conv1(x)))
+        h = try maxpool(h)
+        for stage in stages { h = try stage(h) }
+        let pooled = try avgpool(h)
+        pooledShape = pooled.shape
+        return try pooled.reshaped([pooled.shape[0], pooled.shape[1]])
+    }
+
+    public func forwardHead(_ features: Tensor) throws -> Tensor { try fc(features) }
+    public override func forward(_ x: Tensor) throws -> Tensor { try forwardHead(try forwardFeatures(x)) }
+
+    public func backwardHead(_ gradOutput: Tensor) throws -> Tensor? { try fc.backward(gradOutput) }
+
+    public func backwardFeatures(_ g: Tensor) throws -> Tensor? {
+        guard let shape = pooledShape, avgpool.recordsForBackward else { return nil }
+        guard var d = try avgpool.backward(try g.reshaped(shape)) else { return nil }
+        for stage in stages.reversed() {
+            guard stage.recordsForBackward, let next = try stage.backward(d) else { return nil }
+            d = next
+        }
+        guard maxpool.recordsForBackward, let dPool = try maxpool.backward(d) else { return nil }
+        guard relu.recordsForBackward, let dr = try relu.backward(dPool), let dz = try bn1.backward(dr) else { return nil }
+        return try conv1.backward(dz)
+    }
+
+    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+        guard let g = try backwardHead(gradOutput) else { return nil }
+        return try backwardFeatures(g)
+    }
+}
+
+/// BasicBlock (3×3, 3×3) or Bottleneck (1×1, 3×3 with the stride and groups, 1×1 ×4), with a 1×1 conv +
+/// BN projection (`downsample`) when the shape changes: `relu(bn_last(conv_last(…)) + shortcut(x))`.
+/// Children `conv1`, `bn1`, `conv2`, `bn2`[, `conv3`, `bn3`], `relu`[, `downsample`] as torchvision's.
+public final class ResNetBlock: Module {
+    public let convs: [Conv2d]
+    public let norms: [BatchNorm2d]
+    public let relu = ReLU()
+    public let downsample: Sequential?
+    public let isBottleneck: Bool
+    private var savedOutput: Tensor?
+    /// Training-mode intermediates for backward: each conv's input and each ReLU's output.
+    private var saved: [Tensor] = []
+
+    init(_ c: ResNetConfig, inplanes: Int, planes: Int, stride: Int, first: Bool) {
         let keras = c.style == .keras
         // Keras (v1) strides the first 1×1; torchvision (v1.5) the 3×3.
         let (s1, s2) = keras ? (stride, 1) : (1, stride)
-        let outChannels = planes * c.expansion
-        var main: [Layer]
+        let out = planes * c.expansion
         switch c.block {
         case .basic:
-            main = [
-                LayerFactory.convNormAct(vb.scope("conv1"), norm: vb.scope("bn1"),
-                    .init(inChannels: inplanes, outChannels: planes, kernel: 3, stride: stride, padding: 1), activation: .relu, eps: eps),
-                LayerFactory.convNormAct(vb.scope("conv2"), norm: vb.scope("bn2"),
-                    .init(inChannels: planes, outChannels: planes, kernel: 3, padding: 1), activation: .none, eps: eps),
-            ]
+            isBottleneck = false
+            convs = [Conv2d(inplanes, planes, kernelSize: 3, stride: stride, padding: 1, bias: false),
+                     Conv2d(planes, planes, kernelSize: 3, padding: 1, bias: false)]
+            norms = [BatchNorm2d(planes, eps: c.bnEps), BatchNorm2d(planes, eps: c.bnEps)]
         case .bottleneck:
+            isBottleneck = true
             let width = planes * c.widthPerGroup / 64 * c.groups
-            main = [
-                LayerFactory.convNormAct(vb.scope("conv1"), norm: vb.scope("bn1"),
-                    .init(inChannels: inplanes, outChannels: width, kernel: 1, stride: s1, bias: keras), activation: .relu, eps: eps),
-                LayerFactory.convNormAct(vb.scope("conv2"), norm: vb.scope("bn2"),
-                    .init(inChannels: width, outChannels: width, kernel: 3, stride: s2, padding: 1, groups: c.groups, bias: keras),
-                    activation: .relu, eps: eps),
-                LayerFactory.convNormAct(vb.scope("conv3"), norm: vb.scope("bn3"),
-                    .init(inChannels: width, outChannels: outChannels, kernel: 1, bias: keras), activation: .none, eps: eps),
-            ]
+            convs = [Conv2d(inplanes, width, kernelSize: 1, stride: s1, bias: keras),
+                     Conv2d(width, width, kernelSize: 3, stride: s2, padding: 1, groups: c.groups, bias: keras),
+                     Conv2d(width, out, kernelSize: 1, bias: keras)]
+            norms = [BatchNorm2d(width, eps: c.bnEps), BatchNorm2d(width, eps: c.bnEps), BatchNorm2d(out, eps: c.bnEps)]
         }
-        var downsample: ConvNormActivation?
         // Keras gives every stage's first block a projection shortcut, whatever the shapes.
-        if keras ? first : (stride != 1 || inplanes != outChannels) {
-            let d = vb.scope("downsample")
-            downsample = LayerFactory.convNormAct(d.scope(0), norm: d.scope(1),
-                .init(inChannels: inplanes, outChannels: outChannels, kernel: 1, stride: stride, bias: keras), activation: .none, eps: eps)
+        if keras ? first : (stride != 1 || inplanes != out) {
+            downsample = Sequential(Conv2d(inplanes, out, kernelSize: 1, stride: stride, bias: keras), BatchNorm2d(out, eps: c.bnEps))
+        } else {
+            downsample = nil
         }
-        return ResidualBlock(main: Sequential(main), downsample: downsample)
+    }
+
+    public override var typeName: String { isBottleneck ? "Bottleneck" : "BasicBlock" }
+
+    public override var namedChildren: [(name: String, module: Module)] {
+        var out: [(name: String, module: Module)] = []
+        for i in convs.indices { out += [("conv\(i + 1)", convs[i]), ("bn\(i + 1)", norms[i])] }
+        out.append(("relu", relu))
+        if let downsample { out.append(("downsample", downsample)) }
+        return out
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        let shortcut = try downsample?(x) ?? x
+        let last = convs.count - 1
+        if namedModules().allSatisfy({ $0.module.fusable || $0.module === self })
+            && !norms.contains(where: \.normalizesWithBatch) {
+            // Inference: each conv with its BatchNorm folded and ReLU fused; the last adds the
+            // shortcut and applies the ReLU in its epilogue.
+            var h = x
+            for i in 0..<last { h = try convs[i].fused(h, norm: norms[i], activation: .relu) }
+            return try convs[last].fused(h, norm: norms[last], activation: .relu, residual: shortcut)
+        }
+        var h = x
+        saved = []
+        for i in 0..<last {
+            h = try relu(try norms[i](try convs[i](h)))
+            if recordsForBackward { saved.append(h) }
+        }
+        var out = try norms[last](try convs[last](h))
+        try addInPlace(&out, shortcut, activation: .relu)
+        if let observer = relu.outputObserver { observer(out) }
+        savedOutput = recordsForBackward ? out : nil
+        return out
+    }
+
+    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+        guard let y = savedOutput else { throw NNError.noRecordedForward(typeName) }
+        savedOutput = nil
+        let relus = saved
+        saved = []
+        let d = try activationBackward(.relu, gradOutput: gradOutput, output: y)
+        var dMain: Tensor? = d
+        for i in convs.indices.reversed() {
+            guard let g = dMain, convs[i].recordsForBackward || norms[i].recordsForBackward else { dMain = nil; break }
+            var gi = g
+            if i < convs.count - 1 { gi = try activationBackward(.relu, gradOutput: gi, output: relus[i]) }
+            guard let dz = try norms[i].backward(gi) else { dMain = nil; break }
+            dMain = try convs[i].backward(dz)
+        }
+        let dShort: Tensor? = downsample == nil ? d : (downsample!.recordsForBackward ? try downsample!.backward(d) : nil)
+        guard needsInputGradient, var dx = dMain, let ds = dShort else { return nil }
+        try addInPlace(&dx, ds)
+        return dx
+    }
+
+    /// Both paths start from the block's input; inside the main path the layers run in order.
+    public override func prepareBackward(trainableBefore: Bool) -> Bool {
+        needsInputGradient = trainableBefore
+        var before = trainableBefore
+        for i in convs.indices {
+            before = convs[i].prepareBackward(trainableBefore: before)
+            before = norms[i].prepareBackward(trainableBefore: before)
+        }
+        relu.needsInputGradient = before
+        relu.recordsForBackward = before
+        let b = downsample?.prepareBackward(trainableBefore: trainableBefore) ?? trainableBefore
+        recordsForBackward = before || b
+        return before || b
     }
 }

@@ -6,51 +6,86 @@
 import GraftNN
 import GraftTensor
 
-enum VGGBuilder {
-    static func build(_ config: VGGConfig, arch: String, vb: VarBuilder, random: RandomSource) -> Model {
-        let features = vb.scope("features")
-        var layers: [Layer] = []
-        var index = 0
+/// torchvision's `VGG`: children `features` (Sequential: conv, [bn], relu … pool), `avgpool`,
+/// `classifier` (Sequential: 0 Linear, 1 ReLU, 2 Dropout, 3 Linear, 4 ReLU, 5 Dropout, 6 Linear).
+/// Keras' VGG flattens the 7×7 map as it is (no adaptive pool) and has no dropout.
+public final class VGG: Module, FeatureHeadNetwork {
+    public let config: VGGConfig
+    public let features: Sequential
+    public let avgpool: Module
+    public let classifier: Sequential
+    private var flatShape: [Int]?
+
+    public init(_ config: VGGConfig) {
+        self.config = config
+        var layers: [Module] = []
         var channels = 3
         for item in config.items {
             switch item {
-            case .pool:
-                layers.append(MaxPool2d(Pool2dParams(kernel: 2, stride: 2)))
-                index += 1
+            case .pool: layers.append(MaxPool2d(kernelSize: 2, stride: 2))
             case .conv(let out):
-                // torch indices: conv, [bn], relu — the ReLU has no parameters but takes an index.
-                let conv = LayerFactory.convNormAct(
-                    features.scope(index), norm: config.batchNorm ? features.scope(index + 1) : nil,
-                    .init(inChannels: channels, outChannels: out, kernel: 3, padding: 1, bias: true),
-                    activation: .relu, eps: 1e-5)
-                layers.append(conv)
-                index += config.batchNorm ? 3 : 2
+                layers.append(Conv2d(channels, out, kernelSize: 3, padding: 1))
+                if config.batchNorm { layers.append(BatchNorm2d(out)) }
+                layers.append(ReLU())
                 channels = out
             }
         }
-        let classifier = vb.scope("classifier")
-        if let flat = config.kerasFlattenFeatures {
-            // Keras: flatten the map as it is; dense layers with ReLU and no dropout.
-            layers.append(Flatten())
-            let fc1 = LayerFactory.linear(classifier.scope(0), inFeatures: flat, outFeatures: config.hidden, activation: .relu)
-            let fc2 = LayerFactory.linear(classifier.scope(3), inFeatures: config.hidden, outFeatures: config.hidden, activation: .relu)
-            layers += [fc1, fc2]
-            let fc3 = LayerFactory.linear(classifier.scope(6), inFeatures: config.hidden, outFeatures: config.numClasses)
-            return Model(arch: arch, family: .kerasVGG, body: Sequential(layers), headDropout: nil, classifier: fc3,
-                         classifierPrefix: "classifier.6", state: vb.source.entries, random: random)
+        features = Sequential(layers)
+        let keras = config.kerasFlattenFeatures
+        avgpool = keras == nil ? AdaptiveAvgPool2d(height: 7, width: 7) : Identity()
+        let flat = keras ?? channels * 49
+        classifier = Sequential(
+            Linear(flat, config.hidden), ReLU(), Dropout(keras == nil ? 0.5 : 0),
+            Linear(config.hidden, config.hidden), ReLU(), Dropout(keras == nil ? 0.5 : 0),
+            Linear(config.hidden, config.numClasses))
+    }
+
+    public override var namedChildren: [(name: String, module: Module)] {
+        [("features", features), ("avgpool", avgpool), ("classifier", classifier)]
+    }
+
+    public var classifierPath: String { "classifier.6" }
+
+    /// torchvision: convolutions kaiming_normal (fan_out), zero bias; linear N(0, 0.01), zero bias.
+    public func torchvisionInit(seed: UInt64) { initialize(seed: seed, scheme: .kaiming) }
+
+    /// The 4096-wide output of the second hidden layer (what the last Linear sees).
+    public func forwardFeatures(_ x: Tensor) throws -> Tensor {
+        let h = try avgpool(try features(x))
+        flatShape = h.shape
+        var f = try h.reshaped([h.shape[0], h.count / max(h.shape[0], 1)])
+        var i = 0
+        let hidden = classifier.layers.dropLast()
+        while i < hidden.count {
+            if let linear = hidden[i] as? Linear, i + 1 < hidden.count, let act = hidden[i + 1] as? ActivationModule,
+               linear.fusable && act.fusable {
+                f = try linear.fused(f, activation: act.kind)
+                i += 2
+            } else {
+                f = try hidden[i](f)
+                i += 1
+            }
         }
-        layers.append(AdaptiveAvgPool2d(height: 7, width: 7))
-        layers.append(Flatten())
-        // torchvision initializes VGG's linear layers with N(0, 0.01) and zero bias.
-        // classifier.0/.3 with their ReLUs (1, 4) fused; dropouts 2 and 5.
-        let fc1 = LayerFactory.linear(classifier.scope(0), inFeatures: channels * 49, outFeatures: config.hidden,
-                                      weightInit: .normal(std: 0.01), biasInit: .zeros, activation: .relu)
-        let fc2 = LayerFactory.linear(classifier.scope(3), inFeatures: config.hidden, outFeatures: config.hidden,
-                                      weightInit: .normal(std: 0.01), biasInit: .zeros, activation: .relu)
-        layers += [fc1, Dropout(probability: 0.5, random: random), fc2, Dropout(probability: 0.5, random: random)]
-        let fc3 = LayerFactory.linear(classifier.scope(6), inFeatures: config.hidden, outFeatures: config.numClasses,
-                                      weightInit: .normal(std: 0.01), biasInit: .zeros)
-        return Model(arch: arch, family: .vgg, body: Sequential(layers), headDropout: nil, classifier: fc3,
-                     classifierPrefix: "classifier.6", state: vb.source.entries, random: random)
+        return f
+    }
+
+    public func forwardHead(_ features: Tensor) throws -> Tensor { try classifier.layers[6](features) }
+    public override func forward(_ x: Tensor) throws -> Tensor { try forwardHead(try forwardFeatures(x)) }
+    public func backwardHead(_ gradOutput: Tensor) throws -> Tensor? { try classifier.layers[6].backward(gradOutput) }
+
+    public func backwardFeatures(_ g: Tensor) throws -> Tensor? {
+        var d = g
+        for m in classifier.layers.dropLast().reversed() {
+            guard m.recordsForBackward, let next = try m.backward(d) else { return nil }
+            d = next
+        }
+        guard let shape = flatShape, avgpool.recordsForBackward, let dPool = try avgpool.backward(try d.reshaped(shape)) else { return nil }
+        guard features.recordsForBackward else { return nil }
+        return try features.backward(dPool)
+    }
+
+    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+        guard let g = try backwardHead(gradOutput) else { return nil }
+        return try backwardFeatures(g)
     }
 }

@@ -82,14 +82,24 @@ public enum Zoo {
         }
     }
 
-    /// Builds the graph, taking every parameter from `source` (strictness is the source's).
-    public static func build(_ spec: ArchSpec, arch: String, source: ParameterSource, seed: UInt64 = 0) -> Model {
-        let vb = VarBuilder(source)
-        let random = RandomSource(seed: seed)
+    /// The network of an architecture, parameters zero (load a state dict or `initialize` next).
+    public static func network(_ spec: ArchSpec) -> Module {
         switch spec {
-        case .resnet(let c): return ResNetBuilder.build(c, arch: arch, vb: vb, random: random)
-        case .vgg(let c): return VGGBuilder.build(c, arch: arch, vb: vb, random: random)
-        case .efficientnet(let c): return EfficientNetBuilder.build(c, arch: arch, vb: vb, random: random)
+        case .resnet(let c): return ResNet(c)
+        case .vgg(let c): return VGG(c)
+        case .efficientnet(let c): return EfficientNet(c)
         }
+    }
+
+    /// The architecture's network wrapped as a `Model`, with the family Keras configs imply.
+    public static func model(_ spec: ArchSpec, arch: String, seed: UInt64 = 0) -> Model {
+        let family: Model.Family
+        switch spec {
+        case .resnet(let c): family = c.style == .keras ? .kerasResNet : .resnet
+        case .vgg(let c): family = c.kerasFlattenFeatures != nil ? .kerasVGG : .vgg
+        case .efficientnet(let c): family = c.kerasInputNormalization ? .kerasEfficientNet : .efficientnet
+        }
+        // Every zoo network is a FeatureHeadNetwork with a Linear at its classifier path.
+        return try! Model(network: network(spec), arch: arch, family: family, seed: seed)
     }
 }

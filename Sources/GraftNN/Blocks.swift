@@ -1,0 +1,34 @@
+import GraftTensor
+
+/// torchvision's `Conv2dNormActivation`: a Sequential of `0` Conv2d (no bias when normalized),
+/// `1` BatchNorm2d and `2` the activation — the unit most of the zoo is made of.
+public func convNormActivation(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1,
+                               padding: Int? = nil, groups: Int = 1, norm: Bool = true, eps: Float = 1e-5,
+                               momentum: Float = 0.1, activation: Activation = .relu, tfSame: Bool = false) -> Sequential {
+    let p = padding ?? (kernelSize - 1) / 2
+    let conv = Conv2d(inChannels, outChannels, kernelSize: (kernelSize, kernelSize), stride: (stride, stride),
+                      padding: tfSame ? .tfSame : .explicit(h: p, w: p), groups: groups, bias: !norm)
+    var layers: [Module] = [conv]
+    if norm { layers.append(BatchNorm2d(outChannels, eps: eps, momentum: momentum)) }
+    if let a = activation.module { layers.append(a) }
+    return Sequential(layers)
+}
+
+/// A network that splits at its pooled, flattened features: the body up to them, and the head after.
+/// The zoo's models all do; fine-tuning uses the split to cache features of a frozen body, and
+/// `graft features --layer pool` returns them.
+public protocol FeatureHeadNetwork: Module {
+    /// The module path of the final Linear (`fc`, `classifier.1`, `classifier.6`).
+    var classifierPath: String { get }
+    /// The module path of everything after the features (`fc`, EfficientNet's `classifier`).
+    var headPath: String { get }
+    /// `[N, F]`: everything before the head.
+    func forwardFeatures(_ x: Tensor) throws -> Tensor
+    func forwardHead(_ features: Tensor) throws -> Tensor
+    func backwardHead(_ gradOutput: Tensor) throws -> Tensor?
+    func backwardFeatures(_ gradFeatures: Tensor) throws -> Tensor?
+}
+
+extension FeatureHeadNetwork {
+    public var headPath: String { classifierPath }
+}

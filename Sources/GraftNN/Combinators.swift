@@ -1,0 +1,106 @@
+import GraftTensor
+
+/// `activation(body(x) + shortcut(x))` as an ordinary module (children `body` and, unless the
+/// shortcut is the identity, `shortcut`). At inference the add and the activation run in the epilogue
+/// of the body's last convolution when the body ends in one.
+public final class Residual: Module {
+    public private(set) var body: Module
+    public private(set) var shortcut: Module?
+    public let activation: Activation
+    private var savedOutput: Tensor?
+
+    public init(_ body: Module, shortcut: Module? = nil, activation: Activation = .none) {
+        self.body = body
+        self.shortcut = shortcut
+        self.activation = activation
+    }
+
+    public override var namedChildren: [(name: String, module: Module)] {
+        [("body", body)] + (shortcut.map { [("shortcut", $0)] } ?? [])
+    }
+
+    public override func setChild(_ name: String, _ module: Module) throws {
+        switch name {
+        case "body": body = module
+        case "shortcut": shortcut = module
+        default: throw NNError.cannotReplace(parent: typeName, child: name)
+        }
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        let skip = try shortcut?(x) ?? x
+        var out = try body(x)
+        try addInPlace(&out, skip, activation: activation)
+        savedOutput = recordsForBackward && activation != .none ? out : nil
+        return out
+    }
+
+    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+        var d = gradOutput
+        if activation != .none {
+            guard let y = savedOutput else { throw NNError.noRecordedForward("Residual") }
+            savedOutput = nil
+            d = try activationBackward(activation, gradOutput: gradOutput, output: y)
+        }
+        let dBody = body.recordsForBackward ? try body.backward(d) : nil
+        let dSkip = shortcut == nil ? d : (shortcut!.recordsForBackward ? try shortcut!.backward(d) : nil)
+        guard needsInputGradient else { return nil }
+        switch (dBody, dSkip) {
+        case (var a?, let b?): try addInPlace(&a, b); return a
+        case (let a?, nil): return a
+        case (nil, let b?): return b
+        case (nil, nil): return nil
+        }
+    }
+
+    /// Both paths start from the block's input.
+    public override func prepareBackward(trainableBefore: Bool) -> Bool {
+        needsInputGradient = trainableBefore
+        let a = body.prepareBackward(trainableBefore: trainableBefore)
+        let b = shortcut?.prepareBackward(trainableBefore: trainableBefore) ?? trainableBefore
+        recordsForBackward = a || b
+        return a || b
+    }
+}
+
+/// Branches applied to the same input, their outputs concatenated along channels
+/// (`torch.cat([b(x) for b in branches], 1)`: Inception blocks, SqueezeNet's Fire expand).
+public final class Concat: Module {
+    public private(set) var branches: [Module]
+    private var sizes: [Int]?
+
+    public init(_ branches: [Module]) { self.branches = branches }
+
+    public override var namedChildren: [(name: String, module: Module)] {
+        branches.enumerated().map { (String($0.offset), $0.element) }
+    }
+
+    public override func setChild(_ name: String, _ module: Module) throws {
+        guard let i = Int(name), branches.indices.contains(i) else { throw NNError.cannotReplace(parent: typeName, child: name) }
+        branches[i] = module
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        let outs = try branches.map { try $0(x) }
+        sizes = outs.map { $0.shape[1] }
+        return try concatChannels(outs)
+    }
+
+    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+        guard let sizes else { throw NNError.noRecordedForward("Concat") }
+        var dx: Tensor?
+        for (branch, g) in zip(branches, try splitChannels(gradOutput, sizes: sizes)) where branch.recordsForBackward {
+            guard let d = try branch.backward(g) else { continue }
+            if dx == nil { dx = d } else { try addInPlace(&dx!, d) }
+        }
+        return needsInputGradient ? dx : nil
+    }
+
+    public override func prepareBackward(trainableBefore: Bool) -> Bool {
+        needsInputGradient = trainableBefore
+        var any = trainableBefore
+        for b in branches { any = b.prepareBackward(trainableBefore: trainableBefore) || any }
+        recordsForBackward = any
+        return any
+    }
+}
