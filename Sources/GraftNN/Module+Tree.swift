@@ -60,7 +60,13 @@ extension Module {
     /// The module at `path`, or an error that lists the valid paths.
     public func requireModule(at path: String) throws -> Module {
         if let m = module(at: path) { return m }
-        throw NNError.noSuchModule(path: path, valid: namedModules().map(\.path).filter { !$0.isEmpty })
+        // Shallow paths first: the list a message can show should start with the model's outline.
+        let valid = namedModules().map(\.path).filter { !$0.isEmpty }
+        let byDepth = valid.enumerated().sorted { a, b in
+            let (da, db) = (a.element.split(separator: ".").count, b.element.split(separator: ".").count)
+            return da != db ? da < db : a.offset < b.offset
+        }
+        throw NNError.noSuchModule(path: path, valid: byDepth.map(\.element))
     }
 
     /// Puts `replacement` where the module at `path` is (`model.replace("fc", with: Linear(512, 3))`).

@@ -32,3 +32,18 @@ public struct FineTuneSettings: Sendable {
 
     public init() {}
 }
+
+extension FineTuneSettings {
+    /// The same settings with every module path (`--freeze until:`, `--unfreeze-at`, `--groups`)
+    /// in the model's own naming: a path written in the checkpoint's naming (efficientnet_pytorch,
+    /// timm, Keras) is translated; an unknown one is an error listing the valid paths.
+    public func resolvingModulePaths(_ loaded: LoadedModel) throws -> FineTuneSettings {
+        var s = self
+        if case .until(let path) = freeze { s.freeze = .until(try loaded.modulePath(for: path)) }
+        s.unfreezeAt = try unfreezeAt.map { item in
+            Int(item.target) != nil ? item : (item.epoch, try loaded.modulePath(for: item.target))
+        }
+        s.groupBoundaries = try groupBoundaries?.map { try loaded.modulePath(for: $0) }
+        return s
+    }
+}

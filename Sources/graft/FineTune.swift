@@ -80,10 +80,11 @@ struct FineTune: ParsableCommand {
     }
 
     func run() throws {
-        let s = try settings()
+        let parsed = try settings()
         let folder = (output as NSString).deletingLastPathComponent
         if !folder.isEmpty { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         let (store, loaded, arch) = try reportingErrors(file: model.checkpoint) { try model.load() }
+        let s = try reportingErrors(file: model.checkpoint) { try parsed.resolvingModulePaths(loaded) }
         let choice = try reportingErrors(file: model.checkpoint) {
             try PreprocessingChoice.resolve(weights: weights, arch: arch, metadata: store.metadata)
         }

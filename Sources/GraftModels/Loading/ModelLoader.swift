@@ -25,6 +25,8 @@ public struct LoadedModel {
     public let notes: [String]
     /// Keys initialized because the checkpoint lacked them and `allowMissing` allowed it.
     public let initialized: [String]
+    /// Each checkpoint key and the model key it was renamed to (equal under torchvision naming).
+    public let renames: [(source: String, model: String)]
 }
 
 /// Turns a weight store (any format Graft reads) into a running graph: detect or apply the naming
@@ -72,7 +74,8 @@ public enum ModelLoader {
         // Keys the checkpoint lacked and --allow-missing allowed start as the architecture initializes them.
         let missing = Set(report.missingAllowed.map { ObjectIdentifier($0.parameter) })
         if !missing.isEmpty { model.network.initialize(seed: options.seed, scheme: .kaiming, only: missing) }
-        return LoadedModel(model: model, spec: spec, scheme: scheme, notes: notes, initialized: report.missingAllowed.map { $0.name })
+        return LoadedModel(model: model, spec: spec, scheme: scheme, notes: notes, initialized: report.missingAllowed.map { $0.name },
+                           renames: zip(source, tensors).map { ($0.name, $1.name) })
     }
 
     /// A model with fresh weights (torchvision's init), for benchmarks and tests.
