@@ -28,10 +28,14 @@ deps:
 build: deps
 	$(SWIFT) build -c release --product graft $(CPU_FLAGS)
 
-## The whole test suite on a release build (full-size ../shared/fixtures tests included when present).
+## The whole test suite on a release build (full-size ../shared/fixtures tests included when present),
+## then the SimpleCNN example's own tests (its own package, built against Graft's public API only),
+## then the README's Swift programs (Examples/ReadmePrograms), so the public API cannot silently break.
 test: deps
 	$(SWIFT) build -c release --build-tests $(CPU_FLAGS)
 	$(SWIFT) test -c release --skip-build $(CPU_FLAGS)
+	$(SWIFT) build --package-path Examples/SimpleCNN --build-tests $(CPU_FLAGS)
+	$(SWIFT) test --package-path Examples/SimpleCNN --skip-build
 
 ## The main job on the bundled default (see tools/demo.sh).
 demo: build

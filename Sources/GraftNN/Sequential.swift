@@ -1,27 +1,44 @@
 import GraftTensor
 
-/// `nn.Sequential`: children "0", "1", … applied one after another; backward runs them in reverse
-/// and stops as soon as nothing earlier needs a gradient.
+/// `nn.Sequential`: children "0", "1", … — or named ones, as `nn.Sequential(OrderedDict(...))` —
+/// applied one after another; backward runs them in reverse and stops as soon as nothing earlier
+/// needs a gradient. A CNN that is a plain chain (LeNet, VGG's features) needs no code of its own:
+/// its state-dict keys are the children's names plus their parameters'.
 ///
 /// At inference it fuses what PyTorch runs as separate modules: `Conv2d → BatchNorm2d → activation`
 /// becomes one convolution with the BatchNorm folded and the activation in its epilogue, and
 /// `Linear → activation` one linear kernel (a module with an output observer is never fused away).
 public final class Sequential: Module {
     public private(set) var layers: [Module]
+    /// The children's names; nil for PyTorch's numbering.
+    public private(set) var names: [String]?
 
     public init(_ layers: [Module]) { self.layers = layers }
     public convenience init(_ layers: Module...) { self.init(layers) }
 
+    /// Named children, in order (`nn.Sequential(OrderedDict([("conv1", …), …]))`).
+    public init(named children: KeyValuePairs<String, Module>) {
+        layers = children.map(\.value)
+        names = children.map(\.key)
+        precondition(Set(names!).count == layers.count && !names!.contains { $0.isEmpty || $0.contains(".") },
+                     "Sequential: child names must be unique, non-empty and without dots")
+    }
+
     public override var namedChildren: [(name: String, module: Module)] {
-        layers.enumerated().map { (String($0.offset), $0.element) }
+        layers.enumerated().map { (names?[$0.offset] ?? String($0.offset), $0.element) }
     }
 
     public override func setChild(_ name: String, _ module: Module) throws {
-        guard let i = Int(name), layers.indices.contains(i) else { throw NNError.cannotReplace(parent: typeName, child: name) }
+        guard let i = names?.firstIndex(of: name) ?? Int(name).flatMap({ names == nil ? $0 : nil }), layers.indices.contains(i)
+        else { throw NNError.cannotReplace(parent: typeName, child: name) }
         layers[i] = module
     }
 
-    public func append(_ module: Module) { layers.append(module) }
+    /// Adds a child at the end (under the next number, or `name` in a named Sequential).
+    public func append(_ module: Module, name: String? = nil) {
+        if names != nil { names!.append(name ?? String(layers.count)) }
+        layers.append(module)
+    }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
         var h = x

@@ -47,3 +47,19 @@ extension FineTuneSettings {
         return s
     }
 }
+
+extension FineTuneSettings {
+    /// Training a network from scratch: every parameter in one group at `learningRate`, nothing
+    /// frozen, BatchNorm in training mode, the one-cycle schedule.
+    public static func fromScratch(epochs: Int, batchSize: Int = 32, learningRate: Double, seed: UInt64 = 0) -> FineTuneSettings {
+        var s = FineTuneSettings()
+        s.epochs = epochs
+        s.batchSize = batchSize
+        s.seed = seed
+        s.learningRate = .single(learningRate)
+        s.groupBoundaries = []
+        s.freeze = .none
+        s.bn = .train
+        return s
+    }
+}
