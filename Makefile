@@ -30,7 +30,7 @@ build: deps
 
 ## The whole test suite on a release build (full-size ../shared/fixtures tests included when present),
 ## then the SimpleCNN example's own tests (its own package, built against Graft's public API only),
-## then the README's Swift programs (Examples/ReadmePrograms), so the public API cannot silently break.
+## with the README's Swift programs among its executables, so the public API cannot silently break.
 test: deps
 	$(SWIFT) build -c release --build-tests $(CPU_FLAGS)
 	$(SWIFT) test -c release --skip-build $(CPU_FLAGS)
