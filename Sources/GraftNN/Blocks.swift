@@ -16,19 +16,26 @@ public func convNormActivation(_ inChannels: Int, _ outChannels: Int, kernelSize
 
 /// A network that splits at its pooled, flattened features: the body up to them, and the head after.
 /// The zoo's models all do; fine-tuning uses the split to cache features of a frozen body, and
-/// `graft features --layer pool` returns them.
-public protocol FeatureHeadNetwork: Module {
+/// `graft features --layer pool` returns them. Subclasses give the four halves; forward and backward
+/// are their composition.
+open class FeatureHeadNetwork: Module {
     /// The module path of the final Linear (`fc`, `classifier.1`, `classifier.6`).
-    var classifierPath: String { get }
+    open var classifierPath: String { "fc" }
     /// The module path of everything after the features (`fc`, EfficientNet's `classifier`).
-    var headPath: String { get }
-    /// `[N, F]`: everything before the head.
-    func forwardFeatures(_ x: Tensor) throws -> Tensor
-    func forwardHead(_ features: Tensor) throws -> Tensor
-    func backwardHead(_ gradOutput: Tensor) throws -> Tensor?
-    func backwardFeatures(_ gradFeatures: Tensor) throws -> Tensor?
-}
+    open var headPath: String { classifierPath }
 
-extension FeatureHeadNetwork {
-    public var headPath: String { classifierPath }
+    /// `[N, F]`: everything before the head.
+    open func forwardFeatures(_ x: Tensor) throws -> Tensor { throw NNError.notImplemented("\(typeName).forwardFeatures") }
+    open func forwardHead(_ features: Tensor) throws -> Tensor { throw NNError.notImplemented("\(typeName).forwardHead") }
+    open func backwardHead(_ gradOutput: Tensor) throws -> Tensor? { throw NNError.notImplemented("\(typeName).backwardHead") }
+    open func backwardFeatures(_ gradFeatures: Tensor) throws -> Tensor? {
+        throw NNError.notImplemented("\(typeName).backwardFeatures")
+    }
+
+    public final override func forward(_ x: Tensor) throws -> Tensor { try forwardHead(try forwardFeatures(x)) }
+
+    public final override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+        guard let g = try backwardHead(gradOutput) else { return nil }
+        return try backwardFeatures(g)
+    }
 }

@@ -10,7 +10,7 @@ import GraftTensor
 /// torchvision's `EfficientNet`: children [`normalization` (Keras only)], `features` (0 the stem, 1…S
 /// the stages of MBConv / FusedMBConv blocks, S+1 the head conv), `avgpool`, `classifier` (0 Dropout,
 /// 1 Linear).
-public final class EfficientNet: Module, FeatureHeadNetwork {
+public final class EfficientNet: FeatureHeadNetwork {
     public let config: EfficientNetConfig
     public let normalization: KerasInputNormalization?
     public let features: Sequential
@@ -73,29 +73,23 @@ public final class EfficientNet: Module, FeatureHeadNetwork {
             + [("features", features), ("avgpool", avgpool), ("classifier", classifier)]
     }
 
-    public var classifierPath: String { "classifier.1" }
-    public var headPath: String { "classifier" }
+    public override var classifierPath: String { "classifier.1" }
+    public override var headPath: String { "classifier" }
 
-    public func forwardFeatures(_ x: Tensor) throws -> Tensor {
+    public override func forwardFeatures(_ x: Tensor) throws -> Tensor {
         let input = try normalization?(x) ?? x
         let pooled = try avgpool(try features(input))
         pooledShape = pooled.shape
         return try pooled.reshaped([pooled.shape[0], pooled.shape[1]])
     }
 
-    public func forwardHead(_ f: Tensor) throws -> Tensor { try classifier(f) }
-    public override func forward(_ x: Tensor) throws -> Tensor { try forwardHead(try forwardFeatures(x)) }
-    public func backwardHead(_ g: Tensor) throws -> Tensor? { try classifier.backward(g) }
+    public override func forwardHead(_ f: Tensor) throws -> Tensor { try classifier(f) }
+    public override func backwardHead(_ g: Tensor) throws -> Tensor? { try classifier.backward(g) }
 
-    public func backwardFeatures(_ g: Tensor) throws -> Tensor? {
+    public override func backwardFeatures(_ g: Tensor) throws -> Tensor? {
         guard let shape = pooledShape, avgpool.recordsForBackward,
               let d = try avgpool.backward(try g.reshaped(shape)), features.recordsForBackward else { return nil }
         return try features.backward(d)
-    }
-
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
-        guard let g = try backwardHead(gradOutput) else { return nil }
-        return try backwardFeatures(g)
     }
 }
 

@@ -7,7 +7,7 @@ import GraftNN
 import GraftTensor
 
 /// torchvision's `ResNet`: children `conv1`, `bn1`, `relu`, `maxpool`, `layer1`…`layer4`, `avgpool`, `fc`.
-public final class ResNet: Module, FeatureHeadNetwork {
+public final class ResNet: FeatureHeadNetwork {
     public let config: ResNetConfig
     public let conv1: Conv2d
     public let bn1: BatchNorm2d
@@ -52,11 +52,11 @@ public final class ResNet: Module, FeatureHeadNetwork {
         fc = linear
     }
 
-    public var classifierPath: String { "fc" }
+    public override var classifierPath: String { "fc" }
 
     public override func resetParameters(_ scheme: InitScheme, _ rng: inout SeededGenerator) {}
 
-    public func forwardFeatures(_ x: Tensor) throws -> Tensor {
+    public override func forwardFeatures(_ x: Tensor) throws -> Tensor {
         var h = conv1.fusable && bn1.fusable && relu.fusable && !bn1.normalizesWithBatch
             ? try conv1.fused(x, norm: bn1, activation: .relu) : try relu(try bn1(try conv1(x)))
         h = try maxpool(h)
@@ -66,12 +66,11 @@ public final class ResNet: Module, FeatureHeadNetwork {
         return try pooled.reshaped([pooled.shape[0], pooled.shape[1]])
     }
 
-    public func forwardHead(_ features: Tensor) throws -> Tensor { try fc(features) }
-    public override func forward(_ x: Tensor) throws -> Tensor { try forwardHead(try forwardFeatures(x)) }
+    public override func forwardHead(_ features: Tensor) throws -> Tensor { try fc(features) }
 
-    public func backwardHead(_ gradOutput: Tensor) throws -> Tensor? { try fc.backward(gradOutput) }
+    public override func backwardHead(_ gradOutput: Tensor) throws -> Tensor? { try fc.backward(gradOutput) }
 
-    public func backwardFeatures(_ g: Tensor) throws -> Tensor? {
+    public override func backwardFeatures(_ g: Tensor) throws -> Tensor? {
         guard let shape = pooledShape, avgpool.recordsForBackward else { return nil }
         guard var d = try avgpool.backward(try g.reshaped(shape)) else { return nil }
         for stage in stages.reversed() {
@@ -81,11 +80,6 @@ public final class ResNet: Module, FeatureHeadNetwork {
         guard maxpool.recordsForBackward, let dPool = try maxpool.backward(d) else { return nil }
         guard relu.recordsForBackward, let dr = try relu.backward(dPool), let dz = try bn1.backward(dr) else { return nil }
         return try conv1.backward(dz)
-    }
-
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
-        guard let g = try backwardHead(gradOutput) else { return nil }
-        return try backwardFeatures(g)
     }
 }
 

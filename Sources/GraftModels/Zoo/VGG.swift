@@ -9,7 +9,7 @@ import GraftTensor
 /// torchvision's `VGG`: children `features` (Sequential: conv, [bn], relu … pool), `avgpool`,
 /// `classifier` (Sequential: 0 Linear, 1 ReLU, 2 Dropout, 3 Linear, 4 ReLU, 5 Dropout, 6 Linear).
 /// Keras' VGG flattens the 7×7 map as it is (no adaptive pool) and has no dropout.
-public final class VGG: Module, FeatureHeadNetwork {
+public final class VGG: FeatureHeadNetwork {
     public let config: VGGConfig
     public let features: Sequential
     public let avgpool: Module
@@ -44,13 +44,13 @@ public final class VGG: Module, FeatureHeadNetwork {
         [("features", features), ("avgpool", avgpool), ("classifier", classifier)]
     }
 
-    public var classifierPath: String { "classifier.6" }
+    public override var classifierPath: String { "classifier.6" }
 
     /// torchvision: convolutions kaiming_normal (fan_out), zero bias; linear N(0, 0.01), zero bias.
     public func torchvisionInit(seed: UInt64) { initialize(seed: seed, scheme: .kaiming) }
 
     /// The 4096-wide output of the second hidden layer (what the last Linear sees).
-    public func forwardFeatures(_ x: Tensor) throws -> Tensor {
+    public override func forwardFeatures(_ x: Tensor) throws -> Tensor {
         let h = try avgpool(try features(x))
         flatShape = h.shape
         var f = try h.reshaped([h.shape[0], h.count / max(h.shape[0], 1)])
@@ -69,11 +69,10 @@ public final class VGG: Module, FeatureHeadNetwork {
         return f
     }
 
-    public func forwardHead(_ features: Tensor) throws -> Tensor { try classifier.layers[6](features) }
-    public override func forward(_ x: Tensor) throws -> Tensor { try forwardHead(try forwardFeatures(x)) }
-    public func backwardHead(_ gradOutput: Tensor) throws -> Tensor? { try classifier.layers[6].backward(gradOutput) }
+    public override func forwardHead(_ features: Tensor) throws -> Tensor { try classifier.layers[6](features) }
+    public override func backwardHead(_ gradOutput: Tensor) throws -> Tensor? { try classifier.layers[6].backward(gradOutput) }
 
-    public func backwardFeatures(_ g: Tensor) throws -> Tensor? {
+    public override func backwardFeatures(_ g: Tensor) throws -> Tensor? {
         var d = g
         for m in classifier.layers.dropLast().reversed() {
             guard m.recordsForBackward, let next = try m.backward(d) else { return nil }
@@ -82,10 +81,5 @@ public final class VGG: Module, FeatureHeadNetwork {
         guard let shape = flatShape, avgpool.recordsForBackward, let dPool = try avgpool.backward(try d.reshaped(shape)) else { return nil }
         guard features.recordsForBackward else { return nil }
         return try features.backward(dPool)
-    }
-
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
-        guard let g = try backwardHead(gradOutput) else { return nil }
-        return try backwardFeatures(g)
     }
 }
