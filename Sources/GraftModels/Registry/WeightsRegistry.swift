@@ -100,3 +100,16 @@ public enum ImageNet {
         return text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
     }()
 }
+
+extension WeightsInfo {
+    /// The published file name (`resnet50-11ad3fa6.pth`).
+    public var fileName: String { url.split(separator: "/").last.map(String.init) ?? "" }
+
+    /// The sha256 prefix torchvision puts in the file name (`11ad3fa6`), which `torch.hub` checks on
+    /// download and Graft checks on convert; nil for weights published without one.
+    public var sha256Prefix: String? {
+        guard let dash = fileName.lastIndex(of: "-"), let dot = fileName.lastIndex(of: "."), dash < dot else { return nil }
+        let hash = fileName[fileName.index(after: dash)..<dot]
+        return hash.count >= 8 && hash.allSatisfy(\.isHexDigit) ? String(hash) : nil
+    }
+}
