@@ -1,0 +1,96 @@
+/// LayerNorm over the channels of an NCHW tensor at every pixel — ConvNeXt's `LayerNorm2d` and the
+/// channels-last `nn.LayerNorm(C)` of its blocks, computed without a permute:
+/// `y = (x − μ) / √(σ² + eps) · γ + β`, μ and σ² (biased) over C for each (n, h, w).
+///
+/// Channels are the outer loop and pixels the inner one, so every pass reads contiguous planes.
+public struct LayerNormStatistics: Sendable {
+    /// Per (n, pixel): the mean and 1/√(σ² + eps), `[N · H · W]`.
+    public let mean: [Float]
+    public let rstd: [Float]
+}
+
+public func layerNormChannels(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float) throws
+    -> (output: Tensor, statistics: LayerNormStatistics)
+{
+    try checkRank("layerNormChannels", "x (N, C, H, W)", x, 4)
+    let n = x.shape[0], c = x.shape[1], plane = x.shape[2] * x.shape[3]
+    try checkShape("layerNormChannels", "gamma", gamma, [c])
+    try checkShape("layerNormChannels", "beta", beta, [c])
+    var out = Tensor(kernelShape: x.shape)
+    let dst = out.mutablePointer()
+    var means = [Float](repeating: 0, count: n * plane), rstds = [Float](repeating: 0, count: n * plane)
+    withExtendedLifetime((x, gamma, beta)) {
+        let src = x.pointer, g = gamma.pointer, b = beta.pointer
+        means.withUnsafeMutableBufferPointer { mp in
+        rstds.withUnsafeMutableBufferPointer { rp in
+            Parallel.forRanges(n, grain: 1) { images in
+                var sum = [Double](repeating: 0, count: plane), sq = [Double](repeating: 0, count: plane)
+                for i in images {
+                    let base = src + i * c * plane
+                    for p in 0..<plane { sum[p] = 0; sq[p] = 0 }
+                    for ch in 0..<c {
+                        let row = base + ch * plane
+                        for p in 0..<plane { let v = Double(row[p]); sum[p] += v; sq[p] += v * v }
+                    }
+                    for p in 0..<plane {
+                        let mean = sum[p] / Double(c)
+                        let variance = max(sq[p] / Double(c) - mean * mean, 0)
+                        mp[i * plane + p] = Float(mean)
+                        rp[i * plane + p] = Float(1 / (variance + Double(eps)).squareRoot())
+                    }
+                    let m = mp.baseAddress! + i * plane, r = rp.baseAddress! + i * plane
+                    for ch in 0..<c {
+                        let row = base + ch * plane, o = dst + (i * c + ch) * plane, gc = g[ch], bc = b[ch]
+                        for p in 0..<plane { o[p] = (row[p] - m[p]) * r[p] * gc + bc }
+                    }
+                }
+            }
+        }
+        }
+    }
+    return (out, LayerNormStatistics(mean: means, rstd: rstds))
+}
+
+/// Gradients of `layerNormChannels`: dx = rstd·(dŷ − mean_C(dŷ) − x̂·mean_C(dŷ·x̂)) with dŷ = dy·γ,
+/// dγ = Σ dy·x̂ and dβ = Σ dy over N, H, W.
+public func layerNormChannelsBackward(x: Tensor, gradOutput dy: Tensor, gamma: Tensor, statistics s: LayerNormStatistics,
+                                      inputGradient: Bool = true) throws -> (input: Tensor?, gamma: Tensor, beta: Tensor) {
+    try checkRank("layerNormChannelsBackward", "x (N, C, H, W)", x, 4)
+    try checkShape("layerNormChannelsBackward", "gradOutput", dy, x.shape)
+    let n = x.shape[0], c = x.shape[1], plane = x.shape[2] * x.shape[3]
+    var dx = inputGradient ? Tensor(kernelShape: x.shape) : nil
+    let dxp = dx?.mutablePointer()
+    var dGamma = [Double](repeating: 0, count: c), dBeta = [Double](repeating: 0, count: c)
+    withExtendedLifetime((x, dy, gamma)) {
+        let xp = x.pointer, gp = dy.pointer, g = gamma.pointer
+        var a = [Float](repeating: 0, count: plane), b = [Float](repeating: 0, count: plane)
+        for i in 0..<n {
+            let m = s.mean, r = s.rstd, off = i * plane
+            for p in 0..<plane { a[p] = 0; b[p] = 0 }
+            for ch in 0..<c {
+                let xr = xp + (i * c + ch) * plane, gr = gp + (i * c + ch) * plane, gc = g[ch]
+                var sg = 0.0, sb = 0.0
+                for p in 0..<plane {
+                    let xhat = (xr[p] - m[off + p]) * r[off + p]
+                    let dyhat = gr[p] * gc
+                    a[p] += dyhat
+                    b[p] += dyhat * xhat
+                    sg += Double(gr[p] * xhat)
+                    sb += Double(gr[p])
+                }
+                dGamma[ch] += sg
+                dBeta[ch] += sb
+            }
+            guard let dxp else { continue }
+            let inv = 1 / Float(c)
+            for ch in 0..<c {
+                let xr = xp + (i * c + ch) * plane, gr = gp + (i * c + ch) * plane, o = dxp + (i * c + ch) * plane, gc = g[ch]
+                for p in 0..<plane {
+                    let xhat = (xr[p] - m[off + p]) * r[off + p]
+                    o[p] = r[off + p] * (gr[p] * gc - a[p] * inv - xhat * b[p] * inv)
+                }
+            }
+        }
+    }
+    return (dx, try Tensor(shape: [c], values: dGamma.map(Float.init)), try Tensor(shape: [c], values: dBeta.map(Float.init)))
+}
