@@ -85,7 +85,7 @@ struct FineTune: ParsableCommand {
         if !folder.isEmpty { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         let (store, loaded, arch) = try reportingErrors(file: model.checkpoint) { try model.load() }
         let choice = try reportingErrors(file: model.checkpoint) {
-            try PreprocessingChoice.resolve(weights: weights, arch: arch, metadata: store.metadata)
+            try PreprocessingChoice.resolve(weights: weights, arch: arch, store: store)
         }
         let dataset = try reportingErrors(file: data) { try ImageFolder.load(data, valSplit: valSplit, seed: seed) }
         let net = loaded.model
