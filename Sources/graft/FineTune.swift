@@ -31,7 +31,9 @@ struct FineTune: ParsableCommand {
     var groups: String?
     @Option(help: "SGD momentum or Adam β1.") var momentum = 0.9
     @Flag var nesterov = false
-    @Option var weightDecay: Double?
+    @Option(help: ArgumentHelp("Weight decay (default: " + FineTuneSettings.OptimizerKind.allCases
+                               .map { "\($0.defaultWeightDecay) with \($0.rawValue)" }.joined(separator: ", ") + ")."))
+    var weightDecay: Double?
     @Flag(help: "Also decay BatchNorm parameters and biases.") var decayBNBias = false
     @Option(help: "one-cycle (fastai defaults), cosine[:WARMUP_STEPS], step:EPOCHS:GAMMA, constant.") var schedule = "one-cycle"
     @Option var labelSmoothing: Float = 0
@@ -59,7 +61,7 @@ struct FineTune: ParsableCommand {
         s.groupBoundaries = groups.map { $0.split(separator: ",").map(String.init) }
         s.momentum = momentum
         s.nesterov = nesterov
-        s.weightDecay = weightDecay ?? (optimizer == .adamw ? 0.01 : 1e-4)
+        if let weightDecay { s.weightDecay = weightDecay }
         s.decayNormAndBias = decayBNBias
         guard let sched = Schedule(parsing: schedule) else { throw ValidationError("--schedule: unknown '\(schedule)'") }
         s.schedule = sched
@@ -75,7 +77,6 @@ struct FineTune: ParsableCommand {
         s.augment = !noAugment && !cacheFeatures
         s.forceFeatureCache = cacheFeatures
         s.headDropout = headDropout
-        s.keepMatchingClasses = keepMatchingClasses
         return s
     }
 
