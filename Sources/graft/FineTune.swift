@@ -82,8 +82,6 @@ struct FineTune: ParsableCommand {
 
     func run() throws {
         let s = try settings()
-        let folder = (output as NSString).deletingLastPathComponent
-        if !folder.isEmpty { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         let (store, loaded, arch) = try reportingErrors(file: model.checkpoint) { try model.load() }
         let choice = try reportingErrors(file: model.checkpoint) {
             try PreprocessingChoice.resolve(weights: weights, arch: arch, store: store)
@@ -118,28 +116,14 @@ struct FineTune: ParsableCommand {
         }
         try reportingErrors(file: data) { try tuner.run() }
 
-        var meta = StoreMetadata()
-        meta.arch = arch
-        meta.weights = choice.source
-        try meta.record(choice.pipeline)
-        meta.classes = dataset.classes
-        meta.sourceFile = (model.checkpoint as NSString).lastPathComponent
-        meta.notes = ["fine-tuned by graft finetune: \(epochs) epochs, optimizer \(optimizer.rawValue), lr \(lr), freeze \(freeze), bn \(bn.rawValue)"]
-        let out = WeightStore.inMemory(net.stateDict(), metadata: meta)
-        try reportingErrors(file: output) { try out.writeSafetensors(to: output) }
-        let dir = (output as NSString).deletingLastPathComponent.isEmpty ? "." : (output as NSString).deletingLastPathComponent
-        try reportingErrors(file: dir) {
-            try PNGWriter.write(try TrainingCharts.curves(tuner.history), to: "\(dir)/training-curves.png")
-            if let v = tuner.lastValidation {
-                try PNGWriter.write(try TrainingCharts.confusion(v.confusion, classes: dataset.classes), to: "\(dir)/confusion-matrix.png")
-                let text = TrainingCharts.confusionText(v, classes: dataset.classes)
-                let w = try AtomicFileWriter(destination: "\(dir)/confusion-matrix.txt")
-                try w.write(Array(text.utf8))
-                try w.commit()
-                if !json { print(text, terminator: "") }
-            }
+        let result = try reportingErrors(file: output) {
+            try FineTuneOutput(tuner: tuner, arch: arch, preprocessing: choice, source: store)
         }
-        if !json { print("wrote \(output), \(dir)/training-curves.png, \(dir)/confusion-matrix.png/.txt") }
+        let files = try reportingErrors(file: output) { try result.save(to: output) }
+        if !json {
+            if let table = result.confusionText { print(table, terminator: "") }
+            print("wrote " + files.all.joined(separator: ", "))
+        }
     }
 }
 
