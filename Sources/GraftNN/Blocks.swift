@@ -16,7 +16,7 @@ public func convNormActivation(_ inChannels: Int, _ outChannels: Int, kernelSize
 
 /// A network that splits at its pooled, flattened features: the body up to them, and the head after.
 /// The zoo's models all do; fine-tuning uses the split to cache features of a frozen body, and
-/// `graft features --layer pool` returns them.
+/// `Model.features(_:)` returns them.
 public protocol FeatureHeadNetwork: Module {
     /// The module path of the final Linear (`fc`, `classifier.1`, `classifier.6`).
     var classifierPath: String { get }
