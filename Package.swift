@@ -69,7 +69,7 @@ let package = Package(
             resources: [.copy("Resources/imagenet_classes.txt")],
             swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(
-            name: "GraftTrain", dependencies: ["GraftModels", "GraftNN", "GraftTensor", "GraftImage"],
+            name: "GraftTrain", dependencies: ["GraftCore", "GraftStore", "GraftModels", "GraftNN", "GraftTensor", "GraftImage"],
             swiftSettings: kernelSettings),
         .target(
             name: "Graft",

@@ -1,9 +1,17 @@
 import CImageCodecs
 import GraftCore
 
-/// Writes an `RGBImage` as a PNG file (libpng), atomically.
+/// Encodes an `RGBImage` as PNG (libpng), and writes it atomically.
 public enum PNGWriter {
     public static func write(_ image: RGBImage, to path: String) throws {
+        let bytes = try encode(image)
+        let writer = try AtomicFileWriter(destination: path)
+        try writer.write(bytes)
+        try writer.commit()
+    }
+
+    /// The PNG file's bytes, for a caller that commits several files together.
+    public static func encode(_ image: RGBImage) throws -> [UInt8] {
         var out: UnsafeMutablePointer<UInt8>?
         var size = 0
         var message = [CChar](repeating: 0, count: Int(GIC_MESSAGE_LENGTH))
@@ -15,8 +23,6 @@ public enum PNGWriter {
             throw ImageError.invalidArgument("PNG encoding failed: \(text)")
         }
         defer { gic_free(bytes) }
-        let writer = try AtomicFileWriter(destination: path)
-        try writer.write(UnsafeRawBufferPointer(start: bytes, count: size))
-        try writer.commit()
+        return Array(UnsafeBufferPointer(start: bytes, count: size))
     }
 }

@@ -16,7 +16,7 @@ public func convNormActivation(_ inChannels: Int, _ outChannels: Int, kernelSize
 
 /// A network that splits at its pooled, flattened features: the body up to them, and the head after.
 /// The zoo's models all do; fine-tuning uses the split to cache features of a frozen body, and
-/// `graft features --layer pool` returns them. Subclasses give the four halves; forward and backward
+/// `Model.features(_:)` and `graft features --layer pool` return them. Subclasses give the four halves; forward and backward
 /// are their composition.
 open class FeatureHeadNetwork: Module {
     /// The module path of the final Linear (`fc`, `classifier.1`, `classifier.6`).

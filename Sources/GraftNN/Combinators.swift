@@ -1,8 +1,9 @@
 import GraftTensor
 
 /// `activation(body(x) + shortcut(x))` as an ordinary module (children `body` and, unless the
-/// shortcut is the identity, `shortcut`). At inference the add and the activation run in the epilogue
-/// of the body's last convolution when the body ends in one.
+/// shortcut is the identity, `shortcut`). The add and the activation run in one pass over the body's
+/// output; a block that wants them in its last convolution's epilogue calls
+/// `Conv2d.fused(_:norm:activation:residual:)` itself, as the zoo's ResNet block does.
 public final class Residual: Module {
     public private(set) var body: Module
     public private(set) var shortcut: Module?

@@ -4,9 +4,9 @@ import GraftTensor
 /// dilation and groups; `padding: .same` as torch's `padding="same"`, `.tfSame` as TensorFlow's
 /// "SAME" (the split recomputed for each input size, the odd pixel at the bottom/right).
 ///
-/// `fused(_:norm:activation:residual:)` is the inference path the containers take: a following
-/// BatchNorm folded into the weights (cached until a parameter changes), the activation and a
-/// residual add applied in the convolution's epilogue.
+/// `fused(_:norm:activation:residual:)` is the inference path `Sequential` and the zoo's blocks take:
+/// a following BatchNorm folded into the weights (cached until a parameter changes), the activation
+/// and a residual add applied in the convolution's epilogue.
 public final class Conv2d: Module {
     public enum Padding: Sendable, Equatable {
         case explicit(h: Int, w: Int)

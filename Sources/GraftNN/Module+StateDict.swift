@@ -112,8 +112,9 @@ extension Module {
         return report
     }
 
-    /// `load_state_dict(sd, strict=)`: throws `StateDictError` naming every problem when strict,
-    /// loads what fits and returns the problems otherwise.
+    /// `load_state_dict(sd, strict=)`: throws `StateDictError` naming every problem. Not strict,
+    /// missing and unused keys are let through and the missing ones returned; a mis-shaped or
+    /// unreadable tensor still throws, as it does in torch.
     @discardableResult
     public func load(stateDict: [(name: String, tensor: RawTensor)], strict: Bool = true) throws -> [LoadProblem] {
         let report = load(from: StateDictSource(stateDict), allowMissing: { _ in !strict }, ignore: { _ in !strict })

@@ -96,7 +96,6 @@ public final class Prefetcher: @unchecked Sendable {
     private var results: [Int: Result<Batch?, Error>] = [:]
     private let condition = NSCondition()
     private var nextToConsume = 0
-    private var produced = 0
     private var cancelled = false
     private let ahead = 2
 
@@ -118,7 +117,6 @@ public final class Prefetcher: @unchecked Sendable {
             let r = Result { try make(i) }
             condition.lock()
             results[i] = r
-            produced = i + 1
             condition.broadcast()
             condition.unlock()
         }

@@ -2,7 +2,18 @@ import GraftModels
 
 /// Every choice of a fine-tuning run.
 public struct FineTuneSettings: Sendable {
-    public enum OptimizerKind: String, Sendable, CaseIterable { case sgd, adamw }
+    public enum OptimizerKind: String, Sendable, CaseIterable {
+        case sgd, adamw
+
+        /// The weight decay a run uses unless told otherwise: SGD 1e-4 (torchvision's reference
+        /// recipe), AdamW 0.01 (`torch.optim.AdamW`'s own default; decoupled decay wants a larger value).
+        public var defaultWeightDecay: Double {
+            switch self {
+            case .sgd: return 1e-4
+            case .adamw: return 0.01
+            }
+        }
+    }
 
     public var epochs = 5
     public var batchSize = 16
@@ -11,7 +22,12 @@ public struct FineTuneSettings: Sendable {
     /// SGD momentum or Adam β1 (one-cycle overrides it per step).
     public var momentum: Double = 0.9
     public var nesterov = false
-    public var weightDecay: Double = 1e-4
+    /// Weight decay of the decayed groups: the optimizer's `defaultWeightDecay` until set.
+    public var weightDecay: Double {
+        get { chosenWeightDecay ?? optimizer.defaultWeightDecay }
+        set { chosenWeightDecay = newValue }
+    }
+    private var chosenWeightDecay: Double?
     /// Apply weight decay to BatchNorm parameters and biases too (off by default, as fastai and timm).
     public var decayNormAndBias = false
     public var learningRate: LearningRateSpec = .single(1e-3)
@@ -28,9 +44,18 @@ public struct FineTuneSettings: Sendable {
     /// Train the head on cached features even if augmentation is on (augmentation is then skipped).
     public var forceFeatureCache = false
     public var headDropout: Float?
-    public var keepMatchingClasses = false
 
     public init() {}
+
+    /// The run in one line (a fine-tuned store's notes): epochs, batch, optimizer, learning rates,
+    /// schedule, freezing and BatchNorm policy.
+    public var summary: String {
+        var parts = ["\(epochs) epochs", "batch \(batchSize)", "\(optimizer.rawValue) lr \(learningRate)"]
+        if let layerDecay { parts[2] += " layer decay \(layerDecay)" }
+        parts += ["weight decay \(weightDecay)", "schedule \(schedule)", "freeze \(freeze)", "bn \(bn.rawValue)"]
+        if !unfreezeAt.isEmpty { parts.append("unfreeze " + unfreezeAt.map { "\($0.epoch):\($0.target)" }.joined(separator: ",")) }
+        return parts.joined(separator: ", ")
+    }
 }
 
 extension FineTuneSettings {

@@ -1,3 +1,4 @@
+import GraftModels
 import GraftTensor
 
 /// Classification metrics of one pass over a dataset.
@@ -28,11 +29,10 @@ public struct MetricsAccumulator {
         let k = logits.shape.count == 2 ? logits.shape[1] : 0
         let values = logits.values
         for (i, t) in targets.enumerated() {
-            let row = values[(i * k)..<((i + 1) * k)]
-            let order = row.indices.sorted { row[$0] != row[$1] ? row[$0] > row[$1] : $0 < $1 }
-            let predicted = order[0] - i * k
+            let top = TopK.indices(values[(i * k)..<((i + 1) * k)], k: 5)
+            let predicted = top[0]
             if predicted == t { hits += 1 }
-            if order.prefix(5).contains(t + i * k) { hits5 += 1 }
+            if top.contains(t) { hits5 += 1 }
             if t < classes && predicted < classes { confusion[t][predicted] += 1 }
         }
         lossSum += Double(meanLoss) * Double(targets.count)

@@ -58,3 +58,15 @@ public enum Schedule: Sendable, Equatable {
         }
     }
 }
+
+extension Schedule: CustomStringConvertible {
+    /// The text `init(parsing:)` reads back, where it can express the schedule.
+    public var description: String {
+        switch self {
+        case .constant: return "constant"
+        case .step(let every, let gamma): return "step:\(every):\(gamma)"
+        case .cosine(let warmup, let minFactor): return "cosine:\(warmup)" + (minFactor == 0 ? "" : " (down to \(minFactor) of the peak)")
+        case .oneCycle: return self == .fastaiOneCycle ? "one-cycle" : "one-cycle (custom)"
+        }
+    }
+}

@@ -40,7 +40,7 @@ public enum BNPolicy: String, Sendable, CaseIterable {
 
 /// `--lr 1e-3` (fastai `slice(hi)`: earlier groups hi/10, the head hi) or `--lr 1e-5:1e-3` (fastai
 /// `slice(lo, hi)`: geometric from lo to hi across the groups).
-public enum LearningRateSpec: Equatable, Sendable {
+public enum LearningRateSpec: Equatable, Sendable, CustomStringConvertible {
     case single(Double)
     case range(Double, Double)
 
@@ -49,6 +49,14 @@ public enum LearningRateSpec: Equatable, Sendable {
         if parts.count == 1, let v = Double(parts[0]), v > 0 { self = .single(v); return }
         if parts.count == 2, let lo = Double(parts[0]), let hi = Double(parts[1]), lo > 0, hi >= lo { self = .range(lo, hi); return }
         return nil
+    }
+
+    /// The text `init(parsing:)` reads back (`0.001`, `1e-05:0.001`).
+    public var description: String {
+        switch self {
+        case .single(let v): return "\(v)"
+        case .range(let lo, let hi): return "\(lo):\(hi)"
+        }
     }
 
     /// The learning rate of each of `n` groups (the head last).

@@ -15,6 +15,10 @@ func reportingErrors<T>(file: String, _ body: () throws -> T) throws -> T {
         return try body()
     } catch let exit as ExitCode {
         throw exit
+    } catch let error as PreprocessingRecordError {
+        // It names its store itself.
+        printError("graft: error: \(String(describing: error).escapedForTerminal)")
+        throw Exit.badInput
     } catch {
         printError("graft: error: \(file.escapedForTerminal): \(String(describing: error).escapedForTerminal)")
         throw Exit.badInput

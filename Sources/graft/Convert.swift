@@ -45,12 +45,12 @@ struct Convert: ParsableCommand {
         }
         if let weights {
             // Recorded by its full name, so predict finds the preset again.
-            let info = try reportingErrors(file: input) { try lookupWeights(weights, arch: arch) }
+            let info = try reportingErrors(file: input) { try WeightsRegistry.resolve(weights, arch: arch) }
             store.metadata.weights = info.fullName
         }
         if let preset {
             let pipeline = try parsePreset(preset)
-            try store.metadata.record(pipeline)
+            try reportingErrors(file: input) { try store.metadata.record(pipeline) }
         }
         if let classes {
             let text = try reportingErrors(file: classes) { try String(contentsOfFile: classes, encoding: .utf8) }

@@ -40,7 +40,7 @@ struct Features: ParsableCommand {
             }
         } else {
             let choice = try reportingErrors(file: model.checkpoint) {
-                try PreprocessingChoice.resolve(weights: weights, arch: arch, metadata: store.metadata)
+                try PreprocessingChoice.resolve(weights: weights, arch: arch, store: store)
             }
             var values: [Float] = []
             var shape: [Int] = []

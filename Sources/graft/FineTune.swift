@@ -31,7 +31,9 @@ struct FineTune: ParsableCommand {
     var groups: String?
     @Option(help: "SGD momentum or Adam β1.") var momentum = 0.9
     @Flag var nesterov = false
-    @Option var weightDecay: Double?
+    @Option(help: ArgumentHelp("Weight decay (default: " + FineTuneSettings.OptimizerKind.allCases
+                               .map { "\($0.defaultWeightDecay) with \($0.rawValue)" }.joined(separator: ", ") + ")."))
+    var weightDecay: Double?
     @Flag(help: "Also decay BatchNorm parameters and biases.") var decayBNBias = false
     @Option(help: "one-cycle (fastai defaults), cosine[:WARMUP_STEPS], step:EPOCHS:GAMMA, constant.") var schedule = "one-cycle"
     @Option var labelSmoothing: Float = 0
@@ -59,7 +61,7 @@ struct FineTune: ParsableCommand {
         s.groupBoundaries = groups.map { $0.split(separator: ",").map(String.init) }
         s.momentum = momentum
         s.nesterov = nesterov
-        s.weightDecay = weightDecay ?? (optimizer == .adamw ? 0.01 : 1e-4)
+        if let weightDecay { s.weightDecay = weightDecay }
         s.decayNormAndBias = decayBNBias
         guard let sched = Schedule(parsing: schedule) else { throw ValidationError("--schedule: unknown '\(schedule)'") }
         s.schedule = sched
@@ -75,18 +77,15 @@ struct FineTune: ParsableCommand {
         s.augment = !noAugment && !cacheFeatures
         s.forceFeatureCache = cacheFeatures
         s.headDropout = headDropout
-        s.keepMatchingClasses = keepMatchingClasses
         return s
     }
 
     func run() throws {
         let parsed = try settings()
-        let folder = (output as NSString).deletingLastPathComponent
-        if !folder.isEmpty { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         let (store, loaded, arch) = try reportingErrors(file: model.checkpoint) { try model.load() }
         let s = try reportingErrors(file: model.checkpoint) { try parsed.resolvingModulePaths(loaded) }
         let choice = try reportingErrors(file: model.checkpoint) {
-            try PreprocessingChoice.resolve(weights: weights, arch: arch, metadata: store.metadata)
+            try PreprocessingChoice.resolve(weights: weights, arch: arch, store: store)
         }
         let dataset = try reportingErrors(file: data) { try ImageFolder.load(data, valSplit: valSplit, seed: seed) }
         let net = loaded.model
@@ -118,28 +117,14 @@ struct FineTune: ParsableCommand {
         }
         try reportingErrors(file: data) { try tuner.run() }
 
-        var meta = StoreMetadata()
-        meta.arch = arch
-        meta.weights = choice.source
-        try meta.record(choice.pipeline)
-        meta.classes = dataset.classes
-        meta.sourceFile = (model.checkpoint as NSString).lastPathComponent
-        meta.notes = ["fine-tuned by graft finetune: \(epochs) epochs, optimizer \(optimizer.rawValue), lr \(lr), freeze \(freeze), bn \(bn.rawValue)"]
-        let out = WeightStore.inMemory(net.stateDict(), metadata: meta)
-        try reportingErrors(file: output) { try out.writeSafetensors(to: output) }
-        let dir = (output as NSString).deletingLastPathComponent.isEmpty ? "." : (output as NSString).deletingLastPathComponent
-        try reportingErrors(file: dir) {
-            try PNGWriter.write(try TrainingCharts.curves(tuner.history), to: "\(dir)/training-curves.png")
-            if let v = tuner.lastValidation {
-                try PNGWriter.write(try TrainingCharts.confusion(v.confusion, classes: dataset.classes), to: "\(dir)/confusion-matrix.png")
-                let text = TrainingCharts.confusionText(v, classes: dataset.classes)
-                let w = try AtomicFileWriter(destination: "\(dir)/confusion-matrix.txt")
-                try w.write(Array(text.utf8))
-                try w.commit()
-                if !json { print(text, terminator: "") }
-            }
+        let result = try reportingErrors(file: output) {
+            try FineTuneOutput(tuner: tuner, arch: arch, preprocessing: choice, source: store)
         }
-        if !json { print("wrote \(output), \(dir)/training-curves.png, \(dir)/confusion-matrix.png/.txt") }
+        let files = try reportingErrors(file: output) { try result.save(to: output) }
+        if !json {
+            if let table = result.confusionText { print(table, terminator: "") }
+            print("wrote " + files.all.joined(separator: ", "))
+        }
     }
 }
 

@@ -23,7 +23,7 @@ struct Predict: ParsableCommand {
     func run() throws {
         let (store, loaded, arch) = try reportingErrors(file: model.checkpoint) { try model.load() }
         let choice = try reportingErrors(file: model.checkpoint) {
-            try PreprocessingChoice.resolve(weights: weights, arch: arch, metadata: store.metadata)
+            try PreprocessingChoice.resolve(weights: weights, arch: arch, store: store)
         }
         var results: [Result] = []
         for path in images {
@@ -64,7 +64,7 @@ struct Preprocess: ParsableCommand {
     func run() throws {
         guard weights != nil || arch != nil else { throw ValidationError("give --weights or --arch") }
         let choice = try reportingErrors(file: weights ?? arch ?? "") {
-            try PreprocessingChoice.resolve(weights: weights, arch: arch, metadata: nil)
+            try PreprocessingChoice.resolve(weights: weights, arch: arch)
         }
         let t = try reportingErrors(file: image) { try choice.pipeline.evaluate(try ImageDecoder.decode(path: image)) }
         try reportingErrors(file: output) { try NpyArray(shape: t.shape, values: t.values).write(toFile: output) }

@@ -15,8 +15,8 @@ struct Verify: ParsableCommand {
     @Option(help: "The reference logits (.npy).")
     var reference: String
 
-    @Option var atol: Float = 1e-4
-    @Option var rtol: Float = 1e-4
+    @Option var atol: Float = Verification.defaultATol
+    @Option var rtol: Float = Verification.defaultRTol
 
     @Flag(help: "Apply softmax to Graft's outputs first (references from keras.applications models, whose last layer is a softmax by default).")
     var softmax = false
@@ -26,21 +26,22 @@ struct Verify: ParsableCommand {
 
     @Flag(help: "Print JSON.") var json = false
 
+    /// The verification's figures with what was compared.
     struct Report: Encodable {
         let arch: String
         let checkpoint: String
         let naming: String
-        let samples: Int
-        let classes: Int
-        let maxAbsDiff: Float
-        let maxRelDiff: Float
-        /// The largest |Δ| / (atol + rtol·|reference|): below 1 passes, and how far below says the margin.
-        let worstToleranceShare: Float
-        let top1Agreement: Double
-        let top5Agreement: Double
-        let withinTolerance: Bool
-        let atol: Float
-        let rtol: Float
+        let verification: Verification
+
+        private enum CodingKeys: String, CodingKey { case arch, checkpoint, naming }
+
+        func encode(to encoder: Encoder) throws {
+            try verification.encode(to: encoder)
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(arch, forKey: .arch)
+            try c.encode(checkpoint, forKey: .checkpoint)
+            try c.encode(naming, forKey: .naming)
+        }
     }
 
     func run() throws {
@@ -56,45 +57,23 @@ struct Verify: ParsableCommand {
         if let output {
             try reportingErrors(file: output) { try NpyArray(shape: got.shape, values: got.values).write(toFile: output) }
         }
-        guard got.shape == want.shape else {
-            printError("graft: error: \(reference): reference shape \(want.shape), model output \(got.shape)")
-            throw Exit.badInput
+        let v = try reportingErrors(file: reference) {
+            try Verification(output: got.values, shape: got.shape, reference: want.values, referenceShape: want.shape,
+                             atol: atol, rtol: rtol)
         }
-        let n = want.shape[0], k = want.values.count / max(n, 1)
-        var maxAbs: Float = 0, maxRel: Float = 0, worstShare: Float = 0, ok = true
-        for (g, w) in zip(got.values, want.values) {
-            let d = abs(g - w)
-            maxAbs = max(maxAbs, d)
-            maxRel = max(maxRel, d / max(abs(w), .leastNormalMagnitude))
-            worstShare = max(worstShare, d / max(atol + rtol * abs(w), .leastNormalMagnitude))
-            if !(d <= atol + rtol * abs(w)) { ok = false }
-        }
-        var top1 = 0, top5 = 0
-        for i in 0..<n {
-            let a = Array(got.values[(i * k)..<((i + 1) * k)]), b = Array(want.values[(i * k)..<((i + 1) * k)])
-            let ta = TopK.indices(a, k: min(5, k)), tb = TopK.indices(b, k: min(5, k))
-            if ta.first == tb.first { top1 += 1 }
-            if Set(ta) == Set(tb) { top5 += 1 }
-        }
-        let report = Report(arch: arch, checkpoint: model.checkpoint, naming: loaded.scheme.rawValue, samples: n, classes: k,
-                            maxAbsDiff: maxAbs, maxRelDiff: maxRel, worstToleranceShare: worstShare, top1Agreement: Double(top1) / Double(max(n, 1)),
-                            top5Agreement: Double(top5) / Double(max(n, 1)), withinTolerance: ok, atol: atol, rtol: rtol)
         if json {
-            try printJSON(report)
+            try printJSON(Report(arch: arch, checkpoint: model.checkpoint, naming: loaded.scheme.rawValue, verification: v))
         } else {
-            print("arch \(arch), naming \(loaded.scheme.rawValue), \(n) samples × \(k) logits")
+            print("arch \(arch), naming \(loaded.scheme.rawValue), \(v.samples) samples × \(v.classes) logits")
             for note in loaded.notes { print("  \(note)") }
-            print("max |Δ| \(maxAbs), max relative \(maxRel), worst |Δ| / (atol + rtol·|reference|) \(worstShare)")
-            print("top-1 agreement \(top1)/\(n), top-5 agreement \(top5)/\(n)")
-            print(ok ? "OK: within atol \(atol) + rtol \(rtol)·|reference|" : "FAILED: outside atol \(atol) + rtol \(rtol)·|reference|")
+            print("max |Δ| \(v.maxAbsDiff), max relative \(v.maxRelDiff), worst |Δ| / (atol + rtol·|reference|) \(v.worstToleranceShare)")
+            print("top-1 agreement \(v.top1Matches)/\(v.samples), top-5 agreement \(v.top5Matches)/\(v.samples)")
+            for (side, counts) in [("Graft's output", v.outputNonFinite), ("the reference", v.referenceNonFinite)] where !counts.isEmpty {
+                print("\(side) has \(counts.nan) NaN and \(counts.infinity) infinite values")
+            }
+            print(v.withinTolerance ? "OK: within atol \(atol) + rtol \(rtol)·|reference|"
+                  : "FAILED: \(v.outsideTolerance) values outside atol \(atol) + rtol \(rtol)·|reference|")
         }
-        if !ok { throw Exit.checkFailed }
-    }
-}
-
-enum TopK {
-    /// Indices of the k largest values, largest first (ties: lower index first).
-    static func indices(_ v: [Float], k: Int) -> [Int] {
-        Array(v.indices.sorted { v[$0] != v[$1] ? v[$0] > v[$1] : $0 < $1 }.prefix(k))
+        if !v.withinTolerance { throw Exit.checkFailed }
     }
 }

@@ -67,4 +67,20 @@ final class ModelCommandTests: CLITestCase {
         XCTAssertGreaterThan(total, 0)
         XCTAssertLessThanOrEqual(total, 1.0001)
     }
+
+    /// A store whose recorded preprocessing cannot be read stops predict (exit 2, the store named)
+    /// instead of quietly running on another preset; named weights still work.
+    func testAnUnreadablePreprocessingRecordIsBadInput() throws {
+        let image = TestPaths.fixture("images/png_rgb8_37x29.png")
+        guard FileManager.default.fileExists(atPath: image) else { throw XCTSkip("no test image") }
+        let store = try WeightStore.open(checkpoint)
+        var meta = StoreMetadata()
+        meta.arch = "resnet"
+        meta.preprocessing = "{\"resize\": "
+        let bad = path("bad-record.safetensors")
+        try WeightStore.inMemory(try store.entries.map { ($0.name, try $0.tensor.load()) }, metadata: meta).writeSafetensors(to: bad)
+        assertRefused(try graft(["predict", "--checkpoint", bad, image]), naming: ["bad-record.safetensors", "graft.preprocessing"])
+        let named = try graft(["predict", "--checkpoint", bad, "--weights", "ResNet18_Weights.IMAGENET1K_V1", image])
+        XCTAssertEqual(named.status, 0, named.stderr)
+    }
 }

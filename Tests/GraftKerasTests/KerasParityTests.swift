@@ -48,13 +48,11 @@ final class KerasParityTests: XCTestCase {
                 options.spec = spec
                 let model = try ModelLoader.load(arch: name, store: store, options: options).model
                 let got = try model.logits(try Tensor(shape: input.shape, values: input.values))
-                let maxDiff = zip(got.values, want.values).map { abs($0 - $1) }.max() ?? .infinity
-                print("\(file): max |Δlogit| \(maxDiff), max |logit| \(want.values.map(abs).max() ?? 0)")
                 // numpy.allclose(atol=1e-4, rtol=1e-4), as `graft verify`: the EfficientNet's logits reach ±24.
-                for (g, w) in zip(got.values, want.values) where abs(g - w) > 1e-4 + 1e-4 * abs(w) {
-                    XCTFail("\(file): \(g) vs \(w)")
-                    break
-                }
+                let v = try Verification(output: got.values, shape: got.shape, reference: want.values, referenceShape: want.shape,
+                                         atol: 1e-4, rtol: 1e-4)
+                print("\(file): \(v.summary), max |logit| \(want.values.map(abs).max() ?? 0)")
+                XCTAssertTrue(v.withinTolerance, "\(file): \(v.summary)")
                 checked += 1
             }
         }

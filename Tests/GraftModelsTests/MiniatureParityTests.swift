@@ -9,7 +9,7 @@ import XCTest
 /// Every family's miniature — torchvision, timm and efficientnet_pytorch key layouts — gives the
 /// reference framework's logits to 1e-4 on Graft's graphs.
 final class MiniatureParityTests: XCTestCase {
-    func logits(_ name: String, _ entry: ModelManifest.Model) throws -> (got: [Float], want: [Float]) {
+    func logits(_ name: String, _ entry: ModelManifest.Model) throws -> (got: Tensor, want: NpyArray) {
         let store = try WeightStore.open(TestPaths.fixture("models/\(entry.checkpoint)"))
         var options = LoadOptions()
         options.spec = entry.spec
@@ -18,7 +18,7 @@ final class MiniatureParityTests: XCTestCase {
         let want = try NpyArray(contentsOfFile: TestPaths.fixture("models/\(entry.logits)"))
         let out = try loaded.model.logits(try Tensor(shape: input.shape, values: input.values))
         XCTAssertEqual(out.shape, want.shape, name)
-        return (out.values, want.values)
+        return (out, want)
     }
 
     func testEveryMiniatureMatchesItsReference() throws {
@@ -26,9 +26,13 @@ final class MiniatureParityTests: XCTestCase {
         var report: [String] = []
         for (name, entry) in manifest.models.sorted(by: { $0.key < $1.key }) {
             let (got, want) = try logits(name, entry)
-            let maxDiff = zip(got, want).map { abs($0 - $1) }.max() ?? .infinity
+            // An absolute tolerance: atol = the manifest's, rtol = 0.
+            let v = try Verification(output: got.values, shape: got.shape, reference: want.values, referenceShape: want.shape,
+                                     atol: Float(manifest.tolerance), rtol: 0)
+            let maxDiff = v.maxAbsDiff
             report.append("\(name): max |Δlogit| \(maxDiff)")
             XCTAssertLessThanOrEqual(Double(maxDiff), manifest.tolerance, "\(name) (\(entry.naming))")
+            XCTAssertTrue(v.withinTolerance, "\(name): \(v.summary)")
         }
         print(report.joined(separator: "\n"))
         XCTAssertGreaterThanOrEqual(manifest.models.count, 13)

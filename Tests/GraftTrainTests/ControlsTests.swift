@@ -143,6 +143,21 @@ final class ControlsTests: XCTestCase {
         XCTAssertTrue(Array(w[64..<128]).allSatisfy { abs($0) <= bound })
     }
 
+    /// One default per optimizer, owned by the settings; an explicit value wins whatever the optimizer.
+    func testWeightDecayDefaultFollowsTheOptimizer() {
+        var s = FineTuneSettings()
+        XCTAssertEqual(s.weightDecay, FineTuneSettings.OptimizerKind.sgd.defaultWeightDecay)
+        s.optimizer = .adamw
+        XCTAssertEqual(s.weightDecay, 0.01)
+        s.weightDecay = 0
+        s.optimizer = .sgd
+        XCTAssertEqual(s.weightDecay, 0)
+        XCTAssertTrue(s.summary.contains("sgd lr 0.001"), s.summary)
+        XCTAssertTrue(s.summary.contains("weight decay 0.0, schedule one-cycle, freeze backbone, bn frozen"), s.summary)
+        XCTAssertEqual(Schedule(parsing: Schedule.step(everyEpochs: 3, gamma: 0.5).description), .step(everyEpochs: 3, gamma: 0.5))
+        XCTAssertEqual(LearningRateSpec(parsing: LearningRateSpec.range(1e-5, 1e-3).description), .range(1e-5, 1e-3))
+    }
+
     func testValidationSplitIsStratifiedAndSeeded() throws {
         let root = TestPaths.fixture("demo/images/train")
         let a = try ImageFolder.load(root, valSplit: 0.25, seed: 7), b = try ImageFolder.load(root, valSplit: 0.25, seed: 7)

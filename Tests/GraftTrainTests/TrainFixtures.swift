@@ -61,13 +61,16 @@ enum TrainFixtures {
 
     static func labels(_ raw: RawTensor) -> [Int] { raw.floatValues().map { Int($0) } }
 
-    /// Per-tensor comparison: |a − b| ≤ atol + rtol · max|b| (float32 rounding scales with the tensor).
+    /// Per-tensor comparison: |a − b| ≤ atol + rtol · max|b| (float32 rounding scales with the tensor),
+    /// i.e. `Verification` with the whole tensor's tolerance as its absolute one.
     static func assertClose(_ a: [Float], _ b: [Float], atol: Float, rtol: Float, _ what: String,
                             file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(a.count, b.count, what, file: file, line: line)
+        guard a.count == b.count else { return }
         let scale = b.map(abs).max() ?? 0
-        let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
-        XCTAssertLessThanOrEqual(worst, atol + rtol * scale, "\(what): max |Δ| \(worst), max |ref| \(scale)", file: file, line: line)
+        let v = try! Verification(output: a, shape: [a.count], reference: b, referenceShape: [b.count], atol: atol + rtol * scale, rtol: 0)
+        XCTAssertLessThanOrEqual(v.maxAbsDiff, atol + rtol * scale, "\(what): max |Δ| \(v.maxAbsDiff), max |ref| \(scale)", file: file, line: line)
+        XCTAssertTrue(v.withinTolerance, "\(what): \(v.summary)", file: file, line: line)
     }
 }
 

@@ -31,7 +31,7 @@ public struct LoadedModel {
 
 /// Turns a weight store (any format Graft reads) into a running graph: detect or apply the naming
 /// scheme, decide the architecture (named, inferred from the shapes for a family name, or explicit),
-/// build it through the strict shape-checked lookup.
+/// build it and load the state dict strictly (every key's presence and shape checked).
 public enum ModelLoader {
     public static func load(arch: String, store: WeightStore, options: LoadOptions = LoadOptions()) throws -> LoadedModel {
         let source = store.entries.map { (name: $0.name, tensor: $0.tensor) }

@@ -1,7 +1,7 @@
 import GraftCore
 
 /// The key layouts Graft maps onto its graphs. torchvision's are the canonical names; the others are
-/// renamed by the rule tables in this folder before the graph looks anything up.
+/// renamed by the rule tables in this folder before the state dict is loaded into the graph.
 public enum NamingScheme: String, Sendable, Codable, CaseIterable {
     case torchvision
     case timmEfficientNet = "timm-efficientnet"

@@ -44,7 +44,7 @@ public final class Model {
 
     var split: FeatureHeadNetwork? { network as? FeatureHeadNetwork }
 
-    /// Whether `features` / `head` are available (feature caching, `--layer pool`).
+    /// Whether `features` / `head` are available (feature caching).
     public var splitsAtFeatures: Bool { split != nil }
 
     public var classifier: Linear { network.module(at: classifierPath) as! Linear }

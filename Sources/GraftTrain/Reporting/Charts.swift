@@ -1,7 +1,7 @@
 import Foundation
 import GraftImage
 
-/// The images `graft finetune` writes next to its output.
+/// The images a fine-tuning run leaves beside its store (`FineTuneOutput.save(to:)`).
 public enum TrainingCharts {
     static let blue: Canvas.Color = (31, 119, 180), orange: Canvas.Color = (255, 127, 14), green: Canvas.Color = (44, 160, 44)
     static let grey: Canvas.Color = (220, 220, 220), dark: Canvas.Color = (60, 60, 60)

@@ -1,0 +1,85 @@
+import Foundation
+import GraftCore
+import GraftImage
+import GraftModels
+import GraftStore
+
+/// What a fine-tuning run leaves behind: the fine-tuned store and, in its folder, `training-curves.png`,
+/// `confusion-matrix.png` and `confusion-matrix.txt`.
+///
+/// The store stands on its own: its metadata records the architecture, the class names, the
+/// preprocessing the model was tuned with, the pretrained weights it started from and how it was
+/// tuned, so predicting with it needs no other input.
+public struct FineTuneOutput {
+    /// Where `save(to:)` puts each file, for a store at `store`.
+    public struct Files: Sendable, Equatable {
+        public let store: String
+        public let curves: String
+        /// Nil when the run had no validation pass to draw.
+        public let confusionImage: String?
+        public let confusionText: String?
+
+        init(store: String, withConfusion: Bool) {
+            let folder = AtomicFileWriter.directory(of: store)
+            self.store = store
+            curves = "\(folder)/training-curves.png"
+            confusionImage = withConfusion ? "\(folder)/confusion-matrix.png" : nil
+            confusionText = withConfusion ? "\(folder)/confusion-matrix.txt" : nil
+        }
+
+        /// Every path written, the store first.
+        public var all: [String] { [store, curves] + [confusionImage, confusionText].compactMap { $0 } }
+    }
+
+    /// The fine-tuned store's metadata.
+    public var metadata: StoreMetadata
+    public let stateDict: [(name: String, tensor: RawTensor)]
+    public let classes: [String]
+    public let history: [EpochReport]
+    /// The last validation pass (the confusion matrix), if any ran.
+    public let validation: EvaluationResult?
+
+    /// The output of `tuner`'s run: its model's state dict, with metadata naming `arch`, the dataset's
+    /// classes, `preprocessing` as the record, and as provenance `source` (the pretrained store's file,
+    /// and its weights unless the preprocessing was chosen by named weights) and the settings.
+    public init(tuner: FineTuner, arch: String, preprocessing: PreprocessingChoice, source: WeightStore) throws {
+        var meta = StoreMetadata()
+        meta.arch = arch
+        meta.classes = tuner.data.classes
+        try meta.record(preprocessing.pipeline)
+        meta.weights = preprocessing.weights ?? source.metadata.weights
+        if !source.sourcePath.isEmpty { meta.sourceFile = (source.sourcePath as NSString).lastPathComponent }
+        meta.notes = ["fine-tuned by Graft: \(tuner.settings.summary)", "preprocessing: \(preprocessing.source)"]
+        metadata = meta
+        stateDict = tuner.model.stateDict()
+        classes = tuner.data.classes
+        history = tuner.history
+        validation = tuner.lastValidation
+    }
+
+    /// The confusion matrix as an aligned table with per-class accuracy (nil without validation).
+    public var confusionText: String? { validation.map { TrainingCharts.confusionText($0, classes: classes) } }
+
+    /// Writes the store at `path` and the charts beside it, creating the folder if needed. Every chart
+    /// is drawn before anything is written, and the charts are committed only after the store is, so
+    /// a failure leaves either nothing new or the store (each file is whole or absent, never partial).
+    @discardableResult
+    public func save(to path: String) throws -> Files {
+        let files = Files(store: path, withConfusion: validation != nil)
+        try FileManager.default.createDirectory(atPath: AtomicFileWriter.directory(of: path), withIntermediateDirectories: true)
+        var charts: [(path: String, bytes: [UInt8])] = [(files.curves, try PNGWriter.encode(try TrainingCharts.curves(history)))]
+        if let validation, let image = files.confusionImage, let text = files.confusionText, let table = confusionText {
+            charts.append((image, try PNGWriter.encode(try TrainingCharts.confusion(validation.confusion, classes: classes))))
+            charts.append((text, Array(table.utf8)))
+        }
+        // Written now, committed after the store: dropped writers remove their temporary files.
+        let pending = try charts.map { chart -> AtomicFileWriter in
+            let writer = try AtomicFileWriter(destination: chart.path)
+            try writer.write(chart.bytes)
+            return writer
+        }
+        try WeightStore.inMemory(stateDict, metadata: metadata).writeSafetensors(to: path)
+        for writer in pending { try writer.commit() }
+        return files
+    }
+}
