@@ -40,7 +40,7 @@ final class ReadmeProgramTests: XCTestCase {
 
     func testTrainSmallCNNProgram() throws {
         try check("readme-train-small-cnn")
-        let r = try run("readme-train-small-cnn", [Self.repo.appendingPathComponent("Fixtures/simple_cnn/digits").path])
+        let r = try run("readme-train-small-cnn", [Digits.folder])
         defer { try? FileManager.default.removeItem(at: r.dir) }
         XCTAssertEqual(r.status, 0)
         let last = r.output.split(separator: "\n").last { $0.hasPrefix("epoch 4") }.flatMap { Double($0.split(separator: " ").last!) }

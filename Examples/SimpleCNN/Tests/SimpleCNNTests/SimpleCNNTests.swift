@@ -72,7 +72,7 @@ final class SimpleCNNTests: XCTestCase {
     }
 
     func testLeNetTrainsFromScratchAndExportsForPyTorch() throws {
-        let (model, accuracy) = try trainLeNet(data: "\(Self.fixtures)/digits", epochs: 8, seed: 0, log: { print($0) })
+        let (model, accuracy) = try trainLeNet(data: Digits.folder, epochs: 8, seed: 0, log: { print($0) })
         XCTAssertGreaterThanOrEqual(accuracy.last ?? 0, 0.95, "LeNet-5 validation accuracy per epoch: \(accuracy)")
 
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lenet-\(getpid())")
@@ -85,7 +85,7 @@ final class SimpleCNNTests: XCTestCase {
         let again = makeLeNet5()
         try again.loadCheckpoint(pth)
         XCTAssertEqual(keys(again), try reference("lenet_keys.json"))
-        let x = try GreyImages(try ImageFolder.load("\(Self.fixtures)/digits").validation.prefix(8).map { $0 }, classes: [])
+        let x = try GreyImages(try ImageFolder.load(Digits.folder).validation.prefix(8).map { $0 }, classes: [])
         model.network.prepareInference()
         again.prepareInference()
         XCTAssertEqual(try again(x.images).values, try model.network(x.images).values)
