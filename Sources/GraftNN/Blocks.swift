@@ -19,6 +19,19 @@ public func convNormActivation(_ inChannels: Int, _ outChannels: Int, kernelSize
 /// `Model.features(_:)` and `graft features --layer pool` return them. Subclasses give the four halves; forward and backward
 /// are their composition.
 open class FeatureHeadNetwork: Module {
+    /// The shape `flattenFeatures` flattened, for the backward pass to restore.
+    private var unflattenedShape: [Int]?
+
+    /// `[N, C, …] → [N, C·…]` (torch.flatten(x, 1) after the pooling), remembering the shape.
+    public func flattenFeatures(_ x: Tensor) throws -> Tensor {
+        unflattenedShape = x.shape
+        return try x.reshaped([x.shape[0], x.count / max(x.shape[0], 1)])
+    }
+
+    /// ∂L/∂features back in the shape `flattenFeatures` was given; nil before any forward.
+    public func unflattenFeatures(_ g: Tensor) throws -> Tensor? {
+        try unflattenedShape.map { try g.reshaped($0) }
+    }
     /// The module path of the final Linear (`fc`, `classifier.1`, `classifier.6`).
     open var classifierPath: String { "fc" }
     /// The module path of everything after the features (`fc`, EfficientNet's `classifier`).

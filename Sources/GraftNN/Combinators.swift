@@ -8,7 +8,9 @@ public final class Residual: Module {
     public private(set) var body: Module
     public private(set) var shortcut: Module?
     public let activation: Activation
-    private var savedOutput: Tensor?
+    /// For backward: the output (ReLU, sigmoid), or the sum before an activation whose gradient
+    /// needs its input (SiLU, ReLU6).
+    private var saved: Tensor?
 
     public init(_ body: Module, shortcut: Module? = nil, activation: Activation = .none) {
         self.body = body
@@ -31,17 +33,28 @@ public final class Residual: Module {
     public override func forward(_ x: Tensor) throws -> Tensor {
         let skip = try shortcut?(x) ?? x
         var out = try body(x)
-        try addInPlace(&out, skip, activation: activation)
-        savedOutput = recordsForBackward && activation != .none ? out : nil
-        return out
+        guard recordsForBackward && activation != .none else {
+            saved = nil
+            try addInPlace(&out, skip, activation: activation)
+            return out
+        }
+        if gradientFromOutput {
+            try addInPlace(&out, skip, activation: activation)
+            saved = out
+            return out
+        }
+        try addInPlace(&out, skip)
+        saved = out
+        return GraftTensor.activation(out, activation)
     }
 
     public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
         var d = gradOutput
         if activation != .none {
-            guard let y = savedOutput else { throw NNError.noRecordedForward("Residual") }
-            savedOutput = nil
-            d = try activationBackward(activation, gradOutput: gradOutput, output: y)
+            guard let s = saved else { throw NNError.noRecordedForward("Residual") }
+            saved = nil
+            d = gradientFromOutput ? try activationBackward(activation, gradOutput: gradOutput, output: s)
+                : try activationBackward(activation, gradOutput: gradOutput, input: s)
         }
         let dBody = body.recordsForBackward ? try body.backward(d) : nil
         let dSkip = shortcut == nil ? d : (shortcut!.recordsForBackward ? try shortcut!.backward(d) : nil)
@@ -53,6 +66,8 @@ public final class Residual: Module {
         case (nil, nil): return nil
         }
     }
+
+    private var gradientFromOutput: Bool { activation == .relu || activation == .sigmoid }
 
     /// Both paths start from the block's input.
     public override func prepareBackward(trainableBefore: Bool) -> Bool {

@@ -65,6 +65,12 @@ final class CombinatorGradientTests: XCTestCase {
                            input: [2, 2, 4, 4], seed: 21)
     }
 
+    /// SiLU's gradient needs its input: the block keeps the sum before the activation.
+    func testResidualWithAnActivationWhoseGradientNeedsItsInput() throws {
+        let body = Sequential(Conv2d(2, 2, kernelSize: 3, padding: 1), BatchNorm2d(2))
+        try checkGradients(Residual(body, activation: .silu), input: [2, 2, 4, 4], seed: 23)
+    }
+
     func testResidualWithIdentityShortcut() throws {
         let body = Sequential(Conv2d(3, 3, kernelSize: 3, padding: 1), SiLU())
         try checkGradients(Residual(body), input: [2, 3, 4, 4], seed: 22)

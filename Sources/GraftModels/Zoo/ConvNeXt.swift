@@ -16,7 +16,6 @@ public final class ConvNeXt: FeatureHeadNetwork {
     public let features: Sequential
     public let avgpool = AdaptiveAvgPool2d(1)
     public let classifier: Sequential
-    private var pooledShape: [Int]?
 
     public init(_ c: ConvNeXtConfig) {
         config = c
@@ -67,9 +66,7 @@ public final class ConvNeXt: FeatureHeadNetwork {
     }
 
     public override func forwardFeatures(_ x: Tensor) throws -> Tensor {
-        let pooled = try avgpool(try features(x))
-        pooledShape = pooled.shape
-        return try pooled.reshaped([pooled.shape[0], pooled.shape[1]])
+        return try flattenFeatures(try avgpool(try features(x)))
     }
 
     public override func forwardHead(_ f: Tensor) throws -> Tensor {
@@ -82,8 +79,8 @@ public final class ConvNeXt: FeatureHeadNetwork {
     }
 
     public override func backwardFeatures(_ g: Tensor) throws -> Tensor? {
-        guard let shape = pooledShape, avgpool.recordsForBackward,
-              let d = try avgpool.backward(try g.reshaped(shape)), features.recordsForBackward else { return nil }
+        guard avgpool.recordsForBackward, let pooled = try unflattenFeatures(g), let d = try avgpool.backward(pooled),
+              features.recordsForBackward else { return nil }
         return try features.backward(d)
     }
 }

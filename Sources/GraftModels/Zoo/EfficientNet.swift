@@ -16,7 +16,6 @@ public final class EfficientNet: FeatureHeadNetwork {
     public let features: Sequential
     public let avgpool = AdaptiveAvgPool2d(1)
     public let classifier: Sequential
-    private var pooledShape: [Int]?
 
     public init(_ c: EfficientNetConfig, stochasticDepthProbability: Float = 0.2) {
         config = c
@@ -78,17 +77,15 @@ public final class EfficientNet: FeatureHeadNetwork {
 
     public override func forwardFeatures(_ x: Tensor) throws -> Tensor {
         let input = try normalization?(x) ?? x
-        let pooled = try avgpool(try features(input))
-        pooledShape = pooled.shape
-        return try pooled.reshaped([pooled.shape[0], pooled.shape[1]])
+        return try flattenFeatures(try avgpool(try features(input)))
     }
 
     public override func forwardHead(_ f: Tensor) throws -> Tensor { try classifier(f) }
     public override func backwardHead(_ g: Tensor) throws -> Tensor? { try classifier.backward(g) }
 
     public override func backwardFeatures(_ g: Tensor) throws -> Tensor? {
-        guard let shape = pooledShape, avgpool.recordsForBackward,
-              let d = try avgpool.backward(try g.reshaped(shape)), features.recordsForBackward else { return nil }
+        guard avgpool.recordsForBackward, let pooled = try unflattenFeatures(g), let d = try avgpool.backward(pooled),
+              features.recordsForBackward else { return nil }
         return try features.backward(d)
     }
 }

@@ -18,7 +18,6 @@ public final class ResNet: FeatureHeadNetwork {
     public let stages: [Sequential]
     public let avgpool = AdaptiveAvgPool2d(1)
     public private(set) var fc: Linear
-    private var pooledShape: [Int]?
 
     public init(_ config: ResNetConfig) {
         self.config = config
@@ -61,9 +60,7 @@ public final class ResNet: FeatureHeadNetwork {
             ? try conv1.fused(x, norm: bn1, activation: .relu) : try relu(try bn1(try conv1(x)))
         h = try maxpool(h)
         for stage in stages { h = try stage(h) }
-        let pooled = try avgpool(h)
-        pooledShape = pooled.shape
-        return try pooled.reshaped([pooled.shape[0], pooled.shape[1]])
+        return try flattenFeatures(try avgpool(h))
     }
 
     public override func forwardHead(_ features: Tensor) throws -> Tensor { try fc(features) }
@@ -71,8 +68,8 @@ public final class ResNet: FeatureHeadNetwork {
     public override func backwardHead(_ gradOutput: Tensor) throws -> Tensor? { try fc.backward(gradOutput) }
 
     public override func backwardFeatures(_ g: Tensor) throws -> Tensor? {
-        guard let shape = pooledShape, avgpool.recordsForBackward else { return nil }
-        guard var d = try avgpool.backward(try g.reshaped(shape)) else { return nil }
+        guard avgpool.recordsForBackward, let pooled = try unflattenFeatures(g), var d = try avgpool.backward(pooled)
+        else { return nil }
         for stage in stages.reversed() {
             guard stage.recordsForBackward, let next = try stage.backward(d) else { return nil }
             d = next
@@ -136,8 +133,7 @@ public final class ResNetBlock: Module {
     public override func forward(_ x: Tensor) throws -> Tensor {
         let shortcut = try downsample?(x) ?? x
         let last = convs.count - 1
-        if namedModules().allSatisfy({ $0.module.fusable || $0.module === self })
-            && !norms.contains(where: \.normalizesWithBatch) {
+        if convs.allSatisfy(\.fusable) && norms.allSatisfy({ $0.fusable && !$0.normalizesWithBatch }) && relu.fusable {
             // Inference: each conv with its BatchNorm folded and ReLU fused; the last adds the
             // shortcut and applies the ReLU in its epilogue.
             var h = x

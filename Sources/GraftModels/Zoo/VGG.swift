@@ -14,7 +14,6 @@ public final class VGG: FeatureHeadNetwork {
     public let features: Sequential
     public let avgpool: Module
     public let classifier: Sequential
-    private var flatShape: [Int]?
 
     public init(_ config: VGGConfig) {
         self.config = config
@@ -52,8 +51,7 @@ public final class VGG: FeatureHeadNetwork {
     /// The 4096-wide output of the second hidden layer (what the last Linear sees).
     public override func forwardFeatures(_ x: Tensor) throws -> Tensor {
         let h = try avgpool(try features(x))
-        flatShape = h.shape
-        var f = try h.reshaped([h.shape[0], h.count / max(h.shape[0], 1)])
+        var f = try flattenFeatures(h)
         var i = 0
         let hidden = classifier.layers.dropLast()
         while i < hidden.count {
@@ -78,7 +76,7 @@ public final class VGG: FeatureHeadNetwork {
             guard m.recordsForBackward, let next = try m.backward(d) else { return nil }
             d = next
         }
-        guard let shape = flatShape, avgpool.recordsForBackward, let dPool = try avgpool.backward(try d.reshaped(shape)) else { return nil }
+        guard avgpool.recordsForBackward, let unflat = try unflattenFeatures(d), let dPool = try avgpool.backward(unflat) else { return nil }
         guard features.recordsForBackward else { return nil }
         return try features.backward(dPool)
     }
