@@ -15,14 +15,14 @@ func benchBackward(_ o: Options) throws {
         let x = try randomTensor([batch, s.inC, s.size, s.size], seed: 11)
         let w = try randomTensor([s.outC, s.inC, s.k, s.k], seed: 12)
         let p = Conv2dParams(stride: s.stride, padding: s.padding)
-        let y = try conv2d(x, weight: w, params: p)
+        let y = try conv2d(x, weight: w, params: p, options: o.conv)
         let dy = try randomTensor(y.shape, seed: 13)
         let gamma = try Tensor(shape: [s.outC], repeating: 1), beta = try Tensor(shape: [s.outC])
         let reps = max(o.reps / 3, 3)
-        let fwd = try measure(reps: reps) { _ = try conv2d(x, weight: w, params: p) }
+        let fwd = try measure(reps: reps) { _ = try conv2d(x, weight: w, params: p, options: o.conv) }
         let isStem = s.name.hasPrefix("stem")
         let bwd = try measure(reps: reps) {
-            _ = try conv2dBackward(x: x, weight: w, gradOutput: dy, params: p, inputGradient: !isStem)
+            _ = try conv2dBackward(x: x, weight: w, gradOutput: dy, params: p, inputGradient: !isStem, options: o.conv)
         }
         let bn = try measure(reps: reps) {
             let (_, stats) = try batchNormTraining(y, gamma: gamma, beta: beta, eps: 1e-5)

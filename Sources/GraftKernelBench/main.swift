@@ -12,8 +12,9 @@
 // Every timing is the median (and minimum) of `reps` runs after two warm-up runs: other
 // processes share the cores, so `--wait-idle` first waits until a compute-bound loop really
 // runs twice as fast on two threads. `--ab` alternates the default with one setting flipped,
-// in rounds, so both see the same machine load. Compare with PyTorch using
-// tools/bench_torch_kernels.py on the same shapes.
+// in rounds, so both see the same machine load (the settings are `ConvolutionOptions` passed
+// with each call; `--no-winograd` etc. change the default the variant is compared with).
+// Compare with PyTorch using tools/bench_torch_kernels.py on the same shapes.
 
 #if canImport(Glibc)
 import Glibc
@@ -27,8 +28,10 @@ struct Options {
     var batch: Int?
     var reps = 9
     var extra: [String] = []
-    /// `--ab NAME`: also time each convolution with one setting flipped (`variant(true)`).
-    var ab: ((Bool) -> Void)?
+    /// The algorithms every kernel call uses.
+    var conv = ConvolutionOptions.machineDefault
+    /// `--ab NAME`: also time each convolution with one setting of `conv` flipped.
+    var ab: ((ConvolutionOptions) -> ConvolutionOptions)?
     var activation: Activation = .relu
     var waitForIdle = false
 }
@@ -41,23 +44,23 @@ func parseOptions() -> Options {
         case "--batch": o.batch = args.popFirst().flatMap { Int($0) }
         case "--threads": Parallel.threads = args.popFirst().flatMap { Int($0) } ?? Parallel.threads
         case "--reps": o.reps = args.popFirst().flatMap { Int($0) } ?? o.reps
-        case "--blas-threads": Gemm.threadPolicy = .blas
+        case "--blas-threads": o.conv.gemmThreads = .blas
         case "--wait-idle": o.waitForIdle = true
-        case "--no-winograd": ConvolutionAlgorithms.winograd = false
-        case "--no-transposed": ConvolutionAlgorithms.transposedInputGradient = false
+        case "--no-winograd": o.conv.winograd = false
+        case "--no-transposed": o.conv.transposedInputGradient = false
         case "--wino":
             let v = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }
             if v.count >= 2 {
-                ConvolutionAlgorithms.tuneWinograd(blockFloats: v[0], minimumCacheBlock: v[1], bigBlockFactor: v.count > 2 ? v[2] : 8)
+                o.conv.winogradBlocks = .init(blockFloats: v[0], minimumCacheBlock: v[1], bigBlockFactor: v.count > 2 ? v[2] : 8)
             }
         case "--act":
             let name = args.popFirst() ?? ""
             o.activation = ["none": .none, "relu": .relu, "relu6": .relu6, "silu": .silu, "sigmoid": .sigmoid][name] ?? .relu
         case "--ab":
             switch args.popFirst() {
-            case "winograd": o.ab = { ConvolutionAlgorithms.winograd = !$0 }
-            case "blas": o.ab = { Gemm.threadPolicy = $0 ? .blas : .split }
-            case "panels": o.ab = { ConvolutionAlgorithms.packedWeights = !$0 }
+            case "winograd": o.ab = { var v = $0; v.winograd.toggle(); return v }
+            case "blas": o.ab = { var v = $0; v.gemmThreads = v.gemmThreads == .blas ? .split : .blas; return v }
+            case "panels": o.ab = { var v = $0; v.packedWeights.toggle(); return v }
             default: print("--ab takes winograd, blas or panels"); exit(2)
             }
         default:
@@ -123,7 +126,8 @@ func benchSgemm(_ o: Options) throws {
                         try c.withUnsafeMutableBufferPointer { pc in
                             guard let a = pa.baseAddress, let b = pb.baseAddress, let c = pc.baseAddress else { return }
                             try Gemm.sgemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1,
-                                           a: a, lda: k, b: b, ldb: n, beta: 0, c: c, ldc: n)
+                                           a: a, lda: k, b: b, ldb: n, beta: 0, c: c, ldc: n,
+                                           threadPolicy: o.conv.gemmThreads)
                         }
                     }
                 }
@@ -146,14 +150,16 @@ func benchConvs(_ title: String, _ shapes: [ConvShape], batch: Int, _ o: Options
         let b = try randomTensor([s.outC], seed: 5)
         let p = Conv2dParams(stride: s.stride, padding: s.padding, groups: s.groups)
         let flops = s.flops(batch: batch)
-        if let variant = o.ab {
+        func run(_ options: ConvolutionOptions) throws {
+            _ = try conv2d(x, weight: w, bias: b, params: p, activation: s.activation, options: options)
+        }
+        if let flip = o.ab {
             // Alternate the default and the variant in rounds so both see the same machine load.
+            let variant = flip(o.conv)
             var a: [Double] = [], v: [Double] = []
             for _ in 0..<8 {
-                a.append(try measure(reps: max(o.reps / 4, 3)) { _ = try conv2d(x, weight: w, bias: b, params: p, activation: s.activation) }.min)
-                variant(true)
-                v.append(try measure(reps: max(o.reps / 4, 3)) { _ = try conv2d(x, weight: w, bias: b, params: p, activation: s.activation) }.min)
-                variant(false)
+                a.append(try measure(reps: max(o.reps / 4, 3)) { try run(o.conv) }.min)
+                v.append(try measure(reps: max(o.reps / 4, 3)) { try run(variant) }.min)
             }
             a.sort(); v.sort()
             abTotals.0 += a[4] * Double(s.count)
@@ -161,7 +167,7 @@ func benchConvs(_ title: String, _ shapes: [ConvShape], batch: Int, _ o: Options
             print(pad(s.name, 28) + "default min \(fmt(a[0] * 1e3, 3)) med \(fmt(a[4] * 1e3, 3))   variant min \(fmt(v[0] * 1e3, 3)) med \(fmt(v[4] * 1e3, 3))  ms")
             continue
         }
-        let t = try measure(reps: o.reps) { _ = try conv2d(x, weight: w, bias: b, params: p, activation: s.activation) }
+        let t = try measure(reps: o.reps) { try run(o.conv) }
         total += t.median * Double(s.count)
         totalMin += t.min * Double(s.count)
         totalFlops += flops * Double(s.count)
@@ -210,7 +216,7 @@ if options.waitForIdle {
         sleep(5)
     }
 }
-print("GraftKernelBench: \(Parallel.threads) threads, gemm policy \(Gemm.threadPolicy), winograd \(ConvolutionAlgorithms.winograd), packed weights \(ConvolutionAlgorithms.packedWeights)")
+print("GraftKernelBench: \(Parallel.threads) threads, gemm policy \(options.conv.gemmThreads), winograd \(options.conv.winograd), packed weights \(options.conv.packedWeights)")
 do {
     for suite in options.suites {
         switch suite {
@@ -248,9 +254,9 @@ do {
             let a = try randomTensor([batch, 256, 56, 56], seed: 7), b = try randomTensor([batch, 256, 56, 56], seed: 8)
             try time("add + relu 256×56²") { _ = try add(a, b, activation: .relu) }
             let fcIn = try randomTensor([batch, 25088], seed: 9), fcW = try randomTensor([4096, 25088], seed: 10)
-            try time("linear 25088→4096 (VGG fc1)") { _ = try linear(fcIn, weight: fcW) }
+            try time("linear 25088→4096 (VGG fc1)") { _ = try linear(fcIn, weight: fcW, threadPolicy: options.conv.gemmThreads) }
             let fc2In = try randomTensor([batch, 2048], seed: 11), fc2W = try randomTensor([1000, 2048], seed: 12)
-            try time("linear 2048→1000 (ResNet fc)") { _ = try linear(fc2In, weight: fc2W) }
+            try time("linear 2048→1000 (ResNet fc)") { _ = try linear(fc2In, weight: fc2W, threadPolicy: options.conv.gemmThreads) }
             let logits = try randomTensor([batch, 1000], seed: 13)
             try time("softmax 1000") { _ = try softmax(logits) }
         case "activations":

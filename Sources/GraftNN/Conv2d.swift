@@ -22,6 +22,9 @@ public final class Conv2d: Module {
     public let dilation: (h: Int, w: Int)
     public let padding: Padding
     public let groups: Int
+    /// The algorithms its kernels use (per model, not process-wide, so models configured
+    /// differently can run side by side); `setConvolutionOptions` sets a whole subtree.
+    public var options: ConvolutionOptions = .machineDefault
 
     private var saved: (x: Tensor, params: Conv2dParams)?
     private var folded: (norm: ObjectIdentifier, versions: [Int], weight: Tensor, bias: Tensor?)?
@@ -85,7 +88,7 @@ public final class Conv2d: Module {
     public override func forward(_ x: Tensor) throws -> Tensor {
         let params = geometry(for: x)
         saved = recordsForBackward ? (x, params) : nil
-        return try conv2d(x, weight: weight.value, bias: bias?.value, params: params)
+        return try conv2d(x, weight: weight.value, bias: bias?.value, params: params, options: options)
     }
 
     public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
@@ -94,7 +97,7 @@ public final class Conv2d: Module {
         let trains = weight.requiresGrad || (bias?.requiresGrad ?? false)
         if !trains && !needsInputGradient { return nil }
         let g = try conv2dBackward(x: s.x, weight: weight.value, gradOutput: gradOutput, params: s.params,
-                                   inputGradient: needsInputGradient)
+                                   inputGradient: needsInputGradient, options: options)
         try weight.accumulate(g.weight)
         try bias?.accumulate(g.bias)
         return g.input
@@ -103,7 +106,8 @@ public final class Conv2d: Module {
     /// Inference: `activation(bn(conv(x)) + residual)` in one kernel, BatchNorm folded.
     public func fused(_ x: Tensor, norm: BatchNorm2d?, activation: Activation, residual: Tensor? = nil) throws -> Tensor {
         let (w, b) = try foldedWeights(norm)
-        return try conv2d(x, weight: w, bias: b, params: geometry(for: x), activation: activation, residual: residual)
+        return try conv2d(x, weight: w, bias: b, params: geometry(for: x), activation: activation, residual: residual,
+                          options: options)
     }
 
     /// The BatchNorm-folded weights, recomputed only when a parameter changed.

@@ -135,6 +135,12 @@ extension Module {
         for (_, m) in namedModules() { (m as? RandomizedModule)?.random = random }
     }
 
+    /// Gives every `Conv2d` of the subtree these algorithm settings (A/B benchmarks,
+    /// investigations); other models keep theirs.
+    public func setConvolutionOptions(_ options: ConvolutionOptions) {
+        for (_, m) in namedModules() { (m as? Conv2d)?.options = options }
+    }
+
     /// Evaluation mode with nothing recorded for backward: every fused inference kernel may run.
     public func prepareInference() {
         for (_, m) in namedModules() {

@@ -9,11 +9,12 @@
 ///   - activation: applied to `conv + bias + residual` before the result is stored.
 ///   - residual: a tensor shaped like the output, added before the activation (a residual
 ///     block's `relu(bn(conv(x)) + identity)` in one pass), or nil.
+///   - options: which algorithms to use (the same result up to rounding; only speed differs).
 /// - Returns: (N, O, outH, outW) with `outH = floor((H + padTop + padBottom − dH·(kH − 1) − 1) / sH) + 1`.
 /// - Throws: `TensorError` when the shapes or geometry do not fit together.
 public func conv2d(
     _ x: Tensor, weight: Tensor, bias: Tensor? = nil, params: Conv2dParams = Conv2dParams(),
-    activation: Activation = .none, residual: Tensor? = nil
+    activation: Activation = .none, residual: Tensor? = nil, options: ConvolutionOptions = .machineDefault
 ) throws -> Tensor {
     let g = try ConvGeometry(op: "conv2d", input: x.shape, weight: weight.shape, params: params)
     if let bias { try checkShape("conv2d", "bias", bias, [g.outChannels]) }
@@ -24,10 +25,10 @@ public func conv2d(
         let e = ConvEpilogue(bias: bias?.pointer, residual: residual?.pointer, output: y, activation: activation)
         if g.isDepthwise {
             DepthwiseConv.forward(g, x: x.pointer, weight: weight.pointer, y: y, epilogue: e)
-        } else if Winograd.isApplicable(g) {
-            Winograd.forward(g, x: x.pointer, weight: weight, y: y, epilogue: e)
+        } else if Winograd.isApplicable(g, options) {
+            Winograd.forward(g, x: x.pointer, weight: weight, y: y, epilogue: e, options: options)
         } else {
-            ConvGemm.forward(g, x: x.pointer, weight: weight, y: y, epilogue: e)
+            ConvGemm.forward(g, x: x.pointer, weight: weight, y: y, epilogue: e, options: options)
         }
     }
     return out
@@ -42,8 +43,8 @@ enum ConvGemm {
     static let columnTileFloats = 128 * 1024
 
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: Tensor,
-                        y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
-        let w = Weights(g, weight)
+                        y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue, options: ConvolutionOptions) {
+        let w = Weights(g, weight, options)
         withExtendedLifetime(w.packed) {
             if g.outPlane >= tiledPlaneThreshold {
                 forwardTiled(g, x: x, weight: w, y: y, epilogue: epilogue)
@@ -56,13 +57,17 @@ enum ConvGemm {
     /// The filters as the GEMM's A: row-major [O, C/groups·kH·kW], plus their `PanelGemm` packing
     /// for ungrouped convolutions (OpenBLAS repacks A on every call; at batch 1, where the weights
     /// outweigh the activations, that repacking took 19 % of ResNet-50's time on a Zen 5 VM).
+    /// The packing is cached with the weights under its own key, apart from Winograd's layouts:
+    /// calls without `packedWeights` simply do not look it up.
     struct Weights {
         let pointer: UnsafePointer<Float>
         let packed: FloatBuffer?
+        let threadPolicy: Gemm.ThreadPolicy
 
-        init(_ g: ConvGeometry, _ weight: Tensor) {
+        init(_ g: ConvGeometry, _ weight: Tensor, _ options: ConvolutionOptions) {
             pointer = weight.pointer
-            guard PanelGemm.enabled && g.groups == 1 else { packed = nil; return }
+            threadPolicy = options.gemmThreads
+            guard options.packedWeights && g.groups == 1 else { packed = nil; return }
             let key = DerivedKey(kind: .panels, rows: g.outChannels, columns: g.columnRows)
             let (m, k, a) = (g.outChannels, g.columnRows, weight.pointer)
             packed = weight.storage.derived(key) { PanelGemm.pack(m: m, k: k, a: a, lda: k) }
@@ -85,7 +90,7 @@ enum ConvGemm {
             let a = pointer + group * og * k
             if parallel {
                 Gemm.parallel(transA: false, transB: false, m: og, n: n, k: k, alpha: 1,
-                              a: a, lda: k, b: b, ldb: ldb, beta: 0, c: c, ldc: ldc)
+                              a: a, lda: k, b: b, ldb: ldb, beta: 0, c: c, ldc: ldc, threadPolicy: threadPolicy)
             } else {
                 Gemm.serial(transA: false, transB: false, m: og, n: n, k: k, alpha: 1,
                             a: a, lda: k, b: b, ldb: ldb, beta: 0, c: c, ldc: ldc)

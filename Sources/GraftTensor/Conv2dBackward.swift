@@ -7,10 +7,11 @@
 ///   - gradOutput: ∂L/∂y, (N, O, outH, outW).
 ///   - params: the forward geometry.
 ///   - inputGradient: whether to compute ∂L/∂x (false for a network's first layer).
+///   - options: which algorithms to use, here and in the forward convolution that computes ∂x.
 /// - Returns: ∂L/∂x (nil unless requested), ∂L/∂weight and ∂L/∂bias (O).
 public func conv2dBackward(
     x: Tensor, weight: Tensor, gradOutput: Tensor, params: Conv2dParams = Conv2dParams(),
-    inputGradient: Bool = true
+    inputGradient: Bool = true, options: ConvolutionOptions = .machineDefault
 ) throws -> (input: Tensor?, weight: Tensor, bias: Tensor) {
     let g = try ConvGeometry(op: "conv2dBackward", input: x.shape, weight: weight.shape, params: params)
     try checkShape("conv2dBackward", "gradOutput", gradOutput, g.outputShape)
@@ -22,10 +23,13 @@ public func conv2dBackward(
     // filters) that takes the fast forward paths (Winograd for 3×3) instead of GEMM + col2im.
     // (∂W as one batch-wide GEMM per tap was tried: OpenBLAS runs those thin [O × C] products at
     // 2/3 the speed of the tiled ones below.)
-    if inputGradient, ConvolutionAlgorithms.transposedInputGradient, let transposed = TransposedConvolution(g) {
-        let dx = try conv2d(gradOutput, weight: transposed.flippedWeight(weight), params: transposed.params)
+    let policy = options.gemmThreads
+    if inputGradient, options.transposedInputGradient, let transposed = TransposedConvolution(g) {
+        let dx = try conv2d(gradOutput, weight: transposed.flippedWeight(weight), params: transposed.params,
+                            options: options)
         withExtendedLifetime((x, weight, gradOutput)) {
-            ConvGemmBackward.run(g, x: x.pointer, weight: weight.pointer, dy: gradOutput.pointer, dx: nil, dw: dwp)
+            ConvGemmBackward.run(g, x: x.pointer, weight: weight.pointer, dy: gradOutput.pointer, dx: nil, dw: dwp,
+                                 policy: policy)
         }
         return (dx, dw, db)
     }
@@ -36,7 +40,8 @@ public func conv2dBackward(
             DepthwiseConvBackward.run(
                 g, x: x.pointer, weight: weight.pointer, dy: gradOutput.pointer, dx: dxp, dw: dwp)
         } else {
-            ConvGemmBackward.run(g, x: x.pointer, weight: weight.pointer, dy: gradOutput.pointer, dx: dxp, dw: dwp)
+            ConvGemmBackward.run(g, x: x.pointer, weight: weight.pointer, dy: gradOutput.pointer, dx: dxp, dw: dwp,
+                                 policy: policy)
         }
     }
     return (dx, dw, db)
@@ -117,9 +122,10 @@ enum ConvGemmBackward {
     static let columnTileFloats = 512 * 1024
 
     static func run(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                    dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>) {
+                    dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>,
+                    policy: Gemm.ThreadPolicy) {
         if g.outPlane < ConvGemm.tiledPlaneThreshold {
-            runBatched(g, x: x, weight: weight, dy: dy, dx: dx, dw: dw)
+            runBatched(g, x: x, weight: weight, dy: dy, dx: dx, dw: dw, policy: policy)
             return
         }
         let weightCount = g.outChannels * g.columnRows
@@ -132,7 +138,7 @@ enum ConvGemmBackward {
             acc.update(repeating: 0, count: weightCount)
             for n in (g.batch * chunk / chunks)..<(g.batch * (chunk + 1) / chunks) {
                 for group in 0..<g.groups {
-                    image(g, n: n, group: group, x: x, weight: weight, dy: dy, dx: dx, dw: acc)
+                    image(g, n: n, group: group, x: x, weight: weight, dy: dy, dx: dx, dw: acc, policy: policy)
                 }
             }
         }
@@ -154,7 +160,7 @@ enum ConvGemmBackward {
     /// across threads), with ∂W accumulated in place across chunks.
     static func runBatched(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                            dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
-                           dw: UnsafeMutablePointer<Float>) {
+                           dw: UnsafeMutablePointer<Float>, policy: Gemm.ThreadPolicy) {
         let p = g.outPlane, k = g.columnRows, og = g.groupOutChannels, cg = g.groupInChannels
         let chunk = max(1, min(g.batch, ConvGemm.batchedColumnFloats / max(k * p, 1)))
         var n0 = 0
@@ -178,12 +184,14 @@ enum ConvGemmBackward {
                 }
                 let dwg = dw + group * og * k
                 Gemm.parallel(transA: false, transB: true, m: og, n: k, k: np, alpha: 1,
-                              a: grad, lda: np, b: columns, ldb: np, beta: n0 == 0 ? 0 : 1, c: dwg, ldc: k)
+                              a: grad, lda: np, b: columns, ldb: np, beta: n0 == 0 ? 0 : 1, c: dwg, ldc: k,
+                              threadPolicy: policy)
                 guard let dx else { continue }
                 // ∂columns = Wᵀ · ∂y, then scattered back per image and channel range.
                 let dcolumns = Scratch.buffer(.columns, count: k * np)
                 Gemm.parallel(transA: true, transB: false, m: k, n: np, k: og, alpha: 1,
-                              a: weight + group * og * k, lda: k, b: grad, ldb: np, beta: 0, c: dcolumns, ldc: np)
+                              a: weight + group * og * k, lda: k, b: grad, ldb: np, beta: 0, c: dcolumns, ldc: np,
+                              threadPolicy: policy)
                 Parallel.forEach(images * pieces) { task in
                     let n = n0 + task / pieces, piece = task % pieces
                     let channels = (cg * piece / pieces)..<(cg * (piece + 1) / pieces)
@@ -202,7 +210,8 @@ enum ConvGemmBackward {
     /// One image and group; `dw` is this thread's accumulator for the whole weight. The GEMMs
     /// split across threads only when this runs outside a parallel chunk (batch 1).
     static func image(_ g: ConvGeometry, n: Int, group: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                      dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>) {
+                      dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>,
+                      policy: Gemm.ThreadPolicy) {
         let p = g.outPlane, k = g.columnRows, og = g.groupOutChannels, cg = g.groupInChannels
         let xg = x + (n * g.inChannels + group * cg) * g.inPlane
         let dxg = dx.map { $0 + (n * g.inChannels + group * cg) * g.inPlane }
@@ -212,10 +221,10 @@ enum ConvGemmBackward {
         if g.isPointwiseDirect {
             // columns are the input planes themselves: ∂W += ∂Y·Xᵀ, ∂X = Wᵀ·∂Y.
             Gemm.parallel(transA: false, transB: true, m: og, n: k, k: p, alpha: 1,
-                        a: dyg, lda: p, b: xg, ldb: p, beta: 1, c: dwg, ldc: k)
+                        a: dyg, lda: p, b: xg, ldb: p, beta: 1, c: dwg, ldc: k, threadPolicy: policy)
             if let dxg {
                 Gemm.parallel(transA: true, transB: false, m: k, n: p, k: og, alpha: 1,
-                            a: wg, lda: k, b: dyg, ldb: p, beta: 0, c: dxg, ldc: p)
+                            a: wg, lda: k, b: dyg, ldb: p, beta: 0, c: dxg, ldc: p, threadPolicy: policy)
             }
             return
         }
@@ -228,11 +237,11 @@ enum ConvGemmBackward {
             let columns = Scratch.buffer(.columns, count: k * t)
             Im2col.fill(g, src: xg, p0: p0, p1: p1, dst: columns, ld: t)
             Gemm.parallel(transA: false, transB: true, m: og, n: k, k: t, alpha: 1,
-                        a: dyg + p0, lda: p, b: columns, ldb: t, beta: 1, c: dwg, ldc: k)
+                        a: dyg + p0, lda: p, b: columns, ldb: t, beta: 1, c: dwg, ldc: k, threadPolicy: policy)
             if let dxg {
                 let dcolumns = Scratch.buffer(.gather, count: k * t)
                 Gemm.parallel(transA: true, transB: false, m: k, n: t, k: og, alpha: 1,
-                            a: wg, lda: k, b: dyg + p0, ldb: p, beta: 0, c: dcolumns, ldc: t)
+                            a: wg, lda: k, b: dyg + p0, ldb: p, beta: 0, c: dcolumns, ldc: t, threadPolicy: policy)
                 Im2col.accumulate(g, columns: dcolumns, ld: t, p0: p0, p1: p1, dst: dxg)
             }
             p0 = p1

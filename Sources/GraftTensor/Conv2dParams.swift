@@ -86,30 +86,3 @@ public enum Activation: Equatable, Hashable, Sendable {
     case silu
     case sigmoid
 }
-
-/// Switches for the convolution algorithms, for benchmarks and investigations.
-public enum ConvolutionAlgorithms {
-    /// Use Winograd F(2×2, 3×3) for eligible 3×3 stride-1 convolutions (default true).
-    public static var winograd: Bool {
-        get { Winograd.enabled }
-        set { Winograd.enabled = newValue }
-    }
-
-    /// Multiply ungrouped im2col/1×1 convolutions and Winograd's products on Graft's packed-filter
-    /// GEMM rather than on OpenBLAS (default: true unless OpenBLAS runs AVX-512 kernels).
-    public static var packedWeights: Bool {
-        get { PanelGemm.enabled }
-        set { PanelGemm.enabled = newValue }
-    }
-
-    /// Compute a stride-1 convolution's input gradient as a forward convolution with flipped
-    /// filters (default true) rather than GEMM + col2im.
-    nonisolated(unsafe) public static var transposedInputGradient = true
-
-    /// Tuning experiments: Winograd block budget (floats) and smallest per-thread block (tiles).
-    public static func tuneWinograd(blockFloats: Int, minimumCacheBlock: Int, bigBlockFactor: Int = 8) {
-        Winograd.blockFloats = blockFloats
-        Winograd.minimumCacheBlock = minimumCacheBlock
-        Winograd.bigBlockFactor = bigBlockFactor
-    }
-}

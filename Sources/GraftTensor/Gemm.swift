@@ -7,32 +7,33 @@ import COpenBLAS
 /// for B. All pointers stay valid for the duration of the call.
 public enum Gemm {
     /// How a large multiply uses the cores.
-    public enum ThreadPolicy: Sendable {
+    public enum ThreadPolicy: Sendable, Hashable {
         /// Graft splits the output into `Parallel.threads` blocks, each an OpenBLAS call on one
         /// thread (no spinning BLAS workers competing with Graft's own threads). The default.
         case split
         /// One OpenBLAS call with `Parallel.threads` BLAS threads (for comparison benchmarks).
+        /// OpenBLAS's thread count is process-wide and is set back to 1 after the call, so other
+        /// callers multiplying at the same moment may run with BLAS threads too (slower, same
+        /// results): compare policies from one caller at a time.
         case blas
     }
-
-    /// The policy for `sgemm` (kernels that tile their own work always call single-threaded).
-    nonisolated(unsafe) public static var threadPolicy: ThreadPolicy = .split
 
     /// The BLAS library and kernel family in use, for logs and benchmark reports.
     public static var backendDescription: String { BLASRuntime.description }
 
-    /// Multiplies on all cores according to `threadPolicy`; see the type's documentation.
+    /// Multiplies on all cores according to `threadPolicy` (a parameter rather than a global, so
+    /// callers comparing the policies do not affect each other; see `ThreadPolicy` for `.blas`).
     ///
     /// - Throws: `TensorError.invalidArgument` for negative sizes, leading dimensions smaller than
     ///   the rows they step over, or values beyond BLAS's 32-bit interface.
     public static func sgemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threadPolicy: ThreadPolicy = .split
     ) throws {
         try validate(transA: transA, transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc)
         parallel(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threadPolicy: threadPolicy)
     }
 
     /// One OpenBLAS call on the calling thread, for work the caller has already split across
@@ -61,7 +62,7 @@ public enum Gemm {
     static func parallel(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threadPolicy: ThreadPolicy = .split
     ) {
         guard m > 0, n > 0 else { return }
         let threads = Parallel.threads

@@ -3,9 +3,12 @@
 ///   - x: (N, in).
 ///   - weight: (out, in).
 ///   - bias: (out), or nil.
+///   - threadPolicy: how the product uses the cores (`.blas` only for comparisons).
 /// - Returns: (N, out).
 public func linear(
-    _ x: Tensor, weight: Tensor, bias: Tensor? = nil, activation kind: Activation = .none) throws -> Tensor {
+    _ x: Tensor, weight: Tensor, bias: Tensor? = nil, activation kind: Activation = .none,
+    threadPolicy: Gemm.ThreadPolicy = .split
+) throws -> Tensor {
     let (n, inFeatures, outFeatures) = try linearShapes("linear", x, weight)
     if let bias { try checkShape("linear", "bias", bias, [outFeatures]) }
     var out = Tensor(kernelShape: [n, outFeatures])
@@ -13,7 +16,7 @@ public func linear(
     withExtendedLifetime((x, weight, bias)) {
         Gemm.parallel(transA: false, transB: true, m: n, n: outFeatures, k: inFeatures, alpha: 1,
                       a: x.pointer, lda: inFeatures, b: weight.pointer, ldb: inFeatures,
-                      beta: 0, c: y, ldc: outFeatures)
+                      beta: 0, c: y, ldc: outFeatures, threadPolicy: threadPolicy)
         if bias == nil && kind == .none { return }
         let b = bias?.pointer
         for row in 0..<n {
@@ -30,7 +33,8 @@ public func linear(
 
 /// Gradients of `linear` (without its activation): ∂x = ∂y · W, ∂W = ∂yᵀ · x, ∂b = Σ_n ∂y.
 public func linearBackward(
-    x: Tensor, weight: Tensor, gradOutput: Tensor, inputGradient: Bool = true
+    x: Tensor, weight: Tensor, gradOutput: Tensor, inputGradient: Bool = true,
+    threadPolicy: Gemm.ThreadPolicy = .split
 ) throws -> (input: Tensor?, weight: Tensor, bias: Tensor) {
     let (n, inFeatures, outFeatures) = try linearShapes("linearBackward", x, weight)
     try checkShape("linearBackward", "gradOutput", gradOutput, [n, outFeatures])
@@ -42,11 +46,12 @@ public func linearBackward(
     withExtendedLifetime((x, weight, gradOutput)) {
         let dy = gradOutput.pointer
         Gemm.parallel(transA: true, transB: false, m: outFeatures, n: inFeatures, k: n, alpha: 1,
-                      a: dy, lda: outFeatures, b: x.pointer, ldb: inFeatures, beta: 0, c: dwp, ldc: inFeatures)
+                      a: dy, lda: outFeatures, b: x.pointer, ldb: inFeatures, beta: 0, c: dwp, ldc: inFeatures,
+                      threadPolicy: threadPolicy)
         if let dxp {
             Gemm.parallel(transA: false, transB: false, m: n, n: inFeatures, k: outFeatures, alpha: 1,
                           a: dy, lda: outFeatures, b: weight.pointer, ldb: inFeatures,
-                          beta: 0, c: dxp, ldc: inFeatures)
+                          beta: 0, c: dxp, ldc: inFeatures, threadPolicy: threadPolicy)
         }
         for o in 0..<outFeatures {
             var total = 0.0

@@ -15,10 +15,9 @@
 ///
 /// B is copied into 16-column slices as it is used (one pass, much smaller than the multiply).
 enum PanelGemm {
-    /// Whether convolutions use it (else OpenBLAS). Its kernel is AVX2 (8-wide FMA): on by default
-    /// unless OpenBLAS runs 512-bit kernels, which are twice as fast as any AVX2 code there.
-    /// Measured only on AVX2 machines (Zen 3); `ConvolutionAlgorithms.packedWeights` switches it.
-    nonisolated(unsafe) static var enabled: Bool = !BLASRuntime.usesAVX512Kernels
+    // Convolutions use it when `ConvolutionOptions.packedWeights` says so (else OpenBLAS). Its
+    // kernel is AVX2 (8-wide FMA): on by default unless OpenBLAS runs 512-bit kernels, which are
+    // twice as fast as any AVX2 code there. Measured only on AVX2 machines (Zen 3).
 
     /// Rows of A (and C) per register block.
     static let rows = 6

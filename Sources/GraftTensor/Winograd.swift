@@ -15,11 +15,9 @@
 /// the transformed inputs and products stay in cache; blocks go to threads when there are enough
 /// of them, otherwise each block's transforms and its 16 GEMMs are split across threads.
 enum Winograd {
-    /// Whether conv2d may use Winograd (on by default; off forces im2col + GEMM, for comparisons).
-    nonisolated(unsafe) static var enabled = true
-
-    static func isApplicable(_ g: ConvGeometry) -> Bool {
-        enabled && g.kernelH == 3 && g.kernelW == 3 && g.strideH == 1 && g.strideW == 1
+    /// Whether conv2d uses Winograd for `g` (`options.winograd` off forces im2col + GEMM).
+    static func isApplicable(_ g: ConvGeometry, _ options: ConvolutionOptions) -> Bool {
+        options.winograd && g.kernelH == 3 && g.kernelW == 3 && g.strideH == 1 && g.strideW == 1
             && g.dilationH == 1 && g.dilationW == 1
             && g.groups == 1 && g.inChannels >= minimumChannels && g.outChannels >= minimumChannels
             && g.outH >= 4 && g.outW >= 4
@@ -33,10 +31,6 @@ enum Winograd {
     /// forward, where the weights come from DRAM rather than cache, im2col + one GEMM is faster
     /// (layer4's 3×3 convs: 1.0 instead of 1.3 ms each). From 32 tiles on, Winograd is as fast or faster.
     static let minimumTiles = 32
-    /// Floats of transformed input + products one block may hold (≈ 2 MB).
-    nonisolated(unsafe) static var blockFloats = 512 * 1024
-    nonisolated(unsafe) static var minimumCacheBlock = 160
-    nonisolated(unsafe) static var bigBlockFactor = 8
 
     struct Tiling {
         let tilesH: Int, tilesW: Int
@@ -47,9 +41,13 @@ enum Winograd {
         }
     }
 
+    /// The filters are transformed once per layout and cached with the weights under a key that
+    /// names the layout, so callers using different `packedWeights` on the same weights (even at
+    /// the same time) each find their own; the block sizes only change how tiles are grouped.
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: Tensor,
-                        y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
-        let panels = PanelGemm.enabled
+                        y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue, options: ConvolutionOptions) {
+        let panels = options.packedWeights
+        let tuning = options.winogradBlocks
         let key = DerivedKey(kind: panels ? .winogradF2x3Panels : .winogradF2x3, rows: g.outChannels, columns: g.inChannels)
         let filters = weight.storage.derived(key) { transformFilters(g, weight.pointer, packed: panels) }
         let u = UnsafePointer(filters.values)
@@ -57,11 +55,11 @@ enum Winograd {
         let total = g.batch * tiling.perImage
         let perTile = 16 * (g.inChannels + g.outChannels)
         let threads = Parallel.threads
-        let cacheBlock = min(512, blockFloats / perTile) / 16 * 16
+        let cacheBlock = min(512, tuning.blockFloats / perTile) / 16 * 16
         // Each block repacks all of U (16·O·C floats) for its GEMMs, so narrow blocks (wide
         // layers) cost more in packing than cache locality saves: measured on VGG-16, per-thread
         // blocks only pay off below ~160 tiles' worth of channels (C + O ≤ ~200).
-        if cacheBlock >= minimumCacheBlock && total >= 2 * threads * cacheBlock {
+        if cacheBlock >= tuning.minimumCacheBlock && total >= 2 * threads * cacheBlock {
             // Many blocks: one block per task, everything on that thread.
             let blocks = (total + cacheBlock - 1) / cacheBlock
             Parallel.forEach(blocks) { b in
@@ -77,7 +75,7 @@ enum Winograd {
             return
         }
         // Few tiles (small planes, deep layers): big blocks, each phase split across threads.
-        let bigBlock = max(16, min(total, Winograd.bigBlockFactor * blockFloats / perTile))
+        let bigBlock = max(16, min(total, tuning.bigBlockFactor * tuning.blockFloats / perTile))
         let blocks = (total + bigBlock - 1) / bigBlock
         for b in 0..<blocks {
             let t0 = total * b / blocks, t1 = total * (b + 1) / blocks

@@ -16,30 +16,28 @@ final class Conv2dForwardTests: XCTestCase {
     /// Checks a case on both multiply back ends: Graft's packed-filter GEMM and OpenBLAS (the
     /// default depends on the CPU, so each machine would otherwise test only one of them).
     func check(_ c: Case, seed: UInt64, file: StaticString = #filePath, line: UInt = #line) throws {
-        let saved = ConvolutionAlgorithms.packedWeights
-        defer { ConvolutionAlgorithms.packedWeights = saved }
         for packed in [true, false] {
-            ConvolutionAlgorithms.packedWeights = packed
-            try checkOnce(c, seed: seed, file: file, line: line)
+            try checkOnce(c, seed: seed, options: ConvolutionOptions(packedWeights: packed), file: file, line: line)
         }
     }
 
-    func checkOnce(_ c: Case, seed: UInt64, file: StaticString, line: UInt) throws {
+    func checkOnce(_ c: Case, seed: UInt64, options: ConvolutionOptions, file: StaticString, line: UInt) throws {
         var rng = TestRandom(seed: seed)
         let x = try rng.tensor(c.input)
         let w = try rng.tensor(c.weight, -0.5, 0.5)
         let b = c.bias ? try rng.tensor([c.weight[0]]) : nil
-        let y = try conv2d(x, weight: w, bias: b, params: c.params, activation: c.activation)
+        let y = try conv2d(x, weight: w, bias: b, params: c.params, activation: c.activation, options: options)
         let ref = NaiveConv(input: c.input, weight: c.weight, params: c.params)
         XCTAssertEqual(y.shape, [ref.n, ref.o, ref.oh, ref.ow], file: file, line: line)
         let raw = ref.forward(x: x.values, weight: w.values, bias: b?.values)
         let expected = raw.map { naiveActivation($0, c.activation) }
-        let backEnd = ConvolutionAlgorithms.packedWeights ? "packed" : "OpenBLAS"
+        let backEnd = options.packedWeights ? "packed" : "OpenBLAS"
         assertClose(y.values, expected, atol: 2e-5, rtol: 2e-5, "\(c) (\(backEnd))", file: file, line: line)
 
         // The same with a fused residual addition (before the activation).
         let r = try rng.tensor(y.shape)
-        let withResidual = try conv2d(x, weight: w, bias: b, params: c.params, activation: c.activation, residual: r)
+        let withResidual = try conv2d(x, weight: w, bias: b, params: c.params, activation: c.activation, residual: r,
+                                      options: options)
         let expectedResidual = zip(raw, r.values).map { naiveActivation($0 + Double($1), c.activation) }
         assertClose(withResidual.values, expectedResidual, atol: 2e-5, rtol: 2e-5, "\(c) + residual (\(backEnd))", file: file, line: line)
     }
@@ -176,10 +174,8 @@ final class Conv2dForwardTests: XCTestCase {
         }
         assertClose(try conv2d(x1, weight: w, params: p).values, expected(x1, w), atol: 2e-5, rtol: 2e-5)
         // The other back end on the same weights: each keeps filters in its own layout.
-        let saved = ConvolutionAlgorithms.packedWeights
-        ConvolutionAlgorithms.packedWeights = !saved
-        assertClose(try conv2d(x1, weight: w, params: p).values, expected(x1, w), atol: 2e-5, rtol: 2e-5)
-        ConvolutionAlgorithms.packedWeights = saved
+        let other = ConvolutionOptions(packedWeights: !ConvolutionOptions.machineDefault.packedWeights)
+        assertClose(try conv2d(x1, weight: w, params: p, options: other).values, expected(x1, w), atol: 2e-5, rtol: 2e-5)
         do {
             let view = try w.reshaped([32, 16, 3, 3])
             XCTAssertTrue(view.sharesStorage(with: w))

@@ -70,20 +70,14 @@ final class GemmTests: XCTestCase {
         let y = try conv2d(x, weight: w, params: p, activation: .relu)
         let dy = try rng.tensor(y.shape)
         let grads = try conv2dBackward(x: x, weight: w, gradOutput: dy, params: p)
-        defer {
-            Gemm.threadPolicy = .split
-            ConvolutionAlgorithms.winograd = true
-            ConvolutionAlgorithms.transposedInputGradient = true
-        }
-        Gemm.threadPolicy = .blas
-        ConvolutionAlgorithms.winograd = false
-        ConvolutionAlgorithms.transposedInputGradient = false
-        assertClose(try conv2d(x, weight: w, params: p, activation: .relu).values, y.values, atol: 1e-5, rtol: 1e-5)
-        let other = try conv2dBackward(x: x, weight: w, gradOutput: dy, params: p)
+        let alternative = ConvolutionOptions(winograd: false, transposedInputGradient: false, gemmThreads: .blas)
+        assertClose(try conv2d(x, weight: w, params: p, activation: .relu, options: alternative).values, y.values,
+                    atol: 1e-5, rtol: 1e-5)
+        let other = try conv2dBackward(x: x, weight: w, gradOutput: dy, params: p, options: alternative)
         assertClose(try XCTUnwrap(other.input).values, try XCTUnwrap(grads.input).values, atol: 1e-5, rtol: 1e-5)
         assertClose(other.weight.values, grads.weight.values, atol: 1e-4, rtol: 1e-5)
         let a = try rng.tensor([300, 200]), b = try rng.tensor([40, 200])
-        assertClose(try linear(a, weight: b).values, try { Gemm.threadPolicy = .split; return try linear(a, weight: b) }().values,
+        assertClose(try linear(a, weight: b, threadPolicy: .blas).values, try linear(a, weight: b).values,
                     atol: 1e-5, rtol: 1e-5)
     }
 

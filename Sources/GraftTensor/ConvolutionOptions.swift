@@ -1,0 +1,57 @@
+/// How a convolution is computed: which algorithms it may use and how they are tuned.
+///
+/// A value passed with each call (`conv2d(…, options:)`, `conv2dBackward(…, options:)`) or kept
+/// by a model, rather than process-wide switches, so callers with different settings — tests
+/// running every case on both back ends, A/B benchmarks — can run at the same time without
+/// seeing each other's choices. Every setting gives the same numbers up to rounding; only speed
+/// differs. `machineDefault` is the fastest measured choice for this machine.
+public struct ConvolutionOptions: Sendable, Hashable {
+    /// Use Winograd F(2×2, 3×3) for eligible 3×3 stride-1 convolutions (off: im2col + GEMM).
+    public var winograd: Bool
+    /// Multiply ungrouped im2col/1×1 convolutions and Winograd's products on Graft's
+    /// packed-filter GEMM (`PanelGemm`) rather than on OpenBLAS.
+    public var packedWeights: Bool
+    /// Compute a stride-1 convolution's input gradient as a forward convolution with flipped
+    /// filters rather than GEMM + col2im.
+    public var transposedInputGradient: Bool
+    /// How the convolutions' OpenBLAS products use the cores (`.blas` is for comparisons only:
+    /// OpenBLAS's thread count is process-wide, so it is not meant for concurrent callers).
+    public var gemmThreads: Gemm.ThreadPolicy
+    /// Winograd's cache blocking.
+    public var winogradBlocks: WinogradBlocks
+
+    /// How Winograd cuts the tiles into blocks (tuning experiments; the defaults were measured
+    /// on ResNet-50 and VGG-16).
+    public struct WinogradBlocks: Sendable, Hashable {
+        /// Floats of transformed input + products one block may hold (≈ 2 MB).
+        public var blockFloats: Int
+        /// Smallest block (tiles) worth giving each thread a block of its own.
+        public var minimumCacheBlock: Int
+        /// With few tiles, a block may hold this many times `blockFloats`.
+        public var bigBlockFactor: Int
+
+        public init(blockFloats: Int = 512 * 1024, minimumCacheBlock: Int = 160, bigBlockFactor: Int = 8) {
+            self.blockFloats = blockFloats
+            self.minimumCacheBlock = minimumCacheBlock
+            self.bigBlockFactor = bigBlockFactor
+        }
+    }
+
+    /// - Parameter packedWeights: nil takes the machine's default (see `machineDefault`).
+    public init(winograd: Bool = true, packedWeights: Bool? = nil, transposedInputGradient: Bool = true,
+                gemmThreads: Gemm.ThreadPolicy = .split, winogradBlocks: WinogradBlocks = WinogradBlocks()) {
+        self.winograd = winograd
+        self.packedWeights = packedWeights ?? Self.packedWeightsByDefault
+        self.transposedInputGradient = transposedInputGradient
+        self.gemmThreads = gemmThreads
+        self.winogradBlocks = winogradBlocks
+    }
+
+    /// Every algorithm on, packed weights unless OpenBLAS runs AVX-512 kernels (twice as fast
+    /// per core as any AVX2 code, `PanelGemm` included).
+    public static var machineDefault: ConvolutionOptions { ConvolutionOptions() }
+
+    /// Decided once: the kernel family is chosen when OpenBLAS is first used and never changes,
+    /// and asking OpenBLAS for it on every convolution would cost a symbol lookup each time.
+    private static let packedWeightsByDefault = !BLASRuntime.usesAVX512Kernels
+}
