@@ -7,9 +7,13 @@ public enum TestPaths {
     public static let root: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// `Fixtures/` (small committed files made by `tools/`).
+    /// `Fixtures/` (small committed files made by `tools/`); a file packed in a `.tar.xz` of its folder
+    /// is unpacked on first use (PackedFixtures).
     public static func fixture(_ name: String) -> String {
-        root.appendingPathComponent("Fixtures").appendingPathComponent(name).path
+        let fixtures = root.appendingPathComponent("Fixtures")
+        let path = fixtures.appendingPathComponent(name).path
+        if FileManager.default.fileExists(atPath: path) { return path }
+        return PackedFixtures.locate(name, in: fixtures) ?? path
     }
 
     /// `../shared/fixtures/` beside the checkout (full-size references), or nil when absent.
