@@ -139,6 +139,22 @@ def main():
     save("cross_entropy", logits=logits, targets=targets.float(), loss=[loss.item()], grad=logits.grad,
          softmax=torch.softmax(logits, dim=1), log_softmax=torch.log_softmax(logits, dim=1))
 
+    # Hardswish, hardsigmoid and GELU (exact erf, approximate='none'): the kinks (±3, 0), the floats
+    # right beside them, ±6 and large |x|, then random values; 1013 in all, so the vector loops have a
+    # tail. A generator of their own, so adding them changed none of the cases above.
+    gen = torch.Generator().manual_seed(17)
+    ulp3 = 2.0 ** -22  # the spacing of floats between 2 and 4
+    special = [-3.0, 3.0, 0.0, -0.0, -3 - 2 * ulp3, -3 + ulp3, 3 - ulp3, 3 + 2 * ulp3, -6.0, 6.0, 1e-30, -1e-30,
+               10.0, -10.0, 1e4, -1e4, 1e30, -1e30]
+    x = torch.cat([torch.tensor(special), torch.randn(1013 - len(special), generator=gen) * 4])
+    x.requires_grad_(True)
+    for name, fn in [("hardswish", F.hardswish), ("hardsigmoid", F.hardsigmoid), ("gelu", F.gelu)]:
+        x.grad = None
+        y = fn(x)
+        dy = torch.randn(y.shape, generator=gen)
+        y.backward(dy)
+        save("activation_" + name, x=x, y=y, dy=dy, dx=x.grad)
+
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(ROOT) for f in fs)
     print(f"wrote {ROOT} ({total / 1024:.0f} KiB)")
 

@@ -55,7 +55,8 @@ func parseOptions() -> Options {
             }
         case "--act":
             let name = args.popFirst() ?? ""
-            o.activation = ["none": .none, "relu": .relu, "relu6": .relu6, "silu": .silu, "sigmoid": .sigmoid][name] ?? .relu
+            o.activation = ["none": .none, "relu": .relu, "relu6": .relu6, "silu": .silu, "sigmoid": .sigmoid,
+                            "hardswish": .hardswish, "hardsigmoid": .hardsigmoid, "gelu": .gelu][name] ?? .relu
         case "--ab":
             switch args.popFirst() {
             case "winograd": o.ab = { var v = $0; v.winograd.toggle(); return v }
@@ -269,7 +270,7 @@ do {
                 print("\(kind) in place on 2^16 floats (cache-resident, 1 thread): \(fmt(t.median * 1e9 / Double(16 << 16), 3)) ns/element")
             }
             let x = try randomTensor([options.batch ?? (1 << 20)], seed: 9)
-            for kind in [Activation.relu, .relu6, .silu, .sigmoid] {
+            for kind in [Activation.relu, .relu6, .silu, .sigmoid, .hardswish, .hardsigmoid, .gelu] {
                 let t = measure(reps: options.reps) { _ = activation(x, kind) }
                 print("\(kind) on \(x.count) floats: \(fmt(t.median * 1e3, 3)) ms (\(fmt(t.median * 1e9 / Double(x.count), 2)) ns/element, \(Parallel.threads) threads)")
             }

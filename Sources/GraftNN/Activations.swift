@@ -10,7 +10,7 @@ public class ActivationModule: Module {
 
     public override func forward(_ x: Tensor) throws -> Tensor {
         let y = activation(x, kind)
-        // ReLU's and sigmoid's gradients follow from the output; SiLU's and ReLU6's from the input.
+        // ReLU's and sigmoid's gradients follow from the output; the others' from the input.
         saved = recordsForBackward ? (usesOutput ? y : x) : nil
         return y
     }
@@ -34,6 +34,12 @@ public final class ReLU6: ActivationModule { public init() { super.init(.relu6) 
 public final class SiLU: ActivationModule { public init() { super.init(.silu) } }
 /// `1 / (1 + e^−x)`.
 public final class Sigmoid: ActivationModule { public init() { super.init(.sigmoid) } }
+/// `x · relu6(x + 3) / 6` (`nn.Hardswish`).
+public final class Hardswish: ActivationModule { public init() { super.init(.hardswish) } }
+/// `relu6(x + 3) / 6` (`nn.Hardsigmoid`).
+public final class Hardsigmoid: ActivationModule { public init() { super.init(.hardsigmoid) } }
+/// `x · Φ(x)` with the exact erf (`nn.GELU()`, `approximate='none'`).
+public final class GELU: ActivationModule { public init() { super.init(.gelu) } }
 
 extension Activation {
     /// The module of this activation (nil for `.none`).
@@ -44,6 +50,9 @@ extension Activation {
         case .relu6: return ReLU6()
         case .silu: return SiLU()
         case .sigmoid: return Sigmoid()
+        case .hardswish: return Hardswish()
+        case .hardsigmoid: return Hardsigmoid()
+        case .gelu: return GELU()
         }
     }
 }

@@ -1,6 +1,8 @@
 // Elementwise activations and their gradients, with torch's conventions:
 // ReLU passes gradient where the input (equivalently the output) is > 0; ReLU6 where 0 < x < 6
-// (hardtanh's strict bounds); SiLU uses σ(x)·(1 + x·(1 − σ(x))); sigmoid uses y·(1 − y).
+// (hardtanh's strict bounds); SiLU uses σ(x)·(1 + x·(1 − σ(x))); sigmoid uses y·(1 − y);
+// hardswish is 0 for x ≤ −3, 1 for x ≥ 3 and x/3 + 1/2 between; hardsigmoid 1/6 for −3 < x < 3,
+// else 0; GELU Φ(x) + x·φ(x).
 
 /// `activation(x)` elementwise (any shape).
 public func activation(_ x: Tensor, _ kind: Activation) -> Tensor {
@@ -32,6 +34,12 @@ public func relu6(_ x: Tensor) -> Tensor { activation(x, .relu6) }
 public func silu(_ x: Tensor) -> Tensor { activation(x, .silu) }
 /// 1 / (1 + e^−x) elementwise.
 public func sigmoid(_ x: Tensor) -> Tensor { activation(x, .sigmoid) }
+/// x · relu6(x + 3) / 6 elementwise.
+public func hardswish(_ x: Tensor) -> Tensor { activation(x, .hardswish) }
+/// relu6(x + 3) / 6 elementwise.
+public func hardsigmoid(_ x: Tensor) -> Tensor { activation(x, .hardsigmoid) }
+/// x · Φ(x) elementwise (exact erf form).
+public func gelu(_ x: Tensor) -> Tensor { activation(x, .gelu) }
 
 /// ∂L/∂x of `activation(x)` from the activation's input `x`.
 public func activationBackward(_ kind: Activation, gradOutput: Tensor, input x: Tensor) throws -> Tensor {
@@ -51,23 +59,25 @@ public func activationBackward(_ kind: Activation, gradOutput: Tensor, input x: 
             let s = FastMath.sigmoid(x)
             return dy * s * (1 - s)
         }
+    case .hardswish: return elementwise(gradOutput, x) { dy, x in Lanes.hardswishGradient(dy, x) }
+    case .hardsigmoid: return elementwise(gradOutput, x) { dy, x in Lanes.hardsigmoidGradient(dy, x) }
+    case .gelu: return elementwise(gradOutput, x) { dy, x in FastMath.geluGradient(dy, x) }
     }
 }
 
 /// ∂L/∂x of `activation(x)` from the activation's output `y`, for the activations whose output
-/// determines the gradient (all but SiLU, which needs its input).
+/// determines the gradient (ReLU, ReLU6, sigmoid; SiLU, hardswish, hardsigmoid and GELU need their input).
 public func activationBackward(_ kind: Activation, gradOutput: Tensor, output y: Tensor) throws -> Tensor {
     try checkShape("activationBackward", "output", y, gradOutput.shape)
-    if kind == .silu {
-        throw TensorError.invalidArgument(
-            op: "activationBackward", detail: "SiLU's gradient needs its input, not its output")
-    }
     switch kind {
-    case .none, .silu: return gradOutput
+    case .none: return gradOutput
     case .relu: return elementwise(gradOutput, y) { dy, y in Lanes.reluGradient(dy, y) }
     case .relu6:
         return elementwise(gradOutput, y) { dy, y in Lanes.relu6Gradient(dy, y) }
     case .sigmoid: return elementwise(gradOutput, y) { dy, y in dy * y * (1 - y) }
+    case .silu, .hardswish, .hardsigmoid, .gelu:
+        throw TensorError.invalidArgument(
+            op: "activationBackward", detail: "the gradient of \(kind) needs its input, not its output")
     }
 }
 

@@ -85,4 +85,10 @@ public enum Activation: Equatable, Hashable, Sendable {
     /// `x · sigmoid(x)` (swish).
     case silu
     case sigmoid
+    /// `x · relu6(x + 3) / 6` (MobileNetV3).
+    case hardswish
+    /// `relu6(x + 3) / 6`.
+    case hardsigmoid
+    /// `x · Φ(x) = x · (1 + erf(x / √2)) / 2`, the exact form (torch's `approximate='none'`).
+    case gelu
 }

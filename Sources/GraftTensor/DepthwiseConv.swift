@@ -39,6 +39,9 @@ enum DepthwiseConv {
         case .relu6: forward(g, x, weight, y, e) { Lanes.relu6($0) }
         case .silu: forward(g, x, weight, y, e) { FastMath.silu($0) }
         case .sigmoid: forward(g, x, weight, y, e) { FastMath.sigmoid($0) }
+        case .hardswish: forward(g, x, weight, y, e) { FastMath.hardswish($0) }
+        case .hardsigmoid: forward(g, x, weight, y, e) { FastMath.hardsigmoid($0) }
+        case .gelu: forward(g, x, weight, y, e) { FastMath.gelu($0) }
         }
     }
 
@@ -172,5 +175,8 @@ func activated(_ x: Vec8, _ activation: Activation) -> Vec8 {
     case .relu6: return Lanes.relu6(x)
     case .silu: return FastMath.silu(x)
     case .sigmoid: return FastMath.sigmoid(x)
+    case .hardswish: return FastMath.hardswish(x)
+    case .hardsigmoid: return FastMath.hardsigmoid(x)
+    case .gelu: return FastMath.gelu(x)
     }
 }

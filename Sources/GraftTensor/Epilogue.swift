@@ -47,6 +47,12 @@ func applyEpilogue(_ p: UnsafeMutablePointer<Float>, count: Int, bias: Float, ac
         mapInPlace(p, count) { FastMath.silu($0 + bias) }
     case .sigmoid:
         mapInPlace(p, count) { FastMath.sigmoid($0 + bias) }
+    case .hardswish:
+        mapInPlace(p, count) { FastMath.hardswish($0 + bias) }
+    case .hardsigmoid:
+        mapInPlace(p, count) { FastMath.hardsigmoid($0 + bias) }
+    case .gelu:
+        mapInPlace(p, count) { FastMath.gelu($0 + bias) }
     }
 }
 
@@ -109,5 +115,11 @@ func activate(
         map(src, dst, count) { FastMath.silu($0) }
     case .sigmoid:
         map(src, dst, count) { FastMath.sigmoid($0) }
+    case .hardswish:
+        map(src, dst, count) { FastMath.hardswish($0) }
+    case .hardsigmoid:
+        map(src, dst, count) { FastMath.hardsigmoid($0) }
+    case .gelu:
+        map(src, dst, count) { FastMath.gelu($0) }
     }
 }

@@ -1,9 +1,12 @@
-/// Vectorized `exp`, `sigmoid`, SiLU and the lane selections (ReLU, clamps, NaN-aware max) of
-/// the activation kernels.
+import Glibc
+
+/// Vectorized `exp`, `sigmoid`, SiLU, the hard activations and the lane selections (ReLU, clamps,
+/// NaN-aware max) of the activation kernels.
 ///
 /// The module is built for baseline x86-64 (SSE2, no FMA), so everything here is plain
 /// multiply/add, integer shifts and compares that lower to SSE2 instructions: no calls into libm
-/// per element, no `rounded()` (SSE4.1) and no fused multiply-add (a libm call without FMA).
+/// per element, no `rounded()` (SSE4.1) and no fused multiply-add (a libm call without FMA). The one
+/// exception is GELU, whose exact form needs erf: it calls libm's `erfcf` lane by lane.
 ///
 /// Loops move data eight floats at a time (`Vec8`), but every lane selection is written on
 /// four-float halves (`Vec4`): a `replacing(with:where:)` on `SIMD4<Float>` compiles to a single
@@ -66,6 +69,36 @@ enum FastMath {
     }
     @inline(__always) static func silu(
         _ x: Vec8) -> Vec8 { Vec8(lowHalf: silu(x.lowHalf), highHalf: silu(x.highHalf)) }
+
+    /// x · relu6(x + 3) / 6, in torch's order of operations (a division, not a multiply by 1/6).
+    @inline(__always) static func hardswish(_ x: Vec8) -> Vec8 { x * Lanes.relu6(x + 3) / 6 }
+
+    /// relu6(x + 3) / 6.
+    @inline(__always) static func hardsigmoid(_ x: Vec8) -> Vec8 { Lanes.relu6(x + 3) / 6 }
+
+    /// x · Φ(x), Φ(x) = (1 + erf(x / √2)) / 2, with Φ taken as erfc(−x / √2) / 2 from libm's `erfcf`:
+    /// the same function as torch's `x · 0.5 · (1 + erf(x · √½))`, but without the cancellation of
+    /// 1 + erf for negative x, so the left tail keeps its relative accuracy.
+    @inline(__always) static func gelu(_ x: Vec8) -> Vec8 { x * normalCDF(x) }
+
+    /// GELU's derivative times `g`: `g · (Φ(x) + x · φ(x))`, φ(x) = e^(−x²/2) / √(2π) (torch's
+    /// `gelu_backward`); e^(−x²/2) through libm so it reaches 0 for large |x| rather than a clamp.
+    @inline(__always) static func geluGradient(_ g: Vec8, _ x: Vec8) -> Vec8 {
+        var pdf = Vec8()
+        for i in 0..<8 { pdf[i] = invSqrt2Pi * expf(x[i] * x[i] * -0.5) }
+        return g * (normalCDF(x) + x * pdf)
+    }
+
+    /// Φ(x) lane by lane.
+    @inline(__always) static func normalCDF(_ x: Vec8) -> Vec8 {
+        var cdf = Vec8()
+        for i in 0..<8 { cdf[i] = 0.5 * erfcf(-x[i] * sqrtHalf) }
+        return cdf
+    }
+
+    /// √½ and 1/√(2π) as floats (torch's `M_SQRT1_2` and `M_2_SQRTPI · M_SQRT1_2 · 0.5`).
+    static let sqrtHalf: Float = 0.707106781186547524
+    static let invSqrt2Pi: Float = 0.398942280401432678
 }
 
 // MARK: - Lane selections
@@ -93,6 +126,25 @@ enum Lanes {
     /// ReLU's gradient: `g` where x > 0, else 0.
     @inline(__always) static func reluGradient(_ g: Vec8, _ x: Vec8) -> Vec8 {
         Vec8(lowHalf: zero(g.lowHalf, unless: x.lowHalf .> 0), highHalf: zero(g.highHalf, unless: x.highHalf .> 0))
+    }
+
+    /// Hardswish's gradient as torch computes it: 0 where x ≤ −3, `g` where x ≥ 3, else
+    /// `g · (x / 3 + 0.5)` (NaN stays NaN).
+    @inline(__always) static func hardswishGradient(_ g: Vec8, _ x: Vec8) -> Vec8 {
+        func half(_ g: Vec4, _ x: Vec4) -> Vec4 {
+            let inner = (g * (x / 3 + 0.5)).replacing(with: g, where: x .>= 3)
+            return inner.replacing(with: 0, where: x .<= -3)
+        }
+        return Vec8(lowHalf: half(g.lowHalf, x.lowHalf), highHalf: half(g.highHalf, x.highHalf))
+    }
+
+    /// Hardsigmoid's gradient (strict bounds): `g / 6` (times the float 1/6, as torch) where
+    /// −3 < x < 3, else 0.
+    @inline(__always) static func hardsigmoidGradient(_ g: Vec8, _ x: Vec8) -> Vec8 {
+        let sixth: Float = 1.0 / 6.0
+        let lo = x.lowHalf, hi = x.highHalf
+        return Vec8(lowHalf: zero(g.lowHalf * sixth, unless: (lo .> -3) .& (lo .< 3)),
+                    highHalf: zero(g.highHalf * sixth, unless: (hi .> -3) .& (hi .< 3)))
     }
 
     /// ReLU6's gradient (hardtanh's strict bounds): `g` where 0 < x < 6, else 0.

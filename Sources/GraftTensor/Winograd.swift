@@ -248,7 +248,7 @@ enum Winograd {
         switch e.activation {
         case .none: transformOutput(g, tiling, m, ld, t0, t1, outChannels, y, e) { $0 }
         case .relu: transformOutput(g, tiling, m, ld, t0, t1, outChannels, y, e) { Lanes.relu($0) }
-        case .relu6, .silu, .sigmoid:
+        case .relu6, .silu, .sigmoid, .hardswish, .hardsigmoid, .gelu:
             transformOutput(g, tiling, m, ld, t0, t1, outChannels, y, e) { activated($0, e.activation) }
         }
     }

@@ -3,13 +3,13 @@ import GraftTensor
 import XCTest
 
 final class ActivationTests: XCTestCase {
-    static let kinds: [Activation] = [.none, .relu, .relu6, .silu, .sigmoid]
+    static let kinds: [Activation] = [.none, .relu, .relu6, .silu, .sigmoid, .hardswish, .hardsigmoid, .gelu]
 
     /// Inputs covering both signs, the ReLU6 clip, the exp polynomial's range-reduction seams and
     /// the overflow clamps; odd counts exercise the vector tails.
     static func inputs() throws -> Tensor {
         var values: [Float] = [0, -0.0, 1e-30, -1e-30, 5.999, 6, 6.001, -6, 88, -88, 100, -100, 1e6, -1e6,
-                               .infinity, -.infinity]
+                               .infinity, -.infinity, 3, -3, Float(3).nextUp, Float(3).nextDown, Float(-3).nextUp, Float(-3).nextDown]
         var rng = TestRandom(seed: 11)
         for _ in 0..<997 { values.append(rng.float(-20, 20)) }
         for i in -300..<300 { values.append(Float(i) * 0.3465736) }  // multiples of ln2/2
@@ -24,14 +24,18 @@ final class ActivationTests: XCTestCase {
             let expected = x.values.map { v -> Double in
                 kind == .silu && v == -.infinity ? -.infinity : naiveActivation(Double(v), kind)
             }
-            // SiLU/sigmoid go through the vector exp: accurate to a few ulp.
-            assertClose(y.values, expected, atol: 1e-30, rtol: 4e-7, "\(kind)")
+            // SiLU/sigmoid go through the vector exp: accurate to a few ulp. GELU's erfc(−x/√2) inherits
+            // the rounding of x/√2 amplified by 2x²/2 in the left tail, where the values are tiny.
+            assertClose(y.values, expected, atol: kind == .gelu ? 1e-8 : 1e-30, rtol: 4e-7, "\(kind)")
         }
         func bits(_ t: Tensor) -> [UInt32] { t.values.map(\.bitPattern) }
         XCTAssertEqual(bits(relu(x)), bits(activation(x, .relu)))
         XCTAssertEqual(bits(relu6(x)), bits(activation(x, .relu6)))
         XCTAssertEqual(bits(silu(x)), bits(activation(x, .silu)))
         XCTAssertEqual(bits(sigmoid(x)), bits(activation(x, .sigmoid)))
+        XCTAssertEqual(bits(hardswish(x)), bits(activation(x, .hardswish)))
+        XCTAssertEqual(bits(hardsigmoid(x)), bits(activation(x, .hardsigmoid)))
+        XCTAssertEqual(bits(gelu(x)), bits(activation(x, .gelu)))
     }
 
     func testNaNPropagates() throws {
@@ -55,7 +59,8 @@ final class ActivationTests: XCTestCase {
 
     func testBackwardMatchesAnalyticGradients() throws {
         var rng = TestRandom(seed: 12)
-        let xs: [Float] = [-3, -0.5, 0, 0.5, 3, 5.5, 6, 6.5, 12] + (0..<100).map { _ in rng.float(-8, 8) }
+        let xs: [Float] = [-3, -0.5, 0, 0.5, 3, 5.5, 6, 6.5, 12, Float(3).nextDown, Float(-3).nextUp, -3.5, 3.5]
+            + (0..<100).map { _ in rng.float(-8, 8) }
         let x = try Tensor(shape: [xs.count], values: xs)
         let dy = try rng.tensor([xs.count])
         for kind in Self.kinds {
@@ -72,15 +77,23 @@ final class ActivationTests: XCTestCase {
                 case .sigmoid:
                     let s = 1 / (1 + Foundation.exp(-v))
                     return g * s * (1 - s)
+                // torch's kinks: hardswish's slope is 0 at −3 and 1 at 3; hardsigmoid's 0 at both.
+                case .hardswish: return v <= -3 ? 0 : v >= 3 ? g : g * (v / 3 + 0.5)
+                case .hardsigmoid: return v > -3 && v < 3 ? g / 6 : 0
+                case .gelu:
+                    let cdf = 0.5 * Foundation.erfc(-v / 2.0.squareRoot())
+                    return g * (cdf + v * Foundation.exp(-v * v / 2) / (2 * Double.pi).squareRoot())
                 }
             }
             assertClose(dx.values, expected, atol: 1e-6, rtol: 1e-5, "\(kind)")
-            if kind != .silu {
+            if [.none, .relu, .relu6, .sigmoid].contains(kind) {
                 let fromOutput = try activationBackward(kind, gradOutput: dy, output: activation(x, kind))
                 assertClose(fromOutput.values, expected, atol: 1e-6, rtol: 1e-5, "\(kind) from output")
             }
         }
-        XCTAssertThrowsError(try activationBackward(.silu, gradOutput: dy, output: x))
+        for kind in [Activation.silu, .hardswish, .hardsigmoid, .gelu] {
+            XCTAssertThrowsError(try activationBackward(kind, gradOutput: dy, output: x), "\(kind)")
+        }
         XCTAssertThrowsError(try activationBackward(.relu, gradOutput: dy, input: try Tensor(shape: [3])))
     }
 
@@ -89,7 +102,7 @@ final class ActivationTests: XCTestCase {
         let xs: [Float] = [-4, -1.5, -0.25, 0.3, 1.7, 4.2]
         let x = try Tensor(shape: [xs.count], values: xs)
         let ones = try Tensor(shape: [xs.count], repeating: 1)
-        for kind in [Activation.silu, .sigmoid] {
+        for kind in [Activation.silu, .sigmoid, .hardswish, .hardsigmoid, .gelu] {
             let dx = try activationBackward(kind, gradOutput: ones, input: x).values
             for (i, v) in xs.enumerated() {
                 let h: Float = 1e-2

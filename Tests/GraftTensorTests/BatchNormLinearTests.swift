@@ -20,7 +20,7 @@ final class BatchNormTests: XCTestCase {
         let gamma = try rng.tensor([3]), beta = try rng.tensor([3])
         let mean = try rng.tensor([3]), variance = try rng.tensor([3], 0.1, 2)
         let (scale, shift) = try batchNormScaleShift(gamma: gamma, beta: beta, runningMean: mean, runningVar: variance, eps: 1e-5)
-        for kind in [Activation.none, .relu, .silu] {
+        for kind in [Activation.none, .relu, .silu, .hardswish, .hardsigmoid, .gelu] {
             let y = try batchNormInference(x, scale: scale, shift: shift, activation: kind)
             let expected = x.values.enumerated().map { i, v -> Double in
                 let c = (i / 20) % 3
@@ -143,7 +143,7 @@ final class LinearTests: XCTestCase {
                     expected[i * outF + o] = s
                 }
             }
-            for kind in [Activation.none, .relu] {
+            for kind in [Activation.none, .relu, .hardswish, .gelu] {
                 let y = try linear(x, weight: w, bias: b, activation: kind)
                 XCTAssertEqual(y.shape, [n, outF])
                 assertClose(y.values, expected.map { naiveActivation($0, kind) }, atol: 1e-5, rtol: 1e-5)

@@ -117,6 +117,26 @@ final class Conv2dForwardTests: XCTestCase {
         for (i, c) in cases.enumerated() { try check(c, seed: 400 + UInt64(i)) }
     }
 
+    /// Hardswish, hardsigmoid and GELU in every convolution epilogue: 1×1, im2col, grouped, the
+    /// depthwise kernels (specialized 3×3 and 5×5 loops and the general one) and Winograd.
+    func testHardActivationsAndGELUInEveryEpilogue() throws {
+        let cases = [
+            Case(input: [2, 8, 9, 7], weight: [12, 8, 1, 1], params: Conv2dParams(), activation: .hardswish),
+            Case(input: [1, 3, 13, 12], weight: [5, 3, 3, 3], params: Conv2dParams(stride: 2, padding: 1),
+                 activation: .hardsigmoid),
+            Case(input: [2, 8, 7, 6], weight: [4, 2, 3, 3], params: Conv2dParams(padding: 1, groups: 4), activation: .gelu),
+            Case(input: [2, 6, 12, 9], weight: [6, 1, 3, 3], params: Conv2dParams(padding: 1, groups: 6),
+                 activation: .hardswish),
+            Case(input: [1, 5, 19, 17], weight: [5, 1, 5, 5], params: Conv2dParams(stride: 2, padding: 2, groups: 5),
+                 activation: .hardsigmoid),
+            Case(input: [1, 4, 11, 10], weight: [4, 1, 3, 3], params: Conv2dParams(padding: 2, dilation: 2, groups: 4),
+                 activation: .gelu),
+            Case(input: [2, 16, 14, 13], weight: [18, 16, 3, 3], params: Conv2dParams(padding: 1), activation: .hardswish),
+            Case(input: [1, 16, 9, 11], weight: [16, 16, 3, 3], params: Conv2dParams(padding: 1), activation: .gelu),
+        ]
+        for (i, c) in cases.enumerated() { try check(c, seed: 800 + UInt64(i)) }
+    }
+
     /// Stride-1 3×3 shapes (Winograd candidates) at odd sizes and batch > 1.
     func testStrideOne3x3() throws {
         let cases = [

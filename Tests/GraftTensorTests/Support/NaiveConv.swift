@@ -78,5 +78,8 @@ func naiveActivation(_ v: Double, _ a: Activation) -> Double {
     case .relu6: return min(max(v, 0), 6)
     case .silu: return v / (1 + Foundation.exp(-v))
     case .sigmoid: return 1 / (1 + Foundation.exp(-v))
+    case .hardswish: return v * min(max(v + 3, 0), 6) / 6
+    case .hardsigmoid: return min(max(v + 3, 0), 6) / 6
+    case .gelu: return v * 0.5 * Foundation.erfc(-v / 2.0.squareRoot())
     }
 }
