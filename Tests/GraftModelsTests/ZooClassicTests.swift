@@ -131,12 +131,26 @@ final class ZooClassicTests: XCTestCase {
     }
 
     func testGradientsMatchPyTorch() throws {
+        try checkGradients(frozenFraction: 0)
+    }
+
+    /// With the first parameters frozen (a frozen body, or half of it), the rest get the same gradients
+    /// and nothing before them records or computes any: the blocks' `prepareBackward` cut the graph.
+    func testGradientsWithFrozenPrefix() throws {
+        try checkGradients(frozenFraction: 0.5)
+        try checkGradients(frozenFraction: 0.9)
+    }
+
+    func checkGradients(frozenFraction: Double) throws {
         let manifest = try ClassicManifest.load()
         let x = try ClassicManifest.input()
         for (name, entry) in manifest.models.sorted(by: { $0.key < $1.key }) {
             let net = try ClassicManifest.network(entry)
             let ref = try ClassicManifest.tensors(entry.file)
             for (_, m) in net.namedModules() { (m as? Dropout)?.probability = 0 }
+            let trainable = net.namedParameters().filter { $0.parameter.kind != .buffer }
+            let frozen = Int(Double(trainable.count) * frozenFraction)
+            for (i, p) in trainable.enumerated() { p.parameter.requiresGrad = i >= frozen }
             net.prepareTraining()
             let logits = try net(x)
             let (loss, grad) = try crossEntropy(logits: logits, targets: manifest.labels)
@@ -150,10 +164,14 @@ final class ZooClassicTests: XCTestCase {
             let packed = try XCTUnwrap(ref["grads"]).floatValues()
             var offset = 0, checked = 0, skipped = 0
             var worst: Float = 0
-            for (key, p) in net.namedParameters() where p.kind != .buffer {
+            for (i, (key, p)) in trainable.enumerated() {
                 let n = p.value.count
                 let want = Array(packed[offset..<(offset + n)])
                 offset += n
+                if i < frozen {
+                    XCTAssertNil(p.grad, "\(name): \(key) is frozen")
+                    continue
+                }
                 if entry.no_gradient.contains(where: { key.hasPrefix($0) }) {
                     // Auxiliary heads: outside the forward, no gradient on either side.
                     XCTAssertNil(p.grad, "\(name): \(key) is an auxiliary head's, it gets no gradient")
@@ -166,8 +184,9 @@ final class ZooClassicTests: XCTestCase {
                 checked += 1
             }
             XCTAssertEqual(offset, packed.count, "\(name): the packed gradients have \(packed.count) values, the model's parameters \(offset)")
-            XCTAssertGreaterThan(checked, 10, name)
-            print("\(name): \(checked) gradients (\(skipped) aux skipped), max |Δ| \(worst), loss \(loss) vs \(refLoss)")
+            XCTAssertGreaterThan(checked, 0, name)
+            print("\(name) (\(frozen) of \(trainable.count) frozen): \(checked) gradients (\(skipped) aux skipped), "
+                  + "max |Δ| \(worst), loss \(loss) vs \(refLoss)")
         }
     }
 
@@ -221,6 +240,29 @@ final class ZooClassicTests: XCTestCase {
         XCTAssertEqual(count(GoogLeNet(GoogLeNetConfig.named["googlenet"]!)), 13_004_888)
         XCTAssertEqual(count(InceptionV3(InceptionV3Config.named["inception_v3"]!)), 27_161_264)
         XCTAssertEqual(count(InceptionV3(InceptionV3Config.named["inception_v3"]!), excluding: ["AuxLogits."]), 23_834_568)
+    }
+
+    /// `Model` wraps AlexNet, GoogLeNet and Inception v3 (a Linear at the classifier path) with their
+    /// logits unchanged and `[N, F]` features; SqueezeNet's classifier is a Conv2d, which `Model` refuses
+    /// today (reported to the lead: Model needs a conv-classifier case).
+    func testModelWrapping() throws {
+        let manifest = try ClassicManifest.load()
+        let x = try ClassicManifest.input()
+        for (name, entry) in manifest.models.sorted(by: { $0.key < $1.key }) {
+            let net = try ClassicManifest.network(entry)
+            net.prepareInference()
+            let direct = try net(x)
+            if net is SqueezeNet {
+                XCTAssertThrowsError(try Model(network: net, arch: name), name)
+                XCTAssertEqual(try net.forwardFeatures(x).rank, 4, "\(name): SqueezeNet's features are the last map")
+                continue
+            }
+            let model = try Model(network: net, arch: name)
+            XCTAssertEqual(try model.logits(x).values, direct.values, name)
+            let f = try model.features(x)
+            XCTAssertEqual(f.shape, [2, model.featureCount], name)
+            XCTAssertEqual(try model.head(f).values, direct.values, name)
+        }
     }
 
     /// SqueezeNet's head replacement: a Linear becomes the 1×1 `classifier.1` with the same numbers.

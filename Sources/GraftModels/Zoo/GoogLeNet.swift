@@ -107,6 +107,13 @@ public final class GoogLeNet: FeatureHeadNetwork {
 
     public override var classifierPath: String { "fc" }
 
+    /// The modules after the features: torchvision's `dropout` and `fc` are siblings, so the head is two
+    /// paths (`headPath` names the classifier only).
+    public var headModulePaths: [String] { ["dropout", "fc"] }
+
+    /// The subtrees the forward never runs (neither body nor head).
+    public var auxiliaryPaths: [String] { [aux1, aux2].compactMap { $0 }.isEmpty ? [] : ["aux1", "aux2"] }
+
     public override func forwardFeatures(_ x: Tensor) throws -> Tensor {
         let input = config.transformInput ? try transform.forward(x) : x
         let pooled = try avgpool(try Chain.forward(trunk, input))

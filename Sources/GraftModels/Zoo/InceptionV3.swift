@@ -85,6 +85,13 @@ public final class InceptionV3: FeatureHeadNetwork {
 
     public override var classifierPath: String { "fc" }
 
+    /// The modules after the features: torchvision's `dropout` and `fc` are siblings, so the head is two
+    /// paths (`headPath` names the classifier only).
+    public var headModulePaths: [String] { ["dropout", "fc"] }
+
+    /// The subtree the forward never runs (neither body nor head).
+    public var auxiliaryPaths: [String] { auxLogits == nil ? [] : ["AuxLogits"] }
+
     /// The module path whose output feeds AuxLogits (Mixed_6e, or the last Mixed_6 block present).
     public var auxInputPath: String { beforeAux.last!.name }
 
