@@ -311,6 +311,28 @@ final class ZooDenseTests: XCTestCase {
         XCTAssertEqual(RegNetConfig.squeezeWidth(14, 0.25), 4)  // round(3.5) is 4
     }
 
+    /// DenseNet's dropout after each layer: identity in evaluation, a mask in training that backward
+    /// applies too.
+    func testDenseNetDropoutTrainsAndEvaluates() throws {
+        let manifest = try DenseZooManifest.load()
+        let m = try XCTUnwrap(manifest.models["densenet_mini"])
+        var c = try XCTUnwrap((try DenseZooManifest.network(m.config) as? DenseNet)?.config)
+        c.dropRate = 0.5
+        let net = DenseNet(c)
+        try net.loadCheckpoint(DenseZooManifest.path(m.checkpoint))
+        let x = try manifest.inputTensor()
+        net.prepareInference()
+        let want = try NpyArray(contentsOfFile: DenseZooManifest.path(m.logits))
+        assertTensorClose(try net(x).values, want.values, atol: 1e-4, rtol: 1e-4, "eval ignores dropout")
+        net.useRandomSource(RandomSource(seed: 3))
+        net.prepareTraining()
+        let y = try net(x)
+        _ = try net.backward(try crossEntropy(logits: y, targets: m.labels).gradLogits)
+        let g = try XCTUnwrap(net.parameter("features.conv0.weight")?.grad).values
+        XCTAssertTrue(g.allSatisfy(\.isFinite) && g.contains { $0 != 0 })
+        XCTAssertNotEqual(y.values, try { net.useRandomSource(RandomSource(seed: 4)); return try net(x).values }())
+    }
+
     func testDenseNetAndShuffleNetSizes() {
         let finals = ["densenet121": 1024, "densenet161": 2208, "densenet169": 1664, "densenet201": 1920]
         XCTAssertEqual(Set(DenseNetConfig.named.keys), Set(finals.keys))
@@ -318,6 +340,41 @@ final class ZooDenseTests: XCTestCase {
         XCTAssertEqual(DenseNetConfig.named["densenet121"]?.blockInputChannels.blocks, [64, 128, 256, 512])
         XCTAssertEqual(Set(ShuffleNetV2Config.named.keys),
                        ["shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0"])
+    }
+
+    // MARK: Sizes read from checkpoints
+
+    static func shapes(_ net: Module) -> [String: [Int]] {
+        Dictionary(uniqueKeysWithValues: net.namedStateEntries().map { entry -> (String, [Int]) in
+            switch entry.entry {
+            case .parameter(let p): return (entry.name, p.shape)
+            case .counter: return (entry.name, [])
+            }
+        })
+    }
+
+    func testConfigsAreInferredFromCheckpointShapes() throws {
+        let manifest = try DenseZooManifest.load()
+        for (name, m) in manifest.models {
+            let shapes = try WeightStore.open(DenseZooManifest.path(m.checkpoint)).entries.map { ($0.name, $0.tensor.shape) }
+            let s = Dictionary(uniqueKeysWithValues: shapes)
+            switch try DenseZooManifest.network(m.config) {
+            case let net as DenseNet: XCTAssertEqual(try ConfigInference.densenet(s), net.config, name)
+            case let net as ShuffleNetV2: XCTAssertEqual(try ConfigInference.shufflenetV2(s), net.config, name)
+            case let net as RegNet: XCTAssertEqual(try ConfigInference.regnet(s), net.config, name)
+            default: XCTFail(name)
+            }
+        }
+        for (name, c) in DenseNetConfig.named { XCTAssertEqual(try ConfigInference.densenet(Self.shapes(DenseNet(c))), c, name) }
+        for (name, c) in ShuffleNetV2Config.named {
+            XCTAssertEqual(try ConfigInference.shufflenetV2(Self.shapes(ShuffleNetV2(c))), c, name)
+        }
+        // The RegNets below 100 M parameters (the shapes need the zero-filled network).
+        for name in ["regnet_x_400mf", "regnet_x_3_2gf", "regnet_x_16gf", "regnet_y_400mf", "regnet_y_1_6gf", "regnet_y_16gf"] {
+            let c = try XCTUnwrap(RegNetConfig.named[name])
+            XCTAssertEqual(try ConfigInference.regnet(Self.shapes(RegNet(c))), c, name)
+        }
+        XCTAssertThrowsError(try ConfigInference.densenet(["features.conv0.weight": [8, 3, 7, 7]]))
     }
 
     // MARK: DenseNet's legacy keys
