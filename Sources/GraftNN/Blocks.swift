@@ -34,6 +34,12 @@ open class FeatureHeadNetwork: Module {
     }
     /// The module path of the final Linear (`fc`, `classifier.1`, `classifier.6`).
     open var classifierPath: String { "fc" }
+    /// Whether `forwardFeatures` gives pooled `[N, F]` rows. SqueezeNet's classifier is a 1×1
+    /// convolution before its pooling, so its features are the last `[N, C, H, W]` map.
+    open var featuresArePooled: Bool { true }
+    /// Modules of the tree outside the forward pass: loaded and saved with the state dict, never run
+    /// at inference (GoogLeNet's and Inception v3's auxiliary classifiers).
+    open var auxiliaryPaths: [String] { [] }
     /// The module path of everything after the features (`fc`, EfficientNet's `classifier`).
     open var headPath: String { classifierPath }
 

@@ -12,14 +12,14 @@ public enum HeadReplacement {
     @discardableResult
     public static func replace(_ model: Model, classes: [String], seed: UInt64, keepMatchingClasses: Bool = false,
                                pretrainedClasses: [String]? = nil) throws -> [String] {
-        let old = model.classifier
-        let inFeatures = old.inFeatures, n = classes.count
+        let old = model.classifierParameters
+        let inFeatures = model.featureCount, n = classes.count
         var rng = SeededGenerator(seed: seed)
         let bound = 1 / Float(inFeatures).squareRoot()
         var w = (0..<(n * inFeatures)).map { _ in (rng.nextUnitFloat() * 2 - 1) * bound }
         var b = (0..<n).map { _ in (rng.nextUnitFloat() * 2 - 1) * bound }
         var notes: [String] = []
-        if keepMatchingClasses, let pretrained = pretrainedClasses, pretrained.count == old.outFeatures {
+        if keepMatchingClasses, let pretrained = pretrainedClasses, pretrained.count == model.numClasses {
             let index = Dictionary(pretrained.enumerated().map { (normalize($0.element), $0.offset) }, uniquingKeysWith: { a, _ in a })
             let oldW = old.weight.value.values, oldB = old.bias?.value.values
             for (i, name) in classes.enumerated() {

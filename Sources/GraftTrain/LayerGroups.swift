@@ -6,14 +6,16 @@ import GraftNN
 ///
 /// Standard groups follow fastai's splitters: ResNet `stem…layer2 | layer3…layer4 | head`; VGG-BN
 /// `features[:22] | features[22:] + hidden classifier | head`; other VGG `body | head`; EfficientNet
-/// `stem + early stages | late stages + head conv | head`. Fine groups follow timm's layer decay: the
-/// stem, then every block, then the head.
+/// `stem + early stages | late stages + head conv | head`; every other family: the body's blocks (its
+/// fine groups) split in two halves by order | head. Fine groups follow timm's layer decay: the stem,
+/// then every block, then the head.
 public enum LayerGroups {
     /// The standard groups (the classifier last).
     public static func standard(_ model: Model) -> [(name: String, parameters: [Parameter])] {
         // Facts about the whole model, worked out once rather than per parameter.
         let hasBN = model.namedParameters().contains { $0.name.hasSuffix("running_mean") }
         let stages = lastFeatureIndex(model) + 1
+        let earlyBlocks = earlyHalf(model)
         return split(model) { name -> Int in
             if isHead(name, model) { return 2 }
             switch model.family {
@@ -28,8 +30,22 @@ public enum LayerGroups {
                 return 1
             case .custom:
                 return 1
+            default:
+                return earlyBlocks.contains(fineKey(name, model, lastFeature: stages - 1)) ? 0 : 1
             }
         }
+    }
+
+    /// The first half of the body's fine groups (by first appearance), for the families without a
+    /// rule of their own.
+    private static func earlyHalf(_ model: Model) -> Set<String> {
+        let last = lastFeatureIndex(model)
+        var order: [String] = []
+        for (name, _) in model.namedParameters() where !isHead(name, model) {
+            let key = fineKey(name, model, lastFeature: last)
+            if key != "head", order.last != key, !order.contains(key) { order.append(key) }
+        }
+        return Set(order.prefix(order.count / 2))
     }
 
     /// timm-style fine groups for layer-wise decay: stem, each block, head (conv_head joins the head).
@@ -84,8 +100,16 @@ public enum LayerGroups {
             if i == 0 { return "stem" }
             if i == count { return "head" }
             return parts.count > 2 ? "features.\(i).\(parts[2])" : "features.\(i)"
-        case .vgg, .kerasVGG, .custom:
-            return parts.count > 1 ? "\(parts[0]).\(parts[1])" : name
+        case .vgg, .kerasVGG, .custom, .alexnet, .squeezenet, .mobilenetV2, .mobilenetV3, .mnasnet:
+            return parts.count > 2 ? "\(parts[0]).\(parts[1])" : "\(parts[0])"
+        case .convnext, .densenet, .regnet:
+            // Blocks sit two levels down (features.1.0, features.denseblock1.denselayer1,
+            // trunk_output.block1.block1-0); downsampling layers and transitions one level down.
+            return parts.count > 3 ? parts.prefix(3).joined(separator: ".") : parts.dropLast().prefix(2).joined(separator: ".")
+        case .shufflenetV2:
+            return parts.count > 3 ? "\(parts[0]).\(parts[1])" : "\(parts[0])"
+        case .googlenet, .inceptionV3:
+            return String(parts[0])
         }
     }
 

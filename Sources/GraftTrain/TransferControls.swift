@@ -95,9 +95,12 @@ public enum Freezing {
             frozen = Set(named[..<index].map { ObjectIdentifier($0.parameter) })
         }
         let thawed = Set(unfrozen.map(ObjectIdentifier.init))
+        // Auxiliary classifiers (GoogLeNet, Inception v3) never run in Graft's forward: they keep their
+        // loaded weights (no gradient would reach them, only weight decay) and stay in the state dict.
+        let auxiliary = Set(model.auxiliaryPaths.flatMap { model.network.module(at: $0)?.parameters ?? [] }.map(ObjectIdentifier.init))
         for (_, p) in named where p.kind != .buffer {
             let id = ObjectIdentifier(p)
-            p.requiresGrad = !frozen.contains(id) || thawed.contains(id)
+            p.requiresGrad = !auxiliary.contains(id) && (!frozen.contains(id) || thawed.contains(id))
         }
         for case let norm as BatchNorm2d in model.modules {
             // A BatchNorm belongs to the part its own γ was frozen or left trainable with.
@@ -118,7 +121,7 @@ public enum Freezing {
     /// Whether the body can be treated as a fixed feature extractor: the network splits at its pooled
     /// features, and before them nothing trains, no BatchNorm uses batch statistics and no dropout runs.
     public static func bodyIsFixed(_ model: Model) -> Bool {
-        guard model.splitsAtFeatures else { return false }
+        guard model.splitsAtFeatures, model.featuresArePooled else { return false }
         let body = model.bodyModules
         let trains = body.contains { m in m.namedStates.contains { if case .parameter(let p) = $0.state { return p.isTrainable } else { return false } } }
         let bnTrains = body.contains { ($0 as? BatchNorm2d)?.useBatchStatistics ?? false }

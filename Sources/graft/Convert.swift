@@ -14,7 +14,7 @@ struct Convert: ParsableCommand {
     @Argument(help: "The output .safetensors store.")
     var output: String
 
-    @Option(help: "Record the architecture (zoo name, e.g. resnet50) in the store.")
+    @Option(help: "Record the architecture (zoo name, e.g. resnet50) in the store; detected from the keys when omitted.")
     var arch: String?
 
     @Option(help: "Record the weight version (e.g. ResNet50_Weights.IMAGENET1K_V2 or IMAGENET1K_V2).")
@@ -42,6 +42,15 @@ struct Convert: ParsableCommand {
                 return
             }
             store.metadata.arch = arch
+        } else if store.metadata.arch == nil {
+            // Recorded only when exactly one architecture fits; otherwise the store simply records none.
+            switch Result(catching: { try ArchitectureDetection.detect(store.entries.map { (name: $0.name, tensor: $0.tensor) }) }) {
+            case .success(let detected):
+                store.metadata.arch = detected.arch
+                print("architecture: \(detected.arch) (detected from the keys and shapes, recorded)")
+            case .failure(let error):
+                print("architecture: not recorded (\(error))")
+            }
         }
         if let weights {
             // Recorded by its full name, so predict finds the preset again.

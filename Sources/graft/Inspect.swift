@@ -20,6 +20,9 @@ struct Inspect: ParsableCommand {
         let format: String
         let naming: String
         let sha256: String?
+        /// The architecture detected from the keys and shapes, or why none was.
+        let detectedArch: String?
+        let detectionError: String?
         let tensors: [Tensor]
         let totalTensors: Int
         let totalElements: Int
@@ -33,8 +36,11 @@ struct Inspect: ParsableCommand {
     func run() throws {
         let store = try reportingErrors(file: file) { try open.open(file) }
         let scheme = NamingScheme.detect(store.entries.map(\.name))
+        let detection = Result { try ArchitectureDetection.detect(store.entries.map { (name: $0.name, tensor: $0.tensor) }) }
         let report = Report(
             file: file, format: store.format.rawValue, naming: scheme.rawValue, sha256: try? store.sourceSHA256(),
+            detectedArch: try? detection.get().arch,
+            detectionError: { if case .failure(let e) = detection { return "\(e)" } else { return nil } }(),
             tensors: store.entries.map { .init(name: $0.name, dtype: $0.tensor.dtype.rawValue, shape: $0.tensor.shape, bytes: $0.tensor.byteCount) },
             totalTensors: store.entries.count, totalElements: store.totalElements, totalBytes: store.totalBytes,
             normalization: store.metadata.normalization?.lines ?? [], notes: store.metadata.notes,
@@ -48,7 +54,12 @@ struct Inspect: ParsableCommand {
         print("naming:  \(scheme.summary)")
         if let sha = report.sha256 { print("sha256:  \(sha)") }
         for note in store.metadata.notes { print("note:    \(note.escapedForTerminal)") }
-        if let arch = store.metadata.arch { print("arch:    \(arch.escapedForTerminal)") }
+        if let arch = store.metadata.arch { print("arch:    \(arch.escapedForTerminal) (recorded)") }
+        if let arch = report.detectedArch {
+            print("detected: \(arch) (the only architecture with exactly these keys and shapes)")
+        } else if let error = report.detectionError {
+            print("detected: none — \(error.escapedForTerminal)")
+        }
         if let weights = store.metadata.weights { print("weights: \(weights.escapedForTerminal)") }
         let lines = report.normalization
         print("normalization: \(lines.isEmpty ? "none needed" : "")")

@@ -65,7 +65,8 @@ extension ModelManifest.Model {
             var r = ResNetConfig(block: c.block == "bottleneck" ? .bottleneck : .basic, layers: c.layers ?? [],
                                  widths: c.widths ?? [], groups: c.groups ?? 1, widthPerGroup: c.width_per_group ?? 64,
                                  numClasses: c.num_classes)
-            r.stemWidth = c.stem_width
+            // ResNetConfig records a stem width only when it differs from the first stage's.
+            r.stemWidth = c.stem_width == r.widths.first ? nil : c.stem_width
             r.bnEps = eps
             return .resnet(r)
         case "vgg":

@@ -243,8 +243,8 @@ final class ZooClassicTests: XCTestCase {
     }
 
     /// `Model` wraps AlexNet, GoogLeNet and Inception v3 (a Linear at the classifier path) with their
-    /// logits unchanged and `[N, F]` features; SqueezeNet's classifier is a Conv2d, which `Model` refuses
-    /// today (reported to the lead: Model needs a conv-classifier case).
+    /// logits unchanged and `[N, F]` features; SqueezeNet (a 1×1 Conv2d classifier) with its logits
+    /// unchanged and its last map as features, which are not pooled rows.
     func testModelWrapping() throws {
         let manifest = try ClassicManifest.load()
         let x = try ClassicManifest.input()
@@ -253,8 +253,11 @@ final class ZooClassicTests: XCTestCase {
             net.prepareInference()
             let direct = try net(x)
             if net is SqueezeNet {
-                XCTAssertThrowsError(try Model(network: net, arch: name), name)
-                XCTAssertEqual(try net.forwardFeatures(x).rank, 4, "\(name): SqueezeNet's features are the last map")
+                let model = try Model(network: net, arch: name)
+                XCTAssertEqual(try model.logits(x).values, direct.values, name)
+                XCTAssertFalse(model.featuresArePooled, name)
+                XCTAssertEqual(try model.features(x).rank, 4, "\(name): SqueezeNet's features are the last map")
+                XCTAssertEqual(model.numClasses, (net as! SqueezeNet).numClasses, name)
                 continue
             }
             let model = try Model(network: net, arch: name)

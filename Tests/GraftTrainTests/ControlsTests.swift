@@ -127,13 +127,13 @@ final class ControlsTests: XCTestCase {
 
     func testHeadReplacementKeepsMatchingClassRows() throws {
         let model = try resnetMini()
-        let old = model.classifier.weight.value.values
+        let old = model.classifierParameters.weight.value.values
         let pretrained = (0..<10).map { "class \($0)" }
         let notes = try HeadReplacement.replace(model, classes: ["Class_3", "other", "CLASS 7"], seed: 1,
                                                 keepMatchingClasses: true, pretrainedClasses: pretrained)
         XCTAssertEqual(notes.count, 2)
-        let w = model.classifier.weight.value.values
-        XCTAssertEqual(model.classifier.weight.value.shape, [3, 64])
+        let w = model.classifierParameters.weight.value.values
+        XCTAssertEqual(model.classifierParameters.weight.value.shape, [3, 64])
         XCTAssertEqual(Array(w[0..<64]), Array(old[(3 * 64)..<(4 * 64)]))
         XCTAssertEqual(Array(w[128..<192]), Array(old[(7 * 64)..<(8 * 64)]))
         XCTAssertNotEqual(Array(w[64..<128]), Array(old[0..<64]))

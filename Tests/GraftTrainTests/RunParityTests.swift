@@ -16,7 +16,7 @@ final class RunParityTests: XCTestCase {
         let ref = try TrainFixtures.tensors(spec.file)
         let model = try TrainFixtures.model(spec.model, checkpoint: spec.checkpoint)
         try HeadReplacement.replace(model, classes: (0..<spec.classes).map { "c\($0)" }, seed: 0)
-        for (key, p) in model.classifier.namedParameters() {
+        for (key, p) in model.classifierModule.namedParameters() {
             p.value = try TrainFixtures.tensor(try XCTUnwrap(ref["init.\(model.classifierPath).\(key)"]))
         }
         try Freezing.apply(model, freeze: settings.freeze, unfrozen: [], bn: settings.bn)

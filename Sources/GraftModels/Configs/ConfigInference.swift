@@ -39,7 +39,9 @@ public enum ConfigInference {
         }
         var c = ResNetConfig(block: bottleneck ? .bottleneck : .basic, layers: layers, widths: widths,
                              numClasses: try shape(s, "fc.weight")[0])
-        c.stemWidth = try shape(s, "conv1.weight")[0]
+        // Recorded only when it differs from the first stage, as the named configs leave it unset.
+        let stem = try shape(s, "conv1.weight")[0]
+        c.stemWidth = stem == widths[0] ? nil : stem
         if bottleneck {
             let conv2 = try shape(s, "layer1.0.conv2.weight")  // [width, width / groups, 3, 3]
             c.groups = max(1, conv2[0] / max(conv2[1], 1))

@@ -57,6 +57,14 @@ public enum ModelLoader {
         case .torchvision:
             break
         }
+        if DenseNetKeyRules.needsRenaming(tensors.map(\.name)) {
+            tensors = DenseNetKeyRules.map(tensors)
+            notes.append("DenseNet keys in the old norm.1/conv.2 naming, renamed as torchvision's loader does")
+        }
+        let adapted = ArchitectureDetection.adapted(spec, to: Dictionary(tensors.map { ($0.name, $0.tensor.shape) },
+                                                                         uniquingKeysWith: { a, _ in a }))
+        if adapted != spec { notes.append("the checkpoint's own layout: \(ArchitectureDetection.layoutNote(spec, adapted))") }
+        spec = adapted
         // A fine-tuned checkpoint has its own class count: take it from the classifier's rows.
         if let rows = tensors.first(where: { $0.name == spec.classifierKey })?.tensor.shape.first, rows != spec.numClasses {
             spec = spec.withClasses(rows)
@@ -78,6 +86,19 @@ public enum ModelLoader {
                            renames: zip(source, tensors).map { ($0.name, $1.name) })
     }
 
+    /// Loads a checkpoint whose architecture is neither given nor recorded: detected from its keys and
+    /// shapes (`ArchitectureDetection`), never guessed.
+    public static func load(store: WeightStore, options: LoadOptions = LoadOptions()) throws -> LoadedModel {
+        let detected = try ArchitectureDetection.detect(store.entries.map { (name: $0.name, tensor: $0.tensor) })
+        var detectedOptions = options
+        detectedOptions.spec = options.spec ?? detected.spec
+        detectedOptions.scheme = options.scheme ?? detected.scheme
+        let loaded = try load(arch: detected.arch, store: store, options: detectedOptions)
+        return LoadedModel(model: loaded.model, spec: loaded.spec, scheme: loaded.scheme,
+                           notes: ["architecture \(detected.arch), detected from the checkpoint's keys and shapes"] + loaded.notes,
+                           initialized: loaded.initialized, renames: loaded.renames)
+    }
+
     /// A model with fresh weights (torchvision's init), for benchmarks and tests.
     public static func random(arch: String, seed: UInt64 = 0, numClasses: Int? = nil) throws -> Model {
         guard var spec = Zoo.spec(named: arch) else { throw ZooError.unknownArch(arch) }
@@ -94,6 +115,7 @@ public enum ModelLoader {
         if scheme == .timmVGG { tensors = VGGKeyRules.map(source).tensors }
         if scheme == .timmEfficientNet { tensors = try EfficientNetKeyRules.map(source, scheme: scheme, stageLayers: nil) }
         if scheme == .efficientnetPytorch { throw NamingError.needsStageLayout(scheme.rawValue) }
+        if DenseNetKeyRules.needsRenaming(tensors.map(\.name)) { tensors = DenseNetKeyRules.map(tensors) }
         return try Zoo.inferSpec(family: arch, shapes: Dictionary(tensors.map { ($0.name, $0.tensor.shape) }, uniquingKeysWith: { a, _ in a }))
     }
 }

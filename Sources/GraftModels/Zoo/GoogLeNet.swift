@@ -112,7 +112,7 @@ public final class GoogLeNet: FeatureHeadNetwork {
     public var headModulePaths: [String] { ["dropout", "fc"] }
 
     /// The subtrees the forward never runs (neither body nor head).
-    public var auxiliaryPaths: [String] { [aux1, aux2].compactMap { $0 }.isEmpty ? [] : ["aux1", "aux2"] }
+    public override var auxiliaryPaths: [String] { [aux1, aux2].compactMap { $0 }.isEmpty ? [] : ["aux1", "aux2"] }
 
     public override func forwardFeatures(_ x: Tensor) throws -> Tensor {
         let input = config.transformInput ? try transform.forward(x) : x

@@ -90,7 +90,7 @@ public final class InceptionV3: FeatureHeadNetwork {
     public var headModulePaths: [String] { ["dropout", "fc"] }
 
     /// The subtree the forward never runs (neither body nor head).
-    public var auxiliaryPaths: [String] { auxLogits == nil ? [] : ["AuxLogits"] }
+    public override var auxiliaryPaths: [String] { auxLogits == nil ? [] : ["AuxLogits"] }
 
     /// The module path whose output feeds AuxLogits (Mixed_6e, or the last Mixed_6 block present).
     public var auxInputPath: String { beforeAux.last!.name }

@@ -12,6 +12,8 @@ import GraftTensor
 public final class Model {
     public enum Family: String, Sendable, Codable {
         case resnet, vgg, efficientnet, kerasResNet, kerasVGG, kerasEfficientNet
+        case convnext, mobilenetV2, mobilenetV3, mnasnet, alexnet, squeezenet, googlenet, inceptionV3, densenet,
+             shufflenetV2, regnet
         /// A network assembled by the user from modules.
         case custom
     }
@@ -26,12 +28,13 @@ public final class Model {
     /// Dropout right before the classifier added for fine-tuning (no parameters: the state dict is unchanged).
     public private(set) var headDropout: Dropout?
 
-    /// Wraps `network`; `classifierPath` must name a `Linear` in it.
+    /// Wraps `network`; `classifierPath` must name a `Linear` in it, or a 1×1 `Conv2d` (SqueezeNet's
+    /// `final_conv`, a Linear applied at every position).
     public init(network: Module, arch: String, family: Family = .custom, classifierPath: String? = nil, seed: UInt64 = 0) throws {
         let path = classifierPath ?? (network as? FeatureHeadNetwork)?.classifierPath ?? "fc"
-        guard network.module(at: path) is Linear else {
+        guard let found = network.module(at: path), Self.isClassifier(found) else {
             let linears = network.namedModules().filter { $0.module is Linear }.map(\.path)
-            throw NNError.badArgument("the classifier path '\(path)' is not a Linear of \(arch); its Linear modules: "
+            throw NNError.badArgument("the classifier path '\(path)' is not a Linear (or 1×1 Conv2d) of \(arch); its Linear modules: "
                                       + (linears.isEmpty ? "none" : linears.joined(separator: ", ")))
         }
         self.network = network
@@ -44,12 +47,36 @@ public final class Model {
 
     var split: FeatureHeadNetwork? { network as? FeatureHeadNetwork }
 
-    /// Whether `features` / `head` are available (feature caching).
+    /// Whether `features` / `head` are available.
     public var splitsAtFeatures: Bool { split != nil }
+    /// Whether `features` are pooled `[N, F]` rows a head can be trained on (feature caching); false for
+    /// SqueezeNet, whose features are its last map.
+    public var featuresArePooled: Bool { split?.featuresArePooled ?? false }
+    /// Modules outside the forward pass (GoogLeNet's and Inception v3's auxiliary classifiers).
+    public var auxiliaryPaths: [String] { split?.auxiliaryPaths ?? [] }
 
-    public var classifier: Linear { network.module(at: classifierPath) as! Linear }
-    public var numClasses: Int { classifier.outFeatures }
-    public var featureCount: Int { classifier.inFeatures }
+    private static func isClassifier(_ m: Module) -> Bool {
+        if m is Linear { return true }
+        guard let conv = m as? Conv2d else { return false }
+        return conv.kernelSize.h == 1 && conv.kernelSize.w == 1 && conv.groups == 1
+    }
+
+    /// The classifier module: a `Linear`, or SqueezeNet's 1×1 `Conv2d`.
+    public var classifierModule: Module { network.module(at: classifierPath)! }
+    public var numClasses: Int {
+        (classifierModule as? Linear)?.outFeatures ?? (classifierModule as! Conv2d).outChannels
+    }
+    /// The classifier's weight (`[classes, F]`, or `[classes, C, 1, 1]` for a 1×1 convolution: the same
+    /// numbers) and bias.
+    public var classifierParameters: (weight: Parameter, bias: Parameter?) {
+        if let linear = classifierModule as? Linear { return (linear.weight, linear.bias) }
+        let conv = classifierModule as! Conv2d
+        return (conv.weight, conv.bias)
+    }
+    /// The width the classifier reads (channels of SqueezeNet's map).
+    public var featureCount: Int {
+        (classifierModule as? Linear)?.inFeatures ?? (classifierModule as! Conv2d).inChannels
+    }
 
     /// Every parameter and buffer, in state-dict order.
     public var parameters: [Parameter] { network.parameters }
@@ -145,7 +172,9 @@ public final class Model {
 
     /// Replaces the classifier (fine-tuning's new head) under the same module path, so the state dict
     /// loads into the framework's model with the same replaced head.
+    /// SqueezeNet's 1×1 convolution classifier gets the Linear's numbers as `[classes, C, 1, 1]` weights.
     public func replaceClassifier(_ linear: Linear) throws {
+        if let squeezeNet = network as? SqueezeNet { return try squeezeNet.replaceClassifier(with: linear) }
         try network.replace(classifierPath, with: linear)
     }
 }

@@ -14,8 +14,8 @@ import GraftTensor
 /// global average, so no pooled embedding precedes it: `forwardFeatures` returns the output of
 /// `features`, the `[N, C, H, W]` map (C = `config.featureChannels`, 512 for torchvision's sizes;
 /// H = W = 13 at 224×224 input), and `forwardHead` takes that map. The classifier path is
-/// `classifier.1` (a Conv2d, not a Linear), the head path `classifier`. `Model` requires a Linear at
-/// the classifier path today (see `replaceClassifier(with:)` for a new head).
+/// `classifier.1` (a Conv2d, not a Linear), the head path `classifier`; `Model` takes a 1×1
+/// convolution there and `replaceClassifier(with:)` turns a new Linear head into one.
 public final class SqueezeNet: FeatureHeadNetwork {
     public let config: SqueezeNetConfig
     public let features: Sequential
@@ -46,6 +46,7 @@ public final class SqueezeNet: FeatureHeadNetwork {
 
     public override var classifierPath: String { "classifier.1" }
     public override var headPath: String { "classifier" }
+    public override var featuresArePooled: Bool { false }
 
     /// torchvision's `final_conv`, `classifier.1`.
     public var finalConv: Conv2d { classifier.layers[1] as! Conv2d }

@@ -1,0 +1,116 @@
+import GraftCore
+import GraftNN
+import GraftStore
+import GraftTestSupport
+import XCTest
+import GraftModels
+
+/// Architecture detection from keys and shapes: every named size (up to ResNet-50's weight) comes back
+/// under its own name, each family's miniature under its family, and what does not fit exactly is an
+/// error naming the closest candidates — never a guess.
+final class ArchitectureDetectionTests: XCTestCase {
+    /// Shape-only entries, as a store lists them before reading any bytes.
+    static func entries(_ shapes: [(String, [Int])]) -> [(name: String, tensor: LazyTensor)] {
+        shapes.map { (name: $0.0, tensor: LazyTensor(dtype: .float32, shape: $0.1, load: { throw ZooError.unknownArch("no data") })) }
+    }
+
+    static func entries(of spec: ArchSpec) -> [(name: String, tensor: LazyTensor)] {
+        entries(Zoo.network(spec).namedParameters().map { ($0.name, $0.parameter.value.shape) })
+    }
+
+    func testNamedSizesAreDetectedByTheirOwnName() throws {
+        let names = ["resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "vgg11", "vgg13_bn", "efficientnet_b0",
+                     "efficientnet_b3", "efficientnet_b5", "efficientnet_v2_s", "efficientnet_lite0", "convnext_tiny", "convnext_small", "mobilenet_v2",
+                     "mobilenet_v3_small", "mobilenet_v3_large", "mnasnet0_5", "mnasnet1_0", "alexnet", "squeezenet1_0",
+                     "squeezenet1_1", "googlenet", "inception_v3", "densenet121", "densenet161", "shufflenet_v2_x0_5",
+                     "shufflenet_v2_x1_0", "regnet_x_400mf", "regnet_y_400mf", "regnet_y_1_6gf"]
+        for name in names {
+            let spec = try XCTUnwrap(Zoo.spec(named: name), name)
+            let found = try ArchitectureDetection.detect(Self.entries(of: spec))
+            XCTAssertEqual(found.arch, name)
+            XCTAssertEqual(found.spec, spec, name)
+            XCTAssertEqual(found.scheme, .torchvision, name)
+        }
+    }
+
+    func testAFineTunedClassCountIsReadFromTheClassifier() throws {
+        for name in ["resnet18", "squeezenet1_1", "mobilenet_v3_small", "densenet121"] {
+            let spec = Zoo.spec(named: name)!.withClasses(7)
+            let found = try ArchitectureDetection.detect(Self.entries(of: spec))
+            XCTAssertEqual(found.arch, name)
+            XCTAssertEqual(found.spec.numClasses, 7, name)
+        }
+    }
+
+    func testCheckpointsWithoutAuxiliaryHeadsAreStillTheirBuilder() throws {
+        for name in ["googlenet", "inception_v3"] {
+            let all = Self.entries(of: Zoo.spec(named: name)!)
+            let trimmed = all.filter { !$0.name.hasPrefix("aux") && !$0.name.hasPrefix("AuxLogits") }
+            XCTAssertLessThan(trimmed.count, all.count)
+            let found = try ArchitectureDetection.detect(trimmed)
+            XCTAssertEqual(found.arch, name)
+            switch found.spec {
+            case .googlenet(let c): XCTAssertFalse(c.auxLogits)
+            case .inceptionV3(let c): XCTAssertFalse(c.auxLogits)
+            default: XCTFail("\(name) detected as \(found.spec)")
+            }
+        }
+    }
+
+    /// Miniatures (sizes no builder has) come back as their family, read from the shapes.
+    func testMiniaturesAreDetectedAsTheirFamily() throws {
+        let cases = ["torch/resnet18_mini.pth": "resnet", "torch/vgg11_bn_mini.pth": "vgg",
+                     "torch/efficientnet_b0_mini.pth": "efficientnet", "torch/efficientnet_v2_s_mini.pth": "efficientnet_v2",
+                     "models/timm_tf_efficientnet_lite0_mini.pth": "efficientnet_lite", "zoo/convnext/mini.pth": "convnext",
+                     "zoo/dense/densenet_mini.pth": "densenet", "zoo/dense/regnet_x_mini.pth": "regnet",
+                     "zoo/dense/regnet_y_mini.pth": "regnet", "zoo/dense/shufflenet_v2_mini.pth": "shufflenet_v2"]
+        for (file, family) in cases.sorted(by: { $0.key < $1.key }) {
+            let store = try WeightStore.open(TestPaths.fixture(file))
+            let found = try ArchitectureDetection.detect(store.entries.map { (name: $0.name, tensor: $0.tensor) })
+            XCTAssertEqual(found.arch, family, file)
+            // Loading with the detected architecture gives the same logits as loading with the family name.
+            let detected = try ModelLoader.load(store: store)
+            let named = try ModelLoader.load(arch: family, store: store)
+            XCTAssertEqual(detected.spec, named.spec, file)
+            XCTAssertTrue(detected.notes.first?.contains("detected") == true, file)
+        }
+    }
+
+    func testDenseNetsOldKeyNamesAreDetected() throws {
+        let spec = Zoo.spec(named: "densenet121")!
+        let old = Self.entries(of: spec).map { entry -> (String, [Int]) in
+            var name = entry.name
+            for part in ["norm", "relu", "conv"] {
+                for i in ["1", "2"] where name.contains("denselayer") {
+                    name = name.replacingOccurrences(of: ".\(part)\(i).", with: ".\(part).\(i).")
+                }
+            }
+            return (name, entry.tensor.shape)
+        }
+        XCTAssertTrue(old.contains { $0.0.contains("norm.1.weight") })
+        XCTAssertEqual(try ArchitectureDetection.detect(Self.entries(old)).arch, "densenet121")
+    }
+
+    func testWhatFitsNothingIsAnErrorNamingTheClosest() throws {
+        var shapes = Self.entries(of: Zoo.spec(named: "resnet18")!).map { ($0.name, $0.tensor.shape) }
+        shapes.removeAll { $0.0 == "layer2.0.downsample.0.weight" }
+        XCTAssertThrowsError(try ArchitectureDetection.detect(Self.entries(shapes))) { error in
+            guard case DetectionError.unknown(let closest) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(closest.first?.hasPrefix("resnet") == true, "\(closest)")
+            XCTAssertTrue("\(error)".contains("missing layer2.0.downsample.0.weight"), "\(error)")
+        }
+        XCTAssertThrowsError(try ArchitectureDetection.detect(Self.entries([("weight", [3, 3]), ("bias", [3])]))) { error in
+            XCTAssertEqual(error as? DetectionError, .unknown(closest: []))
+        }
+    }
+
+    /// Two architectures whose keys and shapes are the same are named, not chosen between.
+    func testIdenticalKeySetsAreAmbiguous() throws {
+        // An EfficientNet whose stages mix squeeze-excitation and none is neither V1 nor Lite.
+        var c = EfficientNetConfig.named["efficientnet_b0"]!
+        c.stages[3].seRatio = nil
+        XCTAssertThrowsError(try ArchitectureDetection.detect(Self.entries(of: .efficientnet(c)))) { error in
+            XCTAssertTrue(error is DetectionError, "\(error)")
+        }
+    }
+}
