@@ -16,7 +16,9 @@ public final class BatchNorm2d: Module {
     public let batchesTracked: Counter
     public let numFeatures: Int
     public let eps: Float
-    public let momentum: Float
+    /// Settable, as torch's `bn.momentum` is (1 makes the running statistics the next batch's: a
+    /// one-pass recalibration).
+    public var momentum: Float
     /// In training mode: normalize with batch statistics and update the running ones.
     public var useBatchStatistics = true
 

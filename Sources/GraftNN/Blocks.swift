@@ -34,6 +34,9 @@ open class FeatureHeadNetwork: Module {
     }
     /// The module path of the final Linear (`fc`, `classifier.1`, `classifier.6`).
     open var classifierPath: String { "fc" }
+    /// Every module `forwardHead` runs (GoogLeNet's `dropout` and `fc` are siblings, so its head is two
+    /// paths); the body is the rest.
+    open var headModulePaths: [String] { [headPath] }
     /// Whether `forwardFeatures` gives pooled `[N, F]` rows. SqueezeNet's classifier is a 1×1
     /// convolution before its pooling, so its features are the last `[N, C, H, W]` map.
     open var featuresArePooled: Bool { true }

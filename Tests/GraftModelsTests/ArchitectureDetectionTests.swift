@@ -20,7 +20,7 @@ final class ArchitectureDetectionTests: XCTestCase {
 
     func testNamedSizesAreDetectedByTheirOwnName() throws {
         let names = ["resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "vgg11", "vgg13_bn", "efficientnet_b0",
-                     "efficientnet_b3", "efficientnet_b5", "efficientnet_v2_s", "efficientnet_lite0", "convnext_tiny", "convnext_small", "mobilenet_v2",
+                     "efficientnet_b3", "efficientnet_b5", "efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_lite0", "convnext_tiny", "convnext_small", "mobilenet_v2",
                      "mobilenet_v3_small", "mobilenet_v3_large", "mnasnet0_5", "mnasnet1_0", "alexnet", "squeezenet1_0",
                      "squeezenet1_1", "googlenet", "inception_v3", "densenet121", "densenet161", "shufflenet_v2_x0_5",
                      "shufflenet_v2_x1_0", "regnet_x_400mf", "regnet_y_400mf", "regnet_y_1_6gf"]

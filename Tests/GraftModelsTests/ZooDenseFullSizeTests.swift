@@ -8,7 +8,7 @@ import XCTest
 
 /// Every torchvision DenseNet, ShuffleNet V2 and RegNet size against torch's logits on real photos
 /// (random weights with perturbed BatchNorm layers), from `.build-zoo-full/dense/`, which
-/// tools/check_zoo_full_dense.py writes (not committed, not in CI; skipped when absent).
+/// tools/check_zoo_full.py --group dense writes (not committed, not in CI; skipped when absent).
 final class ZooDenseFullSizeTests: XCTestCase {
     struct Manifest: Decodable {
         struct Model: Decodable {
@@ -32,7 +32,7 @@ final class ZooDenseFullSizeTests: XCTestCase {
     func testEverySizeMatchesTorchvision() throws {
         let manifestURL = Self.folder.appendingPathComponent("manifest.json")
         guard FileManager.default.fileExists(atPath: manifestURL.path) else {
-            throw XCTSkip(".build-zoo-full/dense is absent: run tools/check_zoo_full_dense.py to make the full-size references")
+            throw XCTSkip(".build-zoo-full/dense is absent: run tools/check_zoo_full.py --group dense to make the full-size references")
         }
         let manifest = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: manifestURL))
         let only = ProcessInfo.processInfo.environment["GRAFT_ZOO_FULL_ONLY"].map { Set($0.split(separator: ",").map(String.init)) }

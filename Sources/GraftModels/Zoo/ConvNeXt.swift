@@ -96,7 +96,7 @@ public final class CNBlock: Module {
     public init(_ dim: Int, layerScale: Float, stochasticDepth p: Float) {
         block = Sequential(
             Conv2d(dim, dim, kernelSize: 7, padding: 3, groups: dim), Permute(), LayerNorm2d(dim, typeName: "LayerNorm"),
-            PointwiseLinear(dim, 4 * dim), ExactGELU(), PointwiseLinear(4 * dim, dim), Permute())
+            PointwiseLinear(dim, 4 * dim), GELU(), PointwiseLinear(4 * dim, dim), Permute())
         self.layerScale = Parameter(kind: .normAffine, shape: [dim, 1, 1], fill: layerScale)
         stochasticDepth = StochasticDepth(p)
     }
@@ -183,30 +183,4 @@ public final class Permute: Module {
     public override init() {}
     public override func forward(_ x: Tensor) throws -> Tensor { x }
     public override func backward(_ gradOutput: Tensor) throws -> Tensor? { needsInputGradient ? gradOutput : nil }
-}
-
-/// GELU in its exact form, x·Φ(x) = x/2·(1 + erf(x/√2)), torch's default (approximate="none").
-public final class ExactGELU: Module {
-    private var saved: Tensor?
-
-    public override init() {}
-    public override var typeName: String { "GELU" }
-
-    public override func forward(_ x: Tensor) throws -> Tensor {
-        saved = recordsForBackward ? x : nil
-        let v = x.values.map { $0 * 0.5 * (1 + erf($0 * Float(0.5).squareRoot())) }
-        return try Tensor(shape: x.shape, values: v)
-    }
-
-    /// d/dx = Φ(x) + x·φ(x).
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
-        guard let x = saved else { throw NNError.noRecordedForward("GELU") }
-        saved = nil
-        guard needsInputGradient else { return nil }
-        let invSqrt2Pi = 1 / Float(2 * Double.pi).squareRoot()
-        let v = zip(x.values, gradOutput.values).map { x, g in
-            g * (0.5 * (1 + erf(x * Float(0.5).squareRoot())) + x * invSqrt2Pi * exp(-0.5 * x * x))
-        }
-        return try Tensor(shape: x.shape, values: v)
-    }
 }

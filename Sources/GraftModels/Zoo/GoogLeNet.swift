@@ -109,7 +109,7 @@ public final class GoogLeNet: FeatureHeadNetwork {
 
     /// The modules after the features: torchvision's `dropout` and `fc` are siblings, so the head is two
     /// paths (`headPath` names the classifier only).
-    public var headModulePaths: [String] { ["dropout", "fc"] }
+    public override var headModulePaths: [String] { ["dropout", "fc"] }
 
     /// The subtrees the forward never runs (neither body nor head).
     public override var auxiliaryPaths: [String] { [aux1, aux2].compactMap { $0 }.isEmpty ? [] : ["aux1", "aux2"] }

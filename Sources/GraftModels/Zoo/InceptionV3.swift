@@ -87,7 +87,7 @@ public final class InceptionV3: FeatureHeadNetwork {
 
     /// The modules after the features: torchvision's `dropout` and `fc` are siblings, so the head is two
     /// paths (`headPath` names the classifier only).
-    public var headModulePaths: [String] { ["dropout", "fc"] }
+    public override var headModulePaths: [String] { ["dropout", "fc"] }
 
     /// The subtree the forward never runs (neither body nor head).
     public override var auxiliaryPaths: [String] { auxLogits == nil ? [] : ["AuxLogits"] }

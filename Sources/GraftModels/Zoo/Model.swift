@@ -83,11 +83,15 @@ public final class Model {
     public func namedParameters() -> [(name: String, parameter: Parameter)] { network.namedParameters() }
     public func stateDict() -> [(name: String, tensor: RawTensor)] { network.stateDict() }
 
-    /// The modules before the pooled features (none when the network does not split there).
+    /// The modules before the pooled features (none when the network does not split there), without
+    /// auxiliary classifiers.
     public var bodyModules: [Module] {
         guard let split else { return [] }
-        let head = split.headPath
-        return network.namedModules().filter { !$0.path.isEmpty && $0.path != head && !$0.path.hasPrefix(head + ".") }.map(\.module)
+        // The auxiliary classifiers never run, so they are not part of the body either.
+        let head = split.headModulePaths + split.auxiliaryPaths
+        return network.namedModules().filter { m in
+            !m.path.isEmpty && !head.contains { m.path == $0 || m.path.hasPrefix($0 + ".") }
+        }.map(\.module)
     }
 
     /// Every module of the tree (and the head dropout, if any).

@@ -66,13 +66,19 @@ public enum ArchSpec: Sendable, Equatable {
     public var classifierKey: String { config.classifierKey }
 
     /// This spec with `other`'s settings that no shape shows (dropout, BatchNorm eps and momentum —
-    /// EfficientNet-B5…B7 use 1e-3 and 0.01 —, stochastic depth), when both are of one family.
+    /// EfficientNet-B5…B7 use 1e-3 and 0.01 —, EfficientNet's strides, stochastic depth), when both are
+    /// of one family.
     func withTrainingSettings(of other: ArchSpec) -> ArchSpec {
         switch (self, other) {
         case (.efficientnet(var c), .efficientnet(let o)):
             c.dropout = o.dropout
             c.bnMomentum = o.bnMomentum
             c.bnEps = o.bnEps
+            // A family read takes its strides from the family's first member (V2-M and -L have a stage
+            // more than V2-S, with other strides).
+            if c.stages.count == o.stages.count {
+                for i in c.stages.indices { c.stages[i].stride = o.stages[i].stride }
+            }
             return .efficientnet(c)
         case (.convnext(var c), .convnext(let o)):
             c.stochasticDepthProbability = o.stochasticDepthProbability
