@@ -1,0 +1,59 @@
+import Foundation
+import GraftTestSupport
+import XCTest
+
+/// The CLI without `--arch`: inspect reports what the keys say, convert records it, verify and predict
+/// use it, and a checkpoint no architecture fits exactly is a clear error (exit 2) asking for --arch.
+final class DetectionCommandTests: CLITestCase {
+    let densenet = TestPaths.fixture("zoo/dense/densenet_mini.pth")
+
+    func testInspectReportsTheDetectedArchitecture() throws {
+        let table = try graft(["inspect", densenet])
+        XCTAssertEqual(table.status, 0, table.stderr)
+        XCTAssertTrue(table.stdout.contains("detected: densenet"), table.stdout)
+        let json = try graft(["inspect", "--json", TestPaths.fixture("zoo/dense/shufflenet_v2_mini.pth")])
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(object?["detectedArch"] as? String, "shufflenet_v2")
+    }
+
+    func testConvertRecordsItAndVerifyUsesIt() throws {
+        let store = path("densenet.safetensors")
+        let c = try graft(["convert", densenet, store])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        XCTAssertTrue(c.stdout.contains("architecture: densenet (detected"), c.stdout)
+        XCTAssertTrue(try graft(["inspect", store]).stdout.contains("arch:    densenet (recorded)"))
+        for checkpoint in [densenet, store] {
+            let v = try graft(["verify", "--checkpoint", checkpoint, "--input", TestPaths.fixture("zoo/dense/input_2x3x33x25.npy"),
+                               "--reference", TestPaths.fixture("zoo/dense/densenet_mini_logits.npy")])
+            XCTAssertEqual(v.status, 0, v.stderr + v.stdout)
+            XCTAssertTrue(v.stdout.contains("OK: within"), v.stdout)
+        }
+    }
+
+    func testWhatNoArchitectureFitsIsAnErrorAskingForArch() throws {
+        // MobileNetV3 miniatures have four blocks; no torchvision layout, so nothing fits exactly.
+        let checkpoint = TestPaths.fixture("zoo/mobile/mobilenet_v3_mini.pth")
+        let inspect = try graft(["inspect", checkpoint])
+        XCTAssertEqual(inspect.status, 0)
+        XCTAssertTrue(inspect.stdout.contains("detected: none"), inspect.stdout)
+        let p = try graft(["predict", "--checkpoint", checkpoint, TestPaths.fixture("images/png_rgb8_37x29.png")])
+        XCTAssertEqual(p.status, 2, p.stderr)
+        XCTAssertTrue(p.stderr.contains("pass --arch"), p.stderr)
+        let c = try graft(["convert", checkpoint, path("mobile.safetensors")])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        XCTAssertTrue(c.stdout.contains("architecture: not recorded"), c.stdout)
+    }
+
+    /// A new family end to end: fine-tune with the architecture detected and a module path of its own
+    /// tree, then predict with the store alone (it records the architecture and the classes).
+    func testFineTuneAndPredictADetectedDenseNet() throws {
+        let tuned = path("tuned.safetensors")
+        let f = try graft(["finetune", "--checkpoint", densenet, "--data", TestPaths.fixture("demo/images"), "--epochs", "1",
+                           "--freeze", "until:features.denseblock2", "--output", tuned])
+        XCTAssertEqual(f.status, 0, f.stderr)
+        XCTAssertTrue(f.stdout.hasPrefix("densenet:"), f.stdout)
+        let p = try graft(["predict", "--checkpoint", tuned, TestPaths.fixture("demo/images/val/grid/grid_000.png")])
+        XCTAssertEqual(p.status, 0, p.stderr)
+        XCTAssertTrue(["crescent", "frame", "grid"].contains { p.stdout.contains($0) }, p.stdout)
+    }
+}
