@@ -31,8 +31,13 @@ public final class Parameter {
     }
 
     /// A zero-filled parameter of `shape` (the zoo's modules start so; loading or `initialize` fills them).
+    /// Under a `ParameterBudget` that it would exceed, the parameter stays empty.
     public convenience init(kind: Kind, shape: [Int], fill: Float = 0) {
-        var t = (try? Tensor(shape: shape)) ?? (try! Tensor(shape: [0]))
+        let count = shape.reduce(into: Optional(1)) { n, d in
+            n = n.flatMap { d < 0 ? nil : $0.multipliedReportingOverflow(by: d).overflow ? nil : $0 * d }
+        }
+        let fits = ParameterBudget.current.map { budget in count.map { budget.take($0) } ?? false } ?? true
+        var t = (fits ? try? Tensor(shape: shape) : nil) ?? (try! Tensor(shape: [0]))
         if fill != 0 { t.withUnsafeMutableBufferPointer { $0.update(repeating: fill) } }
         self.init(kind: kind, value: t)
     }

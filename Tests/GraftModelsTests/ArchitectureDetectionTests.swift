@@ -113,4 +113,24 @@ final class ArchitectureDetectionTests: XCTestCase {
             XCTAssertTrue(error is DetectionError, "\(error)")
         }
     }
+
+    /// Shapes from a hostile file: no rank, zero widths or widths that would make a candidate allocate
+    /// far more than the file holds end in an error, never a trap or a huge allocation.
+    func testHostileShapesAreErrorsNotTrapsOrAllocations() throws {
+        let resnet = Self.entries(of: Zoo.spec(named: "resnet18")!).map { ($0.name, $0.tensor.shape) }
+        func replaced(_ key: String, _ shape: [Int]) -> [(name: String, tensor: LazyTensor)] {
+            Self.entries(resnet.map { $0.0 == key ? ($0.0, shape) : $0 })
+        }
+        for (key, shape) in [("fc.weight", []), ("layer1.0.conv2.weight", [64]), ("conv1.weight", [0, 3, 7, 7]),
+                             ("layer2.0.conv2.weight", [128, 0, 3, 3]), ("layer4.0.conv2.weight", [1 << 19, 1, 1, 1]),
+                             ("conv1.weight", [Int.max, 2, 2, 2])] {
+            XCTAssertThrowsError(try ArchitectureDetection.detect(replaced(key, shape)), "\(key) \(shape)") { error in
+                XCTAssertTrue(error is DetectionError, "\(error)")
+            }
+        }
+        let zeroDepthwise = Self.entries(of: Zoo.spec(named: "mobilenet_v2")!).map { entry -> (String, [Int]) in
+            entry.name == "features.1.conv.0.0.weight" ? (entry.name, [32, 0, 3, 3]) : (entry.name, entry.tensor.shape)
+        }
+        XCTAssertThrowsError(try ArchitectureDetection.detect(Self.entries(zeroDepthwise)))
+    }
 }

@@ -28,8 +28,8 @@ extension ConfigInference {
             let first = try shape(s, p + "0.0.weight")
             let parts = indices(s, after: p)
             let project = try shape(s, p + "\((parts.last ?? 1) - 1).weight")  // the Conv2d before the last BN
-            let expanded = first[2] == 1  // a 1×1 expansion before the 3×3 depthwise
-            blocks.append(.init(inChannels: expanded ? first[1] : first[0], expandedChannels: first[0],
+            let expanded = try first[2] == 1  // a 1×1 expansion before the 3×3 depthwise
+            blocks.append(try .init(inChannels: expanded ? first[1] : first[0], expandedChannels: first[0],
                                 outChannels: project[0], stride: template.blocks[b].stride))
         }
         let last = (found.last ?? 0) + 1
@@ -49,12 +49,12 @@ extension ConfigInference {
         for (b, i) in found.enumerated() {
             let p = "features.\(i).block."
             let first = try shape(s, p + "0.0.weight")
-            let expanded = first[2] == 1  // a 1×1 expansion before the k×k depthwise
+            let expanded = try first[2] == 1  // a 1×1 expansion before the k×k depthwise
             let depthwise = expanded ? try shape(s, p + "1.0.weight") : first
             let parts = indices(s, after: p)
             let project = try shape(s, p + "\(parts.last ?? 0).0.weight")
             let hasSE = s.keys.contains { $0.hasPrefix(p) && $0.contains(".fc1.") }
-            blocks.append(.init(inChannels: expanded ? first[1] : first[0], kernel: depthwise[2], expandedChannels: first[0],
+            blocks.append(try .init(inChannels: expanded ? first[1] : first[0], kernel: depthwise[2], expandedChannels: first[0],
                                 outChannels: project[0], squeezeExcitation: hasSE, hardswish: template.blocks[b].hardswish,
                                 stride: template.blocks[b].stride))
         }
@@ -74,7 +74,7 @@ extension ConfigInference {
         for (k, i) in found.enumerated() {
             let p = "layers.\(i).0.layers."
             let expand = try shape(s, p + "0.weight")
-            stacks.append(.init(inChannels: expand[1], outChannels: try shape(s, p + "6.weight")[0],
+            stacks.append(try .init(inChannels: expand[1], outChannels: try shape(s, p + "6.weight")[0],
                                 kernel: try shape(s, p + "3.weight")[2], stride: template.stacks[k].stride,
                                 expansion: expand[0] / max(expand[1], 1), repeats: indices(s, after: "layers.\(i).").count))
         }

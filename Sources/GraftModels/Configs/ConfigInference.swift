@@ -7,16 +7,40 @@ import GraftCore
 public enum ConfigInference {
     public enum Error: Swift.Error, CustomStringConvertible, Equatable {
         case missing(String)
+        /// A key whose shape no architecture has: too few dimensions, or a width of 0 or beyond 2^20.
+        case badShape(key: String, shape: [Int], dimension: Int)
+
         public var description: String {
-            switch self { case .missing(let k): return "cannot infer the architecture: no '\(k)' in the checkpoint" }
+            switch self {
+            case .missing(let k): return "cannot infer the architecture: no '\(k.prefix(200))' in the checkpoint"
+            case .badShape(let k, let shape, let d):
+                return "cannot infer the architecture: '\(k.prefix(200))' has shape \(Array(shape.prefix(8))), "
+                    + "with no plausible size in dimension \(d)"
+            }
         }
     }
 
     typealias Shapes = [String: [Int]]
 
-    static func shape(_ s: Shapes, _ key: String) throws -> [Int] {
+    /// A checkpoint key's shape, read through checks: the file is untrusted, so a rank too small or a
+    /// width of 0 (a division) or beyond 2^20 (an allocation) is an error naming the key, not a trap.
+    struct Dims {
+        let key: String
+        let values: [Int]
+        var count: Int { values.count }
+        subscript(_ i: Int) -> Int {
+            get throws {
+                guard i >= 0, i < values.count, values[i] >= 1, values[i] <= 1 << 20 else {
+                    throw Error.badShape(key: key, shape: values, dimension: i)
+                }
+                return values[i]
+            }
+        }
+    }
+
+    static func shape(_ s: Shapes, _ key: String) throws -> Dims {
         guard let v = s[key] else { throw Error.missing(key) }
-        return v
+        return Dims(key: key, values: v)
     }
 
     /// Distinct integer indices that appear right after `prefix` (`layer1.` → 0, 1, …).
@@ -44,8 +68,8 @@ public enum ConfigInference {
         c.stemWidth = stem == widths[0] ? nil : stem
         if bottleneck {
             let conv2 = try shape(s, "layer1.0.conv2.weight")  // [width, width / groups, 3, 3]
-            c.groups = max(1, conv2[0] / max(conv2[1], 1))
-            c.widthPerGroup = conv2[0] / c.groups * 64 / widths[0]
+            c.groups = try max(1, conv2[0] / max(conv2[1], 1))
+            c.widthPerGroup = try conv2[0] / c.groups * 64 / max(widths[0], 1)
         }
         return c
     }
@@ -77,17 +101,17 @@ public enum ConfigInference {
             let template = i < variant.stages.count ? variant.stages[i] : variant.stages[variant.stages.count - 1]
             let hasSE = s.keys.contains { $0.hasPrefix(p) && $0.contains(".fc1.") }
             let stage: EfficientNetConfig.Stage
-            if w0[1] == 1 && w0[0] > 1 {  // depthwise first: MBConv without expansion
+            if try w0[1] == 1 && w0[0] > 1 {  // depthwise first: MBConv without expansion
                 let project = try lastConv(s, p)
-                stage = .init(kind: .mbconv, expandRatio: 1, kernel: w0[2], stride: template.stride, inChannels: w0[0],
+                stage = try .init(kind: .mbconv, expandRatio: 1, kernel: w0[2], stride: template.stride, inChannels: w0[0],
                               outChannels: project, layers: count, seRatio: hasSE ? 0.25 : nil)
-            } else if w0[2] == 1 {  // 1×1 expansion then depthwise: MBConv
+            } else if try w0[2] == 1 {  // 1×1 expansion then depthwise: MBConv
                 let dw = try shape(s, p + "1.0.weight")
-                stage = .init(kind: .mbconv, expandRatio: w0[0] / w0[1], kernel: dw[2], stride: template.stride,
+                stage = try .init(kind: .mbconv, expandRatio: w0[0] / w0[1], kernel: dw[2], stride: template.stride,
                               inChannels: w0[1], outChannels: try lastConv(s, p), layers: count, seRatio: hasSE ? 0.25 : nil)
             } else {  // a full k×k conv first: FusedMBConv
                 let project = s[p + "1.0.weight"]
-                stage = .init(kind: .fused, expandRatio: project == nil ? 1 : w0[0] / w0[1], kernel: w0[2], stride: template.stride,
+                stage = try .init(kind: .fused, expandRatio: project == nil ? 1 : w0[0] / w0[1], kernel: w0[2], stride: template.stride,
                               inChannels: w0[1], outChannels: project?[0] ?? w0[0], layers: count, seRatio: nil)
             }
             stages.append(stage)

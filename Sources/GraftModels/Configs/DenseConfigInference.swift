@@ -46,8 +46,8 @@ extension ConfigInference {
             let b = try shape(s, first + "b.0.weight")  // [w_b, w_b / groups, 3, 3]
             depths.append(count)
             widths.append(width)
-            groupWidths.append(b[1])
-            multipliers.append(Double(b[0]) / Double(width))
+            groupWidths.append(try b[1])
+            multipliers.append(try Double(b[0]) / Double(width))
             for i in 0..<count {
                 if let fc1 = s[prefix + "\(i).f.se.fc1.weight"] { squeezes.append((i == 0 ? widthIn : width, fc1[0])) }
             }

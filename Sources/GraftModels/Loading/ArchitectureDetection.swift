@@ -58,7 +58,9 @@ public enum ArchitectureDetection {
         if unique.count == 1 { return unique[0] }
         if unique.count > 1 { throw DetectionError.ambiguous(unique.map(\.arch)) }
         let closest = misses.sorted { $0.differences < $1.differences }.prefix(3)
-        throw DetectionError.unknown(closest: closest.map { "\($0.arch) (\($0.differences) keys differ, e.g. \($0.example))" })
+        throw DetectionError.unknown(closest: closest.map {
+            $0.differences == Int.max ? "\($0.arch) (\($0.example))" : "\($0.arch) (\($0.differences) keys differ, e.g. \($0.example))"
+        })
     }
 
     typealias Shapes = [String: [Int]]
@@ -137,8 +139,18 @@ public enum ArchitectureDetection {
     /// shape; `num_batches_tracked` ignored, old checkpoints lack it), and one of them.
     static func compare(_ spec: ArchSpec, _ keys: Shapes) -> (count: Int, example: String) {
         let counter = "num_batches_tracked"
+        // A network that fits has exactly the checkpoint's elements, so the candidate is built under a
+        // budget of those (and never more than 2^31): widths a hostile file declares cannot make it
+        // allocate more than the file claims to hold.
+        let declared = keys.values.reduce(0) { total, shape in
+            let n = shape.reduce(1) { $0.multipliedReportingOverflow(by: max($1, 0)).overflow ? Int.max / 2 : $0 * max($1, 0) }
+            return min(total + min(n, 1 << 31), 1 << 31)
+        }
+        let budget = ParameterBudget(elements: min(declared + (1 << 16), 1 << 31))
+        let network = ParameterBudget.$current.withValue(budget) { Zoo.network(spec) }
+        if budget.exceeded { return (Int.max, "its parameters exceed the \(declared) elements the checkpoint declares") }
         var expected: Shapes = [:]
-        for (name, p) in Zoo.network(spec).namedParameters() where !name.hasSuffix(counter) { expected[name] = p.value.shape }
+        for (name, p) in network.namedParameters() where !name.hasSuffix(counter) { expected[name] = p.value.shape }
         var count = 0, example = ""
         func note(_ text: String) { if count == 0 { example = text }; count += 1 }
         for (name, shape) in expected.sorted(by: { $0.key < $1.key }) {
