@@ -133,4 +133,51 @@ final class ArchitectureDetectionTests: XCTestCase {
         }
         XCTAssertThrowsError(try ArchitectureDetection.detect(Self.entries(zeroDepthwise)))
     }
+
+    /// efficientnet_pytorch names every block globally (`_blocks.N`), so detection tries each builder's
+    /// block layout: a full-size B0 in that naming (its keys written out here from torchvision's B0 module
+    /// by module) comes back as efficientnet_b0 under the efficientnet_pytorch scheme.
+    func testEfficientNetPytorchNamesAreDetected() throws {
+        let spec = Zoo.spec(named: "efficientnet_b0")!
+        let shapes = Dictionary(uniqueKeysWithValues: Self.entries(of: spec).map { ($0.name, $0.tensor.shape) })
+        var out: [(String, [Int])] = []
+        func norm(_ from: String, _ to: String) {
+            for p in ["weight", "bias", "running_mean", "running_var"] { out.append(("\(to).\(p)", shapes["\(from).\(p)"]!)) }
+            out.append(("\(to).num_batches_tracked", []))
+        }
+        out.append(("_conv_stem.weight", shapes["features.0.0.weight"]!))
+        norm("features.0.1", "_bn0")
+        var n = 0
+        for stage in 1...7 {
+            var block = 0
+            while shapes["features.\(stage).\(block).block.0.0.weight"] != nil {
+                let p = "features.\(stage).\(block).block", to = "_blocks.\(n)"
+                let expands = shapes["\(p).3.0.weight"] != nil
+                var i = 0
+                if expands {
+                    out.append(("\(to)._expand_conv.weight", shapes["\(p).0.0.weight"]!))
+                    norm("\(p).0.1", "\(to)._bn0")
+                    i = 1
+                }
+                out.append(("\(to)._depthwise_conv.weight", shapes["\(p).\(i).0.weight"]!))
+                norm("\(p).\(i).1", "\(to)._bn1")
+                for (a, b) in [("fc1", "_se_reduce"), ("fc2", "_se_expand")] {
+                    out.append(("\(to).\(b).weight", shapes["\(p).\(i + 1).\(a).weight"]!))
+                    out.append(("\(to).\(b).bias", shapes["\(p).\(i + 1).\(a).bias"]!))
+                }
+                out.append(("\(to)._project_conv.weight", shapes["\(p).\(i + 2).0.weight"]!))
+                norm("\(p).\(i + 2).1", "\(to)._bn2")
+                block += 1
+                n += 1
+            }
+        }
+        out.append(("_conv_head.weight", shapes["features.8.0.weight"]!))
+        norm("features.8.1", "_bn1")
+        out.append(("_fc.weight", shapes["classifier.1.weight"]!))
+        out.append(("_fc.bias", shapes["classifier.1.bias"]!))
+        XCTAssertEqual(n, 16)
+        let found = try ArchitectureDetection.detect(Self.entries(out))
+        XCTAssertEqual(found.arch, "efficientnet_b0")
+        XCTAssertEqual(found.scheme, .efficientnetPytorch)
+    }
 }
