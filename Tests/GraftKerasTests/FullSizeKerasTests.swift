@@ -1,5 +1,7 @@
 import Foundation
 import GraftKeras
+import GraftModels
+import GraftStore
 import GraftTestSupport
 import XCTest
 
@@ -32,6 +34,25 @@ final class FullSizeKerasTests: XCTestCase {
                 print(
                     "\(name) \(file): \(weights.tensors.count) tensors read, converted and hashed in "
                         + String(format: "%.2f s", Date().timeIntervalSince(start)))
+            }
+        }
+    }
+
+    /// Keras layer names are detected as the `keras.applications` builder that has exactly these
+    /// weights, in both file layouts (Keras 3 `.weights.h5` and the legacy `.h5`).
+    func testFullSizeKerasFilesAreDetected() throws {
+        let folder = TestPaths.root.appendingPathComponent(".build-keras-full")
+        let manifestPath = folder.appendingPathComponent("manifest.json").path
+        guard FileManager.default.fileExists(atPath: manifestPath) else {
+            throw XCTSkip("no .build-keras-full/ (run tools/make_keras_fixtures.py --full)")
+        }
+        let expected = ["resnet50": "ResNet50", "vgg16": "VGG16", "efficientnetb0": "EfficientNetB0"]
+        for (name, model) in try KerasManifest.load(manifestPath).models.sorted(by: { $0.key < $1.key }) {
+            for file in model.files.values.sorted() {
+                let store = try WeightStore.open(folder.appendingPathComponent(file).path)
+                let found = try ArchitectureDetection.detect(store.entries.map { (name: $0.name, tensor: $0.tensor) })
+                XCTAssertEqual(found.arch, expected[name], file)
+                XCTAssertEqual(found.scheme, NamingScheme.keras, file)
             }
         }
     }
