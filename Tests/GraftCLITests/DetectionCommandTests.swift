@@ -56,4 +56,22 @@ final class DetectionCommandTests: CLITestCase {
         XCTAssertEqual(p.status, 0, p.stderr)
         XCTAssertTrue(["crescent", "frame", "grid"].contains { p.stdout.contains($0) }, p.stdout)
     }
+
+    /// `graft summary`: a builder's table, and the JSON of a detected checkpoint.
+    func testSummaryOfABuilderAndOfACheckpoint() throws {
+        let table = try graft(["summary", "--arch", "mobilenet_v3_small"])
+        XCTAssertEqual(table.status, 0, table.stderr)
+        XCTAssertTrue(table.stdout.contains("total params: 2,542,856"), table.stdout)
+        XCTAssertTrue(table.stdout.contains("features.12 ("), table.stdout)
+        let json = try graft(["summary", "--checkpoint", densenet, "--size", "33", "--json"])
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(object?["arch"] as? String, "densenet")
+        XCTAssertEqual(object?["input_shape"] as? [Int], [1, 3, 33, 33])
+        XCTAssertNotNil(object?["total_params"] as? Int)
+        XCTAssertGreaterThan((object?["layers"] as? [Any])?.count ?? 0, 10)
+        let nothing = try graft(["summary"])
+        XCTAssertNotEqual(nothing.status, 0)
+        XCTAssertTrue(nothing.stderr.contains("give --arch, --checkpoint or both"), nothing.stderr)
+    }
 }

@@ -7,7 +7,7 @@ final class ImportCommandTests: CLITestCase {
     func testHelpListsEveryCommand() throws {
         let r = try graft(["--help"])
         XCTAssertEqual(r.status, 0)
-        for c in ["inspect", "convert", "export", "verify", "predict", "preprocess", "bench", "finetune"] {
+        for c in ["inspect", "convert", "export", "verify", "predict", "preprocess", "bench", "finetune", "features", "summary"] {
             XCTAssertTrue(r.stdout.contains(c), c)
         }
     }
