@@ -1,6 +1,8 @@
 import GraftCore
 import GraftNN
+import GraftSafetensors
 import GraftStore
+import Foundation
 import GraftTestSupport
 import XCTest
 import GraftModels
@@ -179,5 +181,30 @@ final class ArchitectureDetectionTests: XCTestCase {
         let found = try ArchitectureDetection.detect(Self.entries(out))
         XCTAssertEqual(found.arch, "efficientnet_b0")
         XCTAssertEqual(found.scheme, .efficientnetPytorch)
+    }
+
+    /// Issue 16's key-count case: a miniature ResNet plus 20,000 extra `layer1.{i}.bn1.num_batches_tracked`
+    /// keys. Read as the family `resnet` it is a 20,101-block layer1: loading ends in an error within
+    /// seconds, and detection names why nothing fits.
+    func testExtraBlockKeysCannotBuildAGiantNetwork() throws {
+        let source = try WeightStore.open(TestPaths.fixture("torch/resnet18_mini.pth"))
+        var entries = source.entries.map { (name: $0.name, dtype: $0.tensor.dtype, shape: $0.tensor.shape) }
+        let original = entries.count
+        for i in 100..<20_100 { entries.append(("layer1.\(i).bn1.num_batches_tracked", .int64, [])) }
+        let path = TestPaths.temporaryDirectory("many-keys").appendingPathComponent("many.safetensors").path
+        try SafetensorsWriter.write(to: path, entries: entries, metadata: []) { i in
+            i < original ? try source.entries[i].tensor.load().data : ByteBuffer([UInt8](repeating: 0, count: 8))
+        }
+        let store = try WeightStore.open(path)
+        let start = Date()
+        // At miniature widths 20,100 blocks still fit the budget, so the strict load names the missing
+        // keys; at full width (resnet18) the build itself is refused as implausibly large.
+        XCTAssertThrowsError(try ModelLoader.load(arch: "resnet", store: store)) { error in
+            XCTAssertTrue(error is LoadError || error is ZooError, "\(error)")
+        }
+        XCTAssertThrowsError(try ModelLoader.load(store: store)) { error in
+            XCTAssertTrue("\(error)".contains("exceed"), "\(error)")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 10)
     }
 }

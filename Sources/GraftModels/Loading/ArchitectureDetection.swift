@@ -40,7 +40,7 @@ public enum ArchitectureDetection {
         let scheme = NamingScheme.detect(source.map(\.name))
         var fits: [DetectedArchitecture] = []
         var misses: [(arch: String, differences: Int, example: String)] = []
-        for (arch, spec, keys) in try candidates(source, scheme: scheme) {
+        for (arch, spec, keys) in try candidates(source, scheme: scheme, unreadable: &misses) {
             let withClasses = keys[spec.classifierKey].flatMap(\.first).map { spec.withClasses($0) } ?? spec
             let difference = compare(withClasses, keys)
             if difference.count == 0 {
@@ -66,7 +66,8 @@ public enum ArchitectureDetection {
     typealias Shapes = [String: [Int]]
 
     /// (name, config, the checkpoint's shapes under torchvision's names for that config).
-    static func candidates(_ source: [(name: String, tensor: LazyTensor)], scheme: NamingScheme) throws
+    static func candidates(_ source: [(name: String, tensor: LazyTensor)], scheme: NamingScheme,
+                           unreadable: inout [(arch: String, differences: Int, example: String)]) throws
         -> [(String, ArchSpec, Shapes)] {
         func shapes(_ tensors: [(name: String, tensor: LazyTensor)]) -> Shapes {
             Dictionary(tensors.map { ($0.name, $0.tensor.shape) }, uniquingKeysWith: { a, _ in a })
@@ -93,7 +94,13 @@ public enum ArchitectureDetection {
             var out: [(String, ArchSpec, Shapes)] = []
             for family in Zoo.table {
                 if let infer = family.infer {
-                    guard let spec = try? infer(keys), family.accepts(spec) else { continue }
+                    let spec: ArchSpec
+                    do { spec = try infer(keys) } catch let error as ConfigInference.Error {
+                        // A family whose keys are there but whose shapes make no network of it.
+                        if case .badShape = error { unreadable.append((family.name, Int.max, "\(error)")) }
+                        continue
+                    } catch { continue }
+                    guard family.accepts(spec) else { continue }
                     if let named = Zoo.named(like: spec), !kerasNames.contains(named.name) {
                         out.append((named.name, adapted(named.spec, to: keys), keys))
                     } else {

@@ -70,7 +70,7 @@ public enum ModelLoader {
             spec = spec.withClasses(rows)
             notes.append("\(rows) classes (from \(spec.classifierKey))")
         }
-        let model = Zoo.model(spec, arch: arch, seed: options.seed)
+        let model = try buildWithinDeclaredSize(spec, arch: arch, seed: options.seed, tensors: tensors.map(\.tensor))
         let byName = Dictionary(tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
         let stateSource = StateDictSource(keys: tensors.map(\.name), shape: { byName[$0]?.shape }, read: { key in
             guard let t = byName[key] else { throw ZooError.unknownArch(key) }
@@ -97,6 +97,18 @@ public enum ModelLoader {
         return LoadedModel(model: loaded.model, spec: loaded.spec, scheme: loaded.scheme,
                            notes: ["architecture \(detected.arch), detected from the checkpoint's keys and shapes"] + loaded.notes,
                            initialized: loaded.initialized, renames: loaded.renames)
+    }
+
+    /// Builds the model under a `ParameterBudget`: the elements the checkpoint declares, plus room for
+    /// keys `--allow-missing` may leave out (a VGG classifier), never past 2^31. Sizes read from a
+    /// hostile file's shapes (a family name over 20,000 extra block keys) end in an error here
+    /// instead of gigabytes of zeros.
+    static func buildWithinDeclaredSize(_ spec: ArchSpec, arch: String, seed: UInt64, tensors: [LazyTensor]) throws -> Model {
+        let declared = tensors.reduce(0) { min($0 + min($1.elementCount, 1 << 31), 1 << 31) }
+        let budget = ParameterBudget(elements: min(declared + (1 << 27), 1 << 31))
+        let model = ParameterBudget.$current.withValue(budget) { Zoo.model(spec, arch: arch, seed: seed) }
+        guard !budget.exceeded else { throw ZooError.implausibleSize(arch: arch, declaredElements: declared) }
+        return model
     }
 
     /// A model with fresh weights (torchvision's init), for benchmarks and tests.

@@ -97,12 +97,17 @@ public enum ArchSpec: Sendable, Equatable {
 
 public enum ZooError: Error, CustomStringConvertible, Equatable {
     case unknownArch(String)
+    /// The sizes read from a checkpoint make a network far larger than the checkpoint itself.
+    case implausibleSize(arch: String, declaredElements: Int)
 
     public var description: String {
         switch self {
         case .unknownArch(let a):
             return "unknown architecture '\(a)'; known: \(Zoo.archNames.joined(separator: ", ")), "
                 + "or a family whose sizes are read from the checkpoint: \(Zoo.families.joined(separator: ", "))"
+        case .implausibleSize(let arch, let declared):
+            return "the sizes read from the checkpoint make a \(arch) network far larger than the \(declared) "
+                + "elements the checkpoint holds"
         }
     }
 }
