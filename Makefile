@@ -59,6 +59,6 @@ fuzz: deps
 			-print_final_stats=1 fuzz-corpus/$$t $$seeds 2>&1 | grep -E "stat::number_of_executed_units|ERROR|Done" ; \
 	done
 
-## Inference speed against PyTorch (needs the .venv of tools/; run on a quiet machine).
+## The anchor benchmark: Graft against PyTorch, ONNX Runtime and OpenVINO (needs the .venv of tools/ with onnx, onnxscript, onnxruntime, openvino; run on a quiet machine).
 bench: build
-	.venv/bin/python tools/bench_torch.py
+	.venv/bin/python tools/bench_anchors.py

@@ -27,10 +27,15 @@ Run it on a quiet machine: other processes change both numbers.
 import argparse
 import json
 import statistics
+import os
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+# torch.set_num_threads alone leaves OpenMP's pool unsized, which on these VMs stalls PyTorch for
+# seconds per step: fix the pool before torch loads (Graft's runs inherit the same setting).
+os.environ["OMP_NUM_THREADS"] = "2"
 
 import numpy
 import torch

@@ -6,7 +6,7 @@ import Graft
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Median forward latency and throughput of an architecture on random weights.",
-        discussion: "tools/bench_torch.py runs the same cases in PyTorch beside it and prints the ratio.")
+        discussion: "tools/bench_anchors.py runs the same cases in PyTorch, ONNX Runtime and OpenVINO beside it and prints the ratio.")
 
     @Option(help: "A named architecture (resnet50, vgg16, efficientnet_b0, …).") var arch: String
     @Option(help: "Batch size.") var batch = 1
