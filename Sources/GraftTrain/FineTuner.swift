@@ -86,6 +86,7 @@ public final class FineTuner {
         let validation = try validate(useCache: useCache)
         lastValidation = validation
         let t = train.result
+        try requireReadableData(train: t, validation: validation)
         let report = EpochReport(
             epoch: epoch, trainLoss: t.loss, trainAccuracy: t.accuracy, valLoss: validation.loss,
             valAccuracy: validation.accuracy, valTop5: validation.top5,
@@ -94,6 +95,15 @@ public final class FineTuner {
             trainableParameters: model.parameters.filter { $0.isTrainable }.reduce(0) { $0 + $1.value.count })
         history.append(report)
         onEpoch(report, validation)
+    }
+
+    /// A run that trained a class on no image, or validated on none, measures nothing: it is refused
+    /// (after the first epoch, when every image has been read once) instead of reporting accuracy 0.
+    private func requireReadableData(train: EvaluationResult, validation: EvaluationResult) throws {
+        if let empty = train.confusion.firstIndex(where: { $0.reduce(0, +) == 0 }) {
+            throw FineTuneError.classWithoutReadableImages(data.classes[empty], folder: data.root)
+        }
+        if validation.count == 0 { throw FineTuneError.noReadableValidationImages(folder: data.root) }
     }
 
     private func trainImages(epoch: Int, metrics: inout MetricsAccumulator) throws {
@@ -205,10 +215,15 @@ public final class FineTuner {
 
 public enum FineTuneError: Error, CustomStringConvertible, Equatable {
     case unknownGroup(String, count: Int)
+    case classWithoutReadableImages(String, folder: String)
+    case noReadableValidationImages(folder: String)
 
     public var description: String {
         switch self {
         case .unknownGroup(let t, let n): return "'\(t)' is neither a layer group (0…\(n - 1)) nor a module path of the model"
+        // The CLI puts the data folder in front of the message.
+        case .classWithoutReadableImages(let c, _): return "class '\(c.prefix(200))' has no readable training image"
+        case .noReadableValidationImages: return "no validation image could be read"
         }
     }
 }

@@ -75,3 +75,41 @@ final class DetectionCommandTests: CLITestCase {
         XCTAssertTrue(nothing.stderr.contains("give --arch, --checkpoint or both"), nothing.stderr)
     }
 }
+
+/// Issue 16: a data set that cannot be measured is refused (exit 2, nothing written) instead of
+/// "training" to accuracy 0.
+final class UnreadableDataCommandTests: CLITestCase {
+    func folder(corruptValidation: Bool, corruptClass: Bool) throws -> String {
+        let root = path("data")
+        for (split, source) in [("train", "train"), ("val", "val")] {
+            for (name, from) in [("a", "crescent"), ("b", "frame")] {
+                let dir = "\(root)/\(split)/\(name)"
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                let src = TestPaths.fixture("demo/images/\(source)/\(from)")
+                for file in try FileManager.default.contentsOfDirectory(atPath: src).sorted() where file.hasSuffix(".png") {
+                    let corrupt = (split == "val" && corruptValidation) || (split == "train" && name == "b" && corruptClass)
+                    if corrupt {
+                        try Data("junk".utf8).write(to: URL(fileURLWithPath: "\(dir)/\(file)"))
+                    } else {
+                        try FileManager.default.copyItem(atPath: "\(src)/\(file)", toPath: "\(dir)/\(file)")
+                    }
+                }
+            }
+        }
+        return root
+    }
+
+    func testNoReadableValidationImageOrAnEmptyClassIsRefused() throws {
+        for (validation, emptyClass, message) in [(true, false, "no validation image could be read"),
+                                                  (false, true, "class 'b' has no readable training image")] {
+            let data = try folder(corruptValidation: validation, corruptClass: emptyClass)
+            let out = path("tuned-\(validation).safetensors")
+            let r = try graft(["finetune", "--arch", "resnet", "--checkpoint", TestPaths.fixture("demo/backbone.pth"),
+                               "--data", data, "--epochs", "1", "--output", out])
+            XCTAssertEqual(r.status, 2, r.stdout)
+            XCTAssertTrue(r.stderr.contains(message), r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+            try FileManager.default.removeItem(atPath: data)
+        }
+    }
+}
