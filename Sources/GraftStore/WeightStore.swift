@@ -179,6 +179,13 @@ public final class WeightStore: @unchecked Sendable {
     public func entry(named name: String) -> WeightEntry? { entries.first { $0.name == name } }
 
     public var totalBytes: Int { entries.reduce(0) { $0 + $1.tensor.byteCount } }
+
+    /// Reads every tensor once, one at a time, so each format's own checks run on the data too (a
+    /// torch archive's CRCs, LZMA or deflate streams, HDF5 filters such as fletcher32); the first
+    /// failure is thrown. What `inspect` does unless told to be fast.
+    public func checkIntegrity() throws {
+        for entry in entries { _ = try entry.tensor.load() }
+    }
     public var totalElements: Int { entries.reduce(0) { $0 + $1.tensor.elementCount } }
 }
 

@@ -36,6 +36,7 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         let store = try reportingErrors(file: input) { try open.open(input) }
+        var detectionLine: String?
         if let arch {
             guard Zoo.spec(named: arch) != nil || Zoo.families.contains(arch) else {
                 try reportingErrors(file: input) { throw ZooError.unknownArch(arch) }
@@ -47,9 +48,9 @@ struct Convert: ParsableCommand {
             switch Result(catching: { try ArchitectureDetection.detect(store.entries.map { (name: $0.name, tensor: $0.tensor) }) }) {
             case .success(let detected):
                 store.metadata.arch = detected.arch
-                print("architecture: \(detected.arch) (detected from the keys and shapes, recorded)")
+                detectionLine = "architecture: \(detected.arch) (detected from the keys and shapes, recorded)"
             case .failure(let error):
-                print("architecture: not recorded (\(error))")
+                detectionLine = "architecture: not recorded (\(error))"
             }
         }
         if let weights {
@@ -74,6 +75,8 @@ struct Convert: ParsableCommand {
         if summary.converted > 0 { line += ", \(summary.converted) widened to float32" }
         if let sha = store.metadata.sourceSHA256 { line += ", source sha256 \(sha.prefix(12))…" }
         print(line)
+        // After the write: a convert that fails records nothing, so it says nothing about recording.
+        if let detectionLine { print(detectionLine) }
     }
 
     func parsePreset(_ text: String) throws -> ImagePipeline {

@@ -12,6 +12,9 @@ struct Inspect: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @Flag(help: "Skip reading the tensor data (CRCs, compressed streams, HDF5 checksums are then not checked).")
+    var fast = false
+
     @OptionGroup var open: OpenOptions
 
     struct Report: Encodable {
@@ -20,6 +23,8 @@ struct Inspect: ParsableCommand {
         let format: String
         let naming: String
         let sha256: String?
+        /// "checked" (every tensor read through its format's checks) or "skipped (--fast)".
+        let integrity: String
         /// The architecture detected from the keys and shapes, or why none was.
         let detectedArch: String?
         let detectionError: String?
@@ -35,10 +40,13 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         let store = try reportingErrors(file: file) { try open.open(file) }
+        // Integrity first: a file whose data fails its own checks is bad input, whatever its header says.
+        if !fast { try reportingErrors(file: file) { try store.checkIntegrity() } }
         let scheme = NamingScheme.detect(store.entries.map(\.name))
         let detection = Result { try ArchitectureDetection.detect(store.entries.map { (name: $0.name, tensor: $0.tensor) }) }
         let report = Report(
             file: file, format: store.format.rawValue, naming: scheme.rawValue, sha256: try? store.sourceSHA256(),
+            integrity: fast ? "skipped (--fast)" : "checked",
             detectedArch: try? detection.get().arch,
             detectionError: { if case .failure(let e) = detection { return "\(e)" } else { return nil } }(),
             tensors: store.entries.map { .init(name: $0.name, dtype: $0.tensor.dtype.rawValue, shape: $0.tensor.shape, bytes: $0.tensor.byteCount) },
@@ -53,6 +61,7 @@ struct Inspect: ParsableCommand {
         print("format:  \(store.format.summary)")
         print("naming:  \(scheme.summary)")
         if let sha = report.sha256 { print("sha256:  \(sha)") }
+        print("data:    " + (fast ? "not read (--fast: CRCs and compressed streams not checked)" : "every tensor read and checked"))
         for note in store.metadata.notes { print("note:    \(note.escapedForTerminal)") }
         if let arch = store.metadata.arch { print("arch:    \(arch.escapedForTerminal) (recorded)") }
         if let arch = report.detectedArch {

@@ -63,3 +63,30 @@ final class ImportCommandTests: CLITestCase {
         XCTAssertTrue(r.stderr.contains("warning") && r.stderr.contains("deadbeef"), r.stderr)
     }
 }
+
+/// Issue 16: `inspect` reads the data by default, so a file whose tensor bytes fail their own checks
+/// is reported; `--fast` skips that and says so. A failed convert claims to have recorded nothing.
+final class IntegrityCommandTests: CLITestCase {
+    func testInspectChecksTheDataUnlessFast() throws {
+        var bytes = try TestPaths.fixtureBytes("torch/resnet18_mini.pth")
+        bytes[bytes.count / 2] ^= 0xFF  // inside a tensor record: its CRC no longer matches
+        let file = path("corrupt.pth")
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        let checked = try graft(["inspect", file])
+        XCTAssertEqual(checked.status, 2)
+        XCTAssertTrue(checked.stderr.contains("CRC mismatch"), checked.stderr)
+        let fast = try graft(["inspect", "--fast", file])
+        XCTAssertEqual(fast.status, 0, fast.stderr)
+        XCTAssertTrue(fast.stdout.contains("not read (--fast"), fast.stdout)
+        let json = try graft(["inspect", "--json", TestPaths.fixture("torch/resnet18_mini.pth")])
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(object?["integrity"] as? String, "checked")
+        let out = path("out.safetensors")
+        let convert = try graft(["convert", file, out])
+        XCTAssertEqual(convert.status, 2)
+        XCTAssertFalse(convert.stdout.contains("recorded"), convert.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: (out as NSString).deletingLastPathComponent)
+            .filter { $0.hasPrefix(".") }, [], "no temporary file left beside the output")
+    }
+}
