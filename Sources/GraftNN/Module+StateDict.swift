@@ -10,11 +10,13 @@ public enum LoadProblem: Equatable, Sendable, CustomStringConvertible {
     case unreadable(key: String, reason: String)
 
     public var description: String {
+        // Keys come from the file: quoted safely and cut to 200 characters.
+        func q(_ key: String) -> String { SafeText.quoted(key, quote: "'") }
         switch self {
-        case .missing(let k, let s): return "missing key '\(k)' (the model needs shape \(s))"
-        case .unused(let k, let s): return "unused key '\(k)' \(s) (the model has no such parameter)"
-        case .shapeMismatch(let k, let e, let f): return "key '\(k)' has shape \(f), the model needs \(e)"
-        case .unreadable(let k, let r): return "key '\(k)' could not be read: \(r)"
+        case .missing(let k, let s): return "missing key \(q(k)) (the model needs shape \(s))"
+        case .unused(let k, let s): return "unused key \(q(k)) \(Array(s.prefix(8))) (the model has no such parameter)"
+        case .shapeMismatch(let k, let e, let f): return "key \(q(k)) has shape \(Array(f.prefix(8))), the model needs \(e)"
+        case .unreadable(let k, let r): return "key \(q(k)) could not be read: \(r)"
         }
     }
 }

@@ -1,4 +1,7 @@
 import Foundation
+import GraftCore
+import GraftSafetensors
+import GraftStore
 import GraftTestSupport
 import XCTest
 
@@ -88,5 +91,25 @@ final class IntegrityCommandTests: CLITestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: (out as NSString).deletingLastPathComponent)
             .filter { $0.hasPrefix(".") }, [], "no temporary file left beside the output")
+    }
+
+    /// A 4,000-character key (the safetensors writer caps names at 4096 bytes; torch files carry longer)
+    /// is quoted with a bounded prefix, and the error stays one short line.
+    func testAHugeKeyIsQuotedWithABoundedPrefix() throws {
+        let source = try WeightStore.open(TestPaths.fixture("torch/resnet18_mini.pth"))
+        var entries = source.entries.map { (name: $0.name, dtype: $0.tensor.dtype, shape: $0.tensor.shape) }
+        let count = entries.count
+        entries.append((String(repeating: "k", count: 4_000) + "\u{1b}[31m", .float32, [1]))
+        let file = path("huge-key.safetensors")
+        try SafetensorsWriter.write(to: file, entries: entries, metadata: []) { i in
+            i < count ? try source.entries[i].tensor.load().data : ByteBuffer([UInt8](repeating: 0, count: 4))
+        }
+        let r = try graft(["verify", "--arch", "resnet", "--checkpoint", file, "--input", TestPaths.fixture("models/input_2x3x64x64.npy"),
+                           "--reference", TestPaths.fixture("models/resnet18_mini_logits.npy")])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("unused key 'kkkk"), String(r.stderr.prefix(300)))
+        XCTAssertLessThan(r.stderr.count, 2_000)
+        XCTAssertFalse(r.stderr.contains("\u{1b}"), "no raw escape sequence reaches the terminal")
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1)
     }
 }

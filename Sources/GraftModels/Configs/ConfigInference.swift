@@ -12,9 +12,9 @@ public enum ConfigInference {
 
         public var description: String {
             switch self {
-            case .missing(let k): return "cannot infer the architecture: no '\(k.prefix(200))' in the checkpoint"
+            case .missing(let k): return "cannot infer the architecture: no \(SafeText.quoted(k, quote: "'")) in the checkpoint"
             case .badShape(let k, let shape, let d):
-                return "cannot infer the architecture: '\(k.prefix(200))' has shape \(Array(shape.prefix(8))), "
+                return "cannot infer the architecture: \(SafeText.quoted(k, quote: "'")) has shape \(Array(shape.prefix(8))), "
                     + "with no plausible size in dimension \(d)"
             }
         }

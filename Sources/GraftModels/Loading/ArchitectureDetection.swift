@@ -162,9 +162,12 @@ public enum ArchitectureDetection {
         func note(_ text: String) { if count == 0 { example = text }; count += 1 }
         for (name, shape) in expected.sorted(by: { $0.key < $1.key }) {
             guard let found = keys[name] else { note("missing \(name)"); continue }
-            if found != shape { note("\(name) is \(found), expected \(shape)") }
+            if found != shape { note("\(name) is \(Array(found.prefix(8))), expected \(shape)") }
         }
-        for name in keys.keys.sorted() where !name.hasSuffix(counter) && expected[name] == nil { note("unexpected \(name)") }
+        // Checkpoint keys are the file's: quoted safely and cut to 200 characters.
+        for name in keys.keys.sorted() where !name.hasSuffix(counter) && expected[name] == nil {
+            note("unexpected \(SafeText.quoted(name, quote: "'"))")
+        }
         return (count, example)
     }
 }
