@@ -27,6 +27,38 @@ final class PreprocessingChoiceTests: XCTestCase {
         XCTAssertNil(try StoreMetadata().recordedPipeline(store: "s"))
     }
 
+    /// Issue 16: records that would steer unbounded work or run the model on nonsense statistics are
+    /// errors naming the store, as are records too long or too deeply nested to be one.
+    func testImplausibleRecordsAreErrorsNamingTheStore() throws {
+        func preset(_ resize: Int, _ crop: Int, mean: [Float] = [0.485, 0.456, 0.406], std: [Float] = [0.229, 0.224, 0.225],
+                    interpolation: String = "bilinear") -> String {
+            "{\"torchvision\":{\"_0\":{\"resizeSize\":\(resize),\"cropSize\":\(crop),\"interpolation\":\"\(interpolation)\","
+                + "\"mean\":\(mean),\"std\":\(std)}}}"
+        }
+        var good = StoreMetadata()
+        try good.record(.torchvision(ClassificationPreset(resizeSize: 256, cropSize: 224)))
+        XCTAssertNotNil(try good.recordedPipeline(store: "s"))
+        var plain = StoreMetadata()
+        plain.preprocessing = preset(256, 224)  // the template itself reads: each bad case fails for its value
+        XCTAssertEqual(try plain.recordedPipeline(store: "s"), .torchvision(ClassificationPreset(resizeSize: 256, cropSize: 224)))
+        let bad = [preset(18000, 18000), preset(256, 224, mean: [1e38, 0, 0]), preset(256, 224, std: [1e-30, 1, 1]),
+                   preset(256, 224, interpolation: "sinc"), String(repeating: "[", count: 200_000),
+                   "{\"keras\":{\"size\":18000}}"]
+        for text in bad {
+            var meta = StoreMetadata()
+            meta.preprocessing = text
+            XCTAssertThrowsError(try meta.recordedPipeline(store: "tuned.safetensors"), String(text.prefix(60))) { error in
+                XCTAssertEqual((error as? PreprocessingRecordError)?.store, "tuned.safetensors", "\(error)")
+                XCTAssertLessThan("\(error)".count, 400)
+            }
+        }
+        var meta = StoreMetadata()
+        XCTAssertThrowsError(try meta.record(.torchvision(ClassificationPreset(resizeSize: 18000, cropSize: 18000)))) {
+            XCTAssertTrue($0 is ImplausiblePreprocessing, "\($0)")
+        }
+        XCTAssertNil(meta.preprocessing)
+    }
+
     func testAnUnreadableRecordIsAnErrorNamingTheStore() throws {
         for (text, reason) in [("{\"resize\": ", "not JSON"), ("{\"colour\": \"blue\"}", "neither an image pipeline")] {
             var meta = StoreMetadata()

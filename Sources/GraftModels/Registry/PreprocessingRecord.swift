@@ -1,4 +1,5 @@
 import Foundation
+import GraftCore
 import GraftImage
 import GraftStore
 
@@ -17,23 +18,58 @@ public struct PreprocessingRecordError: Error, CustomStringConvertible, Equatabl
     }
 }
 
+/// A preprocessing that no store records: what `record` refuses (sizes, statistics; see `implausibility`).
+public struct ImplausiblePreprocessing: Error, CustomStringConvertible, Equatable {
+    public let reason: String
+    public var description: String { "implausible preprocessing: \(reason)" }
+}
+
 extension StoreMetadata {
     /// `graft.preprocessing` as the pipeline it records — stores from before pipelines hold a bare
     /// torchvision preset, read as one. Nil when the store records none; a record that is present but
     /// unreadable is a `PreprocessingRecordError` naming `store`.
     public func recordedPipeline(store: String) throws -> ImagePipeline? {
         guard let json = preprocessing else { return nil }
+        let shown = SafeText.quoted(json, quote: "'", limit: 80)
+        // The record is the file's: a long or deeply nested text is not handed to a recursive decoder.
+        guard json.utf8.count <= 4096, json.utf8.filter({ $0 == UInt8(ascii: "[") || $0 == UInt8(ascii: "{") }).count <= 16 else {
+            throw PreprocessingRecordError(store: store, reason: "\(json.utf8.count) bytes, more than a preprocessing record holds: \(shown)")
+        }
         let data = Data(json.utf8)
-        if let pipeline = try? JSONDecoder().decode(ImagePipeline.self, from: data) { return pipeline }
-        if let preset = try? JSONDecoder().decode(ClassificationPreset.self, from: data) { return .torchvision(preset) }
-        let isJSON = (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil
-        let shown = json.count > 80 ? String(json.prefix(80)) + "…" : json
-        throw PreprocessingRecordError(
-            store: store, reason: isJSON ? "neither an image pipeline nor a torchvision preset: \(shown)" : "not JSON: \(shown)")
+        let decoded = (try? JSONDecoder().decode(ImagePipeline.self, from: data))
+            ?? (try? JSONDecoder().decode(ClassificationPreset.self, from: data)).map { ImagePipeline.torchvision($0) }
+        guard let pipeline = decoded else {
+            let isJSON = (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil
+            throw PreprocessingRecordError(
+                store: store, reason: isJSON ? "neither an image pipeline nor a torchvision preset: \(shown)" : "not JSON: \(shown)")
+        }
+        if let problem = Self.implausibility(of: pipeline) { throw PreprocessingRecordError(store: store, reason: problem) }
+        return pipeline
     }
 
-    /// Records `pipeline` as `graft.preprocessing` (throws only for values JSON cannot hold, such as a NaN mean).
+    /// Why a decoded pipeline is no preprocessing a model was trained with: sizes that would make one
+    /// image gigabytes (torchvision's presets crop at most 600, Keras' at 600), a mean or std that is
+    /// not a finite, plausible number, or not three channels.
+    static func implausibility(of pipeline: ImagePipeline) -> String? {
+        switch pipeline {
+        case .torchvision(let p):
+            guard (1...4096).contains(p.cropSize), (1...8192).contains(p.resizeSize) else {
+                return "resize \(p.resizeSize) / crop \(p.cropSize) outside 1…8192 / 1…4096"
+            }
+            guard p.mean.count == 3, p.std.count == 3 else { return "mean and std need three values each" }
+            guard p.mean.allSatisfy({ $0.isFinite && abs($0) <= 1000 }),
+                  p.std.allSatisfy({ $0.isFinite && $0 >= 1e-6 && $0 <= 1000 }) else {
+                return "mean \(p.mean) / std \(p.std) are not plausible per-channel statistics"
+            }
+        case .keras(let size, _):
+            guard (1...4096).contains(size) else { return "Keras input size \(size) outside 1…4096" }
+        }
+        return nil
+    }
+
+    /// Records `pipeline` as `graft.preprocessing`; an implausible one (see `implausibility`) is refused.
     public mutating func record(_ pipeline: ImagePipeline) throws {
+        if let problem = Self.implausibility(of: pipeline) { throw ImplausiblePreprocessing(reason: problem) }
         preprocessing = String(decoding: try JSONEncoder().encode(pipeline), as: UTF8.self)
     }
 }
