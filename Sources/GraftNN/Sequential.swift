@@ -40,11 +40,16 @@ public final class Sequential: Module {
         layers.append(module)
     }
 
-    public override func forward(_ x: Tensor) throws -> Tensor {
+    public override func forward(_ x: Tensor) throws -> Tensor { try Self.run(layers, x) }
+
+    /// `layers` one after another with Sequential's fusions (conv → BatchNorm → activation, Linear →
+    /// activation): for networks whose modules run in sequence without being a Sequential of their own
+    /// (a classifier's hidden layers before the last Linear).
+    public static func run(_ layers: [Module], _ x: Tensor) throws -> Tensor {
         var h = x
         var i = 0
         while i < layers.count {
-            if let (out, used) = try fusedStep(at: i, h) {
+            if let (out, used) = try fusedStep(layers, at: i, h) {
                 h = out
                 i += used
             } else {
@@ -56,7 +61,7 @@ public final class Sequential: Module {
     }
 
     /// The fused inference kernel for the run starting at `i`, and how many children it covered.
-    private func fusedStep(at i: Int, _ x: Tensor) throws -> (Tensor, Int)? {
+    private static func fusedStep(_ layers: [Module], at i: Int, _ x: Tensor) throws -> (Tensor, Int)? {
         let first = layers[i]
         guard first.fusable else { return nil }
         func next(_ k: Int) -> Module? { i + k < layers.count && layers[i + k].fusable ? layers[i + k] : nil }

@@ -46,20 +46,8 @@ public final class AlexNet: FeatureHeadNetwork {
     public override func forwardFeatures(_ x: Tensor) throws -> Tensor {
         let h = try avgpool(try features(x))
         flatShape = h.shape
-        var f = try h.reshaped([h.shape[0], h.count / max(h.shape[0], 1)])
-        let hidden = Array(classifier.layers.dropLast())
-        var i = 0
-        while i < hidden.count {
-            if let linear = hidden[i] as? Linear, i + 1 < hidden.count, let act = hidden[i + 1] as? ActivationModule,
-               linear.fusable && act.fusable {
-                f = try linear.fused(f, activation: act.kind)
-                i += 2
-            } else {
-                f = try hidden[i](f)
-                i += 1
-            }
-        }
-        return f
+        let f = try h.reshaped([h.shape[0], h.count / max(h.shape[0], 1)])
+        return try Sequential.run(Array(classifier.layers.dropLast()), f)
     }
 
     public override func forwardHead(_ features: Tensor) throws -> Tensor { try classifier.layers[6](features) }

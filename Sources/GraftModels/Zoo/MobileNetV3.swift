@@ -50,33 +50,16 @@ public final class MobileNetV3: FeatureHeadNetwork {
     public override func forwardFeatures(_ x: Tensor) throws -> Tensor {
         let pooled = try avgpool(try features(x))
         pooledShape = pooled.shape
-        var f = try pooled.reshaped([pooled.shape[0], pooled.shape[1]])
-        let hidden = classifier.layers.dropLast()
-        var i = hidden.startIndex
-        while i < hidden.endIndex {
-            // Inference: the hidden Linear with its Hardswish in one kernel.
-            if let linear = hidden[i] as? Linear, i + 1 < hidden.endIndex, let act = hidden[i + 1] as? ActivationModule,
-               linear.fusable && act.fusable {
-                f = try linear.fused(f, activation: act.kind)
-                i += 2
-            } else {
-                f = try hidden[i](f)
-                i += 1
-            }
-        }
-        return f
+        // Inference: the hidden Linear with its Hardswish in one kernel.
+        return try Sequential.run(Array(classifier.layers.dropLast()),
+                                  try pooled.reshaped([pooled.shape[0], pooled.shape[1]]))
     }
 
     public override func forwardHead(_ f: Tensor) throws -> Tensor { try classifier.layers[3](f) }
     public override func backwardHead(_ g: Tensor) throws -> Tensor? { try classifier.layers[3].backward(g) }
 
     public override func backwardFeatures(_ g: Tensor) throws -> Tensor? {
-        var d = g
-        for m in classifier.layers.dropLast().reversed() {
-            guard m.recordsForBackward, let next = try m.backward(d) else { return nil }
-            d = next
-        }
-        guard let shape = pooledShape, avgpool.recordsForBackward,
+        guard let d = try Chain.backward(Array(classifier.layers.dropLast()), g), let shape = pooledShape, avgpool.recordsForBackward,
               let dPool = try avgpool.backward(try d.reshaped(shape)), features.recordsForBackward else { return nil }
         return try features.backward(dPool)
     }

@@ -51,32 +51,15 @@ public final class VGG: FeatureHeadNetwork {
     /// The 4096-wide output of the second hidden layer (what the last Linear sees).
     public override func forwardFeatures(_ x: Tensor) throws -> Tensor {
         let h = try avgpool(try features(x))
-        var f = try flattenFeatures(h)
-        var i = 0
-        let hidden = classifier.layers.dropLast()
-        while i < hidden.count {
-            if let linear = hidden[i] as? Linear, i + 1 < hidden.count, let act = hidden[i + 1] as? ActivationModule,
-               linear.fusable && act.fusable {
-                f = try linear.fused(f, activation: act.kind)
-                i += 2
-            } else {
-                f = try hidden[i](f)
-                i += 1
-            }
-        }
-        return f
+        return try Sequential.run(Array(classifier.layers.dropLast()), try flattenFeatures(h))
     }
 
     public override func forwardHead(_ features: Tensor) throws -> Tensor { try classifier.layers[6](features) }
     public override func backwardHead(_ gradOutput: Tensor) throws -> Tensor? { try classifier.layers[6].backward(gradOutput) }
 
     public override func backwardFeatures(_ g: Tensor) throws -> Tensor? {
-        var d = g
-        for m in classifier.layers.dropLast().reversed() {
-            guard m.recordsForBackward, let next = try m.backward(d) else { return nil }
-            d = next
-        }
-        guard avgpool.recordsForBackward, let unflat = try unflattenFeatures(d), let dPool = try avgpool.backward(unflat) else { return nil }
+        guard let d = try Chain.backward(Array(classifier.layers.dropLast()), g),
+              avgpool.recordsForBackward, let unflat = try unflattenFeatures(d), let dPool = try avgpool.backward(unflat) else { return nil }
         guard features.recordsForBackward else { return nil }
         return try features.backward(dPool)
     }
