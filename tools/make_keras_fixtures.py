@@ -37,8 +37,11 @@ Per model, in Fixtures/keras/:
                         (out,in), float32; integer tensors as stored, little-endian)
 
 --full writes, instead of the miniatures, FULL-SIZE random-init ResNet50, VGG16 and EfficientNetB0
-(weights=None, 224 px, BN perturbed the same way) in both layouts, with inputs, logits and a manifest
-of canonical sha256s, into .build-keras-full/ (git-ignored, about 1.4 GB; never commit it).
+(weights=None, 224 px, BN perturbed the same way, the default classifier_activation: softmax) in both
+weights layouts plus a full-model `.full.h5` (its model_config records the softmax), with inputs, the
+pre-activation logits, `model.predict`'s outputs (<model>.predict.npy: the probabilities a Keras user
+saves) and a manifest of canonical sha256s, into .build-keras-full/ (git-ignored, about 1.9 GB; never
+commit it).
 GraftKerasTests/FullSizeKerasTests checks them when the folder exists.
 """
 import argparse
@@ -292,12 +295,22 @@ def make_inputs(rng, size, preprocessing, batch=2):
     return pixels, np.ascontiguousarray(model_input, dtype="f4")
 
 
-def build_record(model, config, preprocessing, directory, stem, rng, tf2=False, full_model=False, keep_pixels=False):
+def build_record(model, config, preprocessing, directory, stem, rng, tf2=False, full_model=False, keep_pixels=False,
+                 classifier_softmax=False):
     size = config["input_size"]
     _, calibration = make_inputs(rng, size, preprocessing, batch=8)
     perturb(model, rng, calibration)
     pixels, model_input = make_inputs(rng, size, preprocessing)
+    predictions = model.get_layer("predictions") if classifier_softmax else None
+    if predictions is not None:
+        # What a Keras user saves: model.predict's outputs, through the classifier's softmax.
+        predicted = np.asarray(model.predict(model_input, verbose=0), dtype="f4")
+        np.save(directory / f"{stem}.predict.npy", predicted)
+        # The pre-activation logits: the same graph with the Dense layer's activation set to linear.
+        predictions.activation = keras.activations.linear
     logits = keras.ops.convert_to_numpy(model(model_input, training=False)).astype("f4")
+    if predictions is not None:
+        predictions.activation = keras.activations.softmax
     assert np.all(np.isfinite(logits)), stem
     if keep_pixels:
         np.save(directory / f"{stem}.pixels.npy", pixels)
@@ -316,7 +329,8 @@ def build_record(model, config, preprocessing, directory, stem, rng, tf2=False, 
     return dict(
         config=config, files=files,
         arrays=dict(pixels_nhwc=f"{stem}.pixels.npy" if keep_pixels else None, input_nhwc=f"{stem}.input.npy",
-                    input_nchw=f"{stem}.input_nchw.npy", logits=f"{stem}.logits.npy"),
+                    input_nchw=f"{stem}.input_nchw.npy", logits=f"{stem}.logits.npy",
+                    **(dict(predict=f"{stem}.predict.npy") if classifier_softmax else {})),
         layer_count_with_weights=len(weights),
         layers=[layer_record(layer, layer.__class__.__name__, by_layer.get(layer.name, (None, []))[1])
                 for layer in model.layers],
@@ -395,17 +409,17 @@ def write_minis():
 def write_full():
     FULL_OUT.mkdir(parents=True, exist_ok=True)
     manifest = dict(generator="tools/make_keras_fixtures.py --full", seed=SEED, versions=versions(), models={})
-    builders = [("resnet50", lambda: keras.applications.ResNet50(weights=None, classifier_activation=None), "caffe"),
-                ("vgg16", lambda: keras.applications.VGG16(weights=None, classifier_activation=None), "caffe"),
-                ("efficientnetb0", lambda: keras.applications.EfficientNetB0(weights=None, classifier_activation=None),
-                 "none")]
+    builders = [("resnet50", lambda: keras.applications.ResNet50(weights=None), "caffe"),
+                ("vgg16", lambda: keras.applications.VGG16(weights=None), "caffe"),
+                ("efficientnetb0", lambda: keras.applications.EfficientNetB0(weights=None), "none")]
     for stem, make, preprocessing in builders:
         keras.utils.set_random_seed(SEED)
         rng = np.random.default_rng(SEED)
         model = make()
-        config = dict(builder=f"keras.applications ({model.name}, weights=None, classifier_activation=None)",
+        config = dict(builder=f"keras.applications ({model.name}, weights=None, classifier_activation='softmax')",
                       input_size=224, classes=1000)
-        record = build_record(model, config, preprocessing, FULL_OUT, stem, rng, keep_pixels=True)
+        record = build_record(model, config, preprocessing, FULL_OUT, stem, rng, keep_pixels=True, full_model=True,
+                              classifier_softmax=True)
         record.pop("layers")
         manifest["models"][stem] = record
         print(f"wrote {stem}")

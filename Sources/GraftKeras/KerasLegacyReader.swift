@@ -10,7 +10,8 @@ import GraftHDF5
 /// and datasets that `weight_names` does not list are an error rather than ignored.
 struct KerasLegacyReader {
     let group: HDF5Group
-    /// The `model_config` JSON of a full-model file, used only for layer class names.
+    /// The `model_config` JSON of a full-model file, used only for layer class names and the
+    /// classifier's activation.
     let config: String?
     let options: KerasImportOptions
 
@@ -59,7 +60,7 @@ struct KerasLegacyReader {
         }
         return try KerasWeights(
             layout: .legacyH5, kerasVersion: version, backend: backend, layers: layers, hasLayerNames: true,
-            notes: notes)
+            notes: notes, classifierActivation: config.flatMap { KerasModelConfig.classifierActivation($0) })
     }
 
     /// A layer group's weights; usually one layer, several when the group is a nested model whose

@@ -1,4 +1,5 @@
-/// Reads the layer classes out of a full-model file's `model_config` JSON, and nothing else.
+/// Reads the layer classes and the classifier activation out of a full-model file's `model_config`
+/// JSON, and nothing else.
 ///
 /// Keras 3's legacy writer names a DepthwiseConv2D's kernel just `kernel`, so a weights-only view
 /// cannot tell it from a Conv2D's. A full-model `.h5` also carries its architecture as JSON; this
@@ -34,6 +35,39 @@ enum KerasModelConfig {
         }
         for name in conflicting { classes[name] = nil }
         return classes
+    }
+
+    /// The activation of the `predictions` Dense layer, where `keras.applications` puts its
+    /// `classifier_activation` (`"softmax"` by default, `"linear"` when built with `None`). Nil when
+    /// the config is unreadable or has no such layer: the caller decides the default, not this reader.
+    static func classifierActivation(_ json: String, maxDepth: Int = 64) -> String? {
+        var parser = Parser(bytes: Array(json.utf8), maxDepth: maxDepth)
+        guard let root = parser.parseDocument() else { return nil }
+        var found: Set<String> = []
+        var stack: [Value] = [root]
+        while let value = stack.popLast() {
+            switch value {
+            case .object(let members):
+                if case .string("Dense")? = members.first(where: { $0.0 == "class_name" })?.1,
+                    case .object(let config)? = members.first(where: { $0.0 == "config" })?.1,
+                    case .string("predictions")? = config.first(where: { $0.0 == "name" })?.1
+                {
+                    switch config.first(where: { $0.0 == "activation" })?.1 {
+                    case .string(let name)?: found.insert(name)
+                    // Keras 3 serializes a non-builtin activation as an object: not one Graft knows.
+                    case .object?: found.insert("(a serialized object)")
+                    default: found.insert("linear")  // `activation: null` is Keras' linear
+                    }
+                }
+                stack.append(contentsOf: members.map(\.1))
+            case .array(let items):
+                stack.append(contentsOf: items)
+            case .string, .scalar:
+                break
+            }
+        }
+        // Two `predictions` layers that disagree (nested models) decide nothing.
+        return found.count == 1 ? found.first : nil
     }
 
     indirect enum Value {

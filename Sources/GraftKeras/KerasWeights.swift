@@ -100,6 +100,9 @@ public struct KerasWeights: Sendable {
     public let hasLayerNames: Bool
     /// What the reader inferred or skipped, one line each (for the store's metadata).
     public let notes: [String]
+    /// The `predictions` layer's activation as a full-model file's `model_config` records it
+    /// (`softmax`, `linear`, …); nil when the file carries no config (weights-only files).
+    public let classifierActivation: String?
 
     /// Every layout change applied, in layer order.
     public var layoutChanges: [KerasLayoutChange] { layers.flatMap { $0.weights.compactMap(\.layoutChange) } }
@@ -125,6 +128,11 @@ public struct KerasWeights: Sendable {
     }
 
     public func layer(named name: String) -> KerasLayer? { layers.first { $0.name == name } }
+
+    /// The `predictions` layer's activation in a `model_config` JSON text (nil when it names none).
+    public static func classifierActivation(inModelConfig json: String) -> String? {
+        KerasModelConfig.classifierActivation(json)
+    }
 
     /// Reads a Keras weight file in either layout (detected from its structure, not its name).
     public static func read(
@@ -162,7 +170,7 @@ public struct KerasWeights: Sendable {
 
     init(
         layout: KerasFileLayout, kerasVersion: String?, backend: String?, layers: [KerasLayer],
-        hasLayerNames: Bool, notes: [String]
+        hasLayerNames: Bool, notes: [String], classifierActivation: String? = nil
     ) throws {
         var seen: Set<String> = []
         for layer in layers {
@@ -176,5 +184,6 @@ public struct KerasWeights: Sendable {
         self.layers = layers
         self.hasLayerNames = hasLayerNames
         self.notes = notes
+        self.classifierActivation = classifierActivation
     }
 }

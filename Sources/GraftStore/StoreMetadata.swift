@@ -17,6 +17,9 @@ public struct StoreMetadata: Sendable, Equatable {
     public var preprocessing: String?
     /// Class names in output order.
     public var classes: [String]?
+    /// What the source model applies after its logits (`softmax`, `sigmoid`, `linear`): a Keras
+    /// model's classifier activation. Absent means the outputs are the logits (PyTorch's convention).
+    public var outputActivation: String?
     /// Layout changes applied at import (Keras HWIO → OIHW, …), one line each.
     public var layoutChanges: [String]?
     /// The tensors' state-dict order, when the file's layout order (widest dtype first) differs.
@@ -42,6 +45,7 @@ public struct StoreMetadata: Sendable, Equatable {
         put("weights", weights)
         put("preprocessing", preprocessing)
         put("classes", classes.flatMap(Self.json))
+        put("output_activation", outputActivation)
         put("layout_changes", layoutChanges.flatMap(Self.json))
         put("notes", notes.isEmpty ? nil : Self.json(notes))
         put("order", order.flatMap(Self.json))
@@ -63,6 +67,7 @@ public struct StoreMetadata: Sendable, Equatable {
             case "weights": weights = value
             case "preprocessing": preprocessing = value
             case "classes": classes = Self.decode([String].self, value)
+            case "output_activation": outputActivation = value
             case "layout_changes": layoutChanges = Self.decode([String].self, value)
             case "notes": notes = Self.decode([String].self, value) ?? []
             case "order": order = Self.decode([String].self, value)

@@ -147,6 +147,12 @@ public final class WeightStore: @unchecked Sendable {
         metadata.sourceFormat = "\(SourceFormat.kerasH5.rawValue) (\(keras.layout.rawValue))"
         metadata.layoutChanges = keras.layoutChangeSummary
         metadata.notes = keras.notes + [keras.kerasVersion.map { "keras \($0)" }, keras.backend.map { "backend \($0)" }].compactMap { $0 }
+        // keras.applications ends in `classifier_activation`, softmax unless the model was built
+        // otherwise; a weights-only file does not say, so Keras' default is what `model.predict` gave.
+        metadata.outputActivation = keras.classifierActivation ?? "softmax"
+        if keras.classifierActivation == nil {
+            metadata.notes.append("no model config: the classifier activation is taken as keras.applications' default, softmax")
+        }
         return WeightStore(sourcePath: path, format: .kerasH5,
                            entries: keras.tensors.map { WeightEntry(name: $0.name, tensor: $0.tensor) },
                            metadata: metadata, sourceHash: hash)

@@ -70,6 +70,9 @@ struct Inspect: ParsableCommand {
             print("detected: none — \(error.escapedForTerminal)")
         }
         if let weights = store.metadata.weights { print("weights: \(weights.escapedForTerminal)") }
+        if let activation = store.metadata.outputActivation {
+            print("outputs: logits through \(activation.escapedForTerminal) (the classifier activation; verify --logits compares logits)")
+        }
         let lines = report.normalization
         print("normalization: \(lines.isEmpty ? "none needed" : "")")
         for line in lines { print("  - \(line.escapedForTerminal)") }

@@ -4,21 +4,29 @@ import Graft
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a checkpoint on a reference input and compare with the reference framework's logits.",
-        discussion: "Exit 0 when every logit is within atol + rtol·|reference| (numpy.allclose), 1 otherwise.")
+        abstract: "Run a checkpoint on a reference input and compare with the reference framework's outputs.",
+        discussion: """
+            Compares like with like: the outputs the source model gives — logits for PyTorch, the classifier \
+            activation's outputs for Keras (softmax unless the file's model config says otherwise), as \
+            model.predict returns them. --logits compares the pre-activation logits instead. \
+            Exit 0 when every value is within atol + rtol·|reference| (numpy.allclose), 1 otherwise.
+            """)
 
     @OptionGroup var model: ModelOptions
 
     @Option(help: "NCHW float32 input (.npy), preprocessed as the reference model received it.")
     var input: String
 
-    @Option(help: "The reference logits (.npy).")
+    @Option(help: "The reference outputs (.npy): PyTorch's logits, or what a Keras model's predict returned.")
     var reference: String
 
     @Option var atol: Float = Verification.defaultATol
     @Option var rtol: Float = Verification.defaultRTol
 
-    @Flag(help: "Apply softmax to Graft's outputs first (references from keras.applications models, whose last layer is a softmax by default).")
+    @Flag(help: "Compare pre-activation logits, also for a Keras model whose outputs are its classifier activation's.")
+    var logits = false
+
+    @Flag(help: "Compare softmax probabilities (a reference saved after a softmax the model itself does not have).")
     var softmax = false
 
     @Option(help: "Also write Graft's outputs (.npy, float32), to compare them elsewhere.")
@@ -31,9 +39,10 @@ struct Verify: ParsableCommand {
         let arch: String
         let checkpoint: String
         let naming: String
+        let compared: String
         let verification: Verification
 
-        private enum CodingKeys: String, CodingKey { case arch, checkpoint, naming }
+        private enum CodingKeys: String, CodingKey { case arch, checkpoint, naming, compared }
 
         func encode(to encoder: Encoder) throws {
             try verification.encode(to: encoder)
@@ -41,7 +50,12 @@ struct Verify: ParsableCommand {
             try c.encode(arch, forKey: .arch)
             try c.encode(checkpoint, forKey: .checkpoint)
             try c.encode(naming, forKey: .naming)
+            try c.encode(compared, forKey: .compared)
         }
+    }
+
+    func validate() throws {
+        if logits && softmax { throw ValidationError("--logits and --softmax ask for different outputs; pass one") }
     }
 
     func run() throws {
@@ -50,10 +64,11 @@ struct Verify: ParsableCommand {
         let want = try reportingErrors(file: reference) { try NpyArray(contentsOfFile: reference) }
         // A single CHW image (as `graft preprocess` writes it) is a batch of one.
         let shape = x.shape.count == 3 ? [1] + x.shape : x.shape
-        let logits = try reportingErrors(file: input) {
-            try loaded.model.logits(try Tensor(shape: shape, values: x.values))
+        let activation: OutputActivation = softmax ? .softmax : logits ? .linear : loaded.model.outputActivation
+        let got = try reportingErrors(file: model.checkpoint) {
+            try activation.apply(try loaded.model.logits(try Tensor(shape: shape, values: x.values)))
         }
-        let got = softmax ? try GraftTensor.softmax(logits) : logits
+        let compared = activation == .linear ? "logits" : "\(activation.name) outputs"
         if let output {
             try reportingErrors(file: output) { try NpyArray(shape: got.shape, values: got.values).write(toFile: output) }
         }
@@ -62,9 +77,9 @@ struct Verify: ParsableCommand {
                              atol: atol, rtol: rtol)
         }
         if json {
-            try printJSON(Report(arch: arch, checkpoint: model.checkpoint, naming: loaded.scheme.rawValue, verification: v))
+            try printJSON(Report(arch: arch, checkpoint: model.checkpoint, naming: loaded.scheme.rawValue, compared: compared, verification: v))
         } else {
-            print("arch \(arch), naming \(loaded.scheme.rawValue), \(v.samples) samples × \(v.classes) logits")
+            print("arch \(arch), naming \(loaded.scheme.rawValue), \(v.samples) samples × \(v.classes) \(compared)")
             for note in loaded.notes { print("  \(note)") }
             print("max |Δ| \(v.maxAbsDiff), max relative \(v.maxRelDiff), worst |Δ| / (atol + rtol·|reference|) \(v.worstToleranceShare)")
             print("top-1 agreement \(v.top1Matches)/\(v.samples), top-5 agreement \(v.top5Matches)/\(v.samples)")

@@ -82,6 +82,10 @@ public enum ModelLoader {
         // Keys the checkpoint lacked and --allow-missing allowed start as the architecture initializes them.
         let missing = Set(report.missingAllowed.map { ObjectIdentifier($0.parameter) })
         if !missing.isEmpty { model.network.initialize(seed: options.seed, scheme: .kaiming, only: missing) }
+        model.outputActivation = OutputActivation(recordedIn: store.metadata, store: store.sourcePath)
+        if model.outputActivation != .linear {
+            notes.append("outputs: the logits through \(model.outputActivation.name), the source model's classifier activation")
+        }
         return LoadedModel(model: model, spec: spec, scheme: scheme, notes: notes, initialized: report.missingAllowed.map { $0.name },
                            renames: zip(source, tensors).map { ($0.name, $1.name) })
     }

@@ -27,6 +27,8 @@ public final class Model {
     public let random: RandomSource
     /// Dropout right before the classifier added for fine-tuning (no parameters: the state dict is unchanged).
     public private(set) var headDropout: Dropout?
+    /// What the source model applies after the logits (a Keras model's softmax); see `outputs`.
+    public var outputActivation: OutputActivation = .linear
 
     /// Wraps `network`; `classifierPath` must name a `Linear` in it, or a 1×1 `Conv2d` (SqueezeNet's
     /// `final_conv`, a Linear applied at every position).
@@ -131,6 +133,12 @@ public final class Model {
     public func logits(_ x: Tensor) throws -> Tensor {
         prepareInference()
         return try forward(x)
+    }
+
+    /// Evaluation-mode outputs as the source framework's model gives them: the logits through
+    /// `outputActivation` (probabilities for a `keras.applications` model, logits for PyTorch's).
+    public func outputs(_ x: Tensor) throws -> Tensor {
+        try outputActivation.apply(try logits(x))
     }
 
     /// The pooled features `[N, F]` the classifier sees (evaluation mode).
