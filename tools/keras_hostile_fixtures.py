@@ -102,6 +102,14 @@ def shape_bomb_small(path):
                                                     compression="gzip")
 
 
+@case("fill_bomb_under_keras_floor.h5", "HDF5Error.shapeBomb",
+      "E7 just under Keras' 4 GiB floor: 16x16x1024x4095 float32 (4.29e9 bytes) chunked, nothing stored")
+def fill_bomb_under_keras_floor(path):
+    with h5py.File(path, "w") as f:
+        v3_vars(f, "custom", "blob").create_dataset("0", shape=(16, 16, 1024, 4095), dtype="f4",
+                                                    chunks=(1, 1, 1024, 1024), compression="gzip")
+
+
 @case("lzf_filter.h5", "HDF5Error.unsupportedFilter(32000)", "E8: a kernel compressed with h5py's LZF plugin filter")
 def lzf_filter(path):
     with h5py.File(path, "w") as f:

@@ -18,18 +18,29 @@ public enum Checked {
     }
 
     /// The product of non-negative dimensions, or nil if any is negative or the product overflows.
+    ///
+    /// The product of the dimensions with zeros counted as one (the extent contiguous strides span) must
+    /// fit too: otherwise [0, 2^40, 2^40] would pass while [2^40, 2^40, 0] fails, and a zero-element
+    /// tensor would carry dimensions whose strides no later stage can compute.
     public static func elementCount(_ shape: [Int]) -> Int? {
+        extent(shape).map { shape.contains(0) ? 0 : $0 }
+    }
+
+    /// `elementCount(shape) * itemSize`, or nil on a negative dimension or overflow (the extent times
+    /// the item size must fit as well, for the same reason).
+    public static func byteCount(_ shape: [Int], itemSize: Int) -> Int? {
+        guard let e = extent(shape), mul(e, itemSize) != nil else { return nil }
+        return shape.contains(0) ? 0 : e * itemSize
+    }
+
+    /// The product of the dimensions with zeros counted as one, or nil on a negative one or overflow.
+    public static func extent(_ shape: [Int]) -> Int? {
         var n = 1
         for d in shape {
-            guard d >= 0, let m = mul(n, d) else { return nil }
+            guard d >= 0, let m = mul(n, max(d, 1)) else { return nil }
             n = m
         }
         return n
-    }
-
-    /// `elementCount(shape) * itemSize`, or nil on a negative dimension or overflow.
-    public static func byteCount(_ shape: [Int], itemSize: Int) -> Int? {
-        elementCount(shape).flatMap { mul($0, itemSize) }
     }
 
     /// An `Int` from a file-declared unsigned 64-bit value, or nil if it does not fit.

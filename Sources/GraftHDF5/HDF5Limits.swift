@@ -6,7 +6,10 @@
 /// thresholds.
 public struct HDF5Limits: Sendable, Equatable {
     /// A dataset whose declared size is above this floor must not exceed `maxExpansion` times the
-    /// bytes it stores (Keras `_H5_DATASET_BOMB_FLOOR_BYTES`, 4 GiB).
+    /// bytes it stores. Keras' own rule (`_H5_DATASET_BOMB_FLOOR_BYTES`) puts the floor at 4 GiB, but
+    /// then a chunked dataset declared just under it with no chunk written is a 2 KB file that makes
+    /// the reader allocate 4 GiB of fill value; 64 MiB keeps the work proportional to the file while
+    /// every real weight (stored at a compression ratio near 1) passes.
     public var bombFloorBytes: Int
     /// See `bombFloorBytes` (Keras `_H5_DATASET_MAX_EXPANSION`, 1000).
     public var maxExpansion: Int
@@ -31,7 +34,7 @@ public struct HDF5Limits: Sendable, Equatable {
     public var maxNameBytes: Int
 
     public init(
-        bombFloorBytes: Int = 1 << 32,
+        bombFloorBytes: Int = 64 << 20,
         maxExpansion: Int = 1000,
         maxDatasetBytes: Int = 8 << 30,
         chunkSlackBytes: Int = 16 << 20,

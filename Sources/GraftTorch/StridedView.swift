@@ -13,11 +13,23 @@ struct StridedView {
     let shape: [Int]
     let strides: [Int]
     let elementCount: Int
+    static let maxRepetition = 16
+    static let repetitionFloor = 1 << 20
 
     init(storage: StorageDescriptor, offset viewOffset: Int, viewCount: Int?, tensorOffset: Int,
          shape: [Int], strides: [Int]) throws {
         guard let start = Checked.add(viewOffset, tensorOffset) else { throw TorchError.overflow("storage offset") }
         guard let count = Checked.elementCount(shape) else { throw TorchError.overflow("shape \(shape)") }
+        // A view that repeats its storage (stride 0, overlapping strides) would be materialized in full:
+        // `torch.zeros(1).expand(2**34)` is a 2 KB file declaring 64 GiB. State dicts hold no such views
+        // beyond small broadcasts, so a view may address at most `maxRepetition` times its storage
+        // (and any view up to `repetitionFloor` elements).
+        let allowed = Checked.mul(storage.elementCount, Self.maxRepetition).map { max($0, Self.repetitionFloor) } ?? Int.max
+        guard count <= allowed else {
+            throw TorchError.limitExceeded(
+                "a view of storage '\(storage.key)' (\(storage.elementCount) elements) repeats it into \(count) elements, "
+                + "more than \(Self.maxRepetition)× (stride-0 or overlapping strides)")
+        }
         // The window a (legacy) storage view allows, in root-storage elements.
         let limit = viewCount.map { viewOffset + $0 } ?? storage.elementCount
         guard limit <= storage.elementCount else {

@@ -114,13 +114,22 @@ final class HostileKerasTests: XCTestCase {
         XCTAssertEqual(stored, 0)
     }
 
+    /// Keras' own rule lets 4.29e9 declared bytes with nothing stored through (its floor is 4 GiB);
+    /// reading it took 4.1 GB of memory for a 9 KB file. Graft's floor is 64 MiB.
+    func testFillBombUnderKerasFloorIsRefused() {
+        guard case .shapeBomb(_, let declared, 0)? = hdf5Refusal("fill_bomb_under_keras_floor.h5") else {
+            return XCTFail()
+        }
+        XCTAssertEqual(declared, 16 * 16 * 1024 * 4095 * 4)
+    }
+
     func testSmallShapeBombIsRefusedWithTinyLimitsAndReadsAsFillOtherwise() throws {
         var limits = HDF5Limits()
         limits.bombFloorBytes = 1024
         guard case .shapeBomb(_, 1 << 20, 0)? = hdf5Refusal("shape_bomb_small.h5", limits: limits) else {
             return XCTFail()
         }
-        // Under Keras' own 4 GiB floor the same file is legal: 1 MiB of fill value.
+        // Under the default 64 MiB floor the same file is legal: 1 MiB of fill value.
         let weights = try KerasWeights.read(path: hostileFixture("shape_bomb_small.h5"))
         XCTAssertEqual(weights.layers.first?.className, nil, "unknown class key: positional names")
         XCTAssertEqual(weights.tensors.first?.name, "blob/0")

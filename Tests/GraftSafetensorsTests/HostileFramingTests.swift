@@ -212,6 +212,12 @@ final class HostileFramingTests: XCTestCase {
         XCTAssertEqual(
             refusal(B.file(header: bytes, data: eightBytes)),
             .shapeOverflow(tensor: "w", shape: "[\(1 << 61)]"))
+        // Zero elements, but dimensions whose strides overflow: refused in every order (issue 16: the
+        // zero-first order passed and crashed `export` computing strides).
+        for dims in [[0, 1 << 40, 1 << 40], [1 << 40, 0, 1 << 40], [1 << 40, 1 << 40, 0]] {
+            let empty = B.header([B.entry("w", "F32", dims, 0, 0)])
+            XCTAssertEqual(refusal(B.file(header: empty)), .shapeOverflow(tensor: "w", shape: "\(dims)"), "\(dims)")
+        }
     }
 
     func testD11TrailingOrMissingBytes() {

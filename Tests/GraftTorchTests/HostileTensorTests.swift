@@ -31,6 +31,27 @@ final class HostileTensorTests: XCTestCase {
         XCTAssertEqual(try load(try B.simple(shape: [3], stride: [0], offset: 2, numel: 4))[0].floatValues(), [2, 2, 2])
     }
 
+    /// `torch.zeros(1).expand(2**34)` is a 2 KB file declaring 64 GiB: a view may repeat its storage at
+    /// most 16× (or reach 2^20 elements), so it is refused before anything is allocated.
+    func testRepeatingViewsAreBounded() throws {
+        let why = { (count: Int, storage: Int) in
+            "a view of storage '0' (\(storage) elements) repeats it into \(count) elements, more than 16× (stride-0 or overlapping strides)"
+        }
+        assertError(try B.simple(shape: [1 << 34], stride: [0], numel: 1), .limitExceeded(why(1 << 34, 1)))
+        assertError(try B.simple(shape: [1 << 28], stride: [0], numel: 1), .limitExceeded(why(1 << 28, 1)))
+        assertError(try B.simple(shape: [1 << 12, 1 << 12], stride: [1, 1], numel: 1 << 13),
+                    .limitExceeded(why(1 << 24, 1 << 13)))
+        // A broadcast within the floor still reads.
+        XCTAssertEqual(try load(try B.simple(shape: [4, 3], stride: [0, 1], numel: 3))[0].floatValues(), [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2])
+    }
+
+    /// Zero-element shapes whose other dimensions overflow are refused whatever the order.
+    func testZeroElementShapesAreCheckedInEveryOrder() throws {
+        for dims in [[0, 1 << 40, 1 << 40], [1 << 40, 1 << 40, 0]] {
+            assertError(try B.simple(shape: dims, stride: [0, 0, 0], numel: 1), .overflow("shape \(dims)"))
+        }
+    }
+
     func testUnsupportedStoragesAndTensorKinds() throws {
         let complex = try B.write(pickle: .dict([PickleDictEntry(key: .string("c"), value: B.tensor(
             storage: B.storage("0", "ComplexFloatStorage", numel: .int(1)), size: B.ints([1]), stride: B.ints([1])))]),
