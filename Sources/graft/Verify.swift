@@ -40,9 +40,10 @@ struct Verify: ParsableCommand {
         let checkpoint: String
         let naming: String
         let compared: String
+        let inputNonFinite: Verification.NonFinite
         let verification: Verification
 
-        private enum CodingKeys: String, CodingKey { case arch, checkpoint, naming, compared }
+        private enum CodingKeys: String, CodingKey { case arch, checkpoint, naming, compared, inputNonFinite }
 
         func encode(to encoder: Encoder) throws {
             try verification.encode(to: encoder)
@@ -51,6 +52,7 @@ struct Verify: ParsableCommand {
             try c.encode(checkpoint, forKey: .checkpoint)
             try c.encode(naming, forKey: .naming)
             try c.encode(compared, forKey: .compared)
+            try c.encode(inputNonFinite, forKey: .inputNonFinite)
         }
     }
 
@@ -69,19 +71,26 @@ struct Verify: ParsableCommand {
             try activation.apply(try loaded.model.logits(try Tensor(shape: shape, values: x.values)))
         }
         let compared = activation == .linear ? "logits" : "\(activation.name) outputs"
-        if let output {
-            try reportingErrors(file: output) { try NpyArray(shape: got.shape, values: got.values).write(toFile: output) }
-        }
         let v = try reportingErrors(file: reference) {
             try Verification(output: got.values, shape: got.shape, reference: want.values, referenceShape: want.shape,
                              atol: atol, rtol: rtol)
         }
+        // Written only once the comparison stands, so a refused reference leaves no output behind.
+        if let output {
+            try reportingErrors(file: output) { try NpyArray(shape: got.shape, values: got.values).write(toFile: output) }
+        }
+        let inputNonFinite = Verification.NonFinite(counting: x.values)
         if json {
-            try printJSON(Report(arch: arch, checkpoint: model.checkpoint, naming: loaded.scheme.rawValue, compared: compared, verification: v))
+            try printJSON(Report(arch: arch, checkpoint: model.checkpoint, naming: loaded.scheme.rawValue, compared: compared,
+                                 inputNonFinite: inputNonFinite, verification: v))
         } else {
             print("arch \(arch), naming \(loaded.scheme.rawValue), \(v.samples) samples × \(v.classes) \(compared)")
             for note in loaded.notes { print("  \(note)") }
-            print("max |Δ| \(v.maxAbsDiff), max relative \(v.maxRelDiff), worst |Δ| / (atol + rtol·|reference|) \(v.worstToleranceShare)")
+            if !inputNonFinite.isEmpty {
+                print("the input has \(inputNonFinite.nan) NaN and \(inputNonFinite.infinity) infinite values")
+            }
+            let finitePairs = v.outputNonFinite.isEmpty && v.referenceNonFinite.isEmpty ? "" : " over finite pairs"
+            print("max |Δ|\(finitePairs) \(v.maxAbsDiff), max relative \(v.maxRelDiff), worst |Δ| / (atol + rtol·|reference|) \(v.worstToleranceShare)")
             print("top-1 agreement \(v.top1Matches)/\(v.samples), top-5 agreement \(v.top5Matches)/\(v.samples)")
             for (side, counts) in [("Graft's output", v.outputNonFinite), ("the reference", v.referenceNonFinite)] where !counts.isEmpty {
                 print("\(side) has \(counts.nan) NaN and \(counts.infinity) infinite values")

@@ -36,6 +36,32 @@ final class ModelCommandTests: CLITestCase {
         XCTAssertTrue(fail.stdout.contains("FAILED"))
     }
 
+    /// NaN pixels are reported as such (not as "max |Δ| 0"), and a reference that cannot be compared
+    /// leaves no --output behind (issue 16).
+    func testVerifyNamesNonFiniteInputsAndWritesOutputOnlyOnSuccess() throws {
+        var x = try NpyArray(contentsOfFile: input)
+        x.values[5] = .nan
+        let nanInput = path("nan.npy")
+        try x.write(toFile: nanInput)
+        let r = try graft(["verify", "--arch", "resnet", "--checkpoint", checkpoint, "--input", nanInput, "--reference", logits])
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("the input has 1 NaN and 0 infinite values"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("max |Δ| over finite pairs"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("Graft's output has"), r.stdout)
+        let json = try graft(["verify", "--arch", "resnet", "--checkpoint", checkpoint, "--input", nanInput, "--reference", logits, "--json"])
+        let report = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual((report?["inputNonFinite"] as? [String: Any])?["nan"] as? Int, 1, json.stdout)
+
+        let reference = try NpyArray(contentsOfFile: logits)
+        let wrongShape = path("wrong-shape.npy")
+        try NpyArray(shape: [1, reference.values.count], values: reference.values).write(toFile: wrongShape)
+        let out = path("out.npy")
+        let refused = try graft(["verify", "--arch", "resnet", "--checkpoint", checkpoint, "--input", input,
+                                 "--reference", wrongShape, "--output", out])
+        assertRefused(refused, naming: ["wrong-shape.npy", "reference shape"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "--output written although nothing was compared")
+    }
+
     func testStrictLoadingNamesTheKey() throws {
         let r = try graft(["verify", "--arch", "resnet34", "--checkpoint", checkpoint, "--input", input, "--reference", logits])
         assertRefused(r, naming: ["resnet18_mini.pth", "conv1.weight", "[64, 3, 7, 7]"])

@@ -19,6 +19,11 @@ public struct Verification: Sendable, Equatable, Encodable {
             self.nan = nan
             self.infinity = infinity
         }
+
+        /// The counts in any values (a model's input, say: NaN pixels make every output NaN).
+        public init(counting values: [Float]) {
+            for v in values { Verification.tally(v, &self) }
+        }
     }
 
     /// The tolerances `graft verify` applies unless told otherwise: float32 logits of a deep network
@@ -141,7 +146,7 @@ public struct Verification: Sendable, Equatable, Encodable {
         try c.encode(referenceNonFinite, forKey: .referenceNonFinite)
     }
 
-    private static func tally(_ v: Float, _ counts: inout NonFinite) {
+    fileprivate static func tally(_ v: Float, _ counts: inout NonFinite) {
         if v.isNaN { counts.nan += 1 } else if v.isInfinite { counts.infinity += 1 }
     }
 }
