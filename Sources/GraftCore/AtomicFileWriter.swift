@@ -37,7 +37,7 @@ public final class AtomicFileWriter {
             let n = Glibc.write(fd, p, min(left, 1 << 30))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw FileError.io(path: destination, reason: "write failed: \(String(cString: strerror(errno)))")
+                throw Self.writeError(destination, errno)
             }
             p += n
             left -= n
@@ -84,7 +84,7 @@ public final class AtomicFileWriter {
             let n = pwrite(fd, p + done, bytes.count - done, off_t(offset + done))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw FileError.io(path: destination, reason: "write failed: \(String(cString: strerror(errno)))")
+                throw Self.writeError(destination, errno)
             }
             done += n
         }
@@ -98,6 +98,7 @@ public final class AtomicFileWriter {
         }
         close(fd)
         fd = -1
+        defer { TemporaryFiles.release(temporaryPath) }
         guard rename(temporaryPath, destination) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporaryPath)
@@ -109,22 +110,37 @@ public final class AtomicFileWriter {
         committed = true
     }
 
+    /// EFAULT from write(2) means the bytes came from a mapping that no longer backs them: an input
+    /// truncated by another process while it was mapped (the same event that raises SIGBUS on a load).
+    static func writeError(_ destination: String, _ code: Int32) -> FileError {
+        if code == EFAULT {
+            return .io(path: destination, reason: "an input file was truncated or changed while it was being read")
+        }
+        return .io(path: destination, reason: "write failed: \(String(cString: strerror(code)))")
+    }
+
     /// Discards the temporary file.
     public func abandon() {
         if fd >= 0 { close(fd); fd = -1 }
-        if !committed { unlink(temporaryPath) }
+        if !committed {
+            unlink(temporaryPath)
+            TemporaryFiles.release(temporaryPath)
+        }
         committed = true
     }
 
     /// A new empty `.<name>.graft-XXXXXX` (mode 0644) in `destination`'s folder, so the final rename
-    /// stays on one file system, open for writing; nil with `errno` set when it cannot be made.
+    /// stays on one file system, open for writing; nil with `errno` set when it cannot be made. It is
+    /// registered with `TemporaryFiles` (removed on SIGINT/SIGTERM/SIGBUS) until the caller releases it.
     public static func createTemporary(beside destination: String) -> (fd: Int32, path: String)? {
         let base = destination.split(separator: "/").last.map(String.init) ?? "output"
         var template = Array("\(directory(of: destination))/.\(base).graft-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { return nil }
         _ = fchmod(fd, 0o644)
-        return (fd, String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        TemporaryFiles.register(path)
+        return (fd, path)
     }
 
     /// The folder part of `path` ("." for a bare name, "/" for a file at the root).

@@ -61,7 +61,10 @@ public final class ZipWriter {
 
         let temporary = try reserveTemporaryFile()
         var placed = false
-        defer { if !placed { unlink(temporary) } }
+        defer {
+            if !placed { unlink(temporary) }
+            TemporaryFiles.release(temporary)
+        }
         try writeArchive(to: temporary)
         try synchronize(file: temporary)
         guard rename(temporary, destination) == 0 else {

@@ -26,6 +26,7 @@ func reportingErrors<T>(file: String, _ body: () throws -> T) throws -> T {
 }
 
 func printError(_ line: String) {
+    FatalSignals.noteErrorReported()
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }
 

@@ -18,6 +18,7 @@ struct GraftCommand: ParsableCommand {
 
     static func main() {
         BLASRuntime.stopLoadTimeThreads()
+        FatalSignals.install()
         Self.main(nil)
     }
 }

@@ -1,0 +1,77 @@
+import Foundation
+import GraftCore
+import GraftSafetensors
+import GraftTestSupport
+import XCTest
+
+/// A `graft convert` stopped from outside leaves nothing behind: SIGTERM removes the temporary output,
+/// and an input truncated by another process while mapped (SIGBUS) is exit 2 with one line (issue 16).
+final class SignalsCommandTests: CLITestCase {
+    /// 256 MiB in 64 tensors: long enough to write that a signal lands mid-write.
+    func bigInput() throws -> String {
+        let file = path("big.safetensors")
+        let tensorBytes = 4 << 20
+        let entries = (0..<64).map { (name: "t\($0)", dtype: DType.float32, shape: [tensorBytes / 4]) }
+        try SafetensorsWriter.write(to: file, entries: entries, metadata: []) { i in
+            ByteBuffer([UInt8](repeating: UInt8(i), count: tensorBytes))
+        }
+        return file
+    }
+
+    /// Starts `graft convert INPUT OUT` and returns once its temporary output exists.
+    func convertUntilWriting(_ input: String, output: String) throws -> Process {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = ["convert", input, output]
+        let err = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = err
+        try process.run()
+        let deadline = Date().addingTimeInterval(20)
+        while temporaryFiles().isEmpty && process.isRunning && Date() < deadline { usleep(500) }
+        // mkstemp creates the file a moment before it is registered for removal.
+        usleep(20_000)
+        XCTAssertTrue(process.isRunning, "convert finished before it could be interrupted")
+        return process
+    }
+
+    func temporaryFiles() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.contains(".graft-") }
+    }
+
+    func testSIGTERMDuringConvertRemovesTheTemporaryOutput() throws {
+        let input = try bigInput()
+        let process = try convertUntilWriting(input, output: path("out.safetensors"))
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .uncaughtSignal)
+        XCTAssertEqual(process.terminationStatus, SIGTERM)
+        XCTAssertEqual(temporaryFiles(), [])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("out.safetensors")))
+    }
+
+    func testInputTruncatedWhileMappedIsAClearError() throws {
+        let input = try bigInput()
+        let process = try convertUntilWriting(input, output: path("out.safetensors"))
+        XCTAssertEqual(truncate(input, 1 << 20), 0)
+        process.waitUntilExit()
+        let stderr = String(decoding: (process.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(process.terminationReason, .exit)
+        XCTAssertEqual(process.terminationStatus, 2, stderr)
+        XCTAssertEqual(stderr.split(separator: "\n").count, 1, stderr)
+        XCTAssertTrue(stderr.hasPrefix("graft: error: ") && stderr.contains("truncated"), stderr)
+        XCTAssertEqual(temporaryFiles(), [])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("out.safetensors")))
+    }
+
+    func testTemporaryFilesAreRegisteredOnlyWhileInFlight() throws {
+        let writer = try AtomicFileWriter(destination: path("x.bin"))
+        XCTAssertTrue(TemporaryFiles.registered.contains(writer.temporaryPath))
+        try writer.write([1, 2, 3])
+        try writer.commit()
+        XCTAssertFalse(TemporaryFiles.registered.contains(writer.temporaryPath))
+        let dropped = try AtomicFileWriter(destination: path("y.bin"))
+        dropped.abandon()
+        XCTAssertFalse(TemporaryFiles.registered.contains(dropped.temporaryPath))
+    }
+}
