@@ -64,6 +64,10 @@ struct Inspect: ParsableCommand {
         print("data:    " + (fast ? "not read (--fast: CRCs and compressed streams not checked)" : "every tensor read and checked"))
         for note in store.metadata.notes { print("note:    \(note.escapedForTerminal)") }
         if let arch = store.metadata.arch { print("arch:    \(arch.escapedForTerminal) (recorded)") }
+        if let timm = store.metadata.timmArchitecture, let source = store.metadata.sourceFormat {
+            print("timm:    \(source.escapedForTerminal), architecture \(timm.escapedForTerminal)")
+            if let pipeline = try? store.recordedPipeline() { print("preprocessing: \(pipeline.summary) (pretrained_cfg)") }
+        }
         if let arch = report.detectedArch {
             print("detected: \(arch) (the only architecture with exactly these keys and shapes)")
         } else if let error = report.detectionError {

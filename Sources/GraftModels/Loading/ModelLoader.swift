@@ -70,6 +70,11 @@ public enum ModelLoader {
             spec = spec.withClasses(rows)
             notes.append("\(rows) classes (from \(spec.classifierKey))")
         }
+        // Weights trained with another BatchNorm eps than the graph's (a timm MobileNetV3) record it.
+        if let eps = store.metadata.bnEps, spec.batchNormEps != nil, spec.batchNormEps != eps {
+            spec = spec.withBatchNormEps(eps)
+            notes.append("BatchNorm eps \(eps), as the weights were trained")
+        }
         let model = try buildWithinDeclaredSize(spec, arch: arch, seed: options.seed, tensors: tensors.map(\.tensor))
         let byName = Dictionary(tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
         let stateSource = StateDictSource(keys: tensors.map(\.name), shape: { byName[$0]?.shape }, read: { key in
