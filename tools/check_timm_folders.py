@@ -10,6 +10,9 @@ Per folder: `graft verify` with no flags but the input and timm's logits (max |Î
 num_classes=N, pretrained_cfg_overlay=dict(file=..., num_classes=N)); miniatures: the same miniature
 built again, strict load_state_dict) against timm's logits; and, with --finetune, a 3-class head
 fine-tuned in Graft (frozen backbone, Fixtures/demo/images) exported and loaded the same way.
+--torchvision: torchvision models (random init, perturbed BatchNorm statistics) saved as .pth, exported
+by Graft as timm folders and loaded with timm.create_model("local-dir:" + DIR, pretrained=True), against
+torchvision's logits (MobileNetV3 needs model_args.bn_eps: torchvision's 1e-3, timm's default 1e-5).
 """
 import argparse, json, os, re, subprocess, sys, tarfile, tempfile
 import numpy as np
@@ -84,14 +87,49 @@ def check(folder, name, kwargs, photo, work, finetune):
     return row
 
 
+TORCHVISION = [('resnet50', 'resnet50'), ('efficientnet_b0', 'efficientnet_b0'), ('convnext_tiny', 'convnext_tiny'),
+               ('mobilenet_v3_large', 'mobilenetv3_large_100'), ('mobilenet_v3_small', 'mobilenetv3_small_100'),
+               ('regnet_y_3_2gf', 'regnety_032'), ('densenet121', 'densenet121')]
+
+
+def check_torchvision(work):
+    import torchvision
+    rows = []
+    torch.manual_seed(0)
+    x = torch.randn(1, 3, 224, 224)
+    for tv, name in TORCHVISION:
+        m = getattr(torchvision.models, tv)().eval()
+        with torch.no_grad():
+            for mod in m.modules():
+                if isinstance(mod, torch.nn.BatchNorm2d):
+                    mod.running_mean.normal_(0, 0.1)
+                    mod.running_var.uniform_(0.5, 1.5)
+            y = m(x).numpy()
+        pth, out = os.path.join(work, tv + '.pth'), os.path.join(work, tv + '_timm')
+        torch.save(m.state_dict(), pth)
+        rc, text = graft('export', '--format', 'timm', pth, out)
+        row = {'torchvision': tv, 'timm': name}
+        if rc != 0:
+            row['export into timm'] = 'ERROR ' + text.strip()[:120]
+        else:
+            with torch.no_grad():
+                z = timm.create_model('local-dir:' + out, pretrained=True).eval()(x).numpy()
+            row['export into timm'] = f"{np.abs(y - z).max():.1e}"
+        rows.append(row)
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--full', action='store_true')
     ap.add_argument('--finetune', action='store_true')
+    ap.add_argument('--torchvision', action='store_true')
     args = ap.parse_args()
     work = tempfile.mkdtemp()
     rows = []
-    if args.full:
+    if args.torchvision:
+        rows = check_torchvision(work)
+    elif args.full:
         base = os.path.join(ROOT, '.build-timm-full')
         photo = os.path.join(base, 'photo.jpg')
         for full in mk.FULL:
