@@ -29,9 +29,12 @@ def perturb(model, seed, small=False):
     with torch.no_grad():
         for name, m in model.named_modules():
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                # timm zero-initializes the last BatchNorm of a residual branch (zero_init_last); at full
+                # size it gets small weights, so fifty residual sums keep the logits in a realistic range.
+                residual_last = not small and bool((m.weight == 0).all())
                 m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
                 m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-                m.weight.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+                m.weight.copy_(torch.rand(m.num_features, generator=g) * (0.2 if residual_last else 1.0) + (0.05 if residual_last else 0.5))
                 m.bias.copy_(torch.randn(m.num_features, generator=g) * 0.1)
             elif isinstance(m, torch.nn.LayerNorm) or type(m).__name__.startswith('LayerNorm'):
                 m.weight.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
