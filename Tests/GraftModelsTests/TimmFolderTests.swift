@@ -2,6 +2,7 @@ import Foundation
 import GraftCore
 import GraftImage
 import GraftModels
+import GraftSafetensors
 import GraftStore
 import GraftTensor
 import GraftTestSupport
@@ -185,5 +186,35 @@ final class TimmFolderTests: XCTestCase {
         let back = try WeightStore.openCheckpoint(out.path)
         XCTAssertEqual(back.metadata.bnEps, 1e-3)
         XCTAssertEqual(Set(back.entries.map(\.name)), Set(store.entries.map(\.name)))
+    }
+
+    /// A folder whose weights are not what its config says: a key no rule places, a tensor of another
+    /// rank than its rule reshapes. Both are errors naming the key, never a silently skipped tensor.
+    func testKeysTheRulesCannotPlaceAreNamed() throws {
+        let dir = TestPaths.temporaryDirectory("timm-keys")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = folder("mobilenetv3_large_100_mini")
+        try FileManager.default.copyItem(atPath: source + "/config.json", toPath: dir.path + "/config.json")
+        let original = try WeightStore.open(source + "/model.safetensors")
+        func write(_ edit: (inout [(name: String, tensor: RawTensor)]) -> Void) throws {
+            var tensors = try original.entries.map { (name: $0.name, tensor: try $0.tensor.load()) }
+            edit(&tensors)
+            try SafetensorsWriter.write(to: dir.path + "/model.safetensors", tensors: tensors, metadata: [("format", "pt")])
+        }
+        try write { $0.append((name: "blocks.0.0.extra\u{1b}.weight", tensor: $0[0].tensor)) }
+        XCTAssertThrowsError(try WeightStore.openCheckpoint(dir.path)) { error in
+            XCTAssertTrue(error is TimmNamingError, "\(error)")
+            XCTAssertTrue("\(error)".contains("extra"), "\(error)")
+            XCTAssertFalse("\(error)".contains("\u{1b}"), "\(error)")
+        }
+        try write { tensors in
+            let i = tensors.firstIndex { $0.name == "conv_head.weight" }!
+            let t = tensors[i].tensor
+            tensors[i] = (name: t.shape.isEmpty ? "" : "conv_head.weight",
+                          tensor: try! RawTensor(dtype: t.dtype, shape: [t.shape[0], t.shape[1]], data: t.data))
+        }
+        XCTAssertThrowsError(try WeightStore.openCheckpoint(dir.path)) { error in
+            XCTAssertTrue("\(error)".contains("conv_head.weight") && "\(error)".contains("shape"), "\(error)")
+        }
     }
 }

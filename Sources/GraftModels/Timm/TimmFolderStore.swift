@@ -36,7 +36,10 @@ extension WeightStore {
         metadata.notes.append("timm folder \(SafeText.quoted(folder.directory)): \(arch.timm)\(tag), keys renamed from timm's "
                               + "\(arch.layout.rawValue) layout")
         if !config.otherModelArgs.isEmpty {
-            metadata.notes.append("config.json model_args not applied: \(config.otherModelArgs.joined(separator: ", "))")
+            // Sizes (depths, widths) are read from the tensors' shapes; anything else a model_arg changes
+            // (an activation, a padding) would show as a parity failure, so it is named here.
+            metadata.notes.append("config.json model_args \(config.otherModelArgs.joined(separator: ", ")) not read: "
+                                  + "the sizes come from the tensors' shapes")
         }
         mapped.metadata = metadata
         return mapped
