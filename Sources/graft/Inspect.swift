@@ -42,7 +42,7 @@ struct Inspect: ParsableCommand {
         let store = try reportingErrors(file: file) { try open.open(file) }
         // Integrity first: a file whose data fails its own checks is bad input, whatever its header says.
         if !fast { try reportingErrors(file: file) { try store.checkIntegrity() } }
-        let scheme = NamingScheme.detect(store.entries.map(\.name))
+        let scheme = store.namingScheme
         let detection = Result { try ArchitectureDetection.detect(store.entries.map { (name: $0.name, tensor: $0.tensor) }) }
         let report = Report(
             file: file, format: store.format.rawValue, naming: scheme.rawValue, sha256: try? store.sourceSHA256(),

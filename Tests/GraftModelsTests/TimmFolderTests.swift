@@ -21,6 +21,7 @@ final class TimmFolderTests: XCTestCase {
             let store = try WeightStore.openCheckpoint(folder(name))
             let arch = try XCTUnwrap(store.metadata.arch, name)
             let loaded = try ModelLoader.load(arch: arch, store: store)
+            XCTAssertEqual(loaded.scheme, .timm, name)
             let input = try NpyArray(contentsOfFile: folder(name) + "/input.npy")
             let want = try NpyArray(contentsOfFile: folder(name) + "/logits.npy")
             let got = try loaded.model.logits(try Tensor(shape: input.shape, values: input.values))
@@ -154,6 +155,7 @@ final class TimmFolderTests: XCTestCase {
             let summary = try TimmExport.write(store, to: target)
             XCTAssertEqual(summary.numClasses, 5)
             let written = try WeightStore.open(target + "/model.safetensors")
+            XCTAssertEqual(try WeightStore.openCheckpoint(target).namingScheme, .timm)
             // Every key and shape as timm's own save_for_hf wrote them.
             XCTAssertEqual(Dictionary(uniqueKeysWithValues: written.entries.map { ($0.name, $0.tensor.shape) }),
                            Dictionary(uniqueKeysWithValues: original.entries.map { ($0.name, $0.tensor.shape) }), name)

@@ -12,6 +12,16 @@ extension WeightStore {
         return try openTimm(folder, options: options)
     }
 
+    /// The naming of the file this store was read from: `.timm` for the weights of a timm folder (its
+    /// keys were renamed on opening), else what the keys show. A store converted from a timm folder
+    /// holds Graft's names in a file of its own, and says so.
+    public var namingScheme: NamingScheme {
+        let name = (sourcePath as NSString).lastPathComponent
+        if metadata.timmArchitecture != nil, TimmFolder.weightFiles.contains(name),
+           (try? TimmFolder.locate(sourcePath)) != nil { return .timm }
+        return NamingScheme.detect(entries.map(\.name))
+    }
+
     static func openTimm(_ folder: TimmFolder, options: StoreOpenOptions) throws -> WeightStore {
         let config = folder.config
         guard let arch = TimmArchitectures.lookup(timm: config.architecture) else {
