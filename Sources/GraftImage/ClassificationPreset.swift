@@ -15,6 +15,9 @@ public struct ClassificationPreset: Sendable, Equatable, Codable {
     public var mean: [Float]
     /// Per-channel standard deviation divided by after the mean.
     public var std: [Float]
+    /// How the image reaches the crop: torchvision's shorter-side resize (`center`), or timm's other
+    /// eval modes (`squash`, `border`; see `CropMode`).
+    public var cropMode: CropMode = .center
 
     /// ImageNet channel statistics, torchvision's defaults.
     public static let imagenetMean: [Float] = [0.485, 0.456, 0.406]
@@ -35,13 +38,42 @@ public struct ClassificationPreset: Sendable, Equatable, Codable {
     /// The CHW float tensor for `image`. Throws only for an impossible preset (sizes below 1 or
     /// beyond `ImageLimits`, a zero std, mean/std counts other than 1 or 3).
     public func callAsFunction(_ image: RGBImage) throws -> ImageTensor {
-        let resized = try ImageTransforms.resizeShorterSide(image, to: resizeSize, filter: interpolation)
-        let cropped = try ImageTransforms.centerCrop(resized, size: cropSize)
+        let cropped: RGBImage
+        switch cropMode {
+        case .center:
+            let resized = try ImageTransforms.resizeShorterSide(image, to: resizeSize, filter: interpolation)
+            cropped = try ImageTransforms.centerCrop(resized, size: cropSize)
+        case .squash, .border:
+            cropped = try TimmCrops.apply(cropMode, image, resizeSize: resizeSize, cropSize: cropSize,
+                                          filter: interpolation, mean: mean)
+        }
         return try ImageTransforms.normalize(ImageTransforms.toTensor(cropped), mean: mean, std: std)
     }
 }
 
 extension ClassificationPreset {
+    private enum CodingKeys: String, CodingKey { case resizeSize, cropSize, interpolation, mean, std, cropMode }
+
+    /// Records written before crop modes existed have none: they are center crops.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(resizeSize: try c.decode(Int.self, forKey: .resizeSize), cropSize: try c.decode(Int.self, forKey: .cropSize),
+                  interpolation: try c.decode(ResampleFilter.self, forKey: .interpolation),
+                  mean: try c.decode([Float].self, forKey: .mean), std: try c.decode([Float].self, forKey: .std))
+        cropMode = try c.decodeIfPresent(CropMode.self, forKey: .cropMode) ?? .center
+    }
+
+    /// A center crop is written as before (no `cropMode`), so existing records stay byte for byte.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(resizeSize, forKey: .resizeSize)
+        try c.encode(cropSize, forKey: .cropSize)
+        try c.encode(interpolation, forKey: .interpolation)
+        try c.encode(mean, forKey: .mean)
+        try c.encode(std, forKey: .std)
+        if cropMode != .center { try c.encode(cropMode, forKey: .cropMode) }
+    }
+
     /// `ResNet*_Weights.IMAGENET1K_V1`, `VGG*_Weights.IMAGENET1K_V1`: 256 → 224, bilinear.
     public static let imagenetV1 = ClassificationPreset(resizeSize: 256, cropSize: 224)
     /// `ResNet50/101/152_Weights.IMAGENET1K_V2`: 232 → 224, bilinear.

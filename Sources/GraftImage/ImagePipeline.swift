@@ -20,7 +20,8 @@ public enum ImagePipeline: Sendable, Equatable, Codable {
     public var summary: String {
         switch self {
         case .torchvision(let p):
-            return "resize \(p.resizeSize), crop \(p.cropSize), \(p.interpolation.rawValue), mean \(p.mean), std \(p.std)"
+            let mode = p.cropMode == .center ? "" : " (\(p.cropMode.rawValue) mode)"
+            return "resize \(p.resizeSize), crop \(p.cropSize)\(mode), \(p.interpolation.rawValue), mean \(p.mean), std \(p.std)"
         case .keras(let s, let m): return "Keras load_img \(s)×\(s) nearest, preprocess_input \(m?.rawValue ?? "none (in-graph)")"
         }
     }

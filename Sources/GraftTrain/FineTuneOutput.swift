@@ -48,6 +48,10 @@ public struct FineTuneOutput {
         meta.classes = tuner.data.classes
         try meta.record(preprocessing.pipeline)
         meta.weights = preprocessing.weights ?? source.metadata.weights
+        // What the graph was built with beyond the architecture (a timm model name, its BatchNorm eps)
+        // stays with the weights, so the tuned store exports and loads as the source did.
+        meta.timmArchitecture = source.metadata.timmArchitecture
+        meta.bnEps = source.metadata.bnEps
         if !source.sourcePath.isEmpty { meta.sourceFile = (source.sourcePath as NSString).lastPathComponent }
         meta.notes = ["fine-tuned by Graft: \(tuner.settings.summary)", "preprocessing: \(preprocessing.source)"]
         metadata = meta

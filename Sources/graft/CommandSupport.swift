@@ -48,12 +48,12 @@ struct OpenOptions: ParsableArguments {
         return o
     }
 
-    /// Opens `path` with these options. `hashSource: false` skips the source sha256 (nothing that
+    /// Opens `path` (a file or a timm folder) with these options. `hashSource: false` skips the source sha256 (nothing that
     /// only reads the weights records it).
     func open(_ path: String, hashSource: Bool = true) throws -> WeightStore {
         var options = storeOptions
         options.hashSource = hashSource
-        return try WeightStore.open(path, options: options)
+        return try WeightStore.openCheckpoint(path, options: options)
     }
 }
 

@@ -42,7 +42,7 @@ struct Inspect: ParsableCommand {
         let store = try reportingErrors(file: file) { try open.open(file) }
         // Integrity first: a file whose data fails its own checks is bad input, whatever its header says.
         if !fast { try reportingErrors(file: file) { try store.checkIntegrity() } }
-        let scheme = NamingScheme.detect(store.entries.map(\.name))
+        let scheme = store.namingScheme
         let detection = Result { try ArchitectureDetection.detect(store.entries.map { (name: $0.name, tensor: $0.tensor) }) }
         let report = Report(
             file: file, format: store.format.rawValue, naming: scheme.rawValue, sha256: try? store.sourceSHA256(),
@@ -64,6 +64,10 @@ struct Inspect: ParsableCommand {
         print("data:    " + (fast ? "not read (--fast: CRCs and compressed streams not checked)" : "every tensor read and checked"))
         for note in store.metadata.notes { print("note:    \(note.escapedForTerminal)") }
         if let arch = store.metadata.arch { print("arch:    \(arch.escapedForTerminal) (recorded)") }
+        if let timm = store.metadata.timmArchitecture, let source = store.metadata.sourceFormat {
+            print("timm:    \(source.escapedForTerminal), architecture \(timm.escapedForTerminal)")
+            if let pipeline = try? store.recordedPipeline() { print("preprocessing: \(pipeline.summary) (pretrained_cfg)") }
+        }
         if let arch = report.detectedArch {
             print("detected: \(arch) (the only architecture with exactly these keys and shapes)")
         } else if let error = report.detectionError {

@@ -57,14 +57,21 @@ struct Preprocess: ParsableCommand {
     @Option(help: "Architecture, for short weight names or a Keras application (ResNet50, EfficientNetB0: load_img + preprocess_input).")
     var arch: String?
 
+    /// Only the metadata is read: no source hash.
+    static var readOnly: StoreOpenOptions { var o = StoreOpenOptions(); o.hashSource = false; return o }
+
+    @Option(help: "A checkpoint whose recorded preprocessing to apply (a store, or a timm folder's pretrained_cfg).")
+    var checkpoint: String?
+
     @Argument(help: "A JPEG or PNG image.") var image: String
 
     @Option(help: "Output .npy file.") var output: String
 
     func run() throws {
-        guard weights != nil || arch != nil else { throw ValidationError("give --weights or --arch") }
-        let choice = try reportingErrors(file: weights ?? arch ?? "") {
-            try PreprocessingChoice.resolve(weights: weights, arch: arch)
+        guard weights != nil || arch != nil || checkpoint != nil else { throw ValidationError("give --weights, --arch or --checkpoint") }
+        let store = try checkpoint.map { path in try reportingErrors(file: path) { try WeightStore.openCheckpoint(path, options: Self.readOnly) } }
+        let choice = try reportingErrors(file: weights ?? arch ?? checkpoint ?? "") {
+            try PreprocessingChoice.resolve(weights: weights, arch: arch ?? store?.metadata.arch, store: store)
         }
         let t = try reportingErrors(file: image) { try choice.pipeline.evaluate(try ImageDecoder.decode(path: image)) }
         try reportingErrors(file: output) { try NpyArray(shape: t.shape, values: t.values).write(toFile: output) }

@@ -85,7 +85,7 @@ public enum ArchitectureDetection {
                 c.firstBlockResidual = false
                 return (arch, .efficientnet(c), shapes(mapped))
             }
-        case .timmVGG, .timmEfficientNet, .torchvision:
+        case .timmVGG, .timmEfficientNet, .torchvision, .timm:
             var tensors = source
             if scheme == .timmVGG { tensors = VGGKeyRules.map(source).tensors }
             if scheme == .timmEfficientNet { tensors = try EfficientNetKeyRules.map(source, scheme: scheme, stageLayers: nil) }

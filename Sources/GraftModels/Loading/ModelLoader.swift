@@ -35,7 +35,7 @@ public struct LoadedModel {
 public enum ModelLoader {
     public static func load(arch: String, store: WeightStore, options: LoadOptions = LoadOptions()) throws -> LoadedModel {
         let source = store.entries.map { (name: $0.name, tensor: $0.tensor) }
-        let scheme = options.scheme ?? NamingScheme.detect(source.map(\.name))
+        let scheme = options.scheme ?? store.namingScheme
         var spec = try options.spec ?? specFor(arch: arch, source: source, scheme: scheme)
         var notes: [String] = []
         if scheme != .torchvision { notes.append("naming: \(scheme.summary)") }
@@ -54,7 +54,8 @@ public enum ModelLoader {
             let r = try KerasKeyRules.map(source)
             tensors = r.tensors
             notes += r.notes
-        case .torchvision:
+        case .torchvision, .timm:
+            // A timm folder's store already holds Graft's names.
             break
         }
         if DenseNetKeyRules.needsRenaming(tensors.map(\.name)) {
@@ -69,6 +70,11 @@ public enum ModelLoader {
         if let rows = tensors.first(where: { $0.name == spec.classifierKey })?.tensor.shape.first, rows != spec.numClasses {
             spec = spec.withClasses(rows)
             notes.append("\(rows) classes (from \(spec.classifierKey))")
+        }
+        // Weights trained with another BatchNorm eps than the graph's (a timm MobileNetV3) record it.
+        if let eps = store.metadata.bnEps, spec.batchNormEps != nil, spec.batchNormEps != eps {
+            spec = spec.withBatchNormEps(eps)
+            notes.append("BatchNorm eps \(eps), as the weights were trained")
         }
         let model = try buildWithinDeclaredSize(spec, arch: arch, seed: options.seed, tensors: tensors.map(\.tensor))
         let byName = Dictionary(tensors.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
@@ -97,6 +103,7 @@ public enum ModelLoader {
         var detectedOptions = options
         detectedOptions.spec = options.spec ?? detected.spec
         detectedOptions.scheme = options.scheme ?? detected.scheme
+        if store.namingScheme == .timm { detectedOptions.scheme = .timm }
         let loaded = try load(arch: detected.arch, store: store, options: detectedOptions)
         return LoadedModel(model: loaded.model, spec: loaded.spec, scheme: loaded.scheme,
                            notes: ["architecture \(detected.arch), detected from the checkpoint's keys and shapes"] + loaded.notes,
@@ -131,6 +138,7 @@ public enum ModelLoader {
         if scheme == .timmVGG { tensors = VGGKeyRules.map(source).tensors }
         if scheme == .timmEfficientNet { tensors = try EfficientNetKeyRules.map(source, scheme: scheme, stageLayers: nil) }
         if scheme == .efficientnetPytorch { throw NamingError.needsStageLayout(scheme.rawValue) }
+        // .timm: the store's keys are Graft's already.
         if DenseNetKeyRules.needsRenaming(tensors.map(\.name)) { tensors = DenseNetKeyRules.map(tensors) }
         return try Zoo.inferSpec(family: arch, shapes: Dictionary(tensors.map { ($0.name, $0.tensor.shape) }, uniquingKeysWith: { a, _ in a }))
     }

@@ -8,6 +8,9 @@ public enum NamingScheme: String, Sendable, Codable, CaseIterable {
     case timmVGG = "timm-vgg"
     case efficientnetPytorch = "efficientnet_pytorch"
     case keras
+    /// A timm hub folder: its keys are mapped onto torchvision's by `TimmKeyRules` as the folder is
+    /// opened (`WeightStore.openCheckpoint`), so nothing downstream renames them again.
+    case timm
 
     public var summary: String {
         switch self {
@@ -16,6 +19,7 @@ public enum NamingScheme: String, Sendable, Codable, CaseIterable {
         case .timmVGG: return "timm VGG keys (pre_logits.fc1/fc2 as convolutions, head.fc)"
         case .efficientnetPytorch: return "efficientnet_pytorch keys (_conv_stem, _blocks.N._depthwise_conv, _fc)"
         case .keras: return "Keras layer names (conv2_block1_1_conv/kernel, …)"
+        case .timm: return "timm hub folder keys (stages.0.blocks.0.conv_dw, s1.b1.conv1.conv, …), mapped by the timm rule tables"
         }
     }
 
