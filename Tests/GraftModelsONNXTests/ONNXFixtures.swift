@@ -53,10 +53,38 @@ enum ONNXFixtures {
         Entry(checkpoint: "zoo/dense/regnet_x_mini.pth", arch: "regnet", height: 33, width: 25),
         Entry(checkpoint: "zoo/dense/regnet_y_mini.pth", arch: "regnet", height: 33, width: 25),
         Entry(checkpoint: "zoo/dense/shufflenet_v2_mini.pth", arch: "shufflenet_v2", height: 33, width: 25),
+        // Keras applications (Keras ResNet's padded pool and biased convolutions, VGG's flatten, EfficientNet's
+        // in-graph Normalization layer), whose outputs are Keras' softmax probabilities
+        Entry(checkpoint: "keras/resnet_mini.weights.h5", arch: "keras", height: 32, width: 32),
+        Entry(checkpoint: "keras/vgg_mini.h5", arch: "keras", height: 64, width: 64),
+        Entry(checkpoint: "keras/efficientnet_mini.weights.h5", arch: "keras", height: 32, width: 32),
     ]
+
+    /// The Keras miniatures' sizes, as tools/make_keras_fixtures.py built them (KerasParityTests).
+    static let kerasSpecs: [String: ArchSpec] = {
+        var resnet = ResNetConfig.keras(layers: [2, 1], numClasses: 10)
+        resnet.widths = [8, 16]
+        resnet.stemWidth = 64
+        var vgg = VGGConfig(items: [4, 4, 0, 8, 8, 0, 8, 8, 8, 0, 16, 16, 16, 0, 16, 16, 16, 0].map { $0 == 0 ? .pool : .conv($0) },
+                            batchNorm: false, hidden: 32, numClasses: 10)
+        vgg.kerasFlattenFeatures = 16 * 2 * 2
+        var eff = EfficientNetConfig.named["EfficientNetB0"]!
+        let scaled = EfficientNetConfig.v1(widthMult: 0.1, depthMult: 0.3, bnEps: 1e-3, numClasses: 10)
+        eff.stages = scaled.stages
+        eff.stemChannels = scaled.stemChannels
+        eff.headChannels = EfficientNetConfig.makeDivisible(1280 * 0.1)
+        eff.numClasses = 10
+        return ["resnet_mini": .resnet(resnet), "vgg_mini": .vgg(vgg), "efficientnet_mini": .efficientnet(eff)]
+    }()
 
     /// The checkpoint's model, loaded strictly.
     static func model(_ entry: Entry) throws -> Model {
+        if entry.arch == "keras" {
+            let name = String(entry.checkpoint.split(separator: "/").last!.split(separator: ".").first!)
+            var options = LoadOptions()
+            options.spec = kerasSpecs[name]
+            return try ModelLoader.load(arch: name, store: try WeightStore.open(TestPaths.fixture(entry.checkpoint)), options: options).model
+        }
         guard entry.arch == "manifest" else {
             return try ModelLoader.load(arch: entry.arch, store: try WeightStore.open(TestPaths.fixture(entry.checkpoint))).model
         }
