@@ -12,3 +12,4 @@
 @_exported import GraftImage
 @_exported import GraftModels
 @_exported import GraftTrain
+@_exported import GraftModelsONNX
