@@ -4,7 +4,7 @@ import GraftTestSupport
 import XCTest
 
 /// The commands on timm hub folders (the miniatures of `Fixtures/timm/`), and the export round trip
-/// into timm itself when GRAFT_PYTHON names a Python with timm.
+/// into timm itself (also of a head fine-tuned in Graft) when GRAFT_PYTHON names a Python with timm.
 final class TimmFolderCommandTests: CLITestCase {
     func folder(_ name: String) -> String { TestPaths.fixture("timm/\(name)") }
 
@@ -75,7 +75,7 @@ final class TimmFolderCommandTests: CLITestCase {
         let script = TestPaths.root.appendingPathComponent("tools/check_timm_folders.py").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script]
+        process.arguments = [script, "--finetune"]
         var env = ProcessInfo.processInfo.environment
         env["GRAFT_EXECUTABLE"] = Self.executable.path
         process.environment = env
@@ -90,8 +90,9 @@ final class TimmFolderCommandTests: CLITestCase {
         XCTAssertEqual(rows.count, 6, text)
         for row in rows {
             let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
-            // verify, preprocess and the export's logits in timm: numbers within tolerance.
-            for cell in cells.dropFirst().prefix(3) {
+            // verify, preprocess, the export's logits in timm and a 3-class head fine-tuned in Graft,
+            // exported and loaded in timm: numbers within tolerance.
+            for cell in cells.dropFirst().prefix(4) {
                 XCTAssertLessThanOrEqual(Double(cell) ?? .infinity, 1e-4, String(row))
             }
         }

@@ -219,4 +219,28 @@ final class TimmFolderTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("conv_head.weight") && "\(error)".contains("shape"), "\(error)")
         }
     }
+
+    /// The full-size folders of `tools/make_timm_folders.py --full` (uncommitted `.build-timm-full/`):
+    /// timm's logits and eval transform of the full photo, every architecture of the issue.
+    func testFullSizeFoldersWhenMade() throws {
+        let base = TestPaths.root.appendingPathComponent(".build-timm-full")
+        guard FileManager.default.fileExists(atPath: base.appendingPathComponent("photo.jpg").path) else {
+            throw XCTSkip("run tools/make_timm_folders.py --full to check the full-size timm folders")
+        }
+        let image = try ImageDecoder.decode(path: base.appendingPathComponent("photo.jpg").path)
+        let names = try FileManager.default.contentsOfDirectory(atPath: base.path).filter { $0.contains(".") && !$0.hasSuffix(".jpg") }
+        XCTAssertGreaterThanOrEqual(names.count, 4)
+        for name in names.sorted() {
+            let dir = base.appendingPathComponent(name).path
+            let store = try WeightStore.openCheckpoint(dir)
+            let loaded = try ModelLoader.load(arch: try XCTUnwrap(store.metadata.arch), store: store)
+            let input = try NpyArray(contentsOfFile: dir + "/input.npy")
+            let want = try NpyArray(contentsOfFile: dir + "/logits.npy")
+            let got = try loaded.model.logits(try Tensor(shape: input.shape, values: input.values))
+            let v = try Verification(output: got.values, shape: got.shape, reference: want.values, referenceShape: want.shape)
+            XCTAssertTrue(v.withinTolerance, "\(name): \(v.summary)")
+            let x = try PreprocessingChoice.resolve(weights: nil, arch: store.metadata.arch, store: store).pipeline.evaluate(image)
+            XCTAssertEqual(x.values, input.values, name)
+        }
+    }
 }
