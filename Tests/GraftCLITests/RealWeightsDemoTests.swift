@@ -63,5 +63,12 @@ final class RealWeightsDemoTests: CLITestCase {
                                     "--reference", real.appendingPathComponent(photo.logits).path])
             XCTAssertEqual(verify.status, 0, "\(photo.file): \(verify.stdout)\(verify.stderr)")
         }
+        // The hand-offs the demo makes: a timm folder under timm's name for this graph, and ONNX.
+        let timm = try graft(["export", "--format", "timm", store, path("timm")])
+        XCTAssertEqual(timm.status, 0, timm.stderr)
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("timm/config.json")))) as? [String: Any]
+        XCTAssertEqual(config?["architecture"] as? String, "tf_efficientnet_lite0")
+        let onnx = try graft(["export", "--format", "onnx", store, path("lite0.onnx")])
+        XCTAssertEqual(onnx.status, 0, onnx.stderr)
     }
 }

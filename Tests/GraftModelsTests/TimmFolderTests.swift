@@ -131,6 +131,17 @@ final class TimmFolderTests: XCTestCase {
         }
     }
 
+    /// Graft's EfficientNet-Lite pads "same" as TensorFlow does (its weights are TF's): timm's graph for
+    /// it is tf_efficientnet_liteN (checked by hand: a Lite0 fine-tuned in Graft loads there within
+    /// 3.2e-5); timm's efficientnet_liteN pads symmetrically and is refused, not silently mis-run.
+    func testEfficientNetLiteMapsToTimmsTFVariant() {
+        for i in 0...4 {
+            XCTAssertEqual(TimmArchitectures.lookup(graft: "efficientnet_lite\(i)")?.timm, "tf_efficientnet_lite\(i)")
+            XCTAssertEqual(TimmArchitectures.lookup(timm: "tf_efficientnet_lite\(i).in1k")?.graft, "efficientnet_lite\(i)")
+            XCTAssertNil(TimmArchitectures.lookup(timm: "efficientnet_lite\(i)"))
+        }
+    }
+
     func testAnUnknownArchitectureNamesTheKnownOnes() throws {
         let dir = TestPaths.temporaryDirectory("timm-unknown")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -24,6 +24,10 @@ public enum TimmArchitectures {
                   "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2"] { add(n, n, .same) }
         for n in ["densenet121", "densenet161", "densenet169", "densenet201"] { add(n, n, .same) }
         for i in 0...4 { add("efficientnet_b\(i)", "efficientnet_b\(i)", .efficientNet) }
+        // EfficientNet-Lite: B0's blocks without squeeze-excitation, ReLU6, stem and head fixed. Graft's
+        // graph pads "same" as TensorFlow does (its weights are TF's), which is timm's tf_ variant;
+        // timm's efficientnet_liteN pads symmetrically and has no graph here.
+        for i in 0...4 { add("tf_efficientnet_lite\(i)", "efficientnet_lite\(i)", .efficientNet) }
         add("mobilenetv3_large_100", "mobilenet_v3_large", .mobileNetV3, bnEps: 1e-5)
         add("mobilenetv3_small_100", "mobilenet_v3_small", .mobileNetV3, bnEps: 1e-5)
         for n in ["tiny", "small", "base", "large"] { add("convnext_\(n)", "convnext_\(n)", .convnext) }

@@ -20,8 +20,14 @@ public enum TimmExport {
     }
 
     public static func write(_ store: WeightStore, to directory: String, arch: String? = nil) throws -> Summary {
-        let entries = store.entries.map { (name: $0.name, tensor: $0.tensor) }
+        var entries = store.entries.map { (name: $0.name, tensor: $0.tensor) }
         let graftArch = try arch ?? store.metadata.arch ?? ArchitectureDetection.detect(entries).arch
+        if store.namingScheme != .torchvision && store.namingScheme != .timm {
+            // Weights still in their source's names (efficientnet_pytorch, Keras …): the rule tables run
+            // from Graft's names, so take the state dict of the graph they load into.
+            let loaded = try ModelLoader.load(arch: graftArch, store: store)
+            entries = loaded.model.stateDict().map { (name: $0.name, tensor: LazyTensor($0.tensor)) }
+        }
         guard let row = store.metadata.timmArchitecture.flatMap(TimmArchitectures.lookup(timm:))
                 ?? TimmArchitectures.lookup(graft: graftArch) else { throw TimmError.noTimmCounterpart(graftArch) }
         let classifierKey = Zoo.spec(named: row.graft)?.classifierKey ?? ""
