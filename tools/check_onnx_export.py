@@ -4,13 +4,15 @@ and Graft on the same input, at batch 1 and batch > 1, BatchNorm folded and kept
 For each architecture this builds torchvision's model with a seeded random init and trained-looking,
 perturbed BatchNorm statistics (fixturelib.perturb_model, calibrated on a random batch), saves its
 state dict to .build-onnx-full/<arch>.pth (ignored by git), exports it with the release CLI
-(`.build/release/graft`), checks it with onnx.checker (full check), runs the .onnx in ONNX Runtime, the model in PyTorch, and Graft itself
-(`graft verify --output`), and prints per architecture and mode: max |ORT − torch| and
-max |ORT − Graft| at batch 1 and at batch BATCH, and the file size over the weights' float32 bytes.
+(`.build/release/graft`), checks it with onnx.checker (full check), runs the .onnx in ONNX Runtime,
+the model in PyTorch, and Graft itself (`graft verify --output`), and prints per architecture and mode: max |ORT − torch| and
+max |ORT − Graft| at batch 1 and at batch BATCH, the largest |logit|, and the file size over the weights'
+float32 bytes (googlenet and inception_v3 leave their auxiliary classifiers out: smaller than their state dicts).
 
 Usage, from the repository root (torch, torchvision, onnxruntime in the .venv):
     OMP_NUM_THREADS=2 .venv/bin/python tools/check_onnx_export.py [--only ARCH …] [--batch 3] [--graft PATH]
-Exit 1 when any difference exceeds 1e-4.
+Exit 1 when any difference exceeds numpy.allclose's atol + rtol·|ref| with 1e-4 each (graft verify's default):
+inception_v3's random-init logits reach a few hundred, where float32 rounding alone is ~1e-4.
 """
 
 import argparse
@@ -54,6 +56,12 @@ def max_diff(a, b):
     return float(numpy.max(numpy.abs(a.astype(numpy.float64) - b.astype(numpy.float64))))
 
 
+def share(a, ref):
+    """The largest |a − ref| as a share of numpy.allclose's bound atol + rtol·|ref| (1e-4 each, as graft verify)."""
+    ref = ref.astype(numpy.float64)
+    return float(numpy.max(numpy.abs(a.astype(numpy.float64) - ref) / (TOLERANCE + TOLERANCE * numpy.abs(ref))))
+
+
 def run(arch, size, batch, graft, seed):
     OUT.mkdir(exist_ok=True)
     model = build(arch, size, seed)
@@ -91,6 +99,7 @@ def run(arch, size, batch, graft, seed):
             got = session.run(None, {"input": x})[0]
             row[f"torch{n}"] = max_diff(got, ref)
             row[f"graft{n}"] = max_diff(got, mine)
+            row["share"] = max(row.get("share", 0.0), share(got, ref), share(got, mine))
         rows.append(row)
     return rows
 
@@ -111,9 +120,9 @@ def main():
         for r in run(arch, size, b, args.graft, 9100 + 7 * i):
             print(f"| {r['arch']} | {r['size']} | {r['mode']} | {r['torch1']:.1e} | {r[f'torch{b}']:.1e} | "
                   f"{r['graft1']:.1e} | {r[f'graft{b}']:.1e} | {r['scale']:.3g} | {r['ratio']:.4f} |", flush=True)
-            worst = max(worst, r["torch1"], r[f"torch{b}"], r["graft1"], r[f"graft{b}"])
-    print(f"worst max |Δ| {worst:.1e} (tolerance {TOLERANCE:.0e})")
-    sys.exit(0 if worst <= TOLERANCE else 1)
+            worst = max(worst, r["share"])
+    print(f"worst share of atol + rtol·|ref| (1e-4 each): {worst:.2f}")
+    sys.exit(0 if worst <= 1 else 1)
 
 
 if __name__ == "__main__":
