@@ -28,6 +28,7 @@ public final class ONNXEmitter {
     public let graph: ONNXGraphBuilder
     public let keepBatchNorm: Bool
     private let keys: [ObjectIdentifier: String]
+    private var constants: [String: String] = [:]
 
     init(graph: ONNXGraphBuilder, network: Module, keepBatchNorm: Bool) {
         self.graph = graph
@@ -73,9 +74,14 @@ public final class ONNXEmitter {
         graph.addInitializer(name, shape: t.shape, values: t.values)
     }
 
-    /// A float scalar or small constant.
+    /// A float scalar or small constant; one initializer per distinct name and value (ReLU6's
+    /// bounds are shared by every ReLU6 of the graph).
     public func constant(_ name: String, _ values: [Float], shape: [Int]? = nil) -> String {
-        graph.addInitializer(name, shape: shape ?? [], values: values)
+        let key = "\(name) \(shape ?? []) \(values.map(\.bitPattern))"
+        if let known = constants[key] { return known }
+        let made = graph.addInitializer(name, shape: shape ?? [], values: values)
+        constants[key] = made
+        return made
     }
 
     public func key(_ p: Parameter) -> String? { keys[ObjectIdentifier(p)] }

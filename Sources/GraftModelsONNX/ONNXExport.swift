@@ -9,6 +9,7 @@ public enum ONNXExportError: Error, CustomStringConvertible, Equatable {
     case unsupportedOutputActivation(String)
     case shapeMismatch(String)
     case badSize(Int)
+    case tooLarge(bytes: Int)
 
     public var description: String {
         switch self {
@@ -17,6 +18,8 @@ public enum ONNXExportError: Error, CustomStringConvertible, Equatable {
             return "ONNX export: the classifier activation '\(String(name.prefix(40)))' is not one Graft applies (linear, softmax, sigmoid)"
         case .shapeMismatch(let what): return "ONNX export: \(what)"
         case .badSize(let size): return "ONNX export: input size \(size) is outside 8…4096"
+        case .tooLarge(let bytes):
+            return "ONNX export: \(bytes) bytes of weights exceed protobuf's 2 GB limit for one file (ONNX external data is not written)"
         }
     }
 }
@@ -78,6 +81,10 @@ public enum ONNXExporter {
         guard y.shape == [model.numClasses] else {
             throw ONNXExportError.shapeMismatch("the graph ends in \(y.shape), not \(model.numClasses) classes")
         }
+        // A protobuf message cannot exceed 2 GiB; larger models need ONNX's external data files.
+        if graph.initializerElements * 4 > Int(Int32.max) - (1 << 24) {
+            throw ONNXExportError.tooLarge(bytes: graph.initializerElements * 4)
+        }
         let op: String
         var attributes: [(String, ONNXAttribute)] = []
         switch model.outputActivation {
@@ -101,7 +108,7 @@ public enum ONNXExporter {
         let result = try export(model, options: options)
         let writer = try AtomicFileWriter(destination: path)
         do {
-            try writer.write([UInt8](result.data))
+            try result.data.withUnsafeBytes { try writer.write($0) }
             try writer.commit()
         } catch {
             writer.abandon()

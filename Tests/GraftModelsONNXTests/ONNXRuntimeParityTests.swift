@@ -12,11 +12,17 @@ import XCTest
 final class ONNXRuntimeParityTests: XCTestCase {
     private static let runner = """
         import sys, numpy as np, onnxruntime as ort
+        try:
+            import onnx  # when present, ONNX's own checker (with shape inference) reads every file too
+        except ImportError:
+            onnx = None
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         args = sys.argv[1:]
         for i in range(0, len(args), 3):
             model, x, out = args[i:i + 3]
+            if onnx is not None:
+                onnx.checker.check_model(model, full_check=True)
             session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
             np.save(out, session.run(None, {"input": np.load(x)})[0])
         print("ort ok", len(args) // 3)
