@@ -52,15 +52,16 @@ demo: build
 clean:
 	rm -rf .build .build-*
 
-## Fuzz every parser of untrusted bytes with libFuzzer (FUZZ_RUNS executions each, seeded from Fixtures/).
+## Fuzz every parser of untrusted bytes with libFuzzer (FUZZ_RUNS executions each, seeded from Fixtures/);
+## hdf5 runs libhdf5 and the Keras reader over mutated files (seeds: Fixtures/keras, hostile ones included).
 ## tools/fuzz/toolset.json adds -sanitize=fuzzer -D FUZZING and links with lld (gold cannot link libFuzzer's runtime here).
 FUZZ_RUNS ?= 1000000
 FUZZ_BIN := .build-fuzz/release/graft-fuzz
 fuzz: deps
 	$(SWIFT) build -c release --product graft-fuzz --scratch-path .build-fuzz --toolset tools/fuzz/toolset.json
-	@for t in pickle safetensors zip torch; do \
+	@for t in pickle safetensors zip torch hdf5; do \
 		case $$t in pickle) seeds=Fixtures/pickle;; safetensors) seeds=Fixtures/safetensors;; \
-		            zip) seeds=Fixtures/zip;; torch) seeds=Fixtures/torch;; esac; \
+		            zip) seeds=Fixtures/zip;; torch) seeds=Fixtures/torch;; hdf5) seeds=Fixtures/keras;; esac; \
 		mkdir -p fuzz-corpus/$$t; \
 		echo "== fuzzing $$t ($(FUZZ_RUNS) runs)"; \
 		GRAFT_FUZZ_TARGET=$$t $(FUZZ_BIN) -runs=$(FUZZ_RUNS) -max_len=131072 -rss_limit_mb=4096 \

@@ -97,7 +97,7 @@ let package = Package(
         /// command line; `make fuzz` builds it with `-sanitize=fuzzer -D FUZZING`.
         .executableTarget(
             name: "GraftFuzz",
-            dependencies: ["GraftZip", "GraftPickle", "GraftSafetensors", "GraftTorch"]),
+            dependencies: ["GraftZip", "GraftPickle", "GraftSafetensors", "GraftTorch", "GraftHDF5", "GraftKeras"]),
 
         // MARK: - Tests
         .target(name: "GraftTestSupport", dependencies: ["GraftCore", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/GraftTestSupport"),

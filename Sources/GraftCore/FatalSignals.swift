@@ -26,7 +26,8 @@ public enum FatalSignals {
     public static func install() {
         // Lazy statics initialize on first use; make that happen here, not inside a handler.
         _ = errorReported
-        _ = TemporaryFiles.slots
+        _ = TemporaryFiles.paths
+        _ = ForeignParserFiles.paths
         signal(SIGBUS, { _ in
             TemporaryFiles.removeAllFromSignalHandler()
             // An error line is already out (a write from the shrunken mapping failed with EFAULT, and
@@ -36,6 +37,19 @@ public enum FatalSignals {
             message.utf8CString.withUnsafeBufferPointer { p in
                 _ = write(2, p.baseAddress, p.count - 1)
             }
+            _exit(2)
+        })
+        signal(SIGSEGV, { sig in
+            guard let file = ForeignParserFiles.paths.firstFromSignalHandler else {
+                signal(sig, SIG_DFL)
+                raise(sig)
+                return
+            }
+            TemporaryFiles.removeAllFromSignalHandler()
+            let head = "graft: error: ", tail = ": libhdf5 crashed reading this file (a corrupt HDF5 structure, SIGSEGV); refused, nothing was written\n"
+            head.utf8CString.withUnsafeBufferPointer { p in _ = write(2, p.baseAddress, p.count - 1) }
+            _ = write(2, file, strlen(file))
+            tail.utf8CString.withUnsafeBufferPointer { p in _ = write(2, p.baseAddress, p.count - 1) }
             _exit(2)
         })
         for sig in [SIGINT, SIGTERM] {
@@ -48,25 +62,23 @@ public enum FatalSignals {
     }
 }
 
-/// The temporary output files being written right now (AtomicFileWriter's and ZipWriter's), so the
-/// signal handlers can remove them. A fixed table of C strings: the handler reads it without locks or
-/// allocation; registering and releasing take a mutex.
-public enum TemporaryFiles {
-    static let capacity = 64
-    nonisolated(unsafe) static let slots: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
-        let p = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: capacity)
-        p.initialize(repeating: nil, count: capacity)
-        return p
-    }()
-    nonisolated(unsafe) static let lock: UnsafeMutablePointer<pthread_mutex_t> = {
-        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        pthread_mutex_init(m, nil)
-        return m
-    }()
+/// A fixed table of C strings that signal handlers can read without locks or allocation; adding and
+/// removing take a mutex.
+public final class SignalSafePaths: @unchecked Sendable {
+    let capacity: Int
+    let slots: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+    let lock: UnsafeMutablePointer<pthread_mutex_t>
 
-    /// Remembers a temporary file (silently not, when more than `capacity` are open at once: the
-    /// normal error paths still remove it).
-    public static func register(_ path: String) {
+    init(capacity: Int) {
+        self.capacity = capacity
+        slots = .allocate(capacity: capacity)
+        slots.initialize(repeating: nil, count: capacity)
+        lock = .allocate(capacity: 1)
+        pthread_mutex_init(lock, nil)
+    }
+
+    /// Adds a path (silently not, when the table is full: the normal paths still handle it).
+    func add(_ path: String) {
         let copy = strdup(path)
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
@@ -77,8 +89,8 @@ public enum TemporaryFiles {
         free(copy)
     }
 
-    /// Forgets a temporary file once it was renamed into place or removed.
-    public static func release(_ path: String) {
+    /// Removes one occurrence of a path.
+    func remove(_ path: String) {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
         for i in 0..<capacity {
@@ -90,16 +102,47 @@ public enum TemporaryFiles {
         }
     }
 
-    /// The paths registered now (for tests).
-    public static var registered: [String] {
+    var all: [String] {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
         return (0..<capacity).compactMap { slots[$0].map { String(cString: $0) } }
     }
 
+    /// The first path, for a handler (no lock: a handler must not wait).
+    var firstFromSignalHandler: UnsafeMutablePointer<CChar>? {
+        for i in 0..<capacity { if let p = slots[i] { return p } }
+        return nil
+    }
+}
+
+/// The temporary output files being written right now (AtomicFileWriter's and ZipWriter's), so the
+/// signal handlers can remove them.
+public enum TemporaryFiles {
+    static let paths = SignalSafePaths(capacity: 64)
+
+    /// Remembers a temporary file until it is renamed into place or removed.
+    public static func register(_ path: String) { paths.add(path) }
+
+    /// Forgets a temporary file once it was renamed into place or removed.
+    public static func release(_ path: String) { paths.remove(path) }
+
+    /// The paths registered now (for tests).
+    public static var registered: [String] { paths.all }
+
     static func removeAllFromSignalHandler() {
-        for i in 0..<capacity {
-            if let p = slots[i] { unlink(p) }
+        for i in 0..<paths.capacity {
+            if let p = paths.slots[i] { unlink(p) }
         }
     }
+}
+
+/// Input files open in a C library that parses them (libhdf5): a segmentation fault while one is open
+/// is that library failing on the file's bytes, which the SIGSEGV handler reports as a refusal of the
+/// file instead of a crash. (Fuzzing found structures libhdf5 1.10 reads out of bounds: a corrupt
+/// global heap behind a variable-length string, a corrupt v2 B-tree header.)
+public enum ForeignParserFiles {
+    static let paths = SignalSafePaths(capacity: 64)
+
+    public static func opened(_ path: String) { paths.add(path) }
+    public static func closed(_ path: String) { paths.remove(path) }
 }

@@ -22,6 +22,9 @@ public final class HDF5File: @unchecked Sendable {
     public init(path: String, limits: HDF5Limits = .default) throws {
         try HDF5Runtime.prepare()
         try Self.checkSignature(path)
+        // libhdf5 reads the superblock in H5Fopen already (the context registers the file after that).
+        ForeignParserFiles.opened(path)
+        defer { ForeignParserFiles.closed(path) }
         let fileAccess = HDF5Handle(H5Pcreate(H5P_CLS_FILE_ACCESS_ID_g))
         defer { withExtendedLifetime(fileAccess) {} }
         // The plain POSIX driver, whatever the environment asks for, and no advisory lock (Graft

@@ -1,4 +1,5 @@
 @preconcurrency import CHDF5
+import GraftCore
 
 /// Process-wide libhdf5 set-up and the conversion of its error stack into `HDF5Error`.
 ///
@@ -116,7 +117,11 @@ final class HDF5FileContext: @unchecked Sendable {
         self.limits = limits
         self.fileHandle = fileHandle
         self.linkAccess = linkAccess
+        // While libhdf5 may touch this file, a segmentation fault is libhdf5 failing on its bytes.
+        ForeignParserFiles.opened(filePath)
     }
+
+    deinit { ForeignParserFiles.closed(filePath) }
 
     /// `id` if it is a valid identifier, else the library's error as an `HDF5Error`.
     func handle(_ id: hid_t, path: String, operation: String) throws -> HDF5Handle {

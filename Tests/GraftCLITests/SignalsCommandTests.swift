@@ -75,3 +75,18 @@ final class SignalsCommandTests: CLITestCase {
         XCTAssertFalse(TemporaryFiles.registered.contains(dropped.temporaryPath))
     }
 }
+
+/// Files on which libhdf5 1.10 itself faults (found by `make fuzz`'s hdf5 target): the process ends
+/// with graft's one-line refusal and exit 2, not a crash. Run as a separate process, never in-process.
+final class ForeignParserCrashTests: CLITestCase {
+    func testLibHDF5FaultsAreRefusalsOfTheFile() throws {
+        for name in ["libhdf5_crash_global_heap.h5", "libhdf5_crash_btree2.h5"] {
+            let file = TestPaths.fixture("keras/hostile/\(name)")
+            for command in [["inspect", file], ["convert", file, path("out.safetensors")]] {
+                let r = try graft(command)
+                assertRefused(r, naming: [name, "libhdf5 crashed reading this file"])
+                XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [], "\(command)")
+            }
+        }
+    }
+}
