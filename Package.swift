@@ -111,9 +111,12 @@ let package = Package(
         .testTarget(name: "GraftNNTests", dependencies: ["GraftNN", "GraftTestSupport"]),
         .testTarget(name: "GraftImageTests", dependencies: ["GraftImage", "GraftTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "GraftModelsTests", dependencies: ["GraftModels", "GraftTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "GraftKerasTests", dependencies: ["GraftKeras", "GraftModels", "GraftTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
+        /// Model-level fixtures shared by test targets (the Keras miniatures' specs).
+        .target(name: "GraftModelsTestSupport", dependencies: ["GraftModels"], path: "Tests/GraftModelsTestSupport",
+                swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "GraftKerasTests", dependencies: ["GraftKeras", "GraftModels", "GraftTestSupport", "GraftModelsTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftTestSupport"]),
-        .testTarget(name: "GraftModelsONNXTests", dependencies: ["GraftModelsONNX", "GraftModels", "GraftONNX", "GraftStore", "GraftTestSupport"]),
+        .testTarget(name: "GraftModelsONNXTests", dependencies: ["GraftModelsONNX", "GraftModels", "GraftONNX", "GraftStore", "GraftTestSupport", "GraftModelsTestSupport"]),
         .testTarget(name: "GraftCLITests", dependencies: ["graft", "GraftStore", "GraftTestSupport"]),
     ]
 )

@@ -22,6 +22,12 @@ public enum FatalSignals {
     /// The CLI printed its one error line; a SIGBUS after that adds no second one.
     public static func noteErrorReported() { errorReported.pointee = 1 }
 
+    /// A message from a handler: a static string's bytes straight to write(2), no allocation (a Swift
+    /// String's C form would allocate, and malloc may be what faulted).
+    static func writeToStderr(_ text: StaticString) {
+        _ = write(2, text.utf8Start, text.utf8CodeUnitCount)
+    }
+
     /// Installs the handlers (the CLI does this once, at start).
     public static func install() {
         // Lazy statics initialize on first use; make that happen here, not inside a handler.
@@ -33,10 +39,7 @@ public enum FatalSignals {
             // An error line is already out (a write from the shrunken mapping failed with EFAULT, and
             // the unwinding touched it again): one line per failure.
             if FatalSignals.errorReported.pointee != 0 { _exit(2) }
-            let message = "graft: error: an input file was truncated or changed while it was being read (SIGBUS); nothing was written\n"
-            message.utf8CString.withUnsafeBufferPointer { p in
-                _ = write(2, p.baseAddress, p.count - 1)
-            }
+            FatalSignals.writeToStderr("graft: error: an input file was truncated or changed while it was being read (SIGBUS); nothing was written\n")
             _exit(2)
         })
         signal(SIGSEGV, { sig in
@@ -46,10 +49,9 @@ public enum FatalSignals {
                 return
             }
             TemporaryFiles.removeAllFromSignalHandler()
-            let head = "graft: error: ", tail = ": libhdf5 crashed reading this file (a corrupt HDF5 structure, SIGSEGV); refused, nothing was written\n"
-            head.utf8CString.withUnsafeBufferPointer { p in _ = write(2, p.baseAddress, p.count - 1) }
+            FatalSignals.writeToStderr("graft: error: ")
             _ = write(2, file, strlen(file))
-            tail.utf8CString.withUnsafeBufferPointer { p in _ = write(2, p.baseAddress, p.count - 1) }
+            FatalSignals.writeToStderr(": libhdf5 crashed reading this file (a corrupt HDF5 structure, SIGSEGV); refused, nothing was written\n")
             _exit(2)
         })
         for sig in [SIGINT, SIGTERM] {

@@ -73,19 +73,9 @@ final class TimmFolderCommandTests: CLITestCase {
             throw XCTSkip("set GRAFT_PYTHON to a Python with timm to load the exported folders in timm")
         }
         let script = TestPaths.root.appendingPathComponent("tools/check_timm_folders.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script, "--finetune"]
-        var env = ProcessInfo.processInfo.environment
-        env["GRAFT_EXECUTABLE"] = Self.executable.path
-        process.environment = env
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, text)
+        let (status, text) = try PythonProcess.run(python, [script, "--finetune"],
+                                                   environment: ["GRAFT_EXECUTABLE": Self.executable.path])
+        XCTAssertEqual(status, 0, text)
         let rows = text.split(separator: "\n").filter { $0.hasPrefix("| ") && $0.contains("_mini") }
         XCTAssertEqual(rows.count, 6, text)
         for row in rows {

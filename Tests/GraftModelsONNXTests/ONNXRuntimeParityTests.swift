@@ -54,16 +54,8 @@ final class ONNXRuntimeParityTests: XCTestCase {
                 }
             }
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script.path] + jobs
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, text)
+        let (status, text) = try PythonProcess.run(python, [script.path] + jobs)
+        XCTAssertEqual(status, 0, text)
         XCTAssertTrue(text.contains("ort ok \(expected.count)"), text)
         var report: [String] = []
         for e in expected {

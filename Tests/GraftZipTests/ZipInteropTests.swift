@@ -47,16 +47,8 @@ final class ZipInteropTests: ZipTestCase {
 
         let script = folder.appendingPathComponent("check.py")
         try Self.check.write(to: script, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script.path, path, originalPath]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, text)
+        let (status, text) = try PythonProcess.run(python, [script.path, path, originalPath])
+        XCTAssertEqual(status, 0, text)
         XCTAssertTrue(text.contains("interop ok 4"), text)
     }
 }
