@@ -78,7 +78,7 @@ let package = Package(
             name: "GraftModelsONNX", dependencies: ["GraftModels", "GraftNN", "GraftTensor", "GraftCore", "GraftONNX"],
             swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(
-            name: "GraftTrain", dependencies: ["GraftCore", "GraftStore", "GraftModels", "GraftNN", "GraftTensor", "GraftImage"],
+            name: "GraftTrain", dependencies: ["GraftCore", "GraftSafetensors", "GraftStore", "GraftModels", "GraftNN", "GraftTensor", "GraftImage"],
             swiftSettings: kernelSettings),
         .target(
             name: "Graft",

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 
 /// Writes an output file so that it appears whole or not at all.
 ///
@@ -141,6 +142,24 @@ public final class AtomicFileWriter {
         let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         TemporaryFiles.register(path)
         return (fd, path)
+    }
+
+    /// Removes temporary files a killed writer of `destination` left behind (SIGKILL runs no handler):
+    /// `.<name>.graft-` plus mkstemp's six characters, regular files only. For a caller that knows no
+    /// other writer of `destination` runs (a resumed fine-tune). Returns how many it removed.
+    @discardableResult
+    public static func removeStaleTemporaries(of destination: String) -> Int {
+        let folder = directory(of: destination)
+        let prefix = "." + (destination.split(separator: "/").last.map(String.init) ?? "output") + ".graft-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return 0 }
+        var removed = 0
+        for name in names where name.hasPrefix(prefix) && name.utf8.count == prefix.utf8.count + 6 {
+            var info = stat()
+            let path = folder + "/" + name
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            if unlink(path) == 0 { removed += 1 }
+        }
+        return removed
     }
 
     /// The folder part of `path` ("." for a bare name, "/" for a file at the root).

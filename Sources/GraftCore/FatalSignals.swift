@@ -19,6 +19,34 @@ public enum FatalSignals {
         return p
     }()
 
+    nonisolated(unsafe) static let interruptFlag: UnsafeMutablePointer<sig_atomic_t> = {
+        let p = UnsafeMutablePointer<sig_atomic_t>.allocate(capacity: 1)
+        p.initialize(to: 0)
+        return p
+    }()
+
+    /// Whether a deferred Ctrl-C arrived (see `deferInterrupts`).
+    public static var interruptRequested: Bool { interruptFlag.pointee != 0 }
+
+    /// From now on the first SIGINT (Ctrl-C) only asks the work to stop at its next safe point (a
+    /// fine-tune's end of epoch, after its checkpoint); a second one stops at once, as before.
+    public static func deferInterrupts(message: StaticString) {
+        _ = interruptFlag
+        deferredInterruptMessage = message
+        signal(SIGINT, { sig in
+            if FatalSignals.interruptFlag.pointee == 0 {
+                FatalSignals.interruptFlag.pointee = 1
+                FatalSignals.writeToStderr(FatalSignals.deferredInterruptMessage)
+                return
+            }
+            TemporaryFiles.removeAllFromSignalHandler()
+            signal(sig, SIG_DFL)
+            raise(sig)
+        })
+    }
+
+    nonisolated(unsafe) static var deferredInterruptMessage: StaticString = ""
+
     /// The CLI printed its one error line; a SIGBUS after that adds no second one.
     public static func noteErrorReported() { errorReported.pointee = 1 }
 

@@ -44,3 +44,7 @@ public enum SafeText {
         }
     }
 }
+
+/// An error whose description already starts with the file it is about, so a command prints it as it
+/// is instead of putting the input's name in front.
+public protocol NamesItsFile: Error {}

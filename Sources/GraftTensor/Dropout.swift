@@ -11,6 +11,16 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         s0 = x.next(); s1 = x.next(); s2 = x.next(); s3 = x.next()
     }
 
+    /// The four state words, so a stopped run can continue the same stream (training checkpoints).
+    public var state: [UInt64] { [s0, s1, s2, s3] }
+
+    /// A generator that continues from `state` (four words, as `state` returns them).
+    public init?(state: [UInt64]) {
+        // xoshiro's all-zero state is a fixed point: never a state a seeded generator reaches.
+        guard state.count == 4, state.contains(where: { $0 != 0 }) else { return nil }
+        s0 = state[0]; s1 = state[1]; s2 = state[2]; s3 = state[3]
+    }
+
     /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9

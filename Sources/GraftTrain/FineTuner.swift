@@ -44,6 +44,15 @@ public final class FineTuner {
     public let trainer: Trainer
     public private(set) var history: [EpochReport] = []
     public private(set) var lastValidation: EvaluationResult?
+    /// Epochs completed (a resumed run starts after the checkpoint's).
+    public private(set) var epochsDone = 0
+    /// When set, a checkpoint is written there after every epoch (see `TrainingCheckpoint`).
+    public var checkpointPath: String?
+    /// Test hook: hold the finished checkpoint of this epoch this many seconds before renaming it into place.
+    public var checkpointPause: (epoch: Int, seconds: Double)?
+    /// Asked after every epoch's checkpoint: true stops the run there (Ctrl-C); `stoppedEarly` says so.
+    public var shouldStop: () -> Bool = { false }
+    public private(set) var stoppedEarly = false
     public var onBatch: (BatchProgress) -> Void = { _ in }
     public var onEpoch: (EpochReport, EvaluationResult) -> Void = { _, _ in }
 
@@ -64,8 +73,14 @@ public final class FineTuner {
     public var optimizer: Optimizer { trainer.optimizer }
     public var layerGroups: [(name: String, parameters: [Parameter])] { trainer.layerGroups }
 
+    /// Runs the epochs not done yet, writing a checkpoint after each when `checkpointPath` is set.
     public func run() throws {
-        for epoch in 1...max(settings.epochs, 1) { try runEpoch(epoch) }
+        let last = max(settings.epochs, 1)
+        while epochsDone < last {
+            try runEpoch(epochsDone + 1)
+            if let checkpointPath { try writeCheckpoint(to: checkpointPath) }
+            if epochsDone < last && shouldStop() { stoppedEarly = true; return }
+        }
     }
 
     /// Trains one epoch and validates.
@@ -94,6 +109,7 @@ public final class FineTuner {
             imagesPerSecond: Double(t.count) / max(seconds, 1e-9), cachedFeatures: useCache,
             trainableParameters: model.parameters.filter { $0.isTrainable }.reduce(0) { $0 + $1.value.count })
         history.append(report)
+        epochsDone = epoch
         onEpoch(report, validation)
     }
 
@@ -198,6 +214,16 @@ public final class FineTuner {
         let rate = Double(seen) / max(elapsed, 1e-9)
         let eta = elapsed / Double(batch) * Double(total - batch)
         onBatch(BatchProgress(epoch: epoch, batch: batch, batches: total, loss: loss, imagesPerSecond: rate, etaSeconds: eta))
+    }
+
+    /// Progress read from a checkpoint (`resume(from:)`), with the unfreezing of the epochs done replayed.
+    func restoreProgress(epochsDone done: Int, step: Int, history: [EpochReport], lastValidation: EvaluationResult?) throws {
+        unfrozen = []
+        for (e, target) in settings.unfreezeAt where e <= done { unfrozen += try parameters(for: target) }
+        trainer.restore(step: step)
+        self.history = history
+        self.lastValidation = lastValidation
+        epochsDone = done
     }
 
     /// `--unfreeze-at` targets: a layer-group index, or a module path.

@@ -26,7 +26,7 @@ public final class ParameterGroup {
 /// An optimizer over parameter groups, computing updates as `torch.optim` does (single-tensor
 /// implementations, float32 arithmetic, the same order of operations) so that a run can be checked
 /// step by step against PyTorch.
-public protocol Optimizer: AnyObject {
+public protocol Optimizer: AnyObject, OptimizerStateful {
     var groups: [ParameterGroup] { get }
     /// Applies one update from the accumulated gradients; parameters without a gradient are skipped.
     func step() throws

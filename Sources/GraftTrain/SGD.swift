@@ -9,7 +9,8 @@ public final class SGD: Optimizer {
     public let groups: [ParameterGroup]
     public let nesterov: Bool
     public let dampening: Float
-    private var buffers: [ObjectIdentifier: StateBuffer] = [:]
+    /// Momentum buffers by parameter (internal: checkpoints read and restore them).
+    var buffers: [ObjectIdentifier: StateBuffer] = [:]
 
     public init(groups: [ParameterGroup], nesterov: Bool = false, dampening: Float = 0) {
         self.groups = groups
@@ -50,7 +51,8 @@ public final class AdamW: Optimizer {
     public let groups: [ParameterGroup]
     public let beta2: Float
     public let eps: Float
-    private var moments: [ObjectIdentifier: (m: StateBuffer, v: StateBuffer, step: Int)] = [:]
+    /// Adam moments and step count by parameter (internal: checkpoints read and restore them).
+    var moments: [ObjectIdentifier: (m: StateBuffer, v: StateBuffer, step: Int)] = [:]
 
     public init(groups: [ParameterGroup], beta2: Float = 0.999, eps: Float = 1e-8) {
         self.groups = groups

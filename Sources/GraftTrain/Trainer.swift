@@ -63,6 +63,9 @@ public final class Trainer {
         return loss
     }
 
+    /// Continues the schedule at `step` (a resumed run).
+    func restore(step: Int) { self.step = step }
+
     /// Sets each group's learning rate (and momentum) for the current step, then advances.
     private func applySchedule() {
         let (factor, momentum) = schedule.values(step: step, totalSteps: totalSteps, stepsPerEpoch: stepsPerEpoch)

@@ -19,6 +19,9 @@ func reportingErrors<T>(file: String, _ body: () throws -> T) throws -> T {
         // It names its store itself.
         printError("graft: error: \(String(describing: error).escapedForTerminal)")
         throw Exit.badInput
+    } catch let error as NamesItsFile {
+        printError("graft: error: \(String(describing: error).escapedForTerminal)")
+        throw Exit.badInput
     } catch {
         printError("graft: error: \(file.escapedForTerminal): \(String(describing: error).escapedForTerminal)")
         throw Exit.badInput

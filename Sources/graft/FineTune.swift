@@ -46,7 +46,10 @@ struct FineTune: ParsableCommand {
     @Option(help: "Dropout before the new head.") var headDropout: Float?
     @Flag(help: "Start rows of classes whose names match the pretrained classes from the pretrained rows.")
     var keepMatchingClasses = false
-    @Option(help: "The fine-tuned .safetensors store.") var output: String
+    @Option(help: "The fine-tuned .safetensors store. After every epoch a checkpoint is written beside it (OUT.checkpoint.safetensors).")
+    var output: String
+    @Flag(help: "Continue from the checkpoint beside --output (same command otherwise): the result is bit-identical to an uninterrupted run.")
+    var resume = false
     @Flag(help: "One JSON object per epoch on stdout.") var json = false
 
     func settings() throws -> FineTuneSettings {
@@ -93,6 +96,14 @@ struct FineTune: ParsableCommand {
                                                 keepMatchingClasses: keepMatchingClasses, pretrainedClasses: choice.classes)
         let tuner = try FineTuner(model: net, data: dataset, pipeline: choice.pipeline, settings: s)
         tuner.loader.onBadImage = { _, error in printError("graft: warning: \(String(describing: error).escapedForTerminal) (skipped)") }
+        let checkpoint = TrainingCheckpoint.path(for: output)
+        tuner.checkpointPath = checkpoint
+        // Test hook, EPOCH:SECONDS: hold that epoch's checkpoint before its rename (tests kill the run there).
+        if let hook = ProcessInfo.processInfo.environment["GRAFT_TEST_CHECKPOINT_PAUSE"]?.split(separator: ":"),
+           hook.count == 2, let e = Int(hook[0]), let seconds = Double(hook[1]) {
+            tuner.checkpointPause = (e, seconds)
+        }
+        if resume { try resumeRun(tuner, from: checkpoint) }
         let progress = ProgressLine(enabled: !json && isatty(2) != 0)
         tuner.onBatch = { progress.update($0) }
         if !json {
@@ -102,7 +113,7 @@ struct FineTune: ParsableCommand {
             print("layer groups: " + tuner.layerGroups.map { "\($0.name) (\($0.parameters.count) tensors)" }.joined(separator: ", "))
             print("epoch  train loss  train acc  val loss  val acc  val top-5        lr    time  images/s")
         }
-        tuner.onEpoch = { r, _ in
+        func printRow(_ r: EpochReport) {
             progress.clear()
             if json {
                 try? printJSONLine(["epoch": .int(r.epoch), "train_loss": .double(r.trainLoss), "train_accuracy": .double(r.trainAccuracy),
@@ -115,7 +126,16 @@ struct FineTune: ParsableCommand {
                              r.cachedFeatures ? "  (cached features)" : ""))
             }
         }
+        tuner.onEpoch = { r, _ in printRow(r) }
+        for r in tuner.history { printRow(r) }  // the epochs a resumed run did before
+        FatalSignals.deferInterrupts(message: "\ngraft: stopping after this epoch's checkpoint (Ctrl-C again stops now)\n")
+        tuner.shouldStop = { FatalSignals.interruptRequested }
         try reportingErrors(file: data) { try tuner.run() }
+        if tuner.stoppedEarly {
+            printError("graft: stopped after epoch \(tuner.epochsDone) of \(s.epochs); its checkpoint is \(checkpoint) —"
+                       + " run the same command with --resume to continue")
+            throw ExitCode(130)
+        }
 
         let result = try reportingErrors(file: output) {
             try FineTuneOutput(tuner: tuner, arch: arch, preprocessing: choice, source: store)
@@ -125,6 +145,22 @@ struct FineTune: ParsableCommand {
             if let table = result.confusionText { print(table, terminator: "") }
             print("wrote " + files.all.joined(separator: ", "))
         }
+    }
+}
+
+extension FineTune {
+    /// Restores the checkpoint beside the output (refused with exit 2 when it belongs to another run),
+    /// or says that there is none yet and starts at epoch 1.
+    func resumeRun(_ tuner: FineTuner, from checkpoint: String) throws {
+        // A run killed with SIGKILL in the middle of a write left its temporary file.
+        for destination in [checkpoint, output] { AtomicFileWriter.removeStaleTemporaries(of: destination) }
+        guard FileManager.default.fileExists(atPath: checkpoint) else {
+            if !json { print("no checkpoint at \(checkpoint) yet: starting at epoch 1") }
+            return
+        }
+        let saved = try reportingErrors(file: checkpoint) { try TrainingCheckpoint.read(checkpoint) }
+        try reportingErrors(file: checkpoint) { try tuner.resume(from: saved) }
+        if !json { print("resuming after epoch \(tuner.epochsDone) from \(checkpoint)") }
     }
 }
 

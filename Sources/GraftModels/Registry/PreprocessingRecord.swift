@@ -70,7 +70,10 @@ extension StoreMetadata {
     /// Records `pipeline` as `graft.preprocessing`; an implausible one (see `implausibility`) is refused.
     public mutating func record(_ pipeline: ImagePipeline) throws {
         if let problem = Self.implausibility(of: pipeline) { throw ImplausiblePreprocessing(reason: problem) }
-        preprocessing = String(decoding: try JSONEncoder().encode(pipeline), as: UTF8.self)
+        // Sorted keys: the same run writes the same bytes (dictionary order varies per process).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        preprocessing = String(decoding: try encoder.encode(pipeline), as: UTF8.self)
     }
 }
 
