@@ -91,12 +91,8 @@ public final class FineTuner {
         if !useCache { cache = nil }
         let start = DispatchTime.now().uptimeNanoseconds
         var train = MetricsAccumulator(classes: data.classes.count)
-        if useCache {
-            let cached = try features()
-            try trainHead(on: cached.train, labels: cached.trainLabels, epoch: epoch, metrics: &train)
-        } else {
-            try trainImages(epoch: epoch, metrics: &train)
-        }
+        let learn: LearnStep = { [trainer] in try trainer.learn(logits: $0, labels: $1) }
+        try trainOneEpoch(epoch, useCache: useCache, metrics: &train, learn: learn)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let validation = try validate(useCache: useCache)
         lastValidation = validation
@@ -122,7 +118,20 @@ public final class FineTuner {
         if validation.count == 0 { throw FineTuneError.noReadableValidationImages(folder: data.root) }
     }
 
-    private func trainImages(epoch: Int, metrics: inout MetricsAccumulator) throws {
+    /// One optimizer step from a batch's logits and labels; nil stops the epoch (the LR range test).
+    typealias LearnStep = (_ logits: Tensor, _ labels: [Int]) throws -> Float?
+
+    /// One pass over the training data: on cached features when `useCache`, else on (augmented) images.
+    func trainOneEpoch(_ epoch: Int, useCache: Bool, metrics: inout MetricsAccumulator, learn: LearnStep) throws {
+        if useCache {
+            let cached = try features()
+            try trainHead(on: cached.train, labels: cached.trainLabels, epoch: epoch, metrics: &metrics, learn: learn)
+        } else {
+            try trainImages(epoch: epoch, metrics: &metrics, learn: learn)
+        }
+    }
+
+    private func trainImages(epoch: Int, metrics: inout MetricsAccumulator, learn: LearnStep) throws {
         model.prepareTraining()
         let batches = loader.batches(data.train, augment: settings.augment, shuffleSeed: settings.seed &+ UInt64(epoch))
         defer { batches.cancel() }
@@ -130,7 +139,7 @@ public final class FineTuner {
         var seen = 0, index = 0
         while let batch = try batches.nextBatch() {
             let logits = try model.forward(batch.images)
-            let loss = try trainer.learn(logits: logits, labels: batch.labels)
+            guard let loss = try learn(logits, batch.labels) else { return }
             metrics.add(logits: logits, targets: batch.labels, meanLoss: loss)
             seen += batch.labels.count
             index += 1
@@ -138,7 +147,7 @@ public final class FineTuner {
         }
     }
 
-    private func trainHead(on features: Tensor, labels: [Int], epoch: Int, metrics: inout MetricsAccumulator) throws {
+    private func trainHead(on features: Tensor, labels: [Int], epoch: Int, metrics: inout MetricsAccumulator, learn: LearnStep) throws {
         model.prepareTraining()
         let n = features.shape[0], f = features.shape[1]
         var order = Array(0..<n)
@@ -156,7 +165,7 @@ public final class FineTuner {
             let x = try Tensor(shape: [chunk.count, f], values: rows)
             let y = chunk.map { labels[$0] }
             let logits = try model.head(x)
-            let loss = try trainer.learn(logits: logits, labels: y)
+            guard let loss = try learn(logits, y) else { return }
             metrics.add(logits: logits, targets: y, meanLoss: loss)
             seen += y.count
             report(epoch: epoch, batch: i + 1, of: chunks.count, loss: metrics.meanLoss, seen: seen, since: start)
@@ -165,7 +174,7 @@ public final class FineTuner {
 
     /// Body features of every training and validation image (evaluation preset, evaluation mode),
     /// computed once while the body stays fixed.
-    private func features() throws -> (train: Tensor, trainLabels: [Int], val: Tensor, valLabels: [Int]) {
+    func features() throws -> (train: Tensor, trainLabels: [Int], val: Tensor, valLabels: [Int]) {
         if let cache { return cache }
         func run(_ samples: [ImageFolder.Sample]) throws -> (Tensor, [Int]) {
             var values: [Float] = []
@@ -243,6 +252,7 @@ public enum FineTuneError: Error, CustomStringConvertible, Equatable {
     case unknownGroup(String, count: Int)
     case classWithoutReadableImages(String, folder: String)
     case noReadableValidationImages(folder: String)
+    case noTrainingBatches(folder: String)
 
     public var description: String {
         switch self {
@@ -250,6 +260,7 @@ public enum FineTuneError: Error, CustomStringConvertible, Equatable {
         // The CLI puts the data folder in front of the message.
         case .classWithoutReadableImages(let c, _): return "class '\(c.prefix(200))' has no readable training image"
         case .noReadableValidationImages: return "no validation image could be read"
+        case .noTrainingBatches: return "no training image could be read"
         }
     }
 }

@@ -54,11 +54,12 @@ public final class Trainer {
     }
 
     /// One optimizer step from logits the model just produced in training mode.
-    public func learn(logits: Tensor, labels: [Int]) throws -> Float {
+    /// `applyingSchedule: false` keeps the groups' rates as they are (the LR range test sets them).
+    public func learn(logits: Tensor, labels: [Int], applyingSchedule: Bool = true) throws -> Float {
         let (loss, grad) = try crossEntropy(logits: logits, targets: labels, labelSmoothing: labelSmoothing)
         optimizer.zeroGradients()
         try model.backward(grad)
-        applySchedule()
+        if applyingSchedule { applySchedule() }
         try optimizer.step()
         return loss
     }

@@ -28,6 +28,12 @@ func reportingErrors<T>(file: String, _ body: () throws -> T) throws -> T {
     }
 }
 
+/// A refusal the command decides itself: one line naming the file, then exit 2 (throw the result).
+func reportRefusal(file: String, _ reason: String) -> Error {
+    printError("graft: error: \(file.escapedForTerminal): \(reason.escapedForTerminal)")
+    return Exit.badInput
+}
+
 func printError(_ line: String) {
     FatalSignals.noteErrorReported()
     FileHandle.standardError.write(Data((line + "\n").utf8))

@@ -2,9 +2,6 @@ import ArgumentParser
 import Foundation
 import Graft
 
-extension BNPolicy: ExpressibleByArgument {}
-extension FineTuneSettings.OptimizerKind: ExpressibleByArgument {}
-
 struct FineTune: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "finetune",
@@ -16,36 +13,14 @@ struct FineTune: ParsableCommand {
             matrix (PNG and text) next to it.
             """)
 
-    @OptionGroup var model: ModelOptions
-    @Option(help: "Weights whose preprocessing to use (default: the store's, else the arch's DEFAULT).") var weights: String?
-    @Option(help: "The image folder.") var data: String
-    @Option(help: "Hold out this fraction of each class for validation when DATA has no val/ folder.") var valSplit: Double?
-    @Option var seed: UInt64 = 0
+    @OptionGroup var recipe: RecipeOptions
     @Option var epochs = 5
-    @Option var batch = 16
-    @Option(help: "sgd or adamw.") var optimizer: FineTuneSettings.OptimizerKind = .sgd
-    @Option(help: "1e-3 (earlier groups 1e-4, head 1e-3, as fastai's slice(hi)) or 1e-5:1e-3 (geometric across groups).")
-    var lr = "1e-3"
-    @Option(help: "timm-style layer-wise decay (per block groups, lr × decay^(depth from the head)).") var layerDecay: Double?
-    @Option(help: "Comma-separated module paths where layer groups start (overrides the architecture's split).")
-    var groups: String?
-    @Option(help: "SGD momentum or Adam β1.") var momentum = 0.9
-    @Flag var nesterov = false
-    @Option(help: ArgumentHelp("Weight decay (default: " + FineTuneSettings.OptimizerKind.allCases
-                               .map { "\($0.defaultWeightDecay) with \($0.rawValue)" }.joined(separator: ", ") + ")."))
-    var weightDecay: Double?
-    @Flag(help: "Also decay BatchNorm parameters and biases.") var decayBNBias = false
+    @Option(help: ArgumentHelp("1e-3 (earlier groups 1e-4, head 1e-3, as fastai's slice(hi)) or 1e-5:1e-3 (geometric across groups). "
+                               + "Without it, lr-find's valley suggestion is used (a 100-batch range test first; its chart lands beside OUT)."))
+    var lr: String?
     @Option(help: "one-cycle (fastai defaults), cosine[:WARMUP_STEPS], step:EPOCHS:GAMMA, constant.") var schedule = "one-cycle"
-    @Option var labelSmoothing: Float = 0
-    @Option(help: "none, backbone, or until:MODULE (freeze every module before it).") var freeze = "backbone"
     @Option(help: "EPOCH:GROUP,… — unfreeze a layer group (index) or a module path when that epoch starts.")
     var unfreezeAt: String?
-    @Option(help: "BatchNorm inside frozen parts: frozen, train-affine (fastai train_bn) or train.") var bn: BNPolicy = .frozen
-    @Flag(help: "No RandomResizedCrop/flip augmentation.") var noAugment = false
-    @Flag(help: "Train the head on cached backbone features (skips augmentation).") var cacheFeatures = false
-    @Option(help: "Dropout before the new head.") var headDropout: Float?
-    @Flag(help: "Start rows of classes whose names match the pretrained classes from the pretrained rows.")
-    var keepMatchingClasses = false
     @Option(help: "The fine-tuned .safetensors store. After every epoch a checkpoint is written beside it (OUT.checkpoint.safetensors).")
     var output: String
     @Flag(help: "Continue from the checkpoint beside --output (same command otherwise): the result is bit-identical to an uninterrupted run.")
@@ -53,49 +28,28 @@ struct FineTune: ParsableCommand {
     @Flag(help: "One JSON object per epoch on stdout.") var json = false
 
     func settings() throws -> FineTuneSettings {
-        var s = FineTuneSettings()
+        var s = try recipe.settings()
         s.epochs = epochs
-        s.batchSize = batch
-        s.seed = seed
-        s.optimizer = optimizer
-        guard let spec = LearningRateSpec(parsing: lr) else { throw ValidationError("--lr: expected 1e-3 or 1e-5:1e-3") }
-        s.learningRate = spec
-        s.layerDecay = layerDecay
-        s.groupBoundaries = groups.map { $0.split(separator: ",").map(String.init) }
-        s.momentum = momentum
-        s.nesterov = nesterov
-        if let weightDecay { s.weightDecay = weightDecay }
-        s.decayNormAndBias = decayBNBias
+        if let lr {
+            guard let spec = LearningRateSpec(parsing: lr) else { throw ValidationError("--lr: expected 1e-3 or 1e-5:1e-3") }
+            s.learningRate = spec
+        }
         guard let sched = Schedule(parsing: schedule) else { throw ValidationError("--schedule: unknown '\(schedule)'") }
         s.schedule = sched
-        s.labelSmoothing = labelSmoothing
-        guard let f = FreezeSpec(parsing: freeze) else { throw ValidationError("--freeze: none, backbone or until:MODULE") }
-        s.freeze = f
         s.unfreezeAt = try (unfreezeAt ?? "").split(separator: ",").map { item in
             let parts = item.split(separator: ":", maxSplits: 1)
             guard parts.count == 2, let e = Int(parts[0]) else { throw ValidationError("--unfreeze-at: EPOCH:GROUP,…") }
             return (e, String(parts[1]))
         }
-        s.bn = bn
-        s.augment = !noAugment && !cacheFeatures
-        s.forceFeatureCache = cacheFeatures
-        s.headDropout = headDropout
         return s
     }
 
     func run() throws {
-        let parsed = try settings()
-        let (store, loaded, arch) = try reportingErrors(file: model.checkpoint) { try model.load() }
-        let s = try reportingErrors(file: model.checkpoint) { try parsed.resolvingModulePaths(loaded) }
-        let choice = try reportingErrors(file: model.checkpoint) {
-            try PreprocessingChoice.resolve(weights: weights, arch: arch, store: store)
-        }
-        let dataset = try reportingErrors(file: data) { try ImageFolder.load(data, valSplit: valSplit, seed: seed) }
-        let net = loaded.model
-        let notes = try HeadReplacement.replace(net, classes: dataset.classes, seed: seed,
-                                                keepMatchingClasses: keepMatchingClasses, pretrainedClasses: choice.classes)
-        let tuner = try FineTuner(model: net, data: dataset, pipeline: choice.pipeline, settings: s)
-        tuner.loader.onBadImage = { _, error in printError("graft: warning: \(String(describing: error).escapedForTerminal) (skipped)") }
+        let prepared = try recipe.prepare(try settings())
+        let (arch, dataset, choice, notes) = (prepared.arch, prepared.dataset, prepared.choice, prepared.notes)
+        var s = prepared.settings
+        if lr == nil { s.learningRate = .single(try suggestLearningRate(prepared)) }
+        let tuner = try prepared.tuner(s)
         let checkpoint = TrainingCheckpoint.path(for: output)
         tuner.checkpointPath = checkpoint
         // Test hook, EPOCH:SECONDS: hold that epoch's checkpoint before its rename (tests kill the run there).
@@ -130,7 +84,7 @@ struct FineTune: ParsableCommand {
         for r in tuner.history { printRow(r) }  // the epochs a resumed run did before
         FatalSignals.deferInterrupts(message: "\ngraft: stopping after this epoch's checkpoint (Ctrl-C again stops now)\n")
         tuner.shouldStop = { FatalSignals.interruptRequested }
-        try reportingErrors(file: data) { try tuner.run() }
+        try reportingErrors(file: recipe.data) { try tuner.run() }
         if tuner.stoppedEarly {
             printError("graft: stopped after epoch \(tuner.epochsDone) of \(s.epochs); its checkpoint is \(checkpoint) —"
                        + " run the same command with --resume to continue")
@@ -138,7 +92,7 @@ struct FineTune: ParsableCommand {
         }
 
         let result = try reportingErrors(file: output) {
-            try FineTuneOutput(tuner: tuner, arch: arch, preprocessing: choice, source: store)
+            try FineTuneOutput(tuner: tuner, arch: arch, preprocessing: choice, source: prepared.store)
         }
         let files = try reportingErrors(file: output) { try result.save(to: output) }
         if !json {

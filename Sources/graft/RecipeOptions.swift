@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import Graft
+
+extension BNPolicy: ExpressibleByArgument {}
+extension FineTuneSettings.OptimizerKind: ExpressibleByArgument {}
+extension LRSuggestion.Method: ExpressibleByArgument {}
+
+/// What `finetune` and `lr-find` share: the model, the data, and the recipe (optimizer, freezing,
+/// BatchNorm policy, augmentation, head).
+struct RecipeOptions: ParsableArguments {
+    @OptionGroup var model: ModelOptions
+    @Option(help: "Weights whose preprocessing to use (default: the store's, else the arch's DEFAULT).") var weights: String?
+    @Option(help: "The image folder.") var data: String
+    @Option(help: "Hold out this fraction of each class for validation when DATA has no val/ folder.") var valSplit: Double?
+    @Option var seed: UInt64 = 0
+    @Option var batch = 16
+    @Option(help: "sgd or adamw.") var optimizer: FineTuneSettings.OptimizerKind = .sgd
+    @Option(help: "timm-style layer-wise decay (per block groups, lr × decay^(depth from the head)).") var layerDecay: Double?
+    @Option(help: "Comma-separated module paths where layer groups start (overrides the architecture's split).")
+    var groups: String?
+    @Option(help: "SGD momentum or Adam β1.") var momentum = 0.9
+    @Flag var nesterov = false
+    @Option(help: ArgumentHelp("Weight decay (default: " + FineTuneSettings.OptimizerKind.allCases
+                               .map { "\($0.defaultWeightDecay) with \($0.rawValue)" }.joined(separator: ", ") + ")."))
+    var weightDecay: Double?
+    @Flag(help: "Also decay BatchNorm parameters and biases.") var decayBNBias = false
+    @Option var labelSmoothing: Float = 0
+    @Option(help: "none, backbone, or until:MODULE (freeze every module before it).") var freeze = "backbone"
+    @Option(help: "BatchNorm inside frozen parts: frozen, train-affine (fastai train_bn) or train.") var bn: BNPolicy = .frozen
+    @Flag(help: "No RandomResizedCrop/flip augmentation.") var noAugment = false
+    @Flag(help: "Train the head on cached backbone features (skips augmentation).") var cacheFeatures = false
+    @Option(help: "Dropout before the new head.") var headDropout: Float?
+    @Flag(help: "Start rows of classes whose names match the pretrained classes from the pretrained rows.")
+    var keepMatchingClasses = false
+
+    /// The recipe's settings (epochs, rates, schedule and unfreezing are the command's).
+    func settings() throws -> FineTuneSettings {
+        var s = FineTuneSettings()
+        s.batchSize = batch
+        s.seed = seed
+        s.optimizer = optimizer
+        s.layerDecay = layerDecay
+        s.groupBoundaries = groups.map { $0.split(separator: ",").map(String.init) }
+        s.momentum = momentum
+        s.nesterov = nesterov
+        if let weightDecay { s.weightDecay = weightDecay }
+        s.decayNormAndBias = decayBNBias
+        s.labelSmoothing = labelSmoothing
+        guard let f = FreezeSpec(parsing: freeze) else { throw ValidationError("--freeze: none, backbone or until:MODULE") }
+        s.freeze = f
+        s.bn = bn
+        s.augment = !noAugment && !cacheFeatures
+        s.forceFeatureCache = cacheFeatures
+        s.headDropout = headDropout
+        return s
+    }
+
+    /// The model with its new head, the data and the preprocessing, ready for a `FineTuner`.
+    struct Prepared {
+        let store: WeightStore
+        let arch: String
+        let model: Model
+        let settings: FineTuneSettings
+        let choice: PreprocessingChoice
+        let dataset: ImageFolder
+        let notes: [String]
+
+        /// A tuner over the prepared model with `settings`, warning about unreadable images.
+        func tuner(_ settings: FineTuneSettings) throws -> FineTuner {
+            let t = try FineTuner(model: model, data: dataset, pipeline: choice.pipeline, settings: settings)
+            t.loader.onBadImage = { _, error in printError("graft: warning: \(String(describing: error).escapedForTerminal) (skipped)") }
+            return t
+        }
+    }
+
+    func prepare(_ parsed: FineTuneSettings) throws -> Prepared {
+        let (store, loaded, arch) = try reportingErrors(file: model.checkpoint) { try model.load() }
+        let s = try reportingErrors(file: model.checkpoint) { try parsed.resolvingModulePaths(loaded) }
+        let choice = try reportingErrors(file: model.checkpoint) {
+            try PreprocessingChoice.resolve(weights: weights, arch: arch, store: store)
+        }
+        let dataset = try reportingErrors(file: data) { try ImageFolder.load(data, valSplit: valSplit, seed: seed) }
+        let notes = try HeadReplacement.replace(loaded.model, classes: dataset.classes, seed: seed,
+                                                keepMatchingClasses: keepMatchingClasses, pretrainedClasses: choice.classes)
+        return Prepared(store: store, arch: arch, model: loaded.model, settings: s, choice: choice, dataset: dataset, notes: notes)
+    }
+}
