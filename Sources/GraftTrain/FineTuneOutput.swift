@@ -55,10 +55,10 @@ public struct FineTuneOutput {
         if !source.sourcePath.isEmpty { meta.sourceFile = (source.sourcePath as NSString).lastPathComponent }
         meta.notes = ["fine-tuned by Graft: \(tuner.settings.summary)", "preprocessing: \(preprocessing.source)"]
         metadata = meta
-        stateDict = tuner.model.stateDict()
+        stateDict = try tuner.finalStateDict()
         classes = tuner.data.classes
         history = tuner.history
-        validation = tuner.lastValidation
+        validation = tuner.finalValidation
     }
 
     /// The confusion matrix as an aligned table with per-class accuracy (nil without validation).

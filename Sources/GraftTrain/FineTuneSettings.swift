@@ -44,6 +44,10 @@ public struct FineTuneSettings: Sendable {
     /// Train the head on cached features even if augmentation is on (augmentation is then skipped).
     public var forceFeatureCache = false
     public var headDropout: Float?
+    /// timm ModelEmaV3 decay (with warm-up): validation and the saved store use the averaged weights.
+    public var ema: Double?
+    /// Stop after this many epochs without a lower validation loss, keeping the best epoch's weights.
+    public var earlyStopPatience: Int?
 
     public init() {}
 
@@ -53,6 +57,8 @@ public struct FineTuneSettings: Sendable {
         var parts = ["\(epochs) epochs", "batch \(batchSize)", "\(optimizer.rawValue) lr \(learningRate)"]
         if let layerDecay { parts[2] += " layer decay \(layerDecay)" }
         parts += ["weight decay \(weightDecay)", "schedule \(schedule)", "freeze \(freeze)", "bn \(bn.rawValue)"]
+        if let ema { parts.append("ema \(ema)") }
+        if let earlyStopPatience { parts.append("early stop \(earlyStopPatience)") }
         if !unfreezeAt.isEmpty { parts.append("unfreeze " + unfreezeAt.map { "\($0.epoch):\($0.target)" }.joined(separator: ",")) }
         return parts.joined(separator: ", ")
     }

@@ -21,9 +21,11 @@ extension FineTuner {
             epochsDone: epochsDone, step: trainer.step,
             randomState: model.random.generator.state.map { String($0, radix: 16) },
             history: history, lastValidation: lastValidation,
-            optimizerSteps: [:], fingerprint: fingerprint)
+            optimizerSteps: [:], fingerprint: fingerprint, earlyStopping: earlyStopping, bestValidation: bestValidation)
         var c = TrainingCheckpoint(state: state, model: model.stateDict(), optimizer: optimizer.state(names: parameterNames))
         c.state.optimizerSteps = c.optimizer.steps
+        if let ema { c.ema = Dictionary(uniqueKeysWithValues: zip(ema.entries.map(\.name), ema.averages)) }
+        c.best = bestWeights ?? []
         return c
     }
 
@@ -45,12 +47,20 @@ extension FineTuner {
         do {
             try model.network.load(stateDict: checkpoint.model, strict: true)
             try optimizer.restore(checkpoint.optimizer, names: parameterNames)
+            if let ema { try ema.restore(checkpoint.ema) }
+            guard (ema == nil) == checkpoint.ema.isEmpty, (s.earlyStopping == nil) == (earlyStopping == nil),
+                  checkpoint.best.isEmpty == (s.earlyStopping?.bestEpoch == nil) else {
+                throw TrainingCheckpointError.notACheckpoint("its EMA or early-stopping state does not fit this run")
+            }
         } catch {
             _ = try? model.network.load(stateDict: before, strict: true)
             throw error
         }
         try restoreProgress(epochsDone: s.epochsDone, step: s.step, history: s.history, lastValidation: s.lastValidation)
         model.random.generator = random
+        earlyStopping = s.earlyStopping
+        bestWeights = checkpoint.best.isEmpty ? nil : try inStateDictOrder(checkpoint.best)
+        bestValidation = s.bestValidation
     }
 
     /// Writes the checkpoint (creating the output's folder); a failure names the checkpoint's path.
@@ -61,6 +71,22 @@ extension FineTuner {
             try checkpoint().write(to: path, pauseBeforeCommit: pause)
         } catch {
             throw CheckpointWriteError(path: path, reason: String(describing: error))
+        }
+    }
+
+    /// A saved state dict (file order puts wide dtypes first) back in the model's order, checked
+    /// against the model's keys and shapes.
+    func inStateDictOrder(_ saved: [(name: String, tensor: RawTensor)]) throws -> [(name: String, tensor: RawTensor)] {
+        let byName = Dictionary(saved.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+        let own = model.stateDict()
+        guard byName.count == own.count else {
+            throw TrainingCheckpointError.notACheckpoint("its best weights have \(byName.count) tensors, the model \(own.count)")
+        }
+        return try own.map { entry in
+            guard let t = byName[entry.name], t.shape == entry.tensor.shape, t.dtype == entry.tensor.dtype else {
+                throw TrainingCheckpointError.notACheckpoint("its best weights do not fit '\(entry.name.prefix(200))'")
+            }
+            return (entry.name, t)
         }
     }
 

@@ -53,6 +53,12 @@ public final class FineTuner {
     /// Asked after every epoch's checkpoint: true stops the run there (Ctrl-C); `stoppedEarly` says so.
     public var shouldStop: () -> Bool = { false }
     public private(set) var stoppedEarly = false
+    /// The averaged weights (`settings.ema`).
+    public let ema: ModelEMA?
+    /// The validation-loss tracker (`settings.earlyStopPatience`) and the best epoch's weights and figures.
+    public internal(set) var earlyStopping: EarlyStopping?
+    var bestWeights: [(name: String, tensor: RawTensor)]?
+    public internal(set) var bestValidation: EvaluationResult?
     public var onBatch: (BatchProgress) -> Void = { _ in }
     public var onEpoch: (EpochReport, EvaluationResult) -> Void = { _, _ in }
 
@@ -66,6 +72,8 @@ public final class FineTuner {
         self.settings = settings
         self.loader = BatchLoader(pipeline: pipeline, batchSize: settings.batchSize)
         if let p = settings.headDropout, p > 0 { model.setHeadDropout(Dropout(p)) }
+        ema = settings.ema.map { ModelEMA(model.network.namedParameters(), decay: $0) }
+        earlyStopping = settings.earlyStopPatience.map { EarlyStopping(patience: $0) }
         let perEpoch = (data.train.count + loader.batchSize - 1) / loader.batchSize
         trainer = Trainer(model: model, settings: settings, totalSteps: perEpoch * max(settings.epochs, 1), stepsPerEpoch: perEpoch)
     }
@@ -76,7 +84,7 @@ public final class FineTuner {
     /// Runs the epochs not done yet, writing a checkpoint after each when `checkpointPath` is set.
     public func run() throws {
         let last = max(settings.epochs, 1)
-        while epochsDone < last {
+        while epochsDone < last && !(earlyStopping?.shouldStop ?? false) {
             try runEpoch(epochsDone + 1)
             if let checkpointPath { try writeCheckpoint(to: checkpointPath) }
             if epochsDone < last && shouldStop() { stoppedEarly = true; return }
@@ -91,11 +99,19 @@ public final class FineTuner {
         if !useCache { cache = nil }
         let start = DispatchTime.now().uptimeNanoseconds
         var train = MetricsAccumulator(classes: data.classes.count)
-        let learn: LearnStep = { [trainer] in try trainer.learn(logits: $0, labels: $1) }
+        let learn: LearnStep = { [trainer, ema] logits, labels in
+            let loss = try trainer.learn(logits: logits, labels: labels)
+            ema?.update(step: trainer.step)
+            return loss
+        }
         try trainOneEpoch(epoch, useCache: useCache, metrics: &train, learn: learn)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let validation = try validate(useCache: useCache)
+        let validation = try ema.map { try $0.withAverages { try validate(useCache: useCache) } } ?? validate(useCache: useCache)
         lastValidation = validation
+        if earlyStopping?.observe(epoch: epoch, validationLoss: validation.loss) == true {
+            bestWeights = try evaluatedStateDict()
+            bestValidation = validation
+        }
         let t = train.result
         try requireReadableData(train: t, validation: validation)
         let report = EpochReport(
@@ -108,6 +124,19 @@ public final class FineTuner {
         epochsDone = epoch
         onEpoch(report, validation)
     }
+
+    /// The weights validation sees: the averages with EMA, else the live ones.
+    func evaluatedStateDict() throws -> [(name: String, tensor: RawTensor)] {
+        try ema.map { try $0.withAverages { model.stateDict() } } ?? model.stateDict()
+    }
+
+    /// What the run hands on: the best epoch's weights with early stopping, else the evaluated ones.
+    public func finalStateDict() throws -> [(name: String, tensor: RawTensor)] {
+        try bestWeights ?? evaluatedStateDict()
+    }
+
+    /// The validation of the weights `finalStateDict()` returns.
+    public var finalValidation: EvaluationResult? { bestValidation ?? lastValidation }
 
     /// A run that trained a class on no image, or validated on none, measures nothing: it is refused
     /// (after the first epoch, when every image has been read once) instead of reporting accuracy 0.

@@ -25,15 +25,21 @@ public struct TrainingCheckpoint {
         public var optimizerSteps: [String: Int]
         /// The settings and data set the run was started with; a resume with others is refused.
         public var fingerprint: String
+        public var earlyStopping: EarlyStopping?
+        public var bestValidation: EvaluationResult?
     }
 
     public static let formatVersion = 1
     static let stateKey = "graft.training_state"
-    static let modelPrefix = "model/", optimizerPrefix = "optimizer/"
+    static let modelPrefix = "model/", optimizerPrefix = "optimizer/", emaPrefix = "ema/", bestPrefix = "best/"
 
     public var state: State
     public var model: [(name: String, tensor: RawTensor)]
     public var optimizer: OptimizerState
+    /// The EMA's averages by parameter name (empty without EMA).
+    public var ema: [String: [Float]] = [:]
+    /// The best epoch's weights under early stopping (empty before one, or without it).
+    public var best: [(name: String, tensor: RawTensor)] = []
 
     public init(state: State, model: [(name: String, tensor: RawTensor)], optimizer: OptimizerState) {
         self.state = state
@@ -57,9 +63,12 @@ public struct TrainingCheckpoint {
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let json = String(decoding: try encoder.encode(state), as: UTF8.self)
         var tensors = model.map { (name: Self.modelPrefix + $0.name, tensor: $0.tensor) }
-        for (key, values) in optimizer.buffers.sorted(by: { $0.key < $1.key }) {
-            let data = values.withUnsafeBytes { ByteBuffer(copying: $0) }
-            tensors.append((Self.optimizerPrefix + key, try RawTensor(dtype: .float32, shape: [values.count], data: data)))
+        tensors += best.map { (name: Self.bestPrefix + $0.name, tensor: $0.tensor) }
+        for (prefix, vectors) in [(Self.optimizerPrefix, optimizer.buffers), (Self.emaPrefix, ema)] {
+            for (key, values) in vectors.sorted(by: { $0.key < $1.key }) {
+                let data = values.withUnsafeBytes { ByteBuffer(copying: $0) }
+                tensors.append((prefix + key, try RawTensor(dtype: .float32, shape: [values.count], data: data)))
+            }
         }
         let order = Safetensors.layoutOrder(of: tensors.map(\.tensor.dtype)).map { tensors[$0] }
         let (header, _) = try Safetensors.encodeHeader(
@@ -97,17 +106,26 @@ public struct TrainingCheckpoint {
         var model: [(name: String, tensor: RawTensor)] = []
         var optimizer = OptimizerState()
         optimizer.steps = state.optimizerSteps
+        var ema: [String: [Float]] = [:], best: [(name: String, tensor: RawTensor)] = []
         for name in file.names {
             let tensor = try file.tensor(named: name)
+            let vector = tensor.dtype == .float32 && tensor.shape.count == 1
             if name.hasPrefix(modelPrefix) {
                 model.append((String(name.dropFirst(modelPrefix.count)), tensor))
-            } else if name.hasPrefix(optimizerPrefix), tensor.dtype == .float32, tensor.shape.count == 1 {
+            } else if name.hasPrefix(bestPrefix) {
+                best.append((String(name.dropFirst(bestPrefix.count)), tensor))
+            } else if name.hasPrefix(optimizerPrefix), vector {
                 optimizer.buffers[String(name.dropFirst(optimizerPrefix.count))] = tensor.floatValues()
+            } else if name.hasPrefix(emaPrefix), vector {
+                ema[String(name.dropFirst(emaPrefix.count))] = tensor.floatValues()
             } else {
                 throw TrainingCheckpointError.notACheckpoint("unexpected tensor '\(name.prefix(200))'")
             }
         }
-        return TrainingCheckpoint(state: state, model: model, optimizer: optimizer)
+        var checkpoint = TrainingCheckpoint(state: state, model: model, optimizer: optimizer)
+        checkpoint.ema = ema
+        checkpoint.best = best
+        return checkpoint
     }
 }
 

@@ -21,6 +21,12 @@ struct FineTune: ParsableCommand {
     @Option(help: "one-cycle (fastai defaults), cosine[:WARMUP_STEPS], step:EPOCHS:GAMMA, constant.") var schedule = "one-cycle"
     @Option(help: "EPOCH:GROUP,… — unfreeze a layer group (index) or a module path when that epoch starts.")
     var unfreezeAt: String?
+    // Not `--ema`: that flag (shared by every command that opens a checkpoint) picks a checkpoint's stored EMA weights.
+    @Option(name: .customLong("model-ema"),
+            help: "Keep an exponential moving average of the weights with this decay (timm's --model-ema, ModelEmaV3 with warm-up; e.g. 0.999): validation and the saved store use it.")
+    var modelEMA: Double?
+    @Option(help: "Stop after this many epochs without a lower validation loss, and save the best epoch's weights (fastai EarlyStopping + SaveModel).")
+    var earlyStop: Int?
     @Option(help: "The fine-tuned .safetensors store. After every epoch a checkpoint is written beside it (OUT.checkpoint.safetensors).")
     var output: String
     @Flag(help: "Continue from the checkpoint beside --output (same command otherwise): the result is bit-identical to an uninterrupted run.")
@@ -40,6 +46,14 @@ struct FineTune: ParsableCommand {
             let parts = item.split(separator: ":", maxSplits: 1)
             guard parts.count == 2, let e = Int(parts[0]) else { throw ValidationError("--unfreeze-at: EPOCH:GROUP,…") }
             return (e, String(parts[1]))
+        }
+        if let modelEMA {
+            guard modelEMA > 0, modelEMA < 1 else { throw ValidationError("--model-ema: a decay between 0 and 1, such as 0.999") }
+            s.ema = modelEMA
+        }
+        if let earlyStop {
+            guard earlyStop >= 1 else { throw ValidationError("--early-stop: a patience of at least 1 epoch") }
+            s.earlyStopPatience = earlyStop
         }
         return s
     }
@@ -91,6 +105,13 @@ struct FineTune: ParsableCommand {
             throw ExitCode(130)
         }
 
+        if !json {
+            if let es = tuner.earlyStopping, let best = es.bestEpoch {
+                print((es.shouldStop ? "early stop: no lower validation loss in \(es.patience) epoch(s); " : "")
+                      + "keeping epoch \(best) (val loss " + String(format: "%.4f", es.bestLoss ?? .nan) + ")")
+            }
+            if let ema = tuner.ema { print("validated and saved with the EMA weights (decay up to \(ema.maximumDecay))") }
+        }
         let result = try reportingErrors(file: output) {
             try FineTuneOutput(tuner: tuner, arch: arch, preprocessing: choice, source: prepared.store)
         }

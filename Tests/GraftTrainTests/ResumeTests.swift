@@ -57,6 +57,10 @@ final class ResumeTests: XCTestCase {
             XCTAssertEqual(second.history.map(\.trainLoss), reference.history.map(\.trainLoss), "\(name) after \(k)")
             XCTAssertEqual(second.lastValidation, reference.lastValidation, "\(name) after \(k)")
             XCTAssertTrue(weights(second) == expected, "\(name) resumed after epoch \(k) is not bit-identical")
+            XCTAssertEqual(second.earlyStopping, reference.earlyStopping, "\(name) after \(k): early stopping state")
+            XCTAssertTrue(second.ema?.averages == reference.ema?.averages, "\(name) after \(k): EMA averages")
+            let final = { (t: FineTuner) in try t.finalStateDict().map { $0.tensor.data.withUnsafeBytes { Array($0) } } }
+            XCTAssertTrue(try final(second) == final(reference), "\(name) resumed after epoch \(k): another saved store")
         }
     }
 
@@ -74,6 +78,15 @@ final class ResumeTests: XCTestCase {
             s.optimizer = .adamw
             s.augment = false
             s.schedule = .cosine(warmupSteps: 2, minFactor: 0)
+        }
+    }
+
+    func testEMAAndEarlyStoppingResumeBitIdentically() throws {
+        try assertResumesExactly("ema") { s in
+            s.augment = false
+            s.ema = 0.9
+            s.earlyStopPatience = 2
+            s.learningRate = .single(0.5)
         }
     }
 
