@@ -87,7 +87,7 @@ private func rowMax(_ row: UnsafePointer<Float>, _ k: Int) -> Double {
     return m
 }
 
-private func logSumExp(_ row: UnsafePointer<Float>, _ k: Int) -> Double {
+func logSumExp(_ row: UnsafePointer<Float>, _ k: Int) -> Double {
     let m = rowMax(row, k)
     if !m.isFinite { return m }
     var total = 0.0

@@ -48,6 +48,11 @@ public struct FineTuneSettings: Sendable {
     public var ema: Double?
     /// Stop after this many epochs without a lower validation loss, keeping the best epoch's weights.
     public var earlyStopPatience: Int?
+    /// Class imbalance: draw training images with probability 1/count of their class (torch's
+    /// WeightedRandomSampler, with replacement), or weight the loss by n / (K · count) (sklearn's "balanced").
+    public var balance: Balance?
+
+    public enum Balance: String, Sendable, CaseIterable { case sampler, loss }
 
     public init() {}
 
@@ -59,6 +64,7 @@ public struct FineTuneSettings: Sendable {
         parts += ["weight decay \(weightDecay)", "schedule \(schedule)", "freeze \(freeze)", "bn \(bn.rawValue)"]
         if let ema { parts.append("ema \(ema)") }
         if let earlyStopPatience { parts.append("early stop \(earlyStopPatience)") }
+        if let balance { parts.append("balance \(balance.rawValue)") }
         if !unfreezeAt.isEmpty { parts.append("unfreeze " + unfreezeAt.map { "\($0.epoch):\($0.target)" }.joined(separator: ",")) }
         return parts.joined(separator: ", ")
     }

@@ -76,6 +76,9 @@ public final class FineTuner {
         earlyStopping = settings.earlyStopPatience.map { EarlyStopping(patience: $0) }
         let perEpoch = (data.train.count + loader.batchSize - 1) / loader.batchSize
         trainer = Trainer(model: model, settings: settings, totalSteps: perEpoch * max(settings.epochs, 1), stepsPerEpoch: perEpoch)
+        if settings.balance == .loss {
+            trainer.classWeights = ClassBalance.lossWeights(labels: data.train.map(\.label), classes: data.classes.count)
+        }
     }
 
     public var optimizer: Optimizer { trainer.optimizer }
@@ -125,6 +128,17 @@ public final class FineTuner {
         onEpoch(report, validation)
     }
 
+    /// The epoch's training images: all of them, or with `balance: .sampler` a class-balanced draw
+    /// with replacement of as many (the loader then shuffles them with the epoch's seed).
+    func trainingSamples(epoch: Int) -> [ImageFolder.Sample] {
+        guard settings.balance == .sampler else { return data.train }
+        let labels = data.train.map(\.label)
+        return ClassBalance.weightedDraw(labels: labels, classes: data.classes.count, count: labels.count, seed: balanceSeed(epoch))
+            .map { data.train[$0] }
+    }
+
+    func balanceSeed(_ epoch: Int) -> UInt64 { (settings.seed &+ UInt64(epoch)) ^ 0xB41A_4CE0_0000_0000 }
+
     /// The weights validation sees: the averages with EMA, else the live ones.
     func evaluatedStateDict() throws -> [(name: String, tensor: RawTensor)] {
         try ema.map { try $0.withAverages { model.stateDict() } } ?? model.stateDict()
@@ -162,7 +176,7 @@ public final class FineTuner {
 
     private func trainImages(epoch: Int, metrics: inout MetricsAccumulator, learn: LearnStep) throws {
         model.prepareTraining()
-        let batches = loader.batches(data.train, augment: settings.augment, shuffleSeed: settings.seed &+ UInt64(epoch))
+        let batches = loader.batches(trainingSamples(epoch: epoch), augment: settings.augment, shuffleSeed: settings.seed &+ UInt64(epoch))
         defer { batches.cancel() }
         let start = DispatchTime.now().uptimeNanoseconds
         var seen = 0, index = 0
@@ -182,6 +196,7 @@ public final class FineTuner {
         var order = Array(0..<n)
         var rng = SplitMix64(seed: settings.seed &+ UInt64(epoch))
         order.shuffle(using: &rng)
+        if settings.balance == .sampler { order = ClassBalance.weightedDraw(labels: labels, classes: data.classes.count, count: n, seed: balanceSeed(epoch)) }
         let values = features.values
         let start = DispatchTime.now().uptimeNanoseconds
         var seen = 0

@@ -16,6 +16,8 @@ public final class Trainer {
     public let totalSteps: Int
     public let stepsPerEpoch: Int
     public private(set) var step = 0
+    /// Per-class loss weights (`--balance loss`); nil is the plain loss.
+    public var classWeights: [Float]?
 
     /// Groups the model's parameters (standard, fine for layer decay, or custom boundaries), gives each
     /// group its learning rate, and splits off BatchNorm parameters and biases without weight decay
@@ -56,7 +58,8 @@ public final class Trainer {
     /// One optimizer step from logits the model just produced in training mode.
     /// `applyingSchedule: false` keeps the groups' rates as they are (the LR range test sets them).
     public func learn(logits: Tensor, labels: [Int], applyingSchedule: Bool = true) throws -> Float {
-        let (loss, grad) = try crossEntropy(logits: logits, targets: labels, labelSmoothing: labelSmoothing)
+        let (loss, grad) = try classWeights.map { try crossEntropy(logits: logits, targets: labels, labelSmoothing: labelSmoothing, classWeights: $0) }
+            ?? crossEntropy(logits: logits, targets: labels, labelSmoothing: labelSmoothing)
         optimizer.zeroGradients()
         try model.backward(grad)
         if applyingSchedule { applySchedule() }

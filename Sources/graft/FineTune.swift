@@ -25,6 +25,8 @@ struct FineTune: ParsableCommand {
     @Option(name: .customLong("model-ema"),
             help: "Keep an exponential moving average of the weights with this decay (timm's --model-ema, ModelEmaV3 with warm-up; e.g. 0.999): validation and the saved store use it.")
     var modelEMA: Double?
+    @Option(help: "Class imbalance: sampler (draw images with probability 1/count of their class, with replacement) or loss (weights n/(K·count)).")
+    var balance: FineTuneSettings.Balance?
     @Option(help: "Stop after this many epochs without a lower validation loss, and save the best epoch's weights (fastai EarlyStopping + SaveModel).")
     var earlyStop: Int?
     @Option(help: "The fine-tuned .safetensors store. After every epoch a checkpoint is written beside it (OUT.checkpoint.safetensors).")
@@ -51,6 +53,7 @@ struct FineTune: ParsableCommand {
             guard modelEMA > 0, modelEMA < 1 else { throw ValidationError("--model-ema: a decay between 0 and 1, such as 0.999") }
             s.ema = modelEMA
         }
+        s.balance = balance
         if let earlyStop {
             guard earlyStop >= 1 else { throw ValidationError("--early-stop: a patience of at least 1 epoch") }
             s.earlyStopPatience = earlyStop

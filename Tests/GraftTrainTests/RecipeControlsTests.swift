@@ -93,3 +93,55 @@ final class RecipeControlsTests: XCTestCase {
         if es.shouldStop { XCTAssertEqual(e.history.count, best + 1, "stops one epoch after the best with patience 1") }
     }
 }
+
+/// `--balance`: the weighted loss against torch's cross_entropy(weight=) (Fixtures/train/losses.json from
+/// tools/make_loss_fixtures.py), timm's soft-target loss, and the sampler's class frequencies.
+final class ClassBalanceTests: XCTestCase {
+    struct Fixture: Decodable {
+        struct Case: Decodable {
+            let kind: String
+            let label_smoothing: Float
+            let weight: [Float]?
+            let soft_targets: [Float]?
+            let loss: Float
+            let grad: [Float]
+        }
+        let n: Int, k: Int
+        let logits: [Float]
+        let targets: [Int]
+        let cases: [Case]
+    }
+
+    func testLossesEqualTorchAndTimm() throws {
+        let f = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("train/losses.json"))))
+        let logits = try Tensor(shape: [f.n, f.k], values: f.logits)
+        // sklearn's balanced weights (the fixture's torch expression rounds one of them 1 ulp differently).
+        for (a, b) in zip(ClassBalance.lossWeights(labels: f.targets, classes: f.k), try XCTUnwrap(f.cases[0].weight)) {
+            XCTAssertEqual(a, b, accuracy: 1e-6)
+        }
+        for c in f.cases {
+            let (loss, grad): (Float, Tensor)
+            if let w = c.weight {
+                (loss, grad) = try crossEntropy(logits: logits, targets: f.targets, labelSmoothing: c.label_smoothing, classWeights: w)
+            } else {
+                (loss, grad) = try softTargetCrossEntropy(logits: logits, targets: Tensor(shape: [f.n, f.k], values: try XCTUnwrap(c.soft_targets)))
+            }
+            XCTAssertEqual(loss, c.loss, accuracy: 2e-6, "\(c.kind) ε=\(c.label_smoothing)")
+            for (a, b) in zip(grad.values, c.grad) { XCTAssertEqual(a, b, accuracy: 1e-6, "\(c.kind) ε=\(c.label_smoothing) grad") }
+        }
+    }
+
+    func testTheSamplerDrawsClassesEvenly() {
+        // 90 % of one class: the draw is ~even, reproducible per seed, and different per seed.
+        let labels = Array(repeating: 0, count: 900) + Array(repeating: 1, count: 100)
+        let draw = ClassBalance.weightedDraw(labels: labels, classes: 2, count: 20_000, seed: 3)
+        let ones = draw.filter { labels[$0] == 1 }.count
+        XCTAssertEqual(Double(ones) / 20_000, 0.5, accuracy: 0.02)
+        XCTAssertEqual(draw, ClassBalance.weightedDraw(labels: labels, classes: 2, count: 20_000, seed: 3))
+        XCTAssertNotEqual(draw, ClassBalance.weightedDraw(labels: labels, classes: 2, count: 20_000, seed: 4))
+        // Within a class every sample is equally likely (each of the 100 minority samples ~100 times).
+        var perSample = [Int](repeating: 0, count: 1000)
+        for i in draw { perSample[i] += 1 }
+        XCTAssertTrue(perSample[900...].allSatisfy { (50...160).contains($0) }, "\(perSample[900...].min()!)…\(perSample[900...].max()!)")
+    }
+}
