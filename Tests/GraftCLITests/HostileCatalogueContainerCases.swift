@@ -139,6 +139,11 @@ enum ContainerCases {
         for (i, (name, bytes, reasons)) in pickles.enumerated() {
             out.append(HostileCase("pickle.\(name)", .bytes("\(name).pth", { T.zip(rawPickle: bytes()) }), C.nth(i), reasons))
         }
+        // A bare pickle is no format Graft reads: it is refused by its first bytes, never unpickled.
+        for (i, (module, name)) in TorchCases.forbidden.enumerated() {
+            out.append(HostileCase("rawpickle.\(module).\(name)", .bytes("raw_\(module)_\(name).pkl", { T.reduce(module, name) }),
+                                   i % 2 == 0 ? C.inspect : C.convert, ["unknown format"]))
+        }
         for (i, (name, bytes, reasons)) in legacy.enumerated() {
             out.append(HostileCase("legacy.\(name)", .bytes("\(name).pt", bytes), C.nth(i + 2), reasons))
         }
