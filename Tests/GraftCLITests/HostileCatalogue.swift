@@ -77,7 +77,7 @@ enum HostileInput: Sendable {
 enum HostileLimits {
     /// Wall time before the child is killed and the case fails as a hang.
     static let seconds: Double = 10
-    /// Peak resident set (wait4's ru_maxrss) a refusal may reach.
+    /// Peak resident set (GNU time's %M) a refusal may reach.
     static let residentBytes = 2 << 30
     /// Address space the child may map (prlimit --as): a runaway allocation fails fast instead of
     /// swapping the machine; it then shows as a crash, not as a pass.
@@ -139,7 +139,7 @@ enum HostileCatalogueRunner {
             return arg.replacingOccurrences(of: "{in}", with: input).replacingOccurrences(of: "{out}", with: outDir.path)
         }
         let run = ChildProcess.run(executable.path, argv, stdout: caseDir.appendingPathComponent("stdout"),
-                                   stderr: caseDir.appendingPathComponent("stderr"))
+                                   stderr: caseDir.appendingPathComponent("stderr"), usage: caseDir.appendingPathComponent("usage"))
         var problems: [String] = []
         let stderr = (try? String(contentsOf: caseDir.appendingPathComponent("stderr"), encoding: .utf8)) ?? "<not UTF-8>"
         log(c, run, stderr)
@@ -151,6 +151,9 @@ enum HostileCatalogueRunner {
         case .exit, .spawnFailed: break
         }
         if case .spawnFailed(let e) = run.end { problems.append("could not start graft: \(e)") }
+        if run.maxResidentBytes == 0 && fm.isExecutableFile(atPath: ChildProcess.time) {
+            problems.append("peak RSS not measured")
+        }
         if run.maxResidentBytes >= HostileLimits.residentBytes {
             problems.append("peak RSS \(run.maxResidentBytes >> 20) MiB")
         }
