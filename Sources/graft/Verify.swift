@@ -67,7 +67,8 @@ struct Verify: ParsableCommand {
         // A single CHW image (as `graft preprocess` writes it) is a batch of one.
         let shape = x.shape.count == 3 ? [1] + x.shape : x.shape
         let activation: OutputActivation = softmax ? .softmax : logits ? .linear : loaded.model.outputActivation
-        let got = try reportingErrors(file: model.checkpoint) {
+        // The checkpoint was accepted when it loaded: what the forward pass refuses is the input's shape.
+        let got = try reportingErrors(file: input) {
             try activation.apply(try loaded.model.logits(try Tensor(shape: shape, values: x.values)))
         }
         let compared = activation == .linear ? "logits" : "\(activation.name) outputs"

@@ -103,7 +103,8 @@ public enum ZooError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .unknownArch(let a):
-            return "unknown architecture '\(a)'; known: \(Zoo.archNames.joined(separator: ", ")), "
+            // The name may come from a file (a store's graft.arch): quoted with a bounded prefix.
+            return "unknown architecture \(SafeText.quoted(a, quote: "'", limit: 80)); known: \(Zoo.archNames.joined(separator: ", ")), "
                 + "or a family whose sizes are read from the checkpoint: \(Zoo.families.joined(separator: ", "))"
         case .implausibleSize(let arch, let declared):
             return "the sizes read from the checkpoint make a \(arch) network far larger than the \(declared) "
