@@ -12,13 +12,16 @@ public struct Batch {
 /// Decodes, augments and batches images on a background thread while the model computes.
 ///
 /// Training batches take the training recipe derived from the weights' eval preprocessing
-/// (`ImagePipeline.augment`: RandomResizedCrop, horizontal flip, the recipe's normalization);
+/// (`ImagePipeline.augment` with `recipe`: by default RandomResizedCrop, horizontal flip, the recipe's
+/// normalization), on the loader's background thread;
 /// evaluation batches take the eval preprocessing itself. Decoded images are
 /// kept (within a memory budget) so later epochs skip the JPEG/PNG decoding. An unreadable image is
 /// reported once through `onBadImage` and left out.
 public final class BatchLoader: @unchecked Sendable {
     public let pipeline: ImagePipeline
     public let batchSize: Int
+    /// The training augmentation (`--augment`); `light` (RandomResizedCrop + flip) unless set.
+    public var recipe: AugmentRecipe = .light
     public var onBadImage: (String, Error) -> Void = { _, _ in }
     private let lock = NSLock()
     private var decoded: [String: RGBImage] = [:]
@@ -51,10 +54,13 @@ public final class BatchLoader: @unchecked Sendable {
         var labels: [Int] = []
         let size = pipeline.size
         values.reserveCapacity(items.count * 3 * size * size)
-        var rng = SplitMix64(seed: seed)
+        // Each image draws from its own generator, seeded from the batch's: its augmentation depends on
+        // (seed, epoch, batch, position) only, not on how many draws the images before it took.
+        var seeds = SplitMix64(seed: seed)
         for item in items {
+            var rng = SplitMix64(seed: seeds.next())
             guard let image = image(item.path) else { continue }
-            let tensor = augment ? try pipeline.augment(image, using: &rng) : try pipeline.evaluate(image)
+            let tensor = augment ? try pipeline.augment(image, recipe: recipe, using: &rng) : try pipeline.evaluate(image)
             values += tensor.values
             labels.append(item.label)
         }

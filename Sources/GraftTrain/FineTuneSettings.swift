@@ -1,3 +1,4 @@
+import GraftImage
 import GraftModels
 
 /// Every choice of a fine-tuning run.
@@ -41,6 +42,8 @@ public struct FineTuneSettings: Sendable {
     public var unfreezeAt: [(epoch: Int, target: String)] = []
     public var bn: BNPolicy = .frozen
     public var augment = true
+    /// What augmenting means when `augment` is on (`--augment`): `light` (RandomResizedCrop + flip) by default.
+    public var augmentation: AugmentRecipe = .light
     /// Train the head on cached features even if augmentation is on (augmentation is then skipped).
     public var forceFeatureCache = false
     public var headDropout: Float?

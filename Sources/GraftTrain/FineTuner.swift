@@ -65,6 +65,7 @@ public final class FineTuner {
         self.data = data
         self.settings = settings
         self.loader = BatchLoader(pipeline: pipeline, batchSize: settings.batchSize)
+        loader.recipe = settings.augmentation
         if let p = settings.headDropout, p > 0 { model.setHeadDropout(Dropout(p)) }
         let perEpoch = (data.train.count + loader.batchSize - 1) / loader.batchSize
         trainer = Trainer(model: model, settings: settings, totalSteps: perEpoch * max(settings.epochs, 1), stepsPerEpoch: perEpoch)

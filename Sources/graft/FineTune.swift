@@ -41,7 +41,11 @@ struct FineTune: ParsableCommand {
     @Option(help: "EPOCH:GROUP,… — unfreeze a layer group (index) or a module path when that epoch starts.")
     var unfreezeAt: String?
     @Option(help: "BatchNorm inside frozen parts: frozen, train-affine (fastai train_bn) or train.") var bn: BNPolicy = .frozen
-    @Flag(help: "No RandomResizedCrop/flip augmentation.") var noAugment = false
+    @Option(help: ArgumentHelp(
+        "Training augmentation: none, light (rrc,flip), trivial (rrc,flip,trivial), randaugment (rrc,flip,randaugment:2:9), or a list such as rrc,flip,rotate:15,jitter:0.2:0.2:0.2,erase:0.25.",
+        valueName: "recipe"))
+    var augment = "light"
+    @Flag(help: "No augmentation (the same as --augment none).") var noAugment = false
     @Flag(help: "Train the head on cached backbone features (skips augmentation).") var cacheFeatures = false
     @Option(help: "Dropout before the new head.") var headDropout: Float?
     @Flag(help: "Start rows of classes whose names match the pretrained classes from the pretrained rows.")
@@ -77,7 +81,15 @@ struct FineTune: ParsableCommand {
             return (e, String(parts[1]))
         }
         s.bn = bn
-        s.augment = !noAugment && !cacheFeatures
+        let recipe: AugmentRecipe
+        do { recipe = try AugmentRecipe(parsing: noAugment ? "none" : augment) } catch {
+            throw ValidationError("--augment: \(error)")
+        }
+        if noAugment && augment != "light" && augment != "none" {
+            throw ValidationError("--no-augment contradicts --augment \(augment)")
+        }
+        s.augmentation = recipe
+        s.augment = !recipe.isNone && !cacheFeatures
         s.forceFeatureCache = cacheFeatures
         s.headDropout = headDropout
         return s
