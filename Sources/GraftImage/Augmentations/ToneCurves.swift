@@ -101,11 +101,27 @@ public enum ToneCurves {
 
     /// Applies one 256-entry table per channel, each made from that channel's histogram.
     private static func mapped(_ image: RGBImage, table: ([Int]) -> [UInt8]) -> RGBImage {
-        var histograms = [[Int]](repeating: [Int](repeating: 0, count: 256), count: 3)
-        for i in 0..<image.pixels.count { histograms[i % 3][Int(image.pixels[i])] += 1 }
-        let tables = histograms.map(table)
+        var counts = [Int](repeating: 0, count: 768)
+        image.pixels.withUnsafeBufferPointer { p in
+            counts.withUnsafeMutableBufferPointer { h in
+                for i in stride(from: 0, to: p.count, by: 3) {
+                    h[Int(p[i])] += 1
+                    h[256 + Int(p[i + 1])] += 1
+                    h[512 + Int(p[i + 2])] += 1
+                }
+            }
+        }
+        let lut = (0..<3).flatMap { c in table(Array(counts[(c * 256)..<(c * 256 + 256)])) }
         var out = image.pixels
-        for i in 0..<out.count { out[i] = tables[i % 3][Int(out[i])] }
+        lut.withUnsafeBufferPointer { t in
+            out.withUnsafeMutableBufferPointer { p in
+                for i in stride(from: 0, to: p.count, by: 3) {
+                    p[i] = t[Int(p[i])]
+                    p[i + 1] = t[256 + Int(p[i + 1])]
+                    p[i + 2] = t[512 + Int(p[i + 2])]
+                }
+            }
+        }
         return RGBImage(unchecked: image.width, height: image.height, pixels: out)
     }
 }
