@@ -55,6 +55,7 @@ final class AugmentExactnessTests: XCTestCase {
             XCTAssertEqual(sha256Hex(image.pixels), input.sha256, "input \(key) differs from Pillow's")
             out[key] = image
         }
+        XCTAssertEqual(out.count, 6, "three photos at two sizes")
         return out
     }
 
