@@ -38,16 +38,19 @@ public struct ClassificationPreset: Sendable, Equatable, Codable {
     /// The CHW float tensor for `image`. Throws only for an impossible preset (sizes below 1 or
     /// beyond `ImageLimits`, a zero std, mean/std counts other than 1 or 3).
     public func callAsFunction(_ image: RGBImage) throws -> ImageTensor {
-        let cropped: RGBImage
+        try ImageTransforms.normalize(ImageTransforms.toTensor(crop(image)), mean: mean, std: std)
+    }
+
+    /// The resize and crop alone: the 8-bit `cropSize`×`cropSize` image before normalization.
+    public func crop(_ image: RGBImage) throws -> RGBImage {
         switch cropMode {
         case .center:
             let resized = try ImageTransforms.resizeShorterSide(image, to: resizeSize, filter: interpolation)
-            cropped = try ImageTransforms.centerCrop(resized, size: cropSize)
+            return try ImageTransforms.centerCrop(resized, size: cropSize)
         case .squash, .border:
-            cropped = try TimmCrops.apply(cropMode, image, resizeSize: resizeSize, cropSize: cropSize,
-                                          filter: interpolation, mean: mean)
+            return try TimmCrops.apply(cropMode, image, resizeSize: resizeSize, cropSize: cropSize,
+                                       filter: interpolation, mean: mean)
         }
-        return try ImageTransforms.normalize(ImageTransforms.toTensor(cropped), mean: mean, std: std)
     }
 }
 

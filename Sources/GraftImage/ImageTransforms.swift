@@ -114,6 +114,25 @@ public enum ImageTransforms {
         return ImageTensor(unchecked: 3, height: image.height, width: image.width, values: values)
     }
 
+    /// `v2.ToDtype(torch.float32, scale=True)` after `PILToTensor`, the v2 training recipes' conversion:
+    /// each byte times float32(1/255) (`mul_(1.0 / 255)`), which differs from `toTensor`'s division by at
+    /// most one unit in the last place.
+    public static func toScaledTensor(_ image: RGBImage) -> ImageTensor {
+        let plane = image.width * image.height
+        let scale = Float(1.0 / 255.0)
+        var values = [Float](repeating: 0, count: plane * 3)
+        values.withUnsafeMutableBufferPointer { out in
+            image.pixels.withUnsafeBufferPointer { px in
+                for i in 0..<plane {
+                    out[i] = Float(px[3 * i]) * scale
+                    out[plane + i] = Float(px[3 * i + 1]) * scale
+                    out[2 * plane + i] = Float(px[3 * i + 2]) * scale
+                }
+            }
+        }
+        return ImageTensor(unchecked: 3, height: image.height, width: image.width, values: values)
+    }
+
     /// `F.normalize(tensor, mean, std)`: `(x - mean[c]) / std[c]` in float32, one value per
     /// channel (or one for all channels).
     public static func normalize(_ tensor: ImageTensor, mean: [Float], std: [Float]) throws -> ImageTensor {

@@ -12,13 +12,16 @@ public struct Batch {
 /// Decodes, augments and batches images on a background thread while the model computes.
 ///
 /// Training batches take the training recipe derived from the weights' eval preprocessing
-/// (`ImagePipeline.augment`: RandomResizedCrop, horizontal flip, the recipe's normalization);
+/// (`ImagePipeline.augment` with `recipe`: by default RandomResizedCrop, horizontal flip, the recipe's
+/// normalization), on the loader's background thread, the images of a batch in parallel;
 /// evaluation batches take the eval preprocessing itself. Decoded images are
 /// kept (within a memory budget) so later epochs skip the JPEG/PNG decoding. An unreadable image is
 /// reported once through `onBadImage` and left out.
 public final class BatchLoader: @unchecked Sendable {
     public let pipeline: ImagePipeline
     public let batchSize: Int
+    /// The training augmentation (`--augment`); `light` (RandomResizedCrop + flip) unless set.
+    public var recipe: AugmentRecipe = .light
     public var onBadImage: (String, Error) -> Void = { _, _ in }
     private let lock = NSLock()
     private var decoded: [String: RGBImage] = [:]
@@ -47,14 +50,24 @@ public final class BatchLoader: @unchecked Sendable {
     }
 
     func makeBatch(_ items: [ImageFolder.Sample], augment: Bool, seed: UInt64) throws -> Batch? {
+        // Each image draws from its own generator, seeded from the batch's: its augmentation depends on
+        // (seed, epoch, batch, position) only, so the images of a batch can be prepared in parallel.
+        var seeds = SplitMix64(seed: seed)
+        let imageSeeds = items.map { _ in seeds.next() }
+        let prepared = PreparedImages(count: items.count)
+        DispatchQueue.concurrentPerform(iterations: items.count) { i in
+            guard let image = image(items[i].path) else { return }
+            var rng = SplitMix64(seed: imageSeeds[i])
+            prepared.store(i, Result {
+                augment ? try pipeline.augment(image, recipe: recipe, using: &rng) : try pipeline.evaluate(image)
+            })
+        }
         var values: [Float] = []
         var labels: [Int] = []
         let size = pipeline.size
         values.reserveCapacity(items.count * 3 * size * size)
-        var rng = SplitMix64(seed: seed)
-        for item in items {
-            guard let image = image(item.path) else { continue }
-            let tensor = augment ? try pipeline.augment(image, using: &rng) : try pipeline.evaluate(image)
+        for (item, result) in zip(items, prepared.results) {
+            guard let tensor = try result?.get() else { continue }
             values += tensor.values
             labels.append(item.label)
         }
@@ -87,6 +100,20 @@ public final class BatchLoader: @unchecked Sendable {
     }
 
     public var badImages: Set<String> { lock.lock(); defer { lock.unlock() }; return bad }
+}
+
+/// The tensors of one batch's images as the parallel workers finish them (nil: an unreadable image).
+private final class PreparedImages: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var results: [Result<ImageTensor, Error>?]
+
+    init(count: Int) { results = Array(repeating: nil, count: count) }
+
+    func store(_ index: Int, _ result: Result<ImageTensor, Error>) {
+        lock.lock()
+        results[index] = result
+        lock.unlock()
+    }
 }
 
 /// Runs `make(i)` for i = 0, 1, … on a background thread, one item ahead of the consumer.

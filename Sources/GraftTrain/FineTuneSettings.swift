@@ -1,3 +1,4 @@
+import GraftImage
 import GraftModels
 
 /// Every choice of a fine-tuning run.
@@ -41,6 +42,8 @@ public struct FineTuneSettings: Sendable {
     public var unfreezeAt: [(epoch: Int, target: String)] = []
     public var bn: BNPolicy = .frozen
     public var augment = true
+    /// What augmenting means when `augment` is on (`--augment`): `light` (RandomResizedCrop + flip) by default.
+    public var augmentation: AugmentRecipe = .light
     /// Train the head on cached features even if augmentation is on (augmentation is then skipped).
     public var forceFeatureCache = false
     public var headDropout: Float?
@@ -62,6 +65,7 @@ public struct FineTuneSettings: Sendable {
         var parts = ["\(epochs) epochs", "batch \(batchSize)", "\(optimizer.rawValue) lr \(learningRate)"]
         if let layerDecay { parts[2] += " layer decay \(layerDecay)" }
         parts += ["weight decay \(weightDecay)", "schedule \(schedule)", "freeze \(freeze)", "bn \(bn.rawValue)"]
+        parts.append("augment " + (augment ? augmentation.description : "none"))
         if let ema { parts.append("ema \(ema)") }
         if let earlyStopPatience { parts.append("early stop \(earlyStopPatience)") }
         if let balance { parts.append("balance \(balance.rawValue)") }

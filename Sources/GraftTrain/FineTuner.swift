@@ -71,6 +71,7 @@ public final class FineTuner {
         self.data = data
         self.settings = settings
         self.loader = BatchLoader(pipeline: pipeline, batchSize: settings.batchSize)
+        loader.recipe = settings.augmentation
         if let p = settings.headDropout, p > 0 { model.setHeadDropout(Dropout(p)) }
         ema = settings.ema.map { ModelEMA(model.network.namedParameters(), decay: $0) }
         earlyStopping = settings.earlyStopPatience.map { EarlyStopping(patience: $0) }

@@ -137,7 +137,13 @@ public enum TrainingCheckpointError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .notACheckpoint(let why): return "not a Graft training checkpoint: \(why)"
         case .otherRun(let theirs, let ours):
-            return "the checkpoint belongs to another run (its settings and data: \(theirs.prefix(300)); this run's: \(ours.prefix(300)));"
+            // The first place the two descriptions part, with a little context on each side.
+            let same = zip(theirs, ours).prefix { $0 == $1 }.count
+            func around(_ s: String) -> String {
+                let from = s.index(s.startIndex, offsetBy: max(0, same - 30)), to = s.index(from, offsetBy: min(80, s.distance(from: from, to: s.endIndex)))
+                return "…" + s[from..<to] + "…"
+            }
+            return "the checkpoint belongs to another run (settings or data differ: the checkpoint has \(around(theirs)), this run \(around(ours)));"
                 + " start without --resume, or delete it"
         }
     }

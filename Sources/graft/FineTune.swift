@@ -65,7 +65,13 @@ struct FineTune: ParsableCommand {
         let prepared = try recipe.prepare(try settings())
         let (arch, dataset, choice, notes) = (prepared.arch, prepared.dataset, prepared.choice, prepared.notes)
         var s = prepared.settings
-        if lr == nil { s.learningRate = .single(try suggestLearningRate(prepared)) }
+        // Without --lr: the range test's valley (its chart is written with the other outputs, at the end).
+        var sweep: LRRangeRecorder?
+        if lr == nil {
+            let (rate, recorder) = try suggestLearningRate(prepared)
+            s.learningRate = .single(rate)
+            sweep = recorder
+        }
         let tuner = try prepared.tuner(s)
         let checkpoint = TrainingCheckpoint.path(for: output)
         tuner.checkpointPath = checkpoint
@@ -119,9 +125,15 @@ struct FineTune: ParsableCommand {
             try FineTuneOutput(tuner: tuner, arch: arch, preprocessing: choice, source: prepared.store)
         }
         let files = try reportingErrors(file: output) { try result.save(to: output) }
+        let chart = try sweep.map { recorder in
+            let path = AtomicFileWriter.directory(of: output) + "/"
+                + ((output as NSString).lastPathComponent as NSString).deletingPathExtension + ".lr-find.svg"
+            try reportingErrors(file: path) { try writeChart(recorder, chosen: .valley, to: path) }
+            return path
+        }
         if !json {
             if let table = result.confusionText { print(table, terminator: "") }
-            print("wrote " + files.all.joined(separator: ", "))
+            print("wrote " + (files.all + [chart].compactMap { $0 }).joined(separator: ", "))
         }
     }
 }

@@ -94,18 +94,13 @@ func writeChart(_ recorder: LRRangeRecorder, chosen: LRSuggestion.Method, to pat
 }
 
 extension FineTune {
-    /// `finetune` without --lr: the range test's valley suggestion, with its chart beside the output.
-    func suggestLearningRate(_ prepared: RecipeOptions.Prepared) throws -> Double {
+    /// `finetune` without --lr: the range test's valley suggestion, and the curve for the chart.
+    func suggestLearningRate(_ prepared: RecipeOptions.Prepared) throws -> (Double, LRRangeRecorder) {
         let recorder = try runRangeTest(prepared, LRRangeTest(), quiet: json)
         guard let valley = recorder.suggestions.first(where: { $0.method == .valley }) else {
             throw reportRefusal(file: recipe.data, "too few batches for a learning-rate suggestion; give --lr")
         }
-        let chart = AtomicFileWriter.directory(of: output) + "/" + ((output as NSString).lastPathComponent as NSString).deletingPathExtension + ".lr-find.svg"
-        try reportingErrors(file: chart) {
-            try FileManager.default.createDirectory(atPath: AtomicFileWriter.directory(of: chart), withIntermediateDirectories: true)
-            try writeChart(recorder, chosen: .valley, to: chart)
-        }
-        if !json { print("lr-find suggests --lr \(String(format: "%.3g", valley.learningRate)) (valley); chart: \(chart)") }
-        return valley.learningRate
+        if !json { print("lr-find suggests --lr \(String(format: "%.3g", valley.learningRate)) (valley)") }
+        return (valley.learningRate, recorder)
     }
 }

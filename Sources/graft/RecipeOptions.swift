@@ -29,7 +29,11 @@ struct RecipeOptions: ParsableArguments {
     @Option var labelSmoothing: Float = 0
     @Option(help: "none, backbone, or until:MODULE (freeze every module before it).") var freeze = "backbone"
     @Option(help: "BatchNorm inside frozen parts: frozen, train-affine (fastai train_bn) or train.") var bn: BNPolicy = .frozen
-    @Flag(help: "No RandomResizedCrop/flip augmentation.") var noAugment = false
+    @Option(help: ArgumentHelp(
+        "Training augmentation: none, light (rrc,flip), trivial (rrc,flip,trivial), randaugment (rrc,flip,randaugment:2:9), or a list such as rrc,flip,rotate:15,jitter:0.2:0.2:0.2,erase:0.25.",
+        valueName: "recipe"))
+    var augment = "light"
+    @Flag(help: "No augmentation (the same as --augment none).") var noAugment = false
     @Flag(help: "Train the head on cached backbone features (skips augmentation).") var cacheFeatures = false
     @Option(help: "Dropout before the new head.") var headDropout: Float?
     @Flag(help: "Start rows of classes whose names match the pretrained classes from the pretrained rows.")
@@ -51,7 +55,15 @@ struct RecipeOptions: ParsableArguments {
         guard let f = FreezeSpec(parsing: freeze) else { throw ValidationError("--freeze: none, backbone or until:MODULE") }
         s.freeze = f
         s.bn = bn
-        s.augment = !noAugment && !cacheFeatures
+        let recipe: AugmentRecipe
+        do { recipe = try AugmentRecipe(parsing: noAugment ? "none" : augment) } catch {
+            throw ValidationError("--augment: \(error)")
+        }
+        if noAugment && augment != "light" && augment != "none" {
+            throw ValidationError("--no-augment contradicts --augment \(augment)")
+        }
+        s.augmentation = recipe
+        s.augment = !recipe.isNone && !cacheFeatures
         s.forceFeatureCache = cacheFeatures
         s.headDropout = headDropout
         return s

@@ -49,7 +49,7 @@ final class DetectionCommandTests: CLITestCase {
     func testFineTuneAndPredictADetectedDenseNet() throws {
         let tuned = path("tuned.safetensors")
         let f = try graft(["finetune", "--checkpoint", densenet, "--data", TestPaths.fixture("demo/images"), "--epochs", "1",
-                           "--freeze", "until:features.denseblock2", "--output", tuned])
+                           "--freeze", "until:features.denseblock2", "--lr", "1e-3", "--output", tuned])
         XCTAssertEqual(f.status, 0, f.stderr)
         XCTAssertTrue(f.stdout.hasPrefix("densenet:"), f.stdout)
         let p = try graft(["predict", "--checkpoint", tuned, TestPaths.fixture("demo/images/val/grid/grid_000.png")])

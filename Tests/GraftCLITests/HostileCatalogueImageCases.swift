@@ -132,7 +132,7 @@ enum FolderCases {
         var out = folders.map { name, fill, reasons in
             HostileCase("finetune.\(name)", .folder("data_\(name)", fill),
                         ["finetune", "--arch", "resnet", "--weights", "ResNet18_Weights.IMAGENET1K_V1", "--checkpoint", "@torch/resnet18_mini.pth",
-                         "--data", "{in}", "--epochs", "1", "--batch", "2", "--output", "{out}/ft.safetensors"], reasons, warnsFirst: true)
+                         "--data", "{in}", "--epochs", "1", "--batch", "2", "--lr", "1e-3", "--output", "{out}/ft.safetensors"], reasons, warnsFirst: true)
         }
         out.append(HostileCase("finetune.data_is_file", .bytes("data.txt", { Array("x".utf8) }),
                                ["finetune", "--arch", "resnet", "--checkpoint", "@torch/resnet18_mini.pth", "--data", "{in}",

@@ -107,7 +107,7 @@ enum StoreCases {
                                    C.preprocess, reasons))
             if i % 3 == 0 {
                 out.append(HostileCase("store.preprocessing.\(name).finetune", .bytes("pp_\(name).safetensors", make),
-                                       ["finetune", "--checkpoint", "{in}", "--data", "@demo/images", "--epochs", "1",
+                                       ["finetune", "--checkpoint", "{in}", "--data", "@demo/images", "--epochs", "1", "--lr", "1e-3",
                                         "--output", "{out}/ft.safetensors"], reasons))
             }
         }

@@ -50,7 +50,7 @@ final class LRFindCommandTests: CLITestCase {
         let auto = path("auto/tuned.safetensors"), manual = path("manual/tuned.safetensors")
         let a = try graft(["finetune"] + recipe + ["--epochs", "2", "--output", auto])
         XCTAssertEqual(a.status, 0, a.stderr)
-        XCTAssertTrue(a.stdout.contains("lr-find suggests --lr"), a.stdout)
+        XCTAssertTrue(a.stdout.contains("lr-find suggests --lr") && a.stdout.contains("tuned.lr-find.svg"), a.stdout)
         XCTAssertTrue(FileManager.default.fileExists(atPath: path("auto/tuned.lr-find.svg")))
         let m = try graft(["finetune"] + recipe + ["--epochs", "2", "--output", manual,
                                                    "--lr", String(format: "%.17g", report.suggested)])

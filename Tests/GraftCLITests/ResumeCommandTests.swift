@@ -9,7 +9,7 @@ import XCTest
 final class ResumeCommandTests: CLITestCase {
     func arguments(_ output: String) -> [String] {
         ["finetune", "--arch", "resnet", "--checkpoint", TestPaths.fixture("demo/backbone.pth"), "--data", TestPaths.fixture("demo/images"),
-         "--epochs", "4", "--batch", "16", "--seed", "7", "--head-dropout", "0.3", "--freeze", "until:layer3", "--output", output]
+         "--epochs", "4", "--batch", "16", "--seed", "7", "--lr", "1e-3", "--head-dropout", "0.3", "--freeze", "until:layer3", "--output", output]
     }
 
     func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Process {
