@@ -15,8 +15,10 @@ public enum ChildLimits {
     private static func prctl(_ option: Int32, _ a2: UInt, _ a3: UInt, _ a4: UInt, _ a5: UInt) -> Int32
     #endif
 
-    /// Bounds this process: `memoryBytes` of address space (an allocation past it fails instead of
-    /// the machine swapping or the OOM killer choosing a victim), `cpuSeconds` of CPU time (SIGXCPU,
+    /// Bounds this process: `memoryBytes` of address space beyond what it has mapped now (an
+    /// allocation past it fails instead of the machine swapping or the OOM killer choosing a victim;
+    /// relative, because the runtime and OpenBLAS reserve a few hundred MiB of address space before
+    /// any work, little of it resident), `cpuSeconds` of CPU time (SIGXCPU,
     /// then SIGKILL a few seconds later: a backstop should the watchdog parent be gone), no core
     /// file, and SIGKILL when the parent dies, so a looping child never outlives it. `parent` is the
     /// pid that spawned this process: if it is gone already, this throws.
@@ -28,7 +30,8 @@ public enum ChildLimits {
             }
         }
         try set(Int32(RLIMIT_CORE.rawValue), 0, 0, "core file size")
-        try set(Int32(RLIMIT_AS.rawValue), memoryBytes, memoryBytes, "address space")
+        let limit = Checked.add(mappedBytes(), memoryBytes) ?? Int.max
+        try set(Int32(RLIMIT_AS.rawValue), limit, limit, "address space")
         try set(Int32(RLIMIT_CPU.rawValue), cpuSeconds, cpuSeconds + 5, "CPU time")
         #if os(Linux)
         // Not dumpable: no core even through a core_pattern pipe, which ignores RLIMIT_CORE.
@@ -40,6 +43,20 @@ public enum ChildLimits {
         if let parent, getppid() != parent {
             throw ChildLimitsError(what: "lifetime", reason: "the process that started it has ended")
         }
+    }
+}
+
+extension ChildLimits {
+    /// This process's address-space size (the first field of /proc/self/statm, in pages); 0 where
+    /// there is no such file.
+    static func mappedBytes() -> Int {
+        guard let file = fopen("/proc/self/statm", "r") else { return 0 }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 128)
+        guard fgets(&line, Int32(line.count), file) != nil else { return 0 }
+        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let pages = text.split(separator: " ").first.flatMap { Int($0) } ?? 0
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 }
 

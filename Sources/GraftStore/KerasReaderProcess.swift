@@ -18,7 +18,8 @@ import GraftSafetensors
 public enum KerasReaderProcess {
     /// The seconds the child may take (default 60).
     public static let timeoutVariable = "GRAFT_HDF5_TIMEOUT"
-    /// The child's address-space limit in MiB (default 4096 plus twice the file's size).
+    /// The address space in MiB the child may map beyond what it has at start-up, when it sets its
+    /// limits (default 4096 plus twice the file's size).
     public static let memoryVariable = "GRAFT_HDF5_MEMORY_MB"
     static let defaultTimeout = 60.0
 
