@@ -52,6 +52,27 @@ final class HDF5IsolationCommandTests: CLITestCase {
         }
     }
 
+    /// Every command that opens a checkpoint reads a Keras file through the watched process (a file
+    /// libhdf5 loops on would otherwise hold it for minutes).
+    func testEveryCommandThatOpensACheckpointIsWatched() throws {
+        let hang = TestPaths.fixture("keras/hostile/libhdf5_hang_global_heap.h5")
+        let npy = TestPaths.fixture("keras/resnet_mini.input.npy")
+        let commands = [
+            ["summary", "--checkpoint", hang],
+            ["predict", "--arch", "ResNet50", "--checkpoint", hang, TestPaths.fixture("demo/real/chelsea.jpg")],
+            ["verify", "--checkpoint", hang, "--input", npy, "--reference", npy],
+            ["export", hang, path("out.pt")],
+            ["export", "--format", "onnx", "--arch", "ResNet50", hang, path("out.onnx")],
+            ["features", "--arch", "ResNet50", "--checkpoint", hang, "--input", npy, "--layer", "pool", "--output", path("f.npy")],
+        ]
+        for command in commands {
+            let (run, seconds) = try graft(command, environment: ["GRAFT_HDF5_TIMEOUT": "1"])
+            assertRefused(run, naming: [hang, "within 1 s"])
+            XCTAssertLessThan(seconds, 10, "\(command)")
+            XCTAssertEqual(leftovers(), [], "\(command)")
+        }
+    }
+
     func testLibHDF5FaultsInTheChildAreRefusalsOfTheFile() throws {
         for name in ["libhdf5_crash_free_list.h5", "libhdf5_crash_btree2.h5"] {
             let file = TestPaths.fixture("keras/hostile/\(name)")
