@@ -73,7 +73,12 @@ public enum WatchedProcess {
         while true {
             let r = wait4(pid, &status, WNOHANG, &usage)
             if r == pid { break }
-            if r < 0 && errno != EINTR { throw WatchedProcessError.cannotStart(executable, reason: "wait4: \(errnoText())") }
+            if r < 0 && errno != EINTR {
+                // ECHILD when the host ignores SIGCHLD (children are then reaped unseen): the outcome is lost.
+                let reason = "wait4: \(errnoText())"
+                kill(pid, SIGKILL)
+                throw WatchedProcessError.cannotStart(executable, reason: reason)
+            }
             let left = deadline - monotonicSeconds()
             if left <= 0 {
                 kill(pid, SIGKILL)
