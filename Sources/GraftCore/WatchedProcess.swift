@@ -127,6 +127,11 @@ public enum WatchedProcess {
             copies.append(copy)
             posix_spawn_file_actions_adddup2(&actions, copy, child)
         }
+        #if os(Linux)
+        // Descriptors the host left inheritable are none of the child's business, and a hung child
+        // holding one (the end of a pipe someone waits on) would hold up more than this call.
+        _ = addCloseFrom(&actions, (passing.map(\.child).max() ?? 2) + 1)
+        #endif
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -146,6 +151,12 @@ public enum WatchedProcess {
         guard rc == 0 else { throw WatchedProcessError.cannotStart(executable, reason: String(cString: strerror(rc))) }
         return pid
     }
+
+    #if os(Linux)
+    /// glibc >= 2.34; missing from Swift's Glibc module, which lacks the _GNU_SOURCE declarations.
+    @_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+    private static func addCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
+    #endif
 
     static func monotonicSeconds() -> Double {
         var ts = timespec()

@@ -59,6 +59,17 @@ final class WatchedProcessTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: file, encoding: .utf8), "hello")
     }
 
+    func testTheChildGetsNoOtherInheritableDescriptor() throws {
+        // A host's inheritable descriptor (no close-on-exec) would otherwise reach the child.
+        let fd = open("/dev/null", O_RDONLY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        XCTAssertEqual(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0)
+        XCTAssertEqual(try sh("test -e /proc/$$/fd/\(fd) && exit 7; exit 0").ending, .exited(0))
+        let passed = try sh("test -e /proc/$$/fd/3 || exit 8; exit 0", passing: [(fd, 3)])
+        XCTAssertEqual(passed.ending, .exited(0))
+    }
+
     func testStderrIsCappedAndAChattyChildDoesNotBlock() throws {
         let outcome = try WatchedProcess.run(
             executable: "/bin/sh", arguments: ["-c", "head -c 1000000 /dev/zero >&2; exit 4"], timeout: 10, stderrLimit: 1000)
