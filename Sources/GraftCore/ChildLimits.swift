@@ -24,7 +24,10 @@ public enum ChildLimits {
     /// pid that spawned this process: if it is gone already, this throws.
     public static func apply(memoryBytes: Int, cpuSeconds: Int, parent: Int32?) throws {
         func set(_ resource: Int32, _ soft: Int, _ hard: Int, _ what: String) throws {
-            var limit = rlimit(rlim_cur: rlim_t(soft), rlim_max: rlim_t(hard))
+            // Never above a hard limit already in place (`ulimit -v`): raising one is not allowed.
+            var current = rlimit()
+            let ceiling = getrlimit(__rlimit_resource_t(resource), &current) == 0 ? current.rlim_max : rlim_t.max
+            var limit = rlimit(rlim_cur: min(rlim_t(soft), ceiling), rlim_max: min(rlim_t(hard), ceiling))
             guard setrlimit(__rlimit_resource_t(resource), &limit) == 0 else {
                 throw ChildLimitsError(what: what, reason: String(cString: strerror(errno)))
             }
