@@ -76,7 +76,7 @@ public final class WeightStore: @unchecked Sendable {
                     metadata: metadata, sourceHash: nil)
     }
 
-    /// Opens a safetensors store, a torch zip or legacy checkpoint, or (later) a Keras HDF5 file.
+    /// Opens a safetensors store, a torch zip or legacy checkpoint, or a Keras HDF5 file.
     public static func open(_ path: String, options: StoreOpenOptions = StoreOpenOptions()) throws -> WeightStore {
         let format = try detectFormat(path)
         let hash = options.hashSource ? SourceHash(path: path) : nil
@@ -141,6 +141,14 @@ public final class WeightStore: @unchecked Sendable {
     }
 
     private static func openKeras(_ path: String, hash: SourceHash?) throws -> WeightStore {
+        // libhdf5 may loop or fault on a corrupt file: in a watched child process when configured.
+        if let launch = KerasReaderProcess.configured { return try KerasReaderProcess.open(path, launch: launch, hash: hash) }
+        let (entries, metadata) = try kerasContents(path)
+        return WeightStore(sourcePath: path, format: .kerasH5, entries: entries, metadata: metadata, sourceHash: hash)
+    }
+
+    /// A Keras file's tensors (lazy, read through libhdf5 in this process) and store metadata.
+    static func kerasContents(_ path: String) throws -> (entries: [WeightEntry], metadata: StoreMetadata) {
         let keras = try KerasWeights.read(path: path)
         var metadata = StoreMetadata()
         metadata.sourceFile = (path as NSString).lastPathComponent
@@ -153,9 +161,7 @@ public final class WeightStore: @unchecked Sendable {
         if keras.classifierActivation == nil {
             metadata.notes.append("no model config: the classifier activation is taken as keras.applications' default, softmax")
         }
-        return WeightStore(sourcePath: path, format: .kerasH5,
-                           entries: keras.tensors.map { WeightEntry(name: $0.name, tensor: $0.tensor) },
-                           metadata: metadata, sourceHash: hash)
+        return (keras.tensors.map { WeightEntry(name: $0.name, tensor: $0.tensor) }, metadata)
     }
 
     /// A file named like a torchvision download carries the start of its sha256 in its name; a

@@ -14,11 +14,14 @@ struct GraftCommand: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [Inspect.self, Convert.self, Export.self, Verify.self, Predict.self, Preprocess.self, Bench.self,
-                      FineTune.self, LRFind.self, Features.self, Summary.self])
+                      FineTune.self, LRFind.self, Features.self, Summary.self, ReadHDF5.self])
 
     static func main() {
         BLASRuntime.stopLoadTimeThreads()
         FatalSignals.install()
+        // libhdf5 runs in a watched child: this same executable (/proc/self/exe in the child being
+        // spawned is still this image, even if the file was replaced since) with the hidden subcommand.
+        KerasReaderProcess.configure(executable: "/proc/self/exe", arguments: [ReadHDF5.name])
         Self.main(nil)
     }
 }
