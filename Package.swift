@@ -115,7 +115,7 @@ let package = Package(
         .target(name: "GraftModelsTestSupport", dependencies: ["GraftModels"], path: "Tests/GraftModelsTestSupport",
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "GraftKerasTests", dependencies: ["GraftKeras", "GraftModels", "GraftTestSupport", "GraftModelsTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftTestSupport"]),
+        .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "GraftModelsONNXTests", dependencies: ["GraftModelsONNX", "GraftModels", "GraftONNX", "GraftStore", "GraftTestSupport", "GraftModelsTestSupport"]),
         .testTarget(name: "GraftCLITests", dependencies: ["graft", "GraftStore", "GraftTestSupport"]),
     ]

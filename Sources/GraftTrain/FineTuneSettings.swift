@@ -54,6 +54,8 @@ public struct FineTuneSettings: Sendable {
     /// Class imbalance: draw training images with probability 1/count of their class (torch's
     /// WeightedRandomSampler, with replacement), or weight the loss by n / (K · count) (sklearn's "balanced").
     public var balance: Balance?
+    /// MixUp / CutMix (timm's Mixup in batch mode); off unless an alpha is set.
+    public var mixup = MixUpSettings()
 
     public enum Balance: String, Sendable, CaseIterable { case sampler, loss }
 
@@ -69,6 +71,8 @@ public struct FineTuneSettings: Sendable {
         if let ema { parts.append("ema \(ema)") }
         if let earlyStopPatience { parts.append("early stop \(earlyStopPatience)") }
         if let balance { parts.append("balance \(balance.rawValue)") }
+        if mixup.mixupAlpha > 0 { parts.append("mixup \(mixup.mixupAlpha)") }
+        if mixup.cutmixAlpha > 0 { parts.append("cutmix \(mixup.cutmixAlpha)") }
         if !unfreezeAt.isEmpty { parts.append("unfreeze " + unfreezeAt.map { "\($0.epoch):\($0.target)" }.joined(separator: ",")) }
         return parts.joined(separator: ", ")
     }

@@ -16,17 +16,17 @@ extension FineTuner {
             model.random.generator = random
         }
         try Freezing.apply(model, freeze: settings.freeze, unfrozen: [], bn: settings.bn)
-        let useCache = (settings.forceFeatureCache || !settings.augment) && Freezing.bodyIsFixed(model)
+        let useCache = usesFeatureCache
         var recorder = LRRangeRecorder(test)
         var pass = 0
         while !recorder.isFinished {
             pass += 1
             let before = recorder.learningRates.count
             var metrics = MetricsAccumulator(classes: data.classes.count)
-            try trainOneEpoch(pass, useCache: useCache, metrics: &metrics) { [trainer, optimizer] logits, labels in
+            try trainOneEpoch(pass, useCache: useCache, metrics: &metrics) { [trainer, optimizer] logits, targets in
                 let lr = recorder.nextLearningRate
                 for g in optimizer.groups { g.learningRate = Float(lr) }
-                let loss = try trainer.learn(logits: logits, labels: labels, applyingSchedule: false)
+                let loss = try trainer.learn(logits: logits, targets: targets, applyingSchedule: false)
                 let goOn = recorder.record(loss: loss)
                 onBatch(recorder.learningRates.count, lr, recorder.smoothedLosses.last ?? loss)
                 return goOn ? loss : nil

@@ -99,12 +99,12 @@ public final class FineTuner {
     public func runEpoch(_ epoch: Int) throws {
         for (e, target) in settings.unfreezeAt where e == epoch { unfrozen += try parameters(for: target) }
         try Freezing.apply(model, freeze: settings.freeze, unfrozen: unfrozen, bn: settings.bn)
-        let useCache = (settings.forceFeatureCache || !settings.augment) && Freezing.bodyIsFixed(model)
+        let useCache = usesFeatureCache
         if !useCache { cache = nil }
         let start = DispatchTime.now().uptimeNanoseconds
         var train = MetricsAccumulator(classes: data.classes.count)
-        let learn: LearnStep = { [trainer, ema] logits, labels in
-            let loss = try trainer.learn(logits: logits, labels: labels)
+        let learn: LearnStep = { [trainer, ema] logits, targets in
+            let loss = try trainer.learn(logits: logits, targets: targets)
             ema?.update(step: trainer.step)
             return loss
         }
@@ -127,6 +127,22 @@ public final class FineTuner {
         history.append(report)
         epochsDone = epoch
         onEpoch(report, validation)
+    }
+
+    /// Whether the head trains on cached body features: the body is fixed and nothing changes the
+    /// images between epochs (no augmentation, no MixUp/CutMix), or the run asked for it.
+    var usesFeatureCache: Bool {
+        (settings.forceFeatureCache || (!settings.augment && !settings.mixup.isEnabled)) && Freezing.bodyIsFixed(model)
+    }
+
+    /// The batch mixed by MixUp/CutMix (with a stream seeded by the run's seed, the epoch and the
+    /// batch, so a resumed run mixes identically), and its targets.
+    func mixed(_ images: Tensor, _ labels: [Int], epoch: Int, batch: Int) throws -> (Tensor, BatchTargets) {
+        guard settings.mixup.isEnabled, images.shape.count == 4 else { return (images, BatchTargets(labels: labels)) }
+        var rng = SplitMix64(seed: (settings.seed &+ UInt64(epoch)) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(batch) ^ 0x3D1C_0000)
+        let p = MixUp.sample(settings.mixup, height: images.shape[2], width: images.shape[3], using: &rng)
+        let soft = try MixUp.targets(labels: labels, classes: data.classes.count, lam: p.lam, smoothing: settings.labelSmoothing)
+        return (try MixUp.mix(images, p), BatchTargets(labels: labels, soft: soft))
     }
 
     /// The epoch's training images: all of them, or with `balance: .sampler` a class-balanced draw
@@ -163,7 +179,7 @@ public final class FineTuner {
     }
 
     /// One optimizer step from a batch's logits and labels; nil stops the epoch (the LR range test).
-    typealias LearnStep = (_ logits: Tensor, _ labels: [Int]) throws -> Float?
+    typealias LearnStep = (_ logits: Tensor, _ targets: BatchTargets) throws -> Float?
 
     /// One pass over the training data: on cached features when `useCache`, else on (augmented) images.
     func trainOneEpoch(_ epoch: Int, useCache: Bool, metrics: inout MetricsAccumulator, learn: LearnStep) throws {
@@ -182,8 +198,9 @@ public final class FineTuner {
         let start = DispatchTime.now().uptimeNanoseconds
         var seen = 0, index = 0
         while let batch = try batches.nextBatch() {
-            let logits = try model.forward(batch.images)
-            guard let loss = try learn(logits, batch.labels) else { return }
+            let (images, targets) = try mixed(batch.images, batch.labels, epoch: epoch, batch: index)
+            let logits = try model.forward(images)
+            guard let loss = try learn(logits, targets) else { return }
             metrics.add(logits: logits, targets: batch.labels, meanLoss: loss)
             seen += batch.labels.count
             index += 1
@@ -210,7 +227,7 @@ public final class FineTuner {
             let x = try Tensor(shape: [chunk.count, f], values: rows)
             let y = chunk.map { labels[$0] }
             let logits = try model.head(x)
-            guard let loss = try learn(logits, y) else { return }
+            guard let loss = try learn(logits, BatchTargets(labels: y)) else { return }
             metrics.add(logits: logits, targets: y, meanLoss: loss)
             seen += y.count
             report(epoch: epoch, batch: i + 1, of: chunks.count, loss: metrics.meanLoss, seen: seen, since: start)

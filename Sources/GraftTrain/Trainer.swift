@@ -58,7 +58,15 @@ public final class Trainer {
     /// One optimizer step from logits the model just produced in training mode.
     /// `applyingSchedule: false` keeps the groups' rates as they are (the LR range test sets them).
     public func learn(logits: Tensor, labels: [Int], applyingSchedule: Bool = true) throws -> Float {
-        let (loss, grad) = try classWeights.map { try crossEntropy(logits: logits, targets: labels, labelSmoothing: labelSmoothing, classWeights: $0) }
+        try learn(logits: logits, targets: BatchTargets(labels: labels), applyingSchedule: applyingSchedule)
+    }
+
+    /// One step on hard labels (cross-entropy, class-weighted with `classWeights`) or on MixUp/CutMix
+    /// soft targets (timm's SoftTargetCrossEntropy; smoothing is already in them).
+    public func learn(logits: Tensor, targets: BatchTargets, applyingSchedule: Bool = true) throws -> Float {
+        let labels = targets.labels
+        let (loss, grad) = try targets.soft.map { try softTargetCrossEntropy(logits: logits, targets: $0) }
+            ?? classWeights.map { try crossEntropy(logits: logits, targets: labels, labelSmoothing: labelSmoothing, classWeights: $0) }
             ?? crossEntropy(logits: logits, targets: labels, labelSmoothing: labelSmoothing)
         optimizer.zeroGradients()
         try model.backward(grad)
@@ -78,5 +86,16 @@ public final class Trainer {
             if let m = momentum { g.momentum = Float(m) }
         }
         step += 1
+    }
+}
+
+/// A batch's targets: its labels (metrics use them), and MixUp/CutMix soft targets when the batch was mixed.
+public struct BatchTargets {
+    public let labels: [Int]
+    public let soft: Tensor?
+
+    public init(labels: [Int], soft: Tensor? = nil) {
+        self.labels = labels
+        self.soft = soft
     }
 }

@@ -36,6 +36,9 @@ struct RecipeOptions: ParsableArguments {
     @Flag(help: "No augmentation (the same as --augment none).") var noAugment = false
     @Flag(help: "Train the head on cached backbone features (skips augmentation).") var cacheFeatures = false
     @Option(help: "Dropout before the new head.") var headDropout: Float?
+    @Option(help: "MixUp with λ ~ Beta(ALPHA, ALPHA) per batch (timm's --mixup; e.g. 0.8).") var mixup: Double?
+    @Option(help: "CutMix with λ ~ Beta(ALPHA, ALPHA) per batch (timm's --cutmix; e.g. 1.0); with --mixup, half the batches each.")
+    var cutmix: Double?
     @Flag(help: "Start rows of classes whose names match the pretrained classes from the pretrained rows.")
     var keepMatchingClasses = false
 
@@ -66,6 +69,13 @@ struct RecipeOptions: ParsableArguments {
         s.augment = !recipe.isNone && !cacheFeatures
         s.forceFeatureCache = cacheFeatures
         s.headDropout = headDropout
+        for (flag, alpha) in [("--mixup", mixup), ("--cutmix", cutmix)] {
+            if let alpha, !(alpha > 0 && alpha.isFinite) { throw ValidationError("\(flag): an alpha above 0, such as 0.8 or 1.0") }
+        }
+        s.mixup = MixUpSettings(mixupAlpha: mixup ?? 0, cutmixAlpha: cutmix ?? 0)
+        if s.mixup.isEnabled && cacheFeatures {
+            throw ValidationError("--mixup/--cutmix mix images: they cannot train on --cache-features")
+        }
         return s
     }
 

@@ -90,6 +90,14 @@ final class ResumeTests: XCTestCase {
         }
     }
 
+    func testMixUpCutMixAndBalancedSamplingResumeBitIdentically() throws {
+        try assertResumesExactly("mix") { s in
+            s.mixup = MixUpSettings(mixupAlpha: 0.8, cutmixAlpha: 1.0)
+            s.balance = .sampler
+            s.labelSmoothing = 0.1
+        }
+    }
+
     func testAnotherRunsCheckpointIsRefused() throws {
         let first = try tuner { $0.epochs = 1 }
         let path = dir.appendingPathComponent("one.checkpoint.safetensors").path
