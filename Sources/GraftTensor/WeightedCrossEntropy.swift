@@ -62,3 +62,15 @@ public func softTargetCrossEntropy(logits: Tensor, targets: Tensor) throws -> (l
     }
     return (Float(loss / Double(n)), grad)
 }
+
+/// The mean of the rows of a `[V, K]` tensor (test-time augmentation's averaged probabilities), summed
+/// in float32 row after row and divided by V, as `probs.mean(0)` does for a few rows.
+public func meanOfRows(_ t: Tensor) throws -> [Float] {
+    try checkRank("meanOfRows", "(V, K)", t, 2)
+    let v = t.shape[0], k = t.shape[1]
+    guard v >= 1 else { throw TensorError.invalidShape(op: "meanOfRows", shape: t.shape) }
+    let x = t.values
+    var sum = [Float](repeating: 0, count: k)
+    for r in 0..<v { for j in 0..<k { sum[j] += x[r * k + j] } }
+    return sum.map { $0 / Float(v) }
+}

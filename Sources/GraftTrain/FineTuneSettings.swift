@@ -56,6 +56,8 @@ public struct FineTuneSettings: Sendable {
     public var balance: Balance?
     /// MixUp / CutMix (timm's Mixup in batch mode); off unless an alpha is set.
     public var mixup = MixUpSettings()
+    /// Test-time augmentation of the validation images (flip: the image and its mirror, probabilities averaged).
+    public var tta: TTAMode?
 
     public enum Balance: String, Sendable, CaseIterable { case sampler, loss }
 
@@ -73,6 +75,7 @@ public struct FineTuneSettings: Sendable {
         if let balance { parts.append("balance \(balance.rawValue)") }
         if mixup.mixupAlpha > 0 { parts.append("mixup \(mixup.mixupAlpha)") }
         if mixup.cutmixAlpha > 0 { parts.append("cutmix \(mixup.cutmixAlpha)") }
+        if let tta { parts.append("tta \(tta.rawValue)") }
         if !unfreezeAt.isEmpty { parts.append("unfreeze " + unfreezeAt.map { "\($0.epoch):\($0.target)" }.joined(separator: ",")) }
         return parts.joined(separator: ", ")
     }

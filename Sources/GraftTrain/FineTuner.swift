@@ -129,6 +129,18 @@ public final class FineTuner {
         onEpoch(report, validation)
     }
 
+    /// Test-time augmentation in validation (`tta: .flip`): log of the mean of the probabilities of the
+    /// batch and its mirror image — "logits" whose softmax is that mean, so loss and metrics apply as they are.
+    func flipAveragedLogProbabilities(_ images: Tensor) throws -> Tensor {
+        let shape = images.shape
+        guard shape.count == 4 else { return try model.logits(images) }
+        let w = shape[3], x = images.values
+        var mirrored = x
+        for row in stride(from: 0, to: x.count, by: w) { for j in 0..<w { mirrored[row + j] = x[row + w - 1 - j] } }
+        let a = try softmax(model.logits(images)).values, b = try softmax(model.logits(Tensor(shape: shape, values: mirrored))).values
+        return try Tensor(shape: [shape[0], a.count / max(shape[0], 1)], values: zip(a, b).map { Float(log(Double(($0 + $1) / 2))) })
+    }
+
     /// Whether the head trains on cached body features: the body is fixed and nothing changes the
     /// images between epochs (no augmentation, no MixUp/CutMix), or the run asked for it.
     var usesFeatureCache: Bool {
@@ -261,7 +273,7 @@ public final class FineTuner {
     public func validate(useCache: Bool) throws -> EvaluationResult {
         var metrics = MetricsAccumulator(classes: data.classes.count)
         model.setTraining(false)
-        if useCache, let cached = cache {
+        if useCache, settings.tta == nil, let cached = cache {
             let labels = cached.valLabels
             if !labels.isEmpty {
                 let logits = try model.head(cached.val)
@@ -272,7 +284,7 @@ public final class FineTuner {
             let batches = loader.batches(data.validation, augment: false, shuffleSeed: nil)
             defer { batches.cancel() }
             while let b = try batches.nextBatch() {
-                let logits = try model.logits(b.images)
+                let logits = try settings.tta == .flip ? flipAveragedLogProbabilities(b.images) : model.logits(b.images)
                 let (loss, _) = try crossEntropy(logits: logits, targets: b.labels, labelSmoothing: settings.labelSmoothing)
                 metrics.add(logits: logits, targets: b.labels, meanLoss: loss)
             }

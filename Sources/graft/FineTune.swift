@@ -27,6 +27,8 @@ struct FineTune: ParsableCommand {
     var modelEMA: Double?
     @Option(help: "Class imbalance: sampler (draw images with probability 1/count of their class, with replacement) or loss (weights n/(K·count)).")
     var balance: FineTuneSettings.Balance?
+    @Option(help: "Validate with test-time augmentation: flip (each image and its mirror, probabilities averaged).")
+    var tta: TTAMode?
     @Option(help: "Stop after this many epochs without a lower validation loss, and save the best epoch's weights (fastai EarlyStopping + SaveModel).")
     var earlyStop: Int?
     @Option(help: "The fine-tuned .safetensors store. After every epoch a checkpoint is written beside it (OUT.checkpoint.safetensors).")
@@ -54,6 +56,10 @@ struct FineTune: ParsableCommand {
             s.ema = modelEMA
         }
         s.balance = balance
+        if let tta {
+            guard tta == .flip else { throw ValidationError("--tta: validation takes flip (ten-crop is for predict)") }
+            s.tta = tta
+        }
         if let earlyStop {
             guard earlyStop >= 1 else { throw ValidationError("--early-stop: a patience of at least 1 epoch") }
             s.earlyStopPatience = earlyStop

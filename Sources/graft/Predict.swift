@@ -16,6 +16,8 @@ struct Predict: ParsableCommand {
     @Option(help: "How many classes to show per image.") var top = 5
 
     @Flag(help: "Print JSON.") var json = false
+    @Option(help: "Test-time augmentation: flip (the crop and its mirror) or ten-crop (torchvision's TenCrop); probabilities are averaged.")
+    var tta: TTAMode?
 
     struct Prediction: Encodable { let index: Int; let label: String; let probability: Float }
     struct Result: Encodable { let image: String; let predictions: [Prediction] }
@@ -27,11 +29,14 @@ struct Predict: ParsableCommand {
         }
         var results: [Result] = []
         for path in images {
-            let tensor = try reportingErrors(file: path) { try choice.pipeline.evaluate(try ImageDecoder.decode(path: path)) }
-            let logits = try reportingErrors(file: path) {
-                try loaded.model.logits(try Tensor(shape: [1] + tensor.shape, values: tensor.values))
+            let views = try reportingErrors(file: path) { () throws -> [ImageTensor] in
+                let image = try ImageDecoder.decode(path: path)
+                return try tta.map { try choice.pipeline.views(image, $0) } ?? [choice.pipeline.evaluate(image)]
             }
-            let probs = try softmax(logits).values
+            let probs = try reportingErrors(file: path) { () throws -> [Float] in
+                let batch = try Tensor(shape: [views.count] + views[0].shape, values: views.flatMap(\.values))
+                return try meanOfRows(softmax(loaded.model.logits(batch)))
+            }
             let best = TopK.indices(probs, k: min(top, probs.count))
             let names = choice.classes.flatMap { $0.count == probs.count ? $0 : nil }
             results.append(Result(image: path, predictions: best.map {

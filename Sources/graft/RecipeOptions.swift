@@ -5,6 +5,7 @@ import Graft
 extension BNPolicy: ExpressibleByArgument {}
 extension FineTuneSettings.OptimizerKind: ExpressibleByArgument {}
 extension LRSuggestion.Method: ExpressibleByArgument {}
+extension TTAMode: ExpressibleByArgument {}
 extension FineTuneSettings.Balance: ExpressibleByArgument {}
 
 /// What `finetune` and `lr-find` share: the model, the data, and the recipe (optimizer, freezing,

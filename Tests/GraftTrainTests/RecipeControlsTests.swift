@@ -145,3 +145,35 @@ final class ClassBalanceTests: XCTestCase {
         XCTAssertTrue(perSample[900...].allSatisfy { (50...160).contains($0) }, "\(perSample[900...].min()!)…\(perSample[900...].max()!)")
     }
 }
+
+/// `finetune --tta flip`: validation averages each image's probabilities with its mirror's, the same
+/// numbers `predict --tta flip` gives (checked against PyTorch in TTACommandTests).
+final class ValidationTTATests: XCTestCase {
+    func testFlipValidationEqualsPerImageTTA() throws {
+        let preset = ClassificationPreset(resizeSize: 40, cropSize: 32, interpolation: .bilinear,
+                                          mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
+        let model = try ModelLoader.load(arch: "resnet", store: WeightStore.open(TestPaths.fixture("demo/backbone.pth"))).model
+        let data = try ImageFolder.load(TestPaths.fixture("demo/images"))
+        try HeadReplacement.replace(model, classes: data.classes, seed: 2)
+        var s = FineTuneSettings()
+        s.tta = .flip
+        let tuner = try FineTuner(model: model, data: data, pipeline: .torchvision(preset), settings: s)
+        tuner.loader.onBadImage = { _, _ in }
+        let result = try tuner.validate(useCache: false)
+        var loss = 0.0, hits = 0, count = 0
+        for sample in data.validation {
+            guard let image = try? ImageDecoder.decode(path: sample.path) else { continue }
+            let views = try ImagePipeline.torchvision(preset).views(image, .flip)
+            let batch = try Tensor(shape: [views.count] + views[0].shape, values: views.flatMap(\.values))
+            let p = try meanOfRows(softmax(model.logits(batch)))
+            loss -= log(Double(p[sample.label]))
+            hits += p.indices.max { p[$0] < p[$1] } == sample.label ? 1 : 0
+            count += 1
+        }
+        XCTAssertEqual(result.count, count)
+        XCTAssertEqual(result.accuracy, Double(hits) / Double(count), accuracy: 1e-12)
+        XCTAssertEqual(result.loss, loss / Double(count), accuracy: 1e-5)
+        let plain = try FineTuner(model: model, data: data, pipeline: .torchvision(preset), settings: FineTuneSettings()).validate(useCache: false)
+        XCTAssertNotEqual(plain.loss, result.loss, "the mirror views change the numbers")
+    }
+}
