@@ -67,6 +67,8 @@ public final class FineTuner {
     private var cache: (train: Tensor, trainLabels: [Int], val: Tensor, valLabels: [Int])?
 
     public init(model: Model, data: ImageFolder, pipeline: ImagePipeline, settings: FineTuneSettings) throws {
+        // One class is no classification: every softmax is 1 and nothing can be learned or measured.
+        guard data.classes.count >= 2 else { throw FineTuneError.singleClass(data.classes.first ?? "", folder: data.root) }
         self.model = model
         self.data = data
         self.settings = settings
@@ -327,6 +329,7 @@ public enum FineTuneError: Error, CustomStringConvertible, Equatable {
     case classWithoutReadableImages(String, folder: String)
     case noReadableValidationImages(folder: String)
     case noTrainingBatches(folder: String)
+    case singleClass(String, folder: String)
 
     public var description: String {
         switch self {
@@ -335,6 +338,7 @@ public enum FineTuneError: Error, CustomStringConvertible, Equatable {
         case .classWithoutReadableImages(let c, _): return "class '\(c.prefix(200))' has no readable training image"
         case .noReadableValidationImages: return "no validation image could be read"
         case .noTrainingBatches: return "no training image could be read"
+        case .singleClass(let c, _): return "only one class ('\(c.prefix(200))'): fine-tuning needs at least two class folders"
         }
     }
 }

@@ -91,9 +91,14 @@ struct RecipeOptions: ParsableArguments {
         let notes: [String]
 
         /// A tuner over the prepared model with `settings`, warning about unreadable images.
+        /// A tuner over the prepared model with `settings`, warning about unreadable images (the first
+        /// `BadImageWarnings.limit`, then one line saying how many more were skipped).
         func tuner(_ settings: FineTuneSettings) throws -> FineTuner {
-            let t = try FineTuner(model: model, data: dataset, pipeline: choice.pipeline, settings: settings)
-            t.loader.onBadImage = { _, error in printError("graft: warning: \(String(describing: error).escapedForTerminal) (skipped)") }
+            let t = try reportingErrors(file: dataset.root) {
+                try FineTuner(model: model, data: dataset, pipeline: choice.pipeline, settings: settings)
+            }
+            let warnings = BadImageWarnings()
+            t.loader.onBadImage = { _, error in warnings.report(error) }
             return t
         }
     }
@@ -108,5 +113,25 @@ struct RecipeOptions: ParsableArguments {
         let notes = try HeadReplacement.replace(loaded.model, classes: dataset.classes, seed: seed,
                                                 keepMatchingClasses: keepMatchingClasses, pretrainedClasses: choice.classes)
         return Prepared(store: store, arch: arch, model: loaded.model, settings: s, choice: choice, dataset: dataset, notes: notes)
+    }
+}
+
+/// Warnings for unreadable images, bounded: a folder of thousands of broken files gives a few lines,
+/// not thousands.
+final class BadImageWarnings: @unchecked Sendable {
+    static let limit = 10
+    private var count = 0
+    private let lock = NSLock()
+
+    func report(_ error: Error) {
+        lock.lock()
+        count += 1
+        let n = count
+        lock.unlock()
+        if n <= Self.limit {
+            printError("graft: warning: \(String(describing: error).escapedForTerminal) (skipped)")
+        } else if n == Self.limit + 1 {
+            printError("graft: warning: more unreadable images are skipped without a warning each")
+        }
     }
 }

@@ -163,6 +163,8 @@ enum HostileCatalogueRunner {
             let warnings = c.warnsFirst ? lines.prefix { $0.hasPrefix("graft: warning: ") }.count : 0
             let message = lines.last ?? ""
             if lines.count != warnings + 1 { problems.append("\(lines.count) lines on stderr: \(shown)") }
+            // Bounded: ten warnings, then one line saying the rest are skipped silently.
+            if warnings > 11 { problems.append("\(warnings) warning lines") }
             if !message.hasPrefix("graft: error: ") { problems.append("message does not start 'graft: error: ': \(shown)") }
             if message.utf8.count > HostileLimits.messageBytes { problems.append("message of \(message.utf8.count) bytes") }
             let name = c.names ?? String(decoding: Array(c.input.fileName.utf8.prefix(40)), as: UTF8.self)

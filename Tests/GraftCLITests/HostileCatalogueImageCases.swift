@@ -123,6 +123,13 @@ enum FolderCases {
         ("only_non_images", { dir in
             try Bases.imageFolder(dir, classes: ["a", "b"], files: ["notes.txt": Array("hello".utf8)])
         }, ["no", "image"]),
+        ("single_class", { dir in
+            try Bases.imageFolder(dir, classes: ["only"], files: ["x.png": try good()])
+        }, ["only one class"]),
+        ("fifty_corrupt_images", { dir in
+            let bad = Dictionary(uniqueKeysWithValues: (0..<50).map { ("bad\($0).png", [UInt8]([0x89, 0x50, 0x4E, 0x47])) })
+            try Bases.imageFolder(dir, classes: ["a", "b"], files: bad)
+        }, ["readable", "image"]),
         ("zero_byte_images", { dir in
             try Bases.imageFolder(dir, classes: ["a", "b"], files: ["x.png": [], "y.jpg": []])
         }, ["readable", "image"]),
