@@ -104,6 +104,8 @@ enum TimmFolderCases {
         ("architecture_unknown", { try config { $0["architecture"] = "resnet9999" } }, ["resnet9999"]),
         ("num_classes_negative", { try config { $0["num_classes"] = -1 } }, ["num_classes"]),
         ("num_classes_1e12", { try config { $0["num_classes"] = 1_000_000_000_000 } }, ["num_classes"]),
+        ("num_classes_not_the_weights", { try config { $0["num_classes"] = 7; $0["label_names"] = (0..<7).map { "c\($0)" } } },
+         ["num_classes", "rows"]),
         ("num_features_zero", { try config { $0["num_features"] = 0 } }, ["num_features"]),
         ("label_names_count", { try config { $0["label_names"] = ["a", "b"] } }, ["label_names"]),
         ("label_names_not_list", { try config { $0["label_names"] = "abc" } }, ["label_names"]),

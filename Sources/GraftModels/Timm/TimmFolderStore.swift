@@ -35,6 +35,13 @@ extension WeightStore {
         // A folder of other sizes than the named model (a miniature, a custom width) is recorded as its
         // family, whose sizes the loader reads from the shapes.
         let shapes = Dictionary(renamed.map { ($0.name, $0.tensor.shape) }, uniquingKeysWith: { a, _ in a })
+        // config.json's class count must be the classifier's: a folder whose config and weights disagree
+        // would otherwise name classes the model does not have (or lack names for some).
+        if let declared = config.numClasses, let key = Zoo.spec(named: arch.graft)?.classifierKey,
+           let rows = shapes[key]?.first, declared != rows {
+            throw TimmFolderError.badField(file: folder.configPath, field: "num_classes",
+                                           reason: "\(declared), but the weights' classifier (\(key)) has \(rows) rows")
+        }
         let fits = Zoo.spec(named: arch.graft).map { ArchitectureDetection.compare($0, shapes).count == 0 } ?? false
         metadata.arch = fits ? arch.graft : (Zoo.familyName(of: arch.graft) ?? arch.graft)
         metadata.timmArchitecture = arch.timm
