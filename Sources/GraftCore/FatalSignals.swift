@@ -89,16 +89,17 @@ public enum FatalSignals {
 }
 
 /// A fixed table of C strings that signal handlers can read without locks or allocation; adding and
-/// removing take a mutex.
+/// removing take a mutex. The slots are atomics: a handler may run on another thread than the one
+/// that filled them (ThreadSanitizer reported the SIGBUS handler on the hashing thread).
 public final class SignalSafePaths: @unchecked Sendable {
     let capacity: Int
-    let slots: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+    let slots: UnsafeMutablePointer<Atomic<UnsafeMutablePointer<CChar>?>>
     let lock: UnsafeMutablePointer<pthread_mutex_t>
 
     init(capacity: Int) {
         self.capacity = capacity
         slots = .allocate(capacity: capacity)
-        slots.initialize(repeating: nil, count: capacity)
+        for i in 0..<capacity { (slots + i).initialize(to: Atomic(nil)) }
         lock = .allocate(capacity: 1)
         pthread_mutex_init(lock, nil)
     }
@@ -108,8 +109,8 @@ public final class SignalSafePaths: @unchecked Sendable {
         let copy = strdup(path)
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
-        for i in 0..<capacity where slots[i] == nil {
-            slots[i] = copy
+        for i in 0..<capacity where slots[i].load(ordering: .relaxed) == nil {
+            slots[i].store(copy, ordering: .releasing)
             return
         }
         free(copy)
@@ -120,8 +121,8 @@ public final class SignalSafePaths: @unchecked Sendable {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
         for i in 0..<capacity {
-            if let p = slots[i], strcmp(p, path) == 0 {
-                slots[i] = nil
+            if let p = slots[i].load(ordering: .relaxed), strcmp(p, path) == 0 {
+                slots[i].store(nil, ordering: .releasing)
                 free(p)
                 return
             }
@@ -131,12 +132,12 @@ public final class SignalSafePaths: @unchecked Sendable {
     var all: [String] {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
-        return (0..<capacity).compactMap { slots[$0].map { String(cString: $0) } }
+        return (0..<capacity).compactMap { slots[$0].load(ordering: .relaxed).map { String(cString: $0) } }
     }
 
     /// The first path, for a handler (no lock: a handler must not wait).
     var firstFromSignalHandler: UnsafeMutablePointer<CChar>? {
-        for i in 0..<capacity { if let p = slots[i] { return p } }
+        for i in 0..<capacity { if let p = slots[i].load(ordering: .acquiring) { return p } }
         return nil
     }
 }
@@ -157,7 +158,7 @@ public enum TemporaryFiles {
 
     static func removeAllFromSignalHandler() {
         for i in 0..<paths.capacity {
-            if let p = paths.slots[i] { unlink(p) }
+            if let p = paths.slots[i].load(ordering: .acquiring) { unlink(p) }
         }
     }
 }
