@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -13,29 +15,23 @@ import Darwin
 /// the temporary files too and then end the process with the signal's default action, so a shell sees
 /// the usual status. Only async-signal-safe calls run in the handlers (unlink, write, _exit, raise).
 public enum FatalSignals {
-    nonisolated(unsafe) static let errorReported: UnsafeMutablePointer<sig_atomic_t> = {
-        let p = UnsafeMutablePointer<sig_atomic_t>.allocate(capacity: 1)
-        p.initialize(to: 0)
-        return p
-    }()
-
-    nonisolated(unsafe) static let interruptFlag: UnsafeMutablePointer<sig_atomic_t> = {
-        let p = UnsafeMutablePointer<sig_atomic_t>.allocate(capacity: 1)
-        p.initialize(to: 0)
-        return p
-    }()
+    // Atomics, not plain sig_atomic_t: the kernel runs a handler on whichever thread it picks (a
+    // SIGBUS on the thread hashing the source, a Ctrl-C on any), and sig_atomic_t is only safe
+    // against a handler on the writing thread (ThreadSanitizer reported the SIGBUS case). Lock-free
+    // atomics are async-signal-safe.
+    static let errorReported = Atomic<Int32>(0)
+    static let interruptFlag = Atomic<Int32>(0)
 
     /// Whether a deferred Ctrl-C arrived (see `deferInterrupts`).
-    public static var interruptRequested: Bool { interruptFlag.pointee != 0 }
+    public static var interruptRequested: Bool { interruptFlag.load(ordering: .acquiring) != 0 }
 
     /// From now on the first SIGINT (Ctrl-C) only asks the work to stop at its next safe point (a
     /// fine-tune's end of epoch, after its checkpoint); a second one stops at once, as before.
     public static func deferInterrupts(message: StaticString) {
-        _ = interruptFlag
+        _ = interruptFlag.load(ordering: .relaxed)  // initialize before the handler can run
         deferredInterruptMessage = message
         signal(SIGINT, { sig in
-            if FatalSignals.interruptFlag.pointee == 0 {
-                FatalSignals.interruptFlag.pointee = 1
+            if FatalSignals.interruptFlag.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged {
                 FatalSignals.writeToStderr(FatalSignals.deferredInterruptMessage)
                 return
             }
@@ -48,7 +44,7 @@ public enum FatalSignals {
     nonisolated(unsafe) static var deferredInterruptMessage: StaticString = ""
 
     /// The CLI printed its one error line; a SIGBUS after that adds no second one.
-    public static func noteErrorReported() { errorReported.pointee = 1 }
+    public static func noteErrorReported() { errorReported.store(1, ordering: .releasing) }
 
     /// A message from a handler: a static string's bytes straight to write(2), no allocation (a Swift
     /// String's C form would allocate, and malloc may be what faulted).
@@ -59,14 +55,14 @@ public enum FatalSignals {
     /// Installs the handlers (the CLI does this once, at start).
     public static func install() {
         // Lazy statics initialize on first use; make that happen here, not inside a handler.
-        _ = errorReported
+        _ = errorReported.load(ordering: .relaxed)
         _ = TemporaryFiles.paths
         _ = ForeignParserFiles.paths
         signal(SIGBUS, { _ in
             TemporaryFiles.removeAllFromSignalHandler()
             // An error line is already out (a write from the shrunken mapping failed with EFAULT, and
             // the unwinding touched it again): one line per failure.
-            if FatalSignals.errorReported.pointee != 0 { _exit(2) }
+            if FatalSignals.errorReported.load(ordering: .acquiring) != 0 { _exit(2) }
             FatalSignals.writeToStderr("graft: error: an input file was truncated or changed while it was being read (SIGBUS); nothing was written\n")
             _exit(2)
         })
@@ -93,16 +89,17 @@ public enum FatalSignals {
 }
 
 /// A fixed table of C strings that signal handlers can read without locks or allocation; adding and
-/// removing take a mutex.
+/// removing take a mutex. The slots are atomics: a handler may run on another thread than the one
+/// that filled them (ThreadSanitizer reported the SIGBUS handler on the hashing thread).
 public final class SignalSafePaths: @unchecked Sendable {
     let capacity: Int
-    let slots: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+    let slots: UnsafeMutablePointer<Atomic<UnsafeMutablePointer<CChar>?>>
     let lock: UnsafeMutablePointer<pthread_mutex_t>
 
     init(capacity: Int) {
         self.capacity = capacity
         slots = .allocate(capacity: capacity)
-        slots.initialize(repeating: nil, count: capacity)
+        for i in 0..<capacity { (slots + i).initialize(to: Atomic(nil)) }
         lock = .allocate(capacity: 1)
         pthread_mutex_init(lock, nil)
     }
@@ -112,8 +109,8 @@ public final class SignalSafePaths: @unchecked Sendable {
         let copy = strdup(path)
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
-        for i in 0..<capacity where slots[i] == nil {
-            slots[i] = copy
+        for i in 0..<capacity where slots[i].load(ordering: .relaxed) == nil {
+            slots[i].store(copy, ordering: .releasing)
             return
         }
         free(copy)
@@ -124,8 +121,8 @@ public final class SignalSafePaths: @unchecked Sendable {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
         for i in 0..<capacity {
-            if let p = slots[i], strcmp(p, path) == 0 {
-                slots[i] = nil
+            if let p = slots[i].load(ordering: .relaxed), strcmp(p, path) == 0 {
+                slots[i].store(nil, ordering: .releasing)
                 free(p)
                 return
             }
@@ -135,12 +132,12 @@ public final class SignalSafePaths: @unchecked Sendable {
     var all: [String] {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
-        return (0..<capacity).compactMap { slots[$0].map { String(cString: $0) } }
+        return (0..<capacity).compactMap { slots[$0].load(ordering: .relaxed).map { String(cString: $0) } }
     }
 
     /// The first path, for a handler (no lock: a handler must not wait).
     var firstFromSignalHandler: UnsafeMutablePointer<CChar>? {
-        for i in 0..<capacity { if let p = slots[i] { return p } }
+        for i in 0..<capacity { if let p = slots[i].load(ordering: .acquiring) { return p } }
         return nil
     }
 }
@@ -161,7 +158,7 @@ public enum TemporaryFiles {
 
     static func removeAllFromSignalHandler() {
         for i in 0..<paths.capacity {
-            if let p = paths.slots[i] { unlink(p) }
+            if let p = paths.slots[i].load(ordering: .acquiring) { unlink(p) }
         }
     }
 }
