@@ -32,19 +32,27 @@ public final class AtomicFileWriter {
 
     /// Appends bytes.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard var p = bytes.baseAddress else { return }
+        let code = Self.writeFully(fd, bytes)
+        guard code == 0 else { throw Self.writeError(destination, code) }
+        bytesWritten += bytes.count
+        startWritebackIfDue()
+    }
+
+    /// Writes all of `bytes` to `fd` (in chunks below 1 GiB, retrying on EINTR); 0, or the errno of the
+    /// failing write(2). Shared with writers of descriptors that are not an `AtomicFileWriter`.
+    public static func writeFully(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32 {
+        guard var p = bytes.baseAddress else { return 0 }
         var left = bytes.count
         while left > 0 {
             let n = Glibc.write(fd, p, min(left, 1 << 30))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw Self.writeError(destination, errno)
+                return errno
             }
             p += n
             left -= n
-            bytesWritten += n
         }
-        startWritebackIfDue()
+        return 0
     }
 
     private var writebackMark = 0

@@ -46,17 +46,8 @@ extension KerasReaderProcess {
     }
 
     private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, _ path: String) throws {
-        guard var p = bytes.baseAddress else { return }
-        var left = bytes.count
-        while left > 0 {
-            let n = Glibc.write(fd, p, min(left, 1 << 30))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileError.io(path: path, reason: "write failed: \(String(cString: strerror(errno)))")
-            }
-            p += n
-            left -= n
-        }
+        let code = AtomicFileWriter.writeFully(fd, bytes)
+        guard code == 0 else { throw FileError.io(path: path, reason: "write failed: \(String(cString: strerror(code)))") }
     }
 }
 

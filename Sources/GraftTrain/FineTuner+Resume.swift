@@ -78,15 +78,19 @@ extension FineTuner {
     /// against the model's keys and shapes.
     func inStateDictOrder(_ saved: [(name: String, tensor: RawTensor)]) throws -> [(name: String, tensor: RawTensor)] {
         let byName = Dictionary(saved.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
-        let own = model.stateDict()
+        // The model's keys, shapes and dtypes, without copying its weights as stateDict() would.
+        let own = model.network.namedStateEntries().map { name, entry -> (String, [Int], DType) in
+            if case .parameter(let p) = entry { return (name, p.value.shape, .float32) }
+            return (name, [], .int64)
+        }
         guard byName.count == own.count else {
             throw TrainingCheckpointError.notACheckpoint("its best weights have \(byName.count) tensors, the model \(own.count)")
         }
-        return try own.map { entry in
-            guard let t = byName[entry.name], t.shape == entry.tensor.shape, t.dtype == entry.tensor.dtype else {
-                throw TrainingCheckpointError.notACheckpoint("its best weights do not fit '\(entry.name.prefix(200))'")
+        return try own.map { name, shape, dtype in
+            guard let t = byName[name], t.shape == shape, t.dtype == dtype else {
+                throw TrainingCheckpointError.notACheckpoint("its best weights do not fit '\(name.prefix(200))'")
             }
-            return (entry.name, t)
+            return (name, t)
         }
     }
 

@@ -48,10 +48,12 @@ public struct TrainingCheckpoint {
     }
 
     /// Where the checkpoint of a run writing `output` lives: `tuned.safetensors` → `tuned.checkpoint.safetensors`.
-    public static func path(for output: String) -> String {
+    public static func path(for output: String) -> String { besideOutput(output, suffix: ".checkpoint.safetensors") }
+
+    /// A file beside `output` named after it: its path without the extension, then `suffix`.
+    public static func besideOutput(_ output: String, suffix: String) -> String {
         let ns = output as NSString
-        let stem = ns.pathExtension.isEmpty ? output : ns.deletingPathExtension
-        return stem + ".checkpoint.safetensors"
+        return (ns.pathExtension.isEmpty ? output : ns.deletingPathExtension) + suffix
     }
 
     /// Writes atomically. `pauseBeforeCommit` (seconds) holds the finished temporary file unrenamed —

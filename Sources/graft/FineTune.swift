@@ -132,8 +132,7 @@ struct FineTune: ParsableCommand {
         }
         let files = try reportingErrors(file: output) { try result.save(to: output) }
         let chart = try sweep.map { recorder in
-            let path = AtomicFileWriter.directory(of: output) + "/"
-                + ((output as NSString).lastPathComponent as NSString).deletingPathExtension + ".lr-find.svg"
+            let path = TrainingCheckpoint.besideOutput(output, suffix: ".lr-find.svg")
             try reportingErrors(file: path) { try writeChart(recorder, chosen: .valley, to: path) }
             return path
         }

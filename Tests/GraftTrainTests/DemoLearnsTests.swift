@@ -10,21 +10,8 @@ import XCTest
 /// classes learns three new ones with a frozen backbone (PyTorch reaches 95.8% with these settings).
 final class DemoLearnsTests: XCTestCase {
     func testFrozenBackboneFineTuneLearnsAndSkipsTheBadImage() throws {
-        let store = try WeightStore.open(TestPaths.fixture("demo/backbone.pth"))
-        let model = try ModelLoader.load(arch: "resnet", store: store).model
-        let data = try ImageFolder.load(TestPaths.fixture("demo/images"))
-        XCTAssertEqual(data.classes, ["crescent", "frame", "grid"])
-        try HeadReplacement.replace(model, classes: data.classes, seed: 0)
-        var s = FineTuneSettings()
-        s.epochs = 10
-        s.batchSize = 8
-        s.learningRate = .single(0.05)
-        s.weightDecay = 0
-        s.schedule = .constant
-        s.augment = false
-        let preset = ClassificationPreset(resizeSize: 56, cropSize: 48, interpolation: .bilinear,
-                                          mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
-        let tuner = try FineTuner(model: model, data: data, pipeline: .torchvision(preset), settings: s)
+        let tuner = try demoTuner { _ in }
+        XCTAssertEqual(tuner.data.classes, ["crescent", "frame", "grid"])
         var bad: [String] = []
         tuner.loader.onBadImage = { path, _ in bad.append(path) }
         try tuner.run()
@@ -41,20 +28,7 @@ final class DemoLearnsTests: XCTestCase {
 /// classes (chance is 1/3), so none of them silently breaks training.
 final class RecipeControlsLearnTests: XCTestCase {
     func run(_ name: String, _ configure: (inout FineTuneSettings) -> Void) throws -> FineTuner {
-        let model = try ModelLoader.load(arch: "resnet", store: WeightStore.open(TestPaths.fixture("demo/backbone.pth"))).model
-        let data = try ImageFolder.load(TestPaths.fixture("demo/images"))
-        try HeadReplacement.replace(model, classes: data.classes, seed: 0)
-        var s = FineTuneSettings()
-        s.epochs = 10
-        s.batchSize = 8
-        s.learningRate = .single(0.05)
-        s.weightDecay = 0
-        s.schedule = .constant
-        s.augment = false
-        configure(&s)
-        let preset = ClassificationPreset(resizeSize: 56, cropSize: 48, interpolation: .bilinear,
-                                          mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
-        let tuner = try FineTuner(model: model, data: data, pipeline: .torchvision(preset), settings: s)
+        let tuner = try demoTuner(configure)
         tuner.loader.onBadImage = { _, _ in }
         try tuner.run()
         print("\(name): val accuracy per epoch \(tuner.history.map(\.valAccuracy)), saved \(tuner.finalValidation?.accuracy ?? 0)")
@@ -76,4 +50,23 @@ final class RecipeControlsLearnTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(try XCTUnwrap(t.finalValidation).accuracy, 0.6, "\(name): chance is 1/3")
         }
     }
+}
+
+/// The demo's frozen-backbone recipe (10 epochs, batch 8, constant lr 0.05, no decay, no augmentation,
+/// 48-pixel crops), changed by `configure`.
+func demoTuner(_ configure: (inout FineTuneSettings) -> Void) throws -> FineTuner {
+    let model = try ModelLoader.load(arch: "resnet", store: WeightStore.open(TestPaths.fixture("demo/backbone.pth"))).model
+    let data = try ImageFolder.load(TestPaths.fixture("demo/images"))
+    try HeadReplacement.replace(model, classes: data.classes, seed: 0)
+    var s = FineTuneSettings()
+    s.epochs = 10
+    s.batchSize = 8
+    s.learningRate = .single(0.05)
+    s.weightDecay = 0
+    s.schedule = .constant
+    s.augment = false
+    configure(&s)
+    let preset = ClassificationPreset(resizeSize: 56, cropSize: 48, interpolation: .bilinear,
+                                      mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
+    return try FineTuner(model: model, data: data, pipeline: .torchvision(preset), settings: s)
 }
