@@ -15,7 +15,7 @@ public class ActivationModule: Module {
         return y
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let s = saved else { throw NNError.noRecordedForward(typeName) }
         saved = nil
         guard needsInputGradient else { return nil }

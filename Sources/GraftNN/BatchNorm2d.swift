@@ -65,7 +65,7 @@ public final class BatchNorm2d: Module {
         return try batchNormInference(z, scale: scale, shift: shift)
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let s = saved else { throw NNError.noRecordedForward("BatchNorm2d") }
         saved = nil
         if let stats = s.statistics {

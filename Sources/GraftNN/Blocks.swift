@@ -56,7 +56,7 @@ open class FeatureHeadNetwork: Module {
 
     public final override func forward(_ x: Tensor) throws -> Tensor { try forwardHead(try forwardFeatures(x)) }
 
-    public final override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public final override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let g = try backwardHead(gradOutput) else { return nil }
         return try backwardFeatures(g)
     }

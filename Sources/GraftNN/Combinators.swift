@@ -48,7 +48,7 @@ public final class Residual: Module {
         return GraftTensor.activation(out, activation)
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         var d = gradOutput
         if activation != .none {
             guard let s = saved else { throw NNError.noRecordedForward("Residual") }
@@ -102,7 +102,7 @@ public final class Concat: Module {
         return try concatChannels(outs)
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let sizes else { throw NNError.noRecordedForward("Concat") }
         var dx: Tensor?
         for (branch, g) in zip(branches, try splitChannels(gradOutput, sizes: sizes)) where branch.recordsForBackward {

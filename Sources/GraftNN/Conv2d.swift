@@ -91,7 +91,7 @@ public final class Conv2d: Module {
         return try conv2d(x, weight: weight.value, bias: bias?.value, params: params, options: options)
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let s = saved else { throw NNError.noRecordedForward("Conv2d") }
         saved = nil
         let trains = weight.requiresGrad || (bias?.requiresGrad ?? false)

@@ -37,7 +37,7 @@ public final class LayerNorm2d: Module {
         return y
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let s = saved else { throw NNError.noRecordedForward(typeName) }
         saved = nil
         let g = try layerNormChannelsBackward(x: s.x, gradOutput: gradOutput, gamma: weight.value, statistics: s.statistics,

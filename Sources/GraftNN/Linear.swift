@@ -48,7 +48,7 @@ public final class Linear: Module {
         return try linear(x, weight: weight.value, bias: bias?.value)
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let x = saved else { throw NNError.noRecordedForward("Linear") }
         saved = nil
         let g = try linearBackward(x: x, weight: weight.value, gradOutput: gradOutput, inputGradient: needsInputGradient)

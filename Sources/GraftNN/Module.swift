@@ -23,6 +23,11 @@ open class Module {
     /// Receives this module's output after each forward (feature extraction). Fused inference paths
     /// step aside for a module that has one, so the observed value is the module's own output.
     public var outputObserver: ((Tensor) -> Void)?
+    /// Receives ∂L/∂output each time backward reaches this module (Grad-CAM's gradient at a layer,
+    /// PyTorch's full backward hook).
+    public var gradientObserver: ((Tensor) -> Void)?
+    /// Sees every call of this module with its input and output (summaries: receptive fields).
+    public var forwardTracer: ForwardTracer?
 
     public init() {}
 
@@ -36,8 +41,16 @@ open class Module {
         throw NNError.notImplemented("\(typeName).forward")
     }
 
-    open func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    /// ∂L/∂input from ∂L/∂output, accumulating the parameters' gradients: what a module writes
+    /// beside its `forward`.
+    open func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         throw NNError.notImplemented("\(typeName).backward")
+    }
+
+    /// Backward through this module: hands ∂L/∂output to the observer, then `inputGradient`.
+    public final func backward(_ gradOutput: Tensor) throws -> Tensor? {
+        if let observer = gradientObserver { observer(gradOutput) }
+        return try inputGradient(gradOutput)
     }
 
     /// Puts `module` in the place of the child called `name` (head replacement). Containers and
@@ -71,13 +84,27 @@ open class Module {
 
     /// Forward, then hands the output to the observer: how containers call their children.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        guard let tracer = forwardTracer else {
+            let y = try forward(x)
+            if let observer = outputObserver { observer(y) }
+            return y
+        }
+        tracer.willRun(self, input: x)
         let y = try forward(x)
+        tracer.didRun(self, input: x, output: y)
         if let observer = outputObserver { observer(y) }
         return y
     }
 
     /// Whether a fused inference kernel may stand in for this module's own forward.
-    public var fusable: Bool { outputObserver == nil && !recordsForBackward }
+    public var fusable: Bool { outputObserver == nil && forwardTracer == nil && !recordsForBackward }
+}
+
+/// Follows a forward module by module: each call's start (with its input) and end (with its output),
+/// nested as the calls are.
+public protocol ForwardTracer: AnyObject {
+    func willRun(_ module: Module, input: Tensor)
+    func didRun(_ module: Module, input: Tensor, output: Tensor)
 }
 
 /// One entry of a state dict: a float tensor (parameter or buffer) or BatchNorm's int64 counter.

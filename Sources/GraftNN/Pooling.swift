@@ -20,7 +20,7 @@ public final class MaxPool2d: Module {
         return r.output
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let s = saved else { throw NNError.noRecordedForward("MaxPool2d") }
         saved = nil
         guard needsInputGradient else { return nil }
@@ -44,7 +44,7 @@ public final class AvgPool2d: Module {
         return try avgPool2d(x, params)
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let shape = inputShape else { throw NNError.noRecordedForward("AvgPool2d") }
         guard needsInputGradient else { return nil }
         return try avgPool2dBackward(gradOutput: gradOutput, inputShape: shape, params)
@@ -67,7 +67,7 @@ public final class AdaptiveAvgPool2d: Module {
         return try adaptiveAvgPool2d(x, outputSize: size)
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let shape = inputShape else { throw NNError.noRecordedForward("AdaptiveAvgPool2d") }
         guard needsInputGradient else { return nil }
         if size == (1, 1) { return try globalAvgPoolBackward(gradOutput: gradOutput, inputShape: shape) }
@@ -86,7 +86,7 @@ public final class Flatten: Module {
         return try x.reshaped([x.shape[0], x.count / max(x.shape[0], 1)])
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let shape = inputShape else { throw NNError.noRecordedForward("Flatten") }
         return needsInputGradient ? try gradOutput.reshaped(shape) : nil
     }
@@ -96,7 +96,7 @@ public final class Flatten: Module {
 public final class Identity: Module {
     public override init() {}
     public override func forward(_ x: Tensor) throws -> Tensor { x }
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? { needsInputGradient ? gradOutput : nil }
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? { needsInputGradient ? gradOutput : nil }
 }
 
 /// Explicit zero padding (`nn.ZeroPad2d`; Keras ZeroPadding2D).
@@ -114,7 +114,7 @@ public final class ZeroPad2d: Module {
         try pad2d(x, top: top, left: left, bottom: bottom, right: right)
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         needsInputGradient ? try pad2dBackward(gradOutput: gradOutput, top: top, left: left, bottom: bottom, right: right) : nil
     }
 }

@@ -19,7 +19,7 @@ public final class Dropout: Module, RandomizedModule {
         return r.output
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard needsInputGradient else { return nil }
         return try dropoutBackward(gradOutput: gradOutput, mask: mask)
     }
@@ -43,7 +43,7 @@ public final class StochasticDepth: Module, RandomizedModule {
         return r.output
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard needsInputGradient else { return nil }
         return try stochasticDepthBackward(gradOutput: gradOutput, keep: keep)
     }

@@ -80,7 +80,7 @@ public final class Sequential: Module {
         return nil
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         var g = gradOutput
         for layer in layers.reversed() {
             // A child that recorded nothing has no trainable parameter at or before it: stop here.

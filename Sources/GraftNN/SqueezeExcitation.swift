@@ -35,7 +35,7 @@ public final class SqueezeExcitation: Module {
         return try channelScale(x, s)
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let s = saved else { throw NNError.noRecordedForward("SqueezeExcitation") }
         saved = nil
         let g = try channelScaleBackward(x: s.x, scale: s.scale, gradOutput: gradOutput)

@@ -187,6 +187,9 @@ public struct Tensor {
 
     /// True when both values share one buffer (for tests of copy-on-write and `reshaped`).
     public func sharesStorage(with other: Tensor) -> Bool { storage === other.storage }
+
+    /// The identity of the buffer (tracing which activation is which while the tensor is alive).
+    public var storageID: ObjectIdentifier { ObjectIdentifier(storage) }
 }
 
 extension Tensor: Equatable {

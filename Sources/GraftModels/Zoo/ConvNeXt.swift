@@ -117,7 +117,7 @@ public final class CNBlock: Module {
         return out
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let s = saved else { throw NNError.noRecordedForward("CNBlock") }
         saved = nil
         let d = try stochasticDepth.backward(gradOutput) ?? gradOutput
@@ -166,7 +166,7 @@ public final class PointwiseLinear: Module {
         return try conv2d(x, weight: try kernel, bias: bias.value)
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let x = saved else { throw NNError.noRecordedForward("Linear") }
         saved = nil
         let g = try conv2dBackward(x: x, weight: try kernel, gradOutput: gradOutput, params: Conv2dParams(),
@@ -182,5 +182,5 @@ public final class PointwiseLinear: Module {
 public final class Permute: Module {
     public override init() {}
     public override func forward(_ x: Tensor) throws -> Tensor { x }
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? { needsInputGradient ? gradOutput : nil }
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? { needsInputGradient ? gradOutput : nil }
 }

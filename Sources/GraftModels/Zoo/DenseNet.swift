@@ -117,7 +117,7 @@ public final class DenseBlock: Module {
         return buffer
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let buffer = savedBuffer else { throw NNError.noRecordedForward(typeName) }
         savedBuffer = nil
         // ∂L/∂buffer; each layer's input gradient is added into the leading channels, so a slot's
@@ -179,7 +179,7 @@ public final class DenseLayer: Module, RandomizedModule {
         return out
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let x = savedInput else { throw NNError.noRecordedForward(typeName) }
         savedInput = nil
         return try backward(gradOutput, source: x, channels: x.shape[1])
@@ -328,7 +328,7 @@ public final class DenseTransition: Module {
         return h
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         var d = gradOutput
         for m in executionOrder.reversed() {
             guard m.recordsForBackward, let next = try m.backward(d) else { return nil }

@@ -119,7 +119,7 @@ public final class MBConv: Module {
         return out
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         var d = gradOutput
         if residual, let g = try stochasticDepth.backward(d) { d = g }
         let dBlock = block.recordsForBackward ? try block.backward(d) : nil

@@ -188,7 +188,7 @@ public final class GoogLeNetInception: Module {
         return try concatChannels(outs)
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let sizes else { throw NNError.noRecordedForward("Inception") }
         var dx: Tensor?
         for (branch, g) in zip(branches, try splitChannels(gradOutput, sizes: sizes)) where branch.recordsForBackward {
@@ -248,7 +248,7 @@ public final class GoogLeNetAux: Module {
         return try fc2(try dropout(hidden))
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let s = saved, let hidden = s.hidden else { throw NNError.noRecordedForward("InceptionAux") }
         saved = nil
         guard let g2 = try fc2.backward(gradOutput), let gd = try dropout.backward(g2) else { return nil }

@@ -39,7 +39,7 @@ public final class BasicConv2d: Module {
         return y
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let y = savedOutput else { throw NNError.noRecordedForward("BasicConv2d") }
         savedOutput = nil
         guard bn.recordsForBackward else { return nil }

@@ -263,7 +263,7 @@ public final class InceptionV3Block: Module {
         return try concatChannels(outs)
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let s = saved else { throw NNError.noRecordedForward(kind) }
         saved = nil
         let parts = try splitChannels(gradOutput, sizes: s.sizes)
@@ -342,7 +342,7 @@ public final class InceptionV3Aux: Module {
         return try fc(try pooled.reshaped([pooled.shape[0], pooled.shape[1]]))
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let s = saved else { throw NNError.noRecordedForward("InceptionAux") }
         saved = nil
         guard let g = try fc.backward(gradOutput) else { return nil }

@@ -45,5 +45,5 @@ public final class KerasInputNormalization: Module {
     }
 
     /// The input is the image: nothing before this layer needs a gradient.
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? { nil }
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? { nil }
 }

@@ -82,7 +82,7 @@ public final class InvertedResidual: Module {
         return out
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         let dBody = body.recordsForBackward ? try body.backward(gradOutput) : nil
         guard needsInputGradient, var dx = dBody else { return nil }
         if residual { try addInPlace(&dx, gradOutput) }

@@ -126,7 +126,7 @@ public final class ResBottleneckBlock: Module {
         return out
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let y = savedOutput else { throw NNError.noRecordedForward("ResBottleneckBlock") }
         savedOutput = nil
         let d = try activationBackward(.relu, gradOutput: gradOutput, output: y)

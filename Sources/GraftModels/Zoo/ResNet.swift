@@ -153,7 +153,7 @@ public final class ResNetBlock: Module {
         return out
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let y = savedOutput else { throw NNError.noRecordedForward(typeName) }
         savedOutput = nil
         let relus = saved

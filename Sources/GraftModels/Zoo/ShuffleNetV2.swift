@@ -120,7 +120,7 @@ public final class ShuffleInvertedResidual: Module {
         return try shuffleConcatChannels([(b1, 0..<b1.shape[1]), (b2, 0..<b2.shape[1])], groups: 2)
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let (s1, s2) = sizes else { throw NNError.noRecordedForward(typeName) }
         let parts = try shuffleConcatChannelsBackward(gradOutput, sizes: [s1, s2], groups: 2)
         let d2 = branch2.recordsForBackward ? try branch2.backward(parts[1]) : nil

@@ -121,7 +121,7 @@ public final class Fire: Module {
         return try concatChannels([a, b])
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let sizes else { throw NNError.noRecordedForward("Fire") }
         self.sizes = nil
         let parts = try splitChannels(gradOutput, sizes: sizes)

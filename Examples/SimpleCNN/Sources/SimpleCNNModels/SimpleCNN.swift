@@ -31,7 +31,7 @@ public final class ConvBlock: Module {
         return try relu(out)
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let g = try relu.backward(gradOutput) else { return nil }
         let dx = try bn.backward(g).flatMap { try conv.backward($0) }
         guard residual, needsInputGradient, let dMain = dx, let dSkip = try shortcut.backward(g) else { return dx }
@@ -82,7 +82,7 @@ public final class SimpleCNN: Module {
         return try fc(try dropout(try pooled.reshaped([pooled.shape[0], pooled.shape[1]])))
     }
 
-    public override func backward(_ gradOutput: Tensor) throws -> Tensor? {
+    public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let shape = pooledShape, let dFeatures = try fc.backward(gradOutput), dropout.needsInputGradient,
               let dDrop = try dropout.backward(dFeatures), let dPooled = try globalPool.backward(try dDrop.reshaped(shape)),
               let dBlocks = try blocks.backward(dPooled) else { return nil }
