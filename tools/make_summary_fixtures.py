@@ -68,9 +68,16 @@ def main():
         }
         print(f"{name:24s} {side:4d} params {stats.total_params:>11,d} mult-adds {stats.total_mult_adds:>15,d}", flush=True)
         del model
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"torch": torch.__version__, "torchvision": torchvision.__version__,
-                               "torchinfo": torchinfo.__version__, "cases": cases}, indent=1) + "\n")
+    write(OUT, {"torch": torch.__version__, "torchvision": torchvision.__version__, "torchinfo": torchinfo.__version__}, cases)
+
+
+def write(path, versions, cases):
+    """Compact JSON, one architecture per line (the fixture budget is tight; diffs stay per architecture)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    compact = lambda v: json.dumps(v, separators=(",", ":"))  # noqa: E731
+    lines = [f" {compact(name)}:{compact(case)}" for name, case in cases.items()]
+    head = compact(versions)[:-1]
+    path.write_text(head + ',"cases":{\n' + ",\n".join(lines) + "\n}}\n")
 
 
 if __name__ == "__main__":

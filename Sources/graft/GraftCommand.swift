@@ -14,7 +14,7 @@ struct GraftCommand: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [Inspect.self, Convert.self, Export.self, Verify.self, Predict.self, Preprocess.self, Bench.self,
-                      FineTune.self, LRFind.self, Features.self, Summary.self, ReadHDF5.self])
+                      FineTune.self, LRFind.self, Features.self, Summary.self, Explain.self, ReadHDF5.self])
 
     static func main() {
         BLASRuntime.stopLoadTimeThreads()

@@ -39,23 +39,34 @@ public struct Canvas {
         }
     }
 
-    /// Text with its top-left corner at (x, y); returns the width drawn. Non-ASCII shows as '?'.
+    /// Text with its top-left corner at (x, y), each font pixel drawn `scale` × `scale`; returns the
+    /// width drawn. Non-ASCII shows as '?'.
     @discardableResult
-    public mutating func text(_ s: String, x: Int, y: Int, _ c: Color = (0, 0, 0)) -> Int {
+    public mutating func text(_ s: String, x: Int, y: Int, _ c: Color = (0, 0, 0), scale: Int = 1) -> Int {
         var cx = x
         for scalar in s.unicodeScalars {
             let code = (32...126).contains(scalar.value) ? Int(scalar.value) : 63
             let base = (code - 32) * 11
             for row in 0..<11 {
                 let bits = BitmapFont.glyphs[base + row]
-                for col in 0..<6 where bits & (1 << (5 - col)) != 0 { set(cx + col, y + row, c) }
+                for col in 0..<6 where bits & (1 << (5 - col)) != 0 {
+                    fill(x: cx + col * scale, y: y + row * scale, w: scale, h: scale, c)
+                }
             }
-            cx += 6
+            cx += 6 * scale
         }
         return cx - x
     }
 
-    public static func textWidth(_ s: String) -> Int { s.unicodeScalars.count * 6 }
+    public static func textWidth(_ s: String, scale: Int = 1) -> Int { s.unicodeScalars.count * 6 * scale }
+
+    /// Copies `image` with its top-left corner at (x, y).
+    public mutating func draw(_ image: RGBImage, x: Int, y: Int) {
+        for yy in 0..<image.height { for xx in 0..<image.width {
+            let i = (yy * image.width + xx) * 3
+            set(x + xx, y + yy, (image.pixels[i], image.pixels[i + 1], image.pixels[i + 2]))
+        } }
+    }
 
     public func image() throws -> RGBImage { try RGBImage(width: width, height: height, pixels: pixels) }
 }

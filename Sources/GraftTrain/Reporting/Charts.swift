@@ -57,7 +57,7 @@ public enum TrainingCharts {
     public static func confusion(_ matrix: [[Int]], classes: [String]) throws -> RGBImage {
         let n = matrix.count
         let cell = max(24, min(60, 600 / max(n, 1)))
-        let labelWidth = min(160, (classes.map(Canvas.textWidth).max() ?? 40) + 10)
+        let labelWidth = min(160, (classes.map { Canvas.textWidth($0) }.max() ?? 40) + 10)
         let title = "Confusion matrix (rows: true, columns: predicted)"
         let width = max(labelWidth + n * cell + 20, Canvas.textWidth(title) + 20), height = 40 + n * cell + labelWidth
         var c = Canvas(width: width, height: height)
