@@ -117,6 +117,6 @@ let package = Package(
         .testTarget(name: "GraftKerasTests", dependencies: ["GraftKeras", "GraftModels", "GraftTestSupport", "GraftModelsTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "GraftModelsONNXTests", dependencies: ["GraftModelsONNX", "GraftModels", "GraftONNX", "GraftStore", "GraftTestSupport", "GraftModelsTestSupport"]),
-        .testTarget(name: "GraftCLITests", dependencies: ["graft", "GraftStore", "GraftTestSupport"]),
+        .testTarget(name: "GraftCLITests", dependencies: ["graft", "GraftStore", "GraftImage", "GraftTestSupport"]),
     ]
 )

@@ -70,4 +70,4 @@ step "7. hand it on: a timm folder, an ONNX model and a PyTorch checkpoint"
 # Graft's module paths (torchvision-style names); torch.load(path, weights_only=True) reads it.
 "$GRAFT" export "$OUT/digits.safetensors" "$OUT/digits.pth"
 
-printf '\nDemo outputs in %s/: efficientnet_lite0.safetensors, digits.safetensors, digits-timm/, digits.onnx, digits.pth, training-curves.png, confusion-matrix.png/.txt\n' "$OUT"
+printf '\nDemo outputs in %s/: efficientnet_lite0.safetensors, digits.safetensors, digits-timm/, digits.onnx, digits.pth, report.html, training-curves.svg, confusion-matrix.svg/.txt\n' "$OUT"

@@ -38,4 +38,4 @@ step "5. predict with the fine-tuned store (classes and preprocessing come from 
 step "6. export it back to a PyTorch checkpoint (torch.load(weights_only=True) reads it)"
 "$GRAFT" export "$OUT/finetuned.safetensors" "$OUT/finetuned.pth"
 
-printf '\nDemo outputs in %s/: backbone.safetensors, finetuned.safetensors, finetuned.pth, training-curves.png, confusion-matrix.png/.txt\n' "$OUT"
+printf '\nDemo outputs in %s/: backbone.safetensors, finetuned.safetensors, finetuned.pth, report.html, training-curves.svg, confusion-matrix.svg/.txt\n' "$OUT"

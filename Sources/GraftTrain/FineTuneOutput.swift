@@ -4,8 +4,9 @@ import GraftImage
 import GraftModels
 import GraftStore
 
-/// What a fine-tuning run leaves behind: the fine-tuned store and, in its folder, `training-curves.png`,
-/// `confusion-matrix.png` and `confusion-matrix.txt`.
+/// What a fine-tuning run leaves behind: the fine-tuned store and, in its folder, `report.html` (curves,
+/// confusion matrix, per-class metrics, the highest-loss validation images with Grad-CAM),
+/// `training-curves.svg`, `confusion-matrix.svg` and `confusion-matrix.txt`.
 ///
 /// The store stands on its own: its metadata records the architecture, the class names, the
 /// preprocessing the model was tuned with, the pretrained weights it started from and how it was
@@ -15,6 +16,7 @@ public struct FineTuneOutput {
     public struct Files: Sendable, Equatable {
         public let store: String
         public let curves: String
+        public let report: String
         /// Nil when the run had no validation pass to draw.
         public let confusionImage: String?
         public let confusionText: String?
@@ -22,13 +24,14 @@ public struct FineTuneOutput {
         init(store: String, withConfusion: Bool) {
             let folder = AtomicFileWriter.directory(of: store)
             self.store = store
-            curves = "\(folder)/training-curves.png"
-            confusionImage = withConfusion ? "\(folder)/confusion-matrix.png" : nil
+            curves = "\(folder)/training-curves.svg"
+            report = "\(folder)/report.html"
+            confusionImage = withConfusion ? "\(folder)/confusion-matrix.svg" : nil
             confusionText = withConfusion ? "\(folder)/confusion-matrix.txt" : nil
         }
 
         /// Every path written, the store first.
-        public var all: [String] { [store, curves] + [confusionImage, confusionText].compactMap { $0 } }
+        public var all: [String] { [store, report, curves] + [confusionImage, confusionText].compactMap { $0 } }
     }
 
     /// The fine-tuned store's metadata.
@@ -38,6 +41,11 @@ public struct FineTuneOutput {
     public let history: [EpochReport]
     /// The last validation pass (the confusion matrix), if any ran.
     public let validation: EvaluationResult?
+    /// `report.html`'s content.
+    public let report: TrainingReport
+
+    /// How many of the highest-loss validation images the report shows.
+    public static let reportExamples = 8
 
     /// The output of `tuner`'s run: its model's state dict, with metadata naming `arch`, the dataset's
     /// classes, `preprocessing` as the record, and as provenance `source` (the pretrained store's file,
@@ -59,6 +67,14 @@ public struct FineTuneOutput {
         classes = tuner.data.classes
         history = tuner.history
         validation = tuner.finalValidation
+        let data = tuner.data
+        report = TrainingReport(
+            title: "\(arch) fine-tuned on \((data.root as NSString).lastPathComponent)",
+            facts: ["\(data.train.count) training and \(data.validation.count) validation images in \(data.classes.count) classes (\(data.root))",
+                    "from \(meta.sourceFile ?? "a store")\(meta.weights.map { " (\($0))" } ?? ""); preprocessing: \(preprocessing.source)",
+                    tuner.settings.summary + (tuner.stoppedEarly ? "; stopped after epoch \(tuner.epochsDone)" : "")],
+            classes: data.classes, history: tuner.history, validation: validation,
+            examples: try tuner.highestLossExamples(count: Self.reportExamples))
     }
 
     /// The confusion matrix as an aligned table with per-class accuracy (nil without validation).
@@ -71,9 +87,10 @@ public struct FineTuneOutput {
     public func save(to path: String) throws -> Files {
         let files = Files(store: path, withConfusion: validation != nil)
         try FileManager.default.createDirectory(atPath: AtomicFileWriter.directory(of: path), withIntermediateDirectories: true)
-        var charts: [(path: String, bytes: [UInt8])] = [(files.curves, try PNGWriter.encode(try TrainingCharts.curves(history)))]
-        if let validation, let image = files.confusionImage, let text = files.confusionText, let table = confusionText {
-            charts.append((image, try PNGWriter.encode(try TrainingCharts.confusion(validation.confusion, classes: classes))))
+        var charts: [(path: String, bytes: [UInt8])] = [(files.report, Array(report.html().utf8)),
+                                                         (files.curves, Array(report.curvesSVG().utf8))]
+        if let svg = report.confusionSVG(), let image = files.confusionImage, let text = files.confusionText, let table = confusionText {
+            charts.append((image, Array(svg.utf8)))
             charts.append((text, Array(table.utf8)))
         }
         // Written now, committed after the store: dropped writers remove their temporary files.

@@ -9,8 +9,9 @@ struct FineTune: ParsableCommand {
         discussion: """
             DATA is DIR/train/<class>/* and DIR/val/<class>/*, or DIR/<class>/* with --val-split. \
             Writes the fine-tuned store (its metadata carries arch, classes and preprocessing, so \
-            `graft predict --checkpoint OUT IMAGE` needs no other flag), training-curves.png and the confusion \
-            matrix (PNG and text) next to it.
+            `graft predict --checkpoint OUT IMAGE` needs no other flag) and next to it report.html (curves, \
+            learning rate, confusion matrix, per-class precision/recall/F1, the highest-loss validation images \
+            with Grad-CAM; one self-contained page), training-curves.svg and the confusion matrix (SVG and text).
             """)
 
     @OptionGroup var recipe: RecipeOptions

@@ -37,7 +37,7 @@ final class FineTuneOutputTests: XCTestCase {
         let path = dir.appendingPathComponent("new/folder/tuned.safetensors").path
         let files = try FineTuneOutput(tuner: tuner, arch: "resnet", preprocessing: choice, source: source).save(to: path)
         XCTAssertEqual(files.all.map { ($0 as NSString).lastPathComponent },
-                       ["tuned.safetensors", "training-curves.png", "confusion-matrix.png", "confusion-matrix.txt"])
+                       ["tuned.safetensors", "report.html", "training-curves.svg", "confusion-matrix.svg", "confusion-matrix.txt"])
         for file in files.all { XCTAssertTrue(FileManager.default.fileExists(atPath: file), file) }
         XCTAssertTrue(try String(contentsOfFile: try XCTUnwrap(files.confusionText), encoding: .utf8).hasPrefix("confusion matrix"))
 

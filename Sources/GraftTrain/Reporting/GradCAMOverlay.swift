@@ -7,14 +7,7 @@ import GraftModels
 /// title with the class and its probability, beside the colour scale.
 public enum GradCAMOverlay {
     public static func render(_ cam: GradCAM, on photo: RGBImage, className: String) throws -> RGBImage {
-        let heat = upsample(cam.map, height: cam.height, width: cam.width, toHeight: photo.height, toWidth: photo.width)
-        var blended = [UInt8](repeating: 0, count: photo.pixels.count)
-        for i in 0..<heat.count {
-            let c = jet(heat[i])
-            for (k, v) in [c.r, c.g, c.b].enumerated() {
-                blended[i * 3 + k] = UInt8((Float(photo.pixels[i * 3 + k]) * 0.5 + Float(v) * 0.5).rounded())
-            }
-        }
+        let blended = try blend(cam, on: photo)
         let title = "\(className) (\(cam.classIndex))  \(percent(cam.probability))"
         let subtitle = "Grad-CAM at \(cam.layer.isEmpty ? "the output" : cam.layer)"
         let titleScale = Canvas.textWidth(title, scale: 2) <= max(photo.width + 40, 320) ? 2 : 1
@@ -23,9 +16,23 @@ public enum GradCAMOverlay {
         var canvas = Canvas(width: width, height: top + photo.height + 10)
         canvas.text(title, x: 10, y: 8, scale: titleScale)
         canvas.text(subtitle, x: 10, y: 14 + 11 * titleScale, (90, 90, 90))
-        canvas.draw(try RGBImage(width: photo.width, height: photo.height, pixels: blended), x: 10, y: top)
+        canvas.draw(blended, x: 10, y: top)
         drawScale(&canvas, x: 10 + photo.width + 12, y: top, height: photo.height)
         return try canvas.image()
+    }
+
+    /// The map over the photo alone, at the photo's size: no title, no scale (the training report
+    /// captions it in HTML).
+    public static func blend(_ cam: GradCAM, on photo: RGBImage) throws -> RGBImage {
+        let heat = upsample(cam.map, height: cam.height, width: cam.width, toHeight: photo.height, toWidth: photo.width)
+        var blended = [UInt8](repeating: 0, count: photo.pixels.count)
+        for i in 0..<heat.count {
+            let c = jet(heat[i])
+            for (k, v) in [c.r, c.g, c.b].enumerated() {
+                blended[i * 3 + k] = UInt8((Float(photo.pixels[i * 3 + k]) * 0.5 + Float(v) * 0.5).rounded())
+            }
+        }
+        return try RGBImage(width: photo.width, height: photo.height, pixels: blended)
     }
 
     /// The colour bar: 1 at the top, 0 at the bottom, with three labels.
