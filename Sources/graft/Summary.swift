@@ -70,7 +70,7 @@ struct Summary: ParsableCommand {
             print(name.padding(width) + "  " + shape.padding(20) + row.parameters.grouped.leftPadding(14)
                   + row.multAdds.grouped.leftPadding(14) + "  " + (row.receptiveField.map(Self.describe) ?? ""))
         }
-        let mb = Double(summary.activationBytes) / 1_048_576
+        let mb = Double(summary.activationBytes) / 1e6   // torchinfo's MB
         print("")
         print("input \(summary.inputShape), output \(summary.outputShape)")
         print("total params: \(summary.totalParameters.grouped), trainable \(summary.trainableParameters.grouped), "
