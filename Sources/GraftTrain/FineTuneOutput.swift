@@ -74,7 +74,8 @@ public struct FineTuneOutput {
                     "from \(meta.sourceFile ?? "a store")\(meta.weights.map { " (\($0))" } ?? ""); preprocessing: \(preprocessing.source)",
                     tuner.settings.summary + (tuner.stoppedEarly ? "; stopped after epoch \(tuner.epochsDone)" : "")],
             classes: data.classes, history: tuner.history, validation: validation,
-            examples: try tuner.highestLossExamples(count: Self.reportExamples))
+            examples: try tuner.highestLossExamples(count: Self.reportExamples),
+            learningRates: TrainingReport.scheduleSeries(tuner.trainer))
     }
 
     /// The confusion matrix as an aligned table with per-class accuracy (nil without validation).

@@ -17,15 +17,15 @@ public enum SVGCharts {
 
     /// A line chart; `logY` puts y on a log₁₀ scale (learning rates), `yRange` fixes the y axis (accuracy).
     public static func lineChart(title: String, xLabel: String, yLabel: String, series: [Series], logY: Bool = false,
-                                 yRange: ClosedRange<Double>? = nil, width: Int = 420, height: Int = 280) -> String {
+                                 yRange: ClosedRange<Double>? = nil, dots: Bool = true, width: Int = 420, height: Int = 280) -> String {
         let (left, right, top, bottom) = (64.0, Double(width) - 16, 34.0, Double(height) - 46)
         let all = series.flatMap(\.points).filter { !logY || $0.y > 0 }
         let transform: (Double) -> Double = logY ? { log10($0) } : { $0 }
         let xs = all.map(\.x), ys = all.map { transform($0.y) }
         var (x0, x1) = (xs.min() ?? 0, xs.max() ?? 1)
         var (y0, y1) = yRange.map { (transform($0.lowerBound), transform($0.upperBound)) } ?? (ys.min() ?? 0, ys.max() ?? 1)
-        if x1 <= x0 { x0 -= 0.5; x1 += 0.5 }
-        if y1 <= y0 { y0 -= logY ? 0.5 : max(abs(y0) * 0.1, 0.05); y1 += logY ? 0.5 : max(abs(y1) * 0.1, 0.05) }
+        if x1 - x0 <= 1e-9 * max(abs(x0), abs(x1)) { x0 -= 0.5; x1 += 0.5 }
+        if y1 - y0 <= 1e-9 * max(abs(y0), abs(y1)) { y0 -= logY ? 0.5 : max(abs(y0) * 0.1, 0.05); y1 += logY ? 0.5 : max(abs(y1) * 0.1, 0.05) }
         if yRange == nil && !logY { let pad = (y1 - y0) * 0.06; y0 -= pad; y1 += pad }
         func px(_ v: Double) -> Double { left + (right - left) * (v - x0) / (x1 - x0) }
         func py(_ v: Double) -> Double { bottom - (bottom - top) * (transform(v) - y0) / (y1 - y0) }
@@ -48,10 +48,10 @@ public enum SVGCharts {
             let points = line.points.filter { !logY || $0.y > 0 }
             let d = points.enumerated().map { j, p in "\(j == 0 ? "M" : "L")\(f(px(p.x))) \(f(py(p.y)))" }.joined()
             s += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"2\"/>\n"
-            for p in points { s += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"2.5\" fill=\"\(line.color)\"/>" }
+            for p in points where dots { s += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"2.5\" fill=\"\(line.color)\"/>" }
             let ly = top + 4 + Double(i) * 16
-            s += "\n<line x1=\"\(f(right - 110))\" y1=\"\(f(ly))\" x2=\"\(f(right - 92))\" y2=\"\(f(ly))\" stroke=\"\(line.color)\" stroke-width=\"3\"/>"
-            s += "<text x=\"\(f(right - 86))\" y=\"\(f(ly + 4))\">\(escape(line.name))</text>\n"
+            s += "\n<line x1=\"\(f(right - 130))\" y1=\"\(f(ly))\" x2=\"\(f(right - 112))\" y2=\"\(f(ly))\" stroke=\"\(line.color)\" stroke-width=\"3\"/>"
+            s += "<text x=\"\(f(right - 106))\" y=\"\(f(ly + 4))\">\(escape(String(line.name.prefix(18))))</text>\n"
         }
         return s + "</svg>\n"
     }
@@ -88,12 +88,17 @@ public enum SVGCharts {
 
     /// About five round values covering [lo, hi].
     static func ticks(_ lo: Double, _ hi: Double) -> [Double] {
-        guard hi > lo, lo.isFinite, hi.isFinite else { return [lo] }
+        // A range too narrow for its magnitude (a constant series, off by rounding) has no steps to take.
+        guard hi > lo, lo.isFinite, hi.isFinite, hi - lo > 1e-9 * max(abs(lo), abs(hi)) else { return [lo] }
         let raw = (hi - lo) / 5, magnitude = pow(10, floor(log10(raw)))
         let step = [1.0, 2, 2.5, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
+        let first = ceil(lo / step)
         var values: [Double] = []
-        var t = ceil(lo / step) * step
-        while t <= hi + step * 1e-9 { values.append(abs(t) < step * 1e-9 ? 0 : t); t += step }
+        for i in 0..<12 {
+            let t: Double = (first + Double(i)) * step
+            if t > hi + step * 1e-9 { break }
+            values.append(abs(t) < step * 1e-9 ? 0 : t)
+        }
         return values
     }
 

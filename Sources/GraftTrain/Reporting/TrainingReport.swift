@@ -12,11 +12,33 @@ public struct TrainingReport {
     public var history: [EpochReport]
     public var validation: EvaluationResult?
     public var examples: [ValidationExample]
+    /// The learning rate of each layer group step by step (x in epochs); empty draws the head's
+    /// end-of-epoch rates from `history`.
+    public var learningRates: [SVGCharts.Series]
 
     public init(title: String, facts: [String], classes: [String], history: [EpochReport],
-                validation: EvaluationResult?, examples: [ValidationExample]) {
+                validation: EvaluationResult?, examples: [ValidationExample], learningRates: [SVGCharts.Series] = []) {
         self.title = title; self.facts = facts; self.classes = classes
         self.history = history; self.validation = validation; self.examples = examples
+        self.learningRates = learningRates
+    }
+
+    /// Each distinct layer group's learning rate over the run's whole schedule, at most `samples`
+    /// steps apart evenly (groups with the same base rate drawn once; "(no decay)" twins skipped).
+    public static func scheduleSeries(_ trainer: Trainer, samples: Int = 300) -> [SVGCharts.Series] {
+        let colors = ["#2ca02c", "#9467bd", "#8c564b", "#ff7f0e"]
+        var seen = Set<Float>(), groups: [ParameterGroup] = []
+        for g in trainer.optimizer.groups.reversed() where !g.name.hasSuffix("(no decay)") && seen.insert(g.baseLearningRate).inserted {
+            groups.append(g)
+        }
+        let every = max(1, trainer.totalSteps / max(samples, 1))
+        let steps = Array(stride(from: 0, to: trainer.totalSteps, by: every)) + [trainer.totalSteps - 1]
+        return groups.prefix(colors.count).enumerated().map { i, g in
+            SVGCharts.Series(g.name, color: colors[i], points: steps.map { s in
+                let factor = trainer.schedule.values(step: s, totalSteps: trainer.totalSteps, stepsPerEpoch: trainer.stepsPerEpoch).lrFactor
+                return (x: Double(s + 1) / Double(trainer.stepsPerEpoch), y: Double(g.baseLearningRate) * factor)
+            })
+        }
     }
 
     /// Precision, recall, F1 and support of each class from `confusion[true][predicted]` (0 where undefined).
@@ -36,21 +58,26 @@ public struct TrainingReport {
     public func curvesSVG() -> String {
         let epochs = history.map { Double($0.epoch) }
         func series(_ name: String, _ color: String, _ values: [Double]) -> SVGCharts.Series {
-            SVGCharts.Series(name, color: color, points: Array(zip(epochs, values)).map { (x: $0.0, y: $0.1) })
+            SVGCharts.Series(name, color: color, points: zip(epochs, values).map { (x: $0.0, y: $0.1) })
         }
-        let charts = [
-            SVGCharts.lineChart(title: "Loss", xLabel: "epoch", yLabel: "cross-entropy",
-                                series: [series("train", "#1f77b4", history.map(\.trainLoss)),
-                                         series("validation", "#d62728", history.map(\.valLoss))]),
-            SVGCharts.lineChart(title: "Accuracy", xLabel: "epoch", yLabel: "top-1 accuracy",
-                                series: [series("train", "#1f77b4", history.map(\.trainAccuracy)),
-                                         series("validation", "#d62728", history.map(\.valAccuracy))], yRange: 0...1),
-            SVGCharts.lineChart(title: "Learning rate (head, end of epoch)", xLabel: "epoch", yLabel: "learning rate",
-                                series: [series("lr", "#2ca02c", history.map(\.learningRate))],
-                                logY: history.contains { $0.learningRate > 0 }),
-        ]
+        let loss = SVGCharts.lineChart(title: "Loss", xLabel: "epoch", yLabel: "cross-entropy",
+                                       series: [series("train", "#1f77b4", history.map(\.trainLoss)),
+                                                series("validation", "#d62728", history.map(\.valLoss))])
+        let accuracy = SVGCharts.lineChart(title: "Accuracy", xLabel: "epoch", yLabel: "top-1 accuracy",
+                                           series: [series("train", "#1f77b4", history.map(\.trainAccuracy)),
+                                                    series("validation", "#d62728", history.map(\.valAccuracy))], yRange: 0...1)
+        let rates: String
+        if learningRates.isEmpty {
+            rates = SVGCharts.lineChart(title: "Learning rate (head, end of epoch)", xLabel: "epoch", yLabel: "learning rate",
+                                        series: [series("lr", "#2ca02c", history.map(\.learningRate))],
+                                        logY: history.contains { $0.learningRate > 0 })
+        } else {
+            rates = SVGCharts.lineChart(title: "Learning-rate schedule", xLabel: "epoch", yLabel: "learning rate",
+                                        series: learningRates, logY: learningRates.contains { $0.points.contains { $0.y > 0 } },
+                                        dots: false)
+        }
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1260\" height=\"280\" viewBox=\"0 0 1260 280\">\n"
-        for (i, chart) in charts.enumerated() { s += "<g transform=\"translate(\(i * 420) 0)\">\n\(chart)</g>\n" }
+        for (i, chart) in [loss, accuracy, rates].enumerated() { s += "<g transform=\"translate(\(i * 420) 0)\">\n\(chart)</g>\n" }
         return s + "</svg>\n"
     }
 
