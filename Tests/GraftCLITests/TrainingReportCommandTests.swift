@@ -21,7 +21,7 @@ final class TrainingReportCommandTests: CLITestCase {
 
     func testReportIsSelfContained() throws {
         let html = try String(contentsOfFile: try fineTuneDemo(), encoding: .utf8)
-        for section in ["Training curves", "Learning rate", "Confusion matrix", "Per-class precision, recall and F1",
+        for section in ["Training curves", "Learning-rate schedule", "Confusion matrix", "Per-class precision, recall and F1",
                         "Validation images with the highest loss"] {
             XCTAssertTrue(html.contains(section), section)
         }
