@@ -67,15 +67,20 @@ public enum FatalSignals {
             _exit(2)
         })
         signal(SIGSEGV, { sig in
-            guard let file = ForeignParserFiles.paths.firstFromSignalHandler else {
+            var reported = false
+            ForeignParserFiles.paths.forEachFromSignalHandler { file in
+                TemporaryFiles.removeAllFromSignalHandler()
+                FatalSignals.writeToStderr("graft: error: ")
+                _ = write(2, file, strlen(file))
+                FatalSignals.writeToStderr(": libhdf5 crashed reading this file (a corrupt HDF5 structure, SIGSEGV); refused, nothing was written\n")
+                reported = true
+                return false
+            }
+            guard reported else {
                 signal(sig, SIG_DFL)
                 raise(sig)
                 return
             }
-            TemporaryFiles.removeAllFromSignalHandler()
-            FatalSignals.writeToStderr("graft: error: ")
-            _ = write(2, file, strlen(file))
-            FatalSignals.writeToStderr(": libhdf5 crashed reading this file (a corrupt HDF5 structure, SIGSEGV); refused, nothing was written\n")
             _exit(2)
         })
         for sig in [SIGINT, SIGTERM] {
@@ -88,57 +93,117 @@ public enum FatalSignals {
     }
 }
 
-/// A fixed table of C strings that signal handlers can read without locks or allocation; adding and
-/// removing take a mutex. The slots are atomics: a handler may run on another thread than the one
-/// that filled them (ThreadSanitizer reported the SIGBUS handler on the hashing thread).
+/// A fixed table of paths that signal handlers can read without locks, allocation or use-after-free.
+///
+/// Each slot is a fixed buffer that is never freed, guarded by a sequence counter (a seqlock): a writer
+/// (under the mutex) makes the counter odd, changes the slot, and makes it even again; a handler copies
+/// a slot only while the counter is even and keeps the copy only if the counter did not move meanwhile.
+/// So a handler never reads freed memory (the old table freed a removed path while a handler on
+/// another thread could be passing it to unlink) and never acts on a half-written path. The words are
+/// atomics because a handler may run on another thread than the writer (ThreadSanitizer reported the
+/// SIGBUS handler on the hashing thread). Paths longer than a slot are not kept: the normal failure
+/// paths still remove those files, only a kill would leave one.
 public final class SignalSafePaths: @unchecked Sendable {
+    /// Words per slot: 4096 bytes, PATH_MAX on Linux, the terminating NUL included.
+    static let words = 512
     let capacity: Int
-    let slots: UnsafeMutablePointer<Atomic<UnsafeMutablePointer<CChar>?>>
-    let lock: UnsafeMutablePointer<pthread_mutex_t>
+    private let sequence: UnsafeMutablePointer<Atomic<Int>>
+    private let occupied: UnsafeMutablePointer<Atomic<Bool>>
+    private let text: UnsafeMutablePointer<Atomic<UInt64>>
+    private let lock: UnsafeMutablePointer<pthread_mutex_t>
+    /// Where a handler copies a path (allocated now: a handler must not allocate), and whether a
+    /// handler on another thread is using it.
+    private let handlerBuffer: UnsafeMutablePointer<CChar>
+    private let handlerBusy = Atomic<Bool>(false)
 
     init(capacity: Int) {
         self.capacity = capacity
-        slots = .allocate(capacity: capacity)
-        for i in 0..<capacity { (slots + i).initialize(to: Atomic(nil)) }
+        sequence = .allocate(capacity: capacity)
+        occupied = .allocate(capacity: capacity)
+        text = .allocate(capacity: capacity * Self.words)
+        for i in 0..<capacity { (sequence + i).initialize(to: Atomic(0)); (occupied + i).initialize(to: Atomic(false)) }
+        for i in 0..<(capacity * Self.words) { (text + i).initialize(to: Atomic(0)) }
         lock = .allocate(capacity: 1)
         pthread_mutex_init(lock, nil)
+        handlerBuffer = .allocate(capacity: Self.words * 8)
     }
 
-    /// Adds a path (silently not, when the table is full: the normal paths still handle it).
+    /// Adds a path (silently not when the table is full or the path longer than a slot).
     func add(_ path: String) {
-        let copy = strdup(path)
+        let bytes = Array(path.utf8)
+        guard bytes.count < Self.words * 8, !bytes.contains(0) else { return }
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
-        for i in 0..<capacity where slots[i].load(ordering: .relaxed) == nil {
-            slots[i].store(copy, ordering: .releasing)
-            return
+        guard let slot = (0..<capacity).first(where: { !occupied[$0].load(ordering: .relaxed) }) else { return }
+        write(slot) {
+            for w in 0..<((bytes.count + 8) / 8) {
+                var word: UInt64 = 0
+                for b in 0..<8 where w * 8 + b < bytes.count { word |= UInt64(bytes[w * 8 + b]) << (8 * b) }
+                text[slot * Self.words + w].store(word, ordering: .relaxed)
+            }
+            occupied[slot].store(true, ordering: .relaxed)
         }
-        free(copy)
     }
 
     /// Removes one occurrence of a path.
     func remove(_ path: String) {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
-        for i in 0..<capacity {
-            if let p = slots[i].load(ordering: .relaxed), strcmp(p, path) == 0 {
-                slots[i].store(nil, ordering: .releasing)
-                free(p)
-                return
-            }
-        }
+        guard let slot = (0..<capacity).first(where: { occupied[$0].load(ordering: .relaxed) && string(at: $0) == path }) else { return }
+        write(slot) { occupied[slot].store(false, ordering: .relaxed) }
     }
 
+    /// The paths registered now (tests).
     var all: [String] {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
-        return (0..<capacity).compactMap { slots[$0].load(ordering: .relaxed).map { String(cString: $0) } }
+        return (0..<capacity).filter { occupied[$0].load(ordering: .relaxed) }.map { string(at: $0) }
     }
 
-    /// The first path, for a handler (no lock: a handler must not wait).
-    var firstFromSignalHandler: UnsafeMutablePointer<CChar>? {
-        for i in 0..<capacity { if let p = slots[i].load(ordering: .acquiring) { return p } }
-        return nil
+    /// Calls `body` with a NUL-terminated copy of each registered path until it returns false, from a
+    /// signal handler: no lock, no allocation; a slot being changed right now is skipped. Returns false
+    /// without calling `body` when a handler on another thread is already doing this (it will do the same).
+    @discardableResult
+    func forEachFromSignalHandler(_ body: (UnsafeMutablePointer<CChar>) -> Bool) -> Bool {
+        guard handlerBusy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
+        defer { handlerBusy.store(false, ordering: .releasing) }
+        let raw = UnsafeMutableRawPointer(handlerBuffer)
+        for slot in 0..<capacity {
+            let before = sequence[slot].load(ordering: .acquiring)
+            guard before & 1 == 0, occupied[slot].load(ordering: .relaxed) else { continue }
+            for w in 0..<Self.words {
+                let word = text[slot * Self.words + w].load(ordering: .relaxed)
+                raw.storeBytes(of: word, toByteOffset: w * 8, as: UInt64.self)
+                if (0..<8).contains(where: { (word >> (8 * $0)) & 0xFF == 0 }) { break }
+            }
+            atomicMemoryFence(ordering: .acquiring)
+            guard sequence[slot].load(ordering: .relaxed) == before else { continue }
+            if !body(handlerBuffer) { break }
+        }
+        return true
+    }
+
+    /// A slot's change between an odd and the next even sequence number (caller holds the lock).
+    private func write(_ slot: Int, _ change: () -> Void) {
+        let s = sequence[slot].load(ordering: .relaxed)
+        sequence[slot].store(s + 1, ordering: .relaxed)
+        atomicMemoryFence(ordering: .releasing)
+        change()
+        sequence[slot].store(s + 2, ordering: .releasing)
+    }
+
+    /// A slot's path (caller holds the lock).
+    private func string(at slot: Int) -> String {
+        var bytes: [UInt8] = []
+        for w in 0..<Self.words {
+            let word = text[slot * Self.words + w].load(ordering: .relaxed)
+            for b in 0..<8 {
+                let byte = UInt8((word >> (8 * b)) & 0xFF)
+                if byte == 0 { return String(decoding: bytes, as: UTF8.self) }
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
@@ -157,9 +222,7 @@ public enum TemporaryFiles {
     public static var registered: [String] { paths.all }
 
     static func removeAllFromSignalHandler() {
-        for i in 0..<paths.capacity {
-            if let p = paths.slots[i].load(ordering: .acquiring) { unlink(p) }
-        }
+        paths.forEachFromSignalHandler { path in unlink(path); return true }
     }
 }
 
