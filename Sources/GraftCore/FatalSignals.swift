@@ -35,6 +35,7 @@ public enum FatalSignals {
                 FatalSignals.writeToStderr(FatalSignals.deferredInterruptMessage)
                 return
             }
+            if FatalSignals.holdFromSignalHandler(sig) { return }
             TemporaryFiles.removeAllFromSignalHandler()
             signal(sig, SIG_DFL)
             raise(sig)
@@ -42,6 +43,37 @@ public enum FatalSignals {
     }
 
     nonisolated(unsafe) static var deferredInterruptMessage: StaticString = ""
+
+    /// How many `holdingSignals` calls are running, and the first SIGINT/SIGTERM that came meanwhile.
+    static let holdDepth = Atomic<Int>(0)
+    static let heldSignal = Atomic<Int32>(0)
+
+    /// Runs `body` with SIGINT and SIGTERM held until it returns, then lets a held one take effect
+    /// (Graft's temporary files removed, the signal's default action). For a C library that writes a
+    /// temporary file of its own naming, which no handler could find: libzip's `zip_close` writes the
+    /// whole archive to `<path>.XXXXXX` and renames it over `<path>` (or removes it) before returning.
+    /// A second signal while held acts at once.
+    public static func holdingSignals<T>(_ body: () throws -> T) rethrows -> T {
+        _ = heldSignal.load(ordering: .relaxed)  // initialize before a handler can run
+        holdDepth.add(1, ordering: .acquiringAndReleasing)
+        defer {
+            if holdDepth.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                let sig = heldSignal.exchange(0, ordering: .acquiringAndReleasing)
+                if sig != 0 {
+                    TemporaryFiles.removeAllFromSignalHandler()
+                    signal(sig, SIG_DFL)
+                    raise(sig)
+                }
+            }
+        }
+        return try body()
+    }
+
+    /// From a handler: whether `sig` is held for later (the first one inside `holdingSignals`).
+    static func holdFromSignalHandler(_ sig: Int32) -> Bool {
+        guard holdDepth.load(ordering: .acquiring) > 0 else { return false }
+        return heldSignal.compareExchange(expected: 0, desired: sig, ordering: .acquiringAndReleasing).exchanged
+    }
 
     /// The CLI printed its one error line; a SIGBUS after that adds no second one.
     public static func noteErrorReported() { errorReported.store(1, ordering: .releasing) }
@@ -85,6 +117,7 @@ public enum FatalSignals {
         })
         for sig in [SIGINT, SIGTERM] {
             signal(sig, { sig in
+                if FatalSignals.holdFromSignalHandler(sig) { return }
                 TemporaryFiles.removeAllFromSignalHandler()
                 signal(sig, SIG_DFL)
                 raise(sig)

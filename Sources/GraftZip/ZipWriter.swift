@@ -106,7 +106,8 @@ public final class ZipWriter {
         for (name, data) in pending {
             offset = try addEntry(name: name, data: data, at: offset, to: archive)
         }
-        if zip_close(archive) != 0 {
+        // zip_close writes everything to a temporary file libzip names itself: a Ctrl-C waits for it.
+        if FatalSignals.holdingSignals({ zip_close(archive) }) != 0 {
             throw ZipError.writeFailed(path: destination, reason: LibzipStatus.of(archive: archive).message)
         }
         open = false  // zip_close freed the handle

@@ -50,6 +50,29 @@ final class SignalsCommandTests: CLITestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("out.safetensors")))
     }
 
+    /// libzip writes a .pth through a temporary file of its own naming (`<ours>.XXXXXX`) in zip_close,
+    /// which no handler can find: a SIGTERM that lands there is held until zip_close returns, then
+    /// removes Graft's temporary file and takes effect. Nothing is left either way.
+    func testSIGTERMWhileLibzipWritesLeavesNothing() throws {
+        let input = try bigInput()
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = ["export", input, path("out.pth")]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let libzipTemporary = { self.temporaryFiles().contains { $0.split(separator: "-").last?.contains(".") == true } }
+        let deadline = Date().addingTimeInterval(30)
+        while !libzipTemporary() && process.isRunning && Date() < deadline { usleep(200) }
+        XCTAssertTrue(process.isRunning && libzipTemporary(), "export finished before libzip's temporary file was seen")
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .uncaughtSignal)
+        XCTAssertEqual(process.terminationStatus, SIGTERM)
+        XCTAssertEqual(temporaryFiles(), [], "libzip's file and Graft's are both gone")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("out.pth")))
+    }
+
     func testInputTruncatedWhileMappedIsAClearError() throws {
         let input = try bigInput()
         let process = try convertUntilWriting(input, output: path("out.safetensors"))
