@@ -1,6 +1,7 @@
 import Foundation
 import GraftImage
 import GraftModels
+import GraftNN
 import GraftStore
 import GraftTensor
 import GraftTestSupport
@@ -26,6 +27,30 @@ final class FineTuneOutputTests: XCTestCase {
         let tuner = try FineTuner(model: model, data: data, pipeline: .torchvision(preset), settings: s)
         try tuner.run()
         return (tuner, source)
+    }
+
+    /// A user's network with no spatial map to explain (flatten + linear) still gets its report, its
+    /// highest-loss images shown without a Grad-CAM and saying why; the store is written.
+    func testReportOfANetworkWithoutAFeatureMap() throws {
+        let network = Sequential(named: ["flatten": Flatten(), "fc": Linear(3 * 48 * 48, 3)])
+        let model = try Model(network: network, arch: "mlp", classifierPath: "fc")
+        let data = try ImageFolder.load(TestPaths.fixture("demo/images"))
+        var s = FineTuneSettings()
+        s.epochs = 1
+        s.batchSize = 16
+        s.augment = false
+        let tuner = try FineTuner(model: model, data: data, pipeline: .torchvision(preset), settings: s)
+        try tuner.run()
+        let source = try WeightStore.open(TestPaths.fixture("demo/backbone.pth"))
+        let choice = PreprocessingChoice(pipeline: .torchvision(preset), source: "the demo preset", classes: nil, weights: nil)
+        let output = try FineTuneOutput(tuner: tuner, arch: "mlp", preprocessing: choice, source: source)
+        XCTAssertEqual(output.report.examples.count, FineTuneOutput.reportExamples)
+        XCTAssertTrue(output.report.examples.allSatisfy { $0.gradCAMUnavailable != nil })
+        XCTAssertTrue(output.report.html().contains("no Grad-CAM: "))
+        let dir = TestPaths.temporaryDirectory("finetune-output-mlp")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let files = try output.save(to: dir.appendingPathComponent("mlp.safetensors").path)
+        for file in files.all { XCTAssertTrue(FileManager.default.fileExists(atPath: file), file) }
     }
 
     func testTheSavedStoreRunsOnItsOwnWithItsChartsBesideIt() throws {

@@ -119,7 +119,9 @@ public struct TrainingReport {
                 let verdict = x.trueClass == x.predictedClass ? "correct" : "<span class=\"wrong\">wrong</span>"
                 h += "<figure><img alt=\"Grad-CAM of \(e((x.path as NSString).lastPathComponent))\" src=\"data:image/png;base64,\(Data(x.overlayPNG).base64EncodedString())\">"
                 h += "<figcaption>\(e((x.path as NSString).lastPathComponent)): true <b>\(e(name(x.trueClass)))</b>, predicted <b>\(e(name(x.predictedClass)))</b> "
-                h += "(\(percent(Double(x.probability)))), \(verdict); loss \(fixed(Double(x.loss)))</figcaption></figure>\n"
+                h += "(\(percent(Double(x.probability)))), \(verdict); loss \(fixed(Double(x.loss)))"
+                if let why = x.gradCAMUnavailable { h += "<br><i>no Grad-CAM: \(e(String(why.prefix(200))))</i>" }
+                h += "</figcaption></figure>\n"
             }
             h += "</div>\n"
         }

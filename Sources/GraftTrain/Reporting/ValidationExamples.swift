@@ -13,8 +13,10 @@ public struct ValidationExample: Sendable {
     public let probability: Float
     /// Cross-entropy of the true class, −log p(true), without label smoothing.
     public let loss: Float
-    /// The Grad-CAM of the predicted class blended over the evaluation crop, as PNG bytes.
+    /// The Grad-CAM of the predicted class blended over the evaluation crop, as PNG bytes (the crop
+    /// alone when the network gives no map: `gradCAMUnavailable` says why).
     public let overlayPNG: [UInt8]
+    public let gradCAMUnavailable: String?
 }
 
 extension FineTuner {
@@ -54,10 +56,21 @@ extension FineTuner {
         return try worst.map { entry in
             let image = try ImageDecoder.decode(path: entry.sample.path)
             let t = try pipeline.evaluate(image)
-            let cam = try model.gradCAM(try Tensor(shape: [1] + t.shape, values: t.values))
-            let overlay = try GradCAMOverlay.blend(cam, on: try pipeline.evaluationCrop(image))
-            return ValidationExample(path: entry.sample.path, trueClass: entry.sample.label, predictedClass: cam.classIndex,
-                                     probability: cam.probability, loss: entry.loss, overlayPNG: try PNGWriter.encode(overlay))
+            let input = try Tensor(shape: [1] + t.shape, values: t.values)
+            let crop = try pipeline.evaluationCrop(image)
+            // A network without a spatial map to explain (a custom one) still gets its report: the crop alone.
+            do {
+                let cam = try model.gradCAM(input)
+                return ValidationExample(path: entry.sample.path, trueClass: entry.sample.label, predictedClass: cam.classIndex,
+                                         probability: cam.probability, loss: entry.loss,
+                                         overlayPNG: try PNGWriter.encode(try GradCAMOverlay.blend(cam, on: crop)), gradCAMUnavailable: nil)
+            } catch {
+                let p = try softmax(model.logits(input)).values
+                let top = p.indices.max { p[$0] < p[$1] } ?? 0
+                return ValidationExample(path: entry.sample.path, trueClass: entry.sample.label, predictedClass: top,
+                                         probability: p.isEmpty ? 0 : p[top], loss: entry.loss,
+                                         overlayPNG: try PNGWriter.encode(crop), gradCAMUnavailable: "\(error)")
+            }
         }
     }
 
