@@ -43,8 +43,10 @@ test: deps
 ## stays what the tests compare), counted at the end; the target fails on any report or failed test.
 ## allocator_may_return_null: hostile HDF5 files make libhdf5 ask for 20 GB, which must fail as plain
 ## malloc does (the child reports it), not abort in TSan's allocator. TSAN_SKIP: the hostile catalogue's
-## 724 child processes take too long under TSan for a routine run (TSAN_SKIP= runs them too).
-TSAN_SKIP ?= --skip HostileCatalogue
+## 724 child processes take too long under TSan for a routine run (TSAN_SKIP= runs them too), and so do the
+## summary and receptive-field checks (66 full-size forwards, bisection probes at up to 1792 px) whose
+## kernels the other tests already run on several threads.
+TSAN_SKIP ?= --skip HostileCatalogue --skip SummaryTorchinfoTests --skip ReceptiveFieldProbeTests
 TSAN_REPORTS := .build-tsan/reports
 tsan: deps
 	$(SWIFT) build --build-tests -c debug --sanitize=thread --scratch-path .build-tsan
