@@ -53,10 +53,12 @@ extension Module {
         let modules = namedModules()
         var shapes: [ObjectIdentifier: [Int]] = [:]
         let tracer = ReceptiveFieldTracer(input: x)
-        defer { for (_, m) in modules { m.outputObserver = nil; m.forwardTracer = nil } }
-        for (_, m) in modules {
+        // The caller's own observers keep running, and are back in place afterwards.
+        let previous = modules.map(\.module.outputObserver)
+        defer { for ((_, m), observer) in zip(modules, previous) { m.outputObserver = observer; m.forwardTracer = nil } }
+        for ((_, m), observer) in zip(modules, previous) {
             let id = ObjectIdentifier(m)
-            if m !== self { m.outputObserver = { y in shapes[id] = y.shape } }
+            if m !== self { m.outputObserver = { y in observer?(y); shapes[id] = y.shape } }
             m.forwardTracer = tracer
         }
         prepareInference()

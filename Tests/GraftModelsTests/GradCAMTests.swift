@@ -45,7 +45,14 @@ final class GradCAMTests: XCTestCase {
         let model = try ModelLoader.random(arch: "resnet18", seed: 3)
         for p in model.parameters { p.requiresGrad = false }
         let x = try Tensor(shape: [1, 3, 64, 64], values: (0..<(3 * 64 * 64)).map { Float($0 % 17) / 17 - 0.5 })
+        var seen = 0
+        let layer3 = try XCTUnwrap(model.network.module(at: "layer3"))
+        layer3.outputObserver = { _ in seen += 1 }
         let cam = try model.gradCAM(x, classIndex: 7, layer: "layer3")
+        XCTAssertEqual(seen, 1, "the caller's observer ran during Grad-CAM's forward")
+        _ = try model.logits(x)
+        XCTAssertEqual(seen, 2, "and is still in place afterwards")
+        layer3.outputObserver = nil
         XCTAssertEqual(cam.classIndex, 7)
         XCTAssertEqual([cam.height, cam.width], [4, 4])
         XCTAssertEqual(cam.map.max() ?? 0, 1, accuracy: 1e-6)

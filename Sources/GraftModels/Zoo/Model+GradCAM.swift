@@ -35,14 +35,16 @@ extension Model {
         }
         var activations: [Tensor] = [], gradients: [Tensor] = []
         let grads = parameters.map(\.grad)
+        // The caller's own observers keep running, and are back in place afterwards.
+        let (previousOutput, previousGradient) = (target.outputObserver, target.gradientObserver)
         defer {
-            target.outputObserver = nil
-            target.gradientObserver = nil
+            target.outputObserver = previousOutput
+            target.gradientObserver = previousGradient
             for (p, g) in zip(parameters, grads) { p.grad = g }
             prepareInference()
         }
-        target.outputObserver = { activations.append($0) }
-        target.gradientObserver = { gradients.append($0) }
+        target.outputObserver = { previousOutput?($0); activations.append($0) }
+        target.gradientObserver = { previousGradient?($0); gradients.append($0) }
         setTraining(false)
         _ = network.prepareBackward(trainableBefore: true)
 
