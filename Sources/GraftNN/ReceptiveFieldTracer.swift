@@ -30,7 +30,8 @@ public struct ReceptiveField: Sendable, Equatable, Codable {
 /// leaf keeps it. An activation made between modules — a residual sum, a concatenation, a channel
 /// split — is not seen being made; it takes the union of everything computed so far inside the
 /// module call that made it, which is the maximum over the branches that meet there (a branch
-/// computed but not used would overstate it; the gradient-support test guards the zoo against that).
+/// computed but not used would overstate it; ReceptiveFieldProbeTests measures the zoo's fields on
+/// the networks themselves).
 /// Global pooling ends the spatial field: what follows has none (squeeze-excitation's gates scale
 /// channels and leave the field of the values they scale unchanged).
 final class ReceptiveFieldTracer: ForwardTracer {
