@@ -5,7 +5,7 @@ For each classification builder of the families Graft's zoo has, at its DEFAULT 
 mult-adds and "Forward/backward pass size" in bytes, and a few per-layer rows (output shape,
 parameters, mult-adds) so that a disagreement can be located. GoogLeNet and Inception v3 are built
 without auxiliary heads, as their pretrained weights are published. `graft summary` must equal
-these (tests: ModelSummaryTests).
+these (tests: SummaryTorchinfoTests). Written as compact JSON, one architecture per line.
 
     OMP_NUM_THREADS=2 .venv/bin/python tools/make_summary_fixtures.py
 """
