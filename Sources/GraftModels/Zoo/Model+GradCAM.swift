@@ -1,4 +1,3 @@
-import Foundation
 import GraftNN
 import GraftTensor
 
@@ -50,7 +49,7 @@ extension Model {
 
         let logits = try forward(image)
         let scores = logits.values
-        let chosen = classIndex ?? scores.indices.max { scores[$0] < scores[$1] }!
+        let chosen = classIndex ?? TopK.indices(scores, k: 1)[0]
         guard scores.indices.contains(chosen) else {
             throw NNError.badArgument("class \(chosen) is outside the \(scores.count) classes of \(arch)")
         }
@@ -66,10 +65,8 @@ extension Model {
         }
         let (c, h, w) = (a.shape[1], a.shape[2], a.shape[3])
         let map = Self.camMap(activations: a.values, gradients: g.values, channels: c, positions: h * w)
-        let top = Double(scores.max()!)
-        let total = scores.reduce(0.0) { $0 + exp(Double($1) - top) }
         return GradCAM(layer: path, classIndex: chosen, logit: scores[chosen],
-                       probability: Float(exp(Double(scores[chosen]) - top) / total), height: h, width: w, map: map)
+                       probability: try softmax(logits).values[chosen], height: h, width: w, map: map)
     }
 
     /// The module that makes the last spatial feature map before global pooling.

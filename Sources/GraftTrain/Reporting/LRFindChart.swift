@@ -55,7 +55,6 @@ public enum LRFindChart {
     }
 
     static func text(_ x: Double, _ y: Double, _ s: String, anchor: String = "start") -> String {
-        let escaped = s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-        return String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%@\">", x, y, anchor) + escaped + "</text>\n"
+        String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%@\">", x, y, anchor) + SVGCharts.escape(s) + "</text>\n"
     }
 }

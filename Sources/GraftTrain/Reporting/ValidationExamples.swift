@@ -42,11 +42,12 @@ extension FineTuner {
             }
             guard let first = loaded.first?.1 else { continue }
             let batch = try Tensor(shape: [loaded.count] + first.shape, values: loaded.flatMap(\.1.values))
-            let logits = try model.logits(batch).values
-            let k = logits.count / loaded.count
+            // Cross-entropy of the true class, −log p(true), without label smoothing.
+            let logProbabilities = try logSoftmax(model.logits(batch)).values
+            let k = logProbabilities.count / loaded.count
             for (i, (sample, _)) in loaded.enumerated() {
-                let row = logits[(i * k)..<((i + 1) * k)]
-                scored.append((sample, Self.negativeLogSoftmax(Array(row), at: sample.label)))
+                let loss = sample.label < k ? -logProbabilities[i * k + sample.label] : .infinity
+                scored.append((sample, loss))
             }
         }
         let worst = scored.enumerated().sorted { a, b in
@@ -66,18 +67,11 @@ extension FineTuner {
                                          overlayPNG: try PNGWriter.encode(try GradCAMOverlay.blend(cam, on: crop)), gradCAMUnavailable: nil)
             } catch {
                 let p = try softmax(model.logits(input)).values
-                let top = p.indices.max { p[$0] < p[$1] } ?? 0
+                let top = TopK.indices(p, k: 1).first ?? 0
                 return ValidationExample(path: entry.sample.path, trueClass: entry.sample.label, predictedClass: top,
                                          probability: p.isEmpty ? 0 : p[top], loss: entry.loss,
                                          overlayPNG: try PNGWriter.encode(crop), gradCAMUnavailable: "\(error)")
             }
         }
-    }
-
-    /// −log softmax(row)[target], in float64.
-    static func negativeLogSoftmax(_ row: [Float], at target: Int) -> Float {
-        guard row.indices.contains(target), let top = row.max() else { return .infinity }
-        let sum = row.reduce(0.0) { $0 + exp(Double($1 - top)) }
-        return Float(log(sum) - Double(row[target] - top))
     }
 }
