@@ -118,6 +118,21 @@ def lzf_filter(path):
         g.create_dataset("dense/kernel", data=np.ones((3, 2), "f4"), compression="lzf")
 
 
+@case("fletcher32_corrupt.h5", "reads at open; reading the kernel fails its fletcher32 checksum",
+      "a kernel stored with a fletcher32 checksum, one byte of its data flipped: inspect refuses, inspect --fast lists it")
+def fletcher32_corrupt(path):
+    # v110 file format: compact groups keep it to ~6 KB, and libhdf5 1.10 reads it.
+    with h5py.File(path, "w", libver=("v110", "v110")) as f:
+        g = legacy_dense(f)
+        del g["dense/kernel"]  # (its bytes stay in the file, unreferenced)
+        kernel = g.create_dataset("dense/kernel", data=np.arange(6, dtype="f4").reshape(3, 2), chunks=(3, 2),
+                                  fletcher32=True)
+        at = kernel.id.get_chunk_info(0).byte_offset
+    data = bytearray(path.read_bytes())
+    data[at + 5] ^= 0x40
+    path.write_bytes(bytes(data))
+
+
 def kernel_case(filename, note, make):
     @case(filename, "KerasError.weightType", note)
     def writer(path):

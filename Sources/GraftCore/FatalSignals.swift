@@ -19,7 +19,11 @@ public enum FatalSignals {
     // SIGBUS on the thread hashing the source, a Ctrl-C on any), and sig_atomic_t is only safe
     // against a handler on the writing thread (ThreadSanitizer reported the SIGBUS case). Lock-free
     // atomics are async-signal-safe.
-    static let errorReported = Atomic<Int32>(0)
+    /// Who writes the process's error line: 0 nobody yet, 1 the CLI is writing one, 2 the CLI wrote
+    /// one, 3 a fault handler writes its own (and ends the process). One ticket, so a fault on another
+    /// thread while the CLI reports (the hashing thread touching a truncated mapping the main thread's
+    /// write(2) just failed on) adds no second line, and never removes the only one.
+    static let errorLine = Atomic<Int32>(0)
     static let interruptFlag = Atomic<Int32>(0)
 
     /// Whether a deferred Ctrl-C arrived (see `deferInterrupts`).
@@ -36,9 +40,7 @@ public enum FatalSignals {
                 return
             }
             if FatalSignals.holdFromSignalHandler(sig) { return }
-            TemporaryFiles.removeAllFromSignalHandler()
-            signal(sig, SIG_DFL)
-            raise(sig)
+            FatalSignals.endBySignal(sig)
         })
     }
 
@@ -59,11 +61,7 @@ public enum FatalSignals {
         defer {
             if holdDepth.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
                 let sig = heldSignal.exchange(0, ordering: .acquiringAndReleasing)
-                if sig != 0 {
-                    TemporaryFiles.removeAllFromSignalHandler()
-                    signal(sig, SIG_DFL)
-                    raise(sig)
-                }
+                if sig != 0 { endBySignal(sig) }
             }
         }
         return try body()
@@ -75,8 +73,46 @@ public enum FatalSignals {
         return heldSignal.compareExchange(expected: 0, desired: sig, ordering: .acquiringAndReleasing).exchanged
     }
 
-    /// The CLI printed its one error line; a SIGBUS after that adds no second one.
-    public static func noteErrorReported() { errorReported.store(1, ordering: .releasing) }
+    /// Removes the temporary output files and lets `sig` take its default action (the process ends
+    /// with the status a shell expects for it). Async-signal-safe: handlers call it.
+    static func endBySignal(_ sig: Int32) {
+        TemporaryFiles.removeAllFromSignalHandler()
+        signal(sig, SIG_DFL)
+        raise(sig)
+    }
+
+    /// Set by the first fatal-fault handler that reports; a fault on another thread at the same time
+    /// (the hashing thread and the reading thread both touching a truncated mapping) waits for that
+    /// handler's `_exit` instead of printing a second line.
+    static let faultReported = Atomic<Bool>(false)
+
+    /// From a fault handler: true for the first caller; any later caller never returns.
+    static func claimFaultReport() -> Bool {
+        if faultReported.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged { return true }
+        while true { pause() }
+    }
+
+    /// Writes one of the CLI's error lines to stderr (a single write(2) of the whole line), unless a
+    /// fault handler has taken the line: then this thread waits for that handler to end the process.
+    public static func writeErrorLine(_ line: String) {
+        while true {
+            let state = errorLine.load(ordering: .acquiring)
+            if state == 3 { while true { pause() } }
+            if errorLine.compareExchange(expected: state, desired: 1, ordering: .acquiringAndReleasing).exchanged { break }
+        }
+        let bytes = Array((line + "\n").utf8)
+        bytes.withUnsafeBytes { _ = AtomicFileWriter.writeFully(2, $0) }
+        errorLine.store(2, ordering: .releasing)
+    }
+
+    /// From a fault handler: true when the handler is to write its line; false when the CLI has
+    /// written (or is writing, waited for here, at most about a second) its own.
+    static func claimErrorLineFromSignalHandler() -> Bool {
+        if errorLine.compareExchange(expected: 0, desired: 3, ordering: .acquiringAndReleasing).exchanged { return true }
+        var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
+        for _ in 0..<1000 where errorLine.load(ordering: .acquiring) == 1 { nanosleep(&pause, nil) }
+        return false
+    }
 
     /// A message from a handler: a static string's bytes straight to write(2), no allocation (a Swift
     /// String's C form would allocate, and malloc may be what faulted).
@@ -87,40 +123,39 @@ public enum FatalSignals {
     /// Installs the handlers (the CLI does this once, at start).
     public static func install() {
         // Lazy statics initialize on first use; make that happen here, not inside a handler.
-        _ = errorReported.load(ordering: .relaxed)
+        _ = errorLine.load(ordering: .relaxed)
+        _ = faultReported.load(ordering: .relaxed)
         _ = TemporaryFiles.paths
         _ = ForeignParserFiles.paths
         signal(SIGBUS, { _ in
+            _ = FatalSignals.claimFaultReport()
             TemporaryFiles.removeAllFromSignalHandler()
             // An error line is already out (a write from the shrunken mapping failed with EFAULT, and
-            // the unwinding touched it again): one line per failure.
-            if FatalSignals.errorReported.load(ordering: .acquiring) != 0 { _exit(2) }
+            // the unwinding or the hashing thread touched it again): one line per failure.
+            guard FatalSignals.claimErrorLineFromSignalHandler() else { _exit(2) }
             FatalSignals.writeToStderr("graft: error: an input file was truncated or changed while it was being read (SIGBUS); nothing was written\n")
             _exit(2)
         })
         signal(SIGSEGV, { sig in
+            _ = FatalSignals.claimFaultReport()
             var reported = false
             ForeignParserFiles.paths.forEachFromSignalHandler { file in
                 TemporaryFiles.removeAllFromSignalHandler()
-                FatalSignals.writeToStderr("graft: error: ")
-                _ = write(2, file, strlen(file))
-                FatalSignals.writeToStderr(": libhdf5 crashed reading this file (a corrupt HDF5 structure, SIGSEGV); refused, nothing was written\n")
+                if FatalSignals.claimErrorLineFromSignalHandler() {
+                    FatalSignals.writeToStderr("graft: error: ")
+                    _ = write(2, file, strlen(file))
+                    FatalSignals.writeToStderr(": libhdf5 crashed reading this file (a corrupt HDF5 structure, SIGSEGV); refused, nothing was written\n")
+                }
                 reported = true
                 return false
             }
-            guard reported else {
-                signal(sig, SIG_DFL)
-                raise(sig)
-                return
-            }
+            guard reported else { return FatalSignals.endBySignal(sig) }
             _exit(2)
         })
         for sig in [SIGINT, SIGTERM] {
             signal(sig, { sig in
                 if FatalSignals.holdFromSignalHandler(sig) { return }
-                TemporaryFiles.removeAllFromSignalHandler()
-                signal(sig, SIG_DFL)
-                raise(sig)
+                FatalSignals.endBySignal(sig)
             })
         }
     }

@@ -9,20 +9,23 @@ extension KerasReaderProcess {
     /// The child's side: bounds this process, reads the Keras file at `input` in-process and writes its
     /// tensors (Graft's layout) and store metadata as a safetensors file at `output`. A thrown error is
     /// the refusal the parent relays; the caller prints its description alone on stderr and exits 2.
-    public static func runChild(input: String, output: String, memoryMiB: Int, cpuSeconds: Int, parent: Int32?) throws {
+    /// With `shapesOnly` no tensor is read: the output's data region is left a hole of the right size.
+    public static func runChild(
+        input: String, output: String, memoryMiB: Int, cpuSeconds: Int, parent: Int32?, shapesOnly: Bool = false
+    ) throws {
         // A fault is the parent's to report (graft's in-process SIGSEGV handler would word it as a
         // line of its own); at the default action the parent sees the signal itself.
         signal(SIGSEGV, SIG_DFL)
         signal(SIGBUS, SIG_DFL)
         try ChildLimits.apply(memoryBytes: memoryMiB << 20, cpuSeconds: cpuSeconds, parent: parent)
         let (entries, metadata) = try WeightStore.kerasContents(input)
-        try write(entries, metadata: metadata, to: output)
+        try write(entries, metadata: metadata, to: output, data: !shapesOnly)
     }
 
     /// A plain safetensors file (the layout and header `writeSafetensors` produces, order recorded
     /// when it differs), written straight through: it is a temporary hand-over, so no fsync and no
     /// rename (the parent owns the file and removes it whatever happens).
-    static func write(_ entries: [WeightEntry], metadata: StoreMetadata, to path: String) throws {
+    static func write(_ entries: [WeightEntry], metadata: StoreMetadata, to path: String, data: Bool = true) throws {
         let ordered = Safetensors.layoutOrder(of: entries.map(\.tensor.dtype)).map { entries[$0] }
         var meta = metadata
         meta.order = ordered.map(\.name) == entries.map(\.name) ? nil : entries.map(\.name)
@@ -33,6 +36,14 @@ extension KerasReaderProcess {
         guard fd >= 0 else { throw FileError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         try header.withUnsafeBytes { try writeAll(fd, $0, path) }
+        guard data else {
+            // The safetensors layout stays valid (the parent's parser checks the sizes); nothing is read.
+            let total = ordered.reduce(header.count) { $0 + $1.tensor.byteCount }
+            guard ftruncate(fd, off_t(total)) == 0 else {
+                throw FileError.io(path: path, reason: "ftruncate failed: \(String(cString: strerror(errno)))")
+            }
+            return
+        }
         for entry in ordered {
             let raw = try entry.tensor.load()
             // The header promised these bytes: a reader that returned others must not shift the rest.
@@ -64,6 +75,8 @@ public enum KerasReaderProcessError: Error, CustomStringConvertible, Equatable {
     /// The child's output could not be read back, or no temporary file could be made for it.
     case badOutput(String)
     case badSetting(name: String, value: String, range: ClosedRange<Double>)
+    /// The store was opened for shapes only (`StoreOpenOptions.readsData` false).
+    case dataNotRead(name: String)
 
     public var description: String {
         switch self {
@@ -84,6 +97,8 @@ public enum KerasReaderProcessError: Error, CustomStringConvertible, Equatable {
             return "the HDF5 reader process failed (exit \(code)\(stderr.isEmpty ? "" : ": \(stderr)"))"
         case .badOutput(let why):
             return "the HDF5 reader process's output could not be used: \(why)"
+        case .dataNotRead(let name):
+            return "tensor '\(name)' was not read: this Keras file was opened for names and shapes only"
         case .badSetting(let name, let value, let range):
             return "\(name) must be a number from \(Self.seconds(range.lowerBound)) to \(Self.seconds(range.upperBound)), "
                 + "not \(SafeText.quoted(value))"

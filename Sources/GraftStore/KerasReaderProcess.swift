@@ -40,7 +40,9 @@ public enum KerasReaderProcess {
     static var configured: Launch? { lock.withLock { launch } }
 
     /// Reads `path` in a child process and returns the store the in-process reader would have built.
-    static func open(_ path: String, launch: Launch, hash: SourceHash?) throws -> WeightStore {
+    /// With `readsData` false the child reads names, dtypes and shapes only and every tensor's `load`
+    /// throws `dataNotRead`.
+    static func open(_ path: String, launch: Launch, hash: SourceHash?, readsData: Bool = true) throws -> WeightStore {
         let timeout = try setting(timeoutVariable, default: defaultTimeout, range: 0.1...86_400)
         let fileMiB = Double((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) / 1_048_576
         let memoryMiB = Int(try setting(memoryVariable, default: 4096 + 2 * fileMiB.rounded(.up), range: 64...1_073_741_824))
@@ -48,8 +50,8 @@ public enum KerasReaderProcess {
         defer { close(output) }
         let arguments = launch.arguments + [
             "--memory-mb", "\(memoryMiB)", "--cpu-seconds", "\(Int(timeout.rounded(.up)) + 5)",
-            "--parent", "\(getpid())", "--", path, "/proc/self/fd/3",
-        ]
+            "--parent", "\(getpid())",
+        ] + (readsData ? [] : ["--shapes-only"]) + ["--", path, "/proc/self/fd/3"]
         let outcome = try WatchedProcess.run(
             executable: launch.executable, arguments: arguments, passing: [(output, 3)], timeout: timeout)
         let message = String(decoding: outcome.stderr, as: UTF8.self)
@@ -64,12 +66,12 @@ public enum KerasReaderProcess {
         case .timedOut:
             throw KerasReaderProcessError.timedOut(seconds: timeout)
         }
-        return try store(readingChildOutput: output, source: path, hash: hash)
+        return try store(readingChildOutput: output, source: path, hash: hash, readsData: readsData)
     }
 
     /// The child's safetensors file as a Keras store: tensors in the in-process reader's order, its
     /// metadata as that reader records it (the order and `format` keys belong to the file only).
-    private static func store(readingChildOutput fd: Int32, source: String, hash: SourceHash?) throws -> WeightStore {
+    private static func store(readingChildOutput fd: Int32, source: String, hash: SourceHash?, readsData: Bool) throws -> WeightStore {
         let file: SafetensorsFile
         do {
             // The mapping outlives the descriptor; the tensors are views into it.
@@ -79,7 +81,11 @@ public enum KerasReaderProcess {
         }
         var metadata = StoreMetadata(decoding: file.metadata)
         var entries = file.header.entries.map { e in
-            WeightEntry(name: e.name, tensor: LazyTensor(dtype: e.dtype, shape: e.shape) { try file.tensor(named: e.name).data })
+            WeightEntry(name: e.name, tensor: LazyTensor(dtype: e.dtype, shape: e.shape) {
+                // Shapes only: the child left the data region a hole, which reads as zeros.
+                guard readsData else { throw KerasReaderProcessError.dataNotRead(name: SafeText.line(e.name)) }
+                return try file.tensor(named: e.name).data
+            })
         }
         if let order = metadata.order {
             let byName = Dictionary(entries.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })

@@ -38,6 +38,10 @@ public struct StoreOpenOptions: Sendable {
     public var normalizer = StateDictNormalizer()
     /// Compute the source file's sha256 (on a second thread) for provenance and hash checks.
     public var hashSource = true
+    /// False when the caller needs names, dtypes and shapes only (`inspect --fast`): a Keras file read
+    /// in a child process then comes back without its data (loading a tensor is an error), so the
+    /// child does not read and copy every tensor.
+    public var readsData = true
 
     public init() {}
 }
@@ -87,7 +91,7 @@ public final class WeightStore: @unchecked Sendable {
         case .torchZip, .torchLegacy:
             store = try openTorch(path, format: format, options: options, hash: hash)
         case .kerasH5:
-            store = try openKeras(path, hash: hash)
+            store = try openKeras(path, hash: hash, readsData: options.readsData)
         }
         // The hash the file's name promises is checked when it is known (`warnings`, or at the
         // end of `writeSafetensors`), so that hashing runs beside the conversion, not before it.
@@ -140,9 +144,11 @@ public final class WeightStore: @unchecked Sendable {
                            metadata: metadata, sourceHash: hash)
     }
 
-    private static func openKeras(_ path: String, hash: SourceHash?) throws -> WeightStore {
+    private static func openKeras(_ path: String, hash: SourceHash?, readsData: Bool) throws -> WeightStore {
         // libhdf5 may loop or fault on a corrupt file: in a watched child process when configured.
-        if let launch = KerasReaderProcess.configured { return try KerasReaderProcess.open(path, launch: launch, hash: hash) }
+        if let launch = KerasReaderProcess.configured {
+            return try KerasReaderProcess.open(path, launch: launch, hash: hash, readsData: readsData)
+        }
         let (entries, metadata) = try kerasContents(path)
         return WeightStore(sourcePath: path, format: .kerasH5, entries: entries, metadata: metadata, sourceHash: hash)
     }

@@ -34,8 +34,13 @@ func reportRefusal(file: String, _ reason: String) -> Error {
     return Exit.badInput
 }
 
+/// The command's error line: one write, and never beside a fault handler's own line (FatalSignals).
 func printError(_ line: String) {
-    FatalSignals.noteErrorReported()
+    FatalSignals.writeErrorLine(line)
+}
+
+/// A warning on stderr; the work goes on.
+func printWarning(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }
 
@@ -59,16 +64,17 @@ struct OpenOptions: ParsableArguments {
 
     /// Opens `path` (a file or a timm folder) with these options. `hashSource: false` skips the source sha256 (nothing that
     /// only reads the weights records it).
-    func open(_ path: String, hashSource: Bool = true) throws -> WeightStore {
+    func open(_ path: String, hashSource: Bool = true, readsData: Bool = true) throws -> WeightStore {
         var options = storeOptions
         options.hashSource = hashSource
+        options.readsData = readsData
         return try WeightStore.openCheckpoint(path, options: options)
     }
 }
 
 /// The store's warnings (a torchvision-style name whose hash does not match) on stderr.
 func printWarnings(_ store: WeightStore, file: String) {
-    for w in store.warnings { printError("graft: warning: \(file.escapedForTerminal): \(w)") }
+    for w in store.warnings { printWarning("graft: warning: \(file.escapedForTerminal): \(w)") }
 }
 
 extension String {

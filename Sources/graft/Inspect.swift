@@ -39,7 +39,7 @@ struct Inspect: ParsableCommand {
     }
 
     func run() throws {
-        let store = try reportingErrors(file: file) { try open.open(file) }
+        let store = try reportingErrors(file: file) { try open.open(file, readsData: !fast) }
         // Integrity first: a file whose data fails its own checks is bad input, whatever its header says.
         if !fast { try reportingErrors(file: file) { try store.checkIntegrity() } }
         let scheme = store.namingScheme

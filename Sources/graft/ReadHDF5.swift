@@ -14,13 +14,15 @@ struct ReadHDF5: ParsableCommand {
     @Option var memoryMb: Int
     @Option var cpuSeconds: Int
     @Option var parent: Int32?
+    @Flag var shapesOnly = false
     @Argument var input: String
     @Argument var output: String
 
     func run() throws {
         do {
             try KerasReaderProcess.runChild(
-                input: input, output: output, memoryMiB: memoryMb, cpuSeconds: cpuSeconds, parent: parent)
+                input: input, output: output, memoryMiB: memoryMb, cpuSeconds: cpuSeconds, parent: parent,
+                shapesOnly: shapesOnly)
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw Exit.badInput

@@ -129,9 +129,9 @@ final class BadImageWarnings: @unchecked Sendable {
         let n = count
         lock.unlock()
         if n <= Self.limit {
-            printError("graft: warning: \(String(describing: error).escapedForTerminal) (skipped)")
+            printWarning("graft: warning: \(String(describing: error).escapedForTerminal) (skipped)")
         } else if n == Self.limit + 1 {
-            printError("graft: warning: more unreadable images are skipped without a warning each")
+            printWarning("graft: warning: more unreadable images are skipped without a warning each")
         }
     }
 }

@@ -93,6 +93,31 @@ final class IntegrityCommandTests: CLITestCase {
             .filter { $0.hasPrefix(".") }, [], "no temporary file left beside the output")
     }
 
+    /// `--fast` on a Keras file: libhdf5's reader process hands back names and shapes without reading
+    /// the data, so a kernel whose stored bytes fail their fletcher32 checksum is listed, while the full
+    /// check reads it and refuses; on a good file both list the same tensors.
+    func testInspectFastOnKerasReadsNoData() throws {
+        let corrupt = TestPaths.fixture("keras/hostile/fletcher32_corrupt.h5")
+        let checked = try graft(["inspect", corrupt])
+        XCTAssertEqual(checked.status, 2)
+        XCTAssertTrue(checked.stderr.contains("fletcher32_corrupt.h5") && checked.stderr.split(separator: "\n").count == 1,
+                      checked.stderr)
+        let fast = try graft(["inspect", "--fast", corrupt])
+        XCTAssertEqual(fast.status, 0, fast.stderr)
+        XCTAssertTrue(fast.stdout.contains("dense.weight") || fast.stdout.contains("dense"), fast.stdout)
+        XCTAssertTrue(fast.stdout.contains("not read (--fast"), fast.stdout)
+        func tensors(_ arguments: [String]) throws -> NSArray? {
+            let r = try graft(arguments)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            return object?["tensors"] as? NSArray
+        }
+        let file = TestPaths.fixture("keras/resnet_mini.h5")
+        let full = try XCTUnwrap(try tensors(["inspect", "--json", file]))
+        XCTAssertGreaterThan(full.count, 10)
+        XCTAssertEqual(try tensors(["inspect", "--json", "--fast", file]), full)
+    }
+
     /// A 4,000-character key (the safetensors writer caps names at 4096 bytes; torch files carry longer)
     /// is quoted with a bounded prefix, and the error stays one short line.
     func testAHugeKeyIsQuotedWithABoundedPrefix() throws {

@@ -31,34 +31,36 @@ extension FineTuner {
         if swapped { try model.network.load(stateDict: handedOn) }
         defer { if swapped { _ = try? model.network.load(stateDict: live) } }
 
+        // The `count` worst so far, decoded images kept: the chosen ones are not decoded a second time
+        // for their Grad-CAM. Ties keep validation order.
+        struct Scored { let index: Int; let sample: ImageFolder.Sample; let loss: Float; let image: RGBImage; let input: ImageTensor }
         let pipeline = loader.pipeline
-        var scored: [(sample: ImageFolder.Sample, loss: Float)] = []
+        var worst: [Scored] = []
+        var seen = 0
         for chunk in stride(from: 0, to: data.validation.count, by: loader.batchSize) {
             let samples = data.validation[chunk..<min(chunk + loader.batchSize, data.validation.count)]
-            var loaded: [(ImageFolder.Sample, ImageTensor)] = []
+            var loaded: [(sample: ImageFolder.Sample, image: RGBImage, input: ImageTensor)] = []
             for s in samples {
                 guard let image = try? ImageDecoder.decode(path: s.path), let t = try? pipeline.evaluate(image) else { continue }
-                loaded.append((s, t))
+                loaded.append((s, image, t))
             }
-            guard let first = loaded.first?.1 else { continue }
-            let batch = try Tensor(shape: [loaded.count] + first.shape, values: loaded.flatMap(\.1.values))
+            guard let first = loaded.first?.input else { continue }
+            let batch = try Tensor(shape: [loaded.count] + first.shape, values: loaded.flatMap(\.input.values))
             // Cross-entropy of the true class, −log p(true), without label smoothing.
             let logProbabilities = try logSoftmax(model.logits(batch)).values
             let k = logProbabilities.count / loaded.count
-            for (i, (sample, _)) in loaded.enumerated() {
-                let loss = sample.label < k ? -logProbabilities[i * k + sample.label] : .infinity
-                scored.append((sample, loss))
+            for (i, item) in loaded.enumerated() {
+                let loss = item.sample.label < k ? -logProbabilities[i * k + item.sample.label] : .infinity
+                worst.append(Scored(index: seen, sample: item.sample, loss: loss, image: item.image, input: item.input))
+                seen += 1
             }
+            worst.sort { $0.loss != $1.loss ? $0.loss > $1.loss : $0.index < $1.index }
+            if worst.count > count { worst.removeLast(worst.count - count) }
         }
-        let worst = scored.enumerated().sorted { a, b in
-            a.element.loss != b.element.loss ? a.element.loss > b.element.loss : a.offset < b.offset
-        }.prefix(count).map(\.element)
 
         return try worst.map { entry in
-            let image = try ImageDecoder.decode(path: entry.sample.path)
-            let t = try pipeline.evaluate(image)
-            let input = try Tensor(shape: [1] + t.shape, values: t.values)
-            let crop = try pipeline.evaluationCrop(image)
+            let input = try Tensor(shape: [1] + entry.input.shape, values: entry.input.values)
+            let crop = try pipeline.evaluationCrop(entry.image)
             // A network without a spatial map to explain (a custom one) still gets its report: the crop alone.
             do {
                 let cam = try model.gradCAM(input)
