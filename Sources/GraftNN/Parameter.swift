@@ -36,7 +36,12 @@ public final class Parameter {
         let count = shape.reduce(into: Optional(1)) { n, d in
             n = n.flatMap { d < 0 ? nil : $0.multipliedReportingOverflow(by: d).overflow ? nil : $0 * d }
         }
-        let fits = ParameterBudget.current.map { budget in count.map { budget.take($0) } ?? false } ?? true
+        let budget = ParameterBudget.current
+        let fits = budget.map { budget in count.map { budget.take($0) } ?? false } ?? true
+        if fits, budget?.shapesOnly == true, let t = try? Tensor(uninitializedShape: shape) {
+            self.init(kind: kind, value: t)
+            return
+        }
         var t = (fits ? try? Tensor(shape: shape) : nil) ?? (try! Tensor(shape: [0]))
         if fill != 0 { t.withUnsafeMutableBufferPointer { $0.update(repeating: fill) } }
         self.init(kind: kind, value: t)

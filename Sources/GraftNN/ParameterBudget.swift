@@ -7,11 +7,18 @@ import Foundation
 /// elsewhere are untouched.
 public final class ParameterBudget: @unchecked Sendable {
     public let limit: Int
+    /// The network is built only for its parameters' names and shapes (architecture detection
+    /// compares them with a checkpoint's): values are left uninitialized, so building a candidate
+    /// touches none of its memory (zero-filling them was most of `graft inspect`'s time).
+    public let shapesOnly: Bool
     private var used = 0
     private var over = false
     private let lock = NSLock()
 
-    public init(elements limit: Int) { self.limit = limit }
+    public init(elements limit: Int, shapesOnly: Bool = false) {
+        self.limit = limit
+        self.shapesOnly = shapesOnly
+    }
 
     @TaskLocal public static var current: ParameterBudget?
 

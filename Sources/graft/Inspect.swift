@@ -12,7 +12,7 @@ struct Inspect: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
-    @Flag(help: "Skip reading the tensor data (CRCs, compressed streams, HDF5 checksums are then not checked).")
+    @Flag(help: "Read only the file's structure: no tensor data (CRCs, compressed streams, HDF5 checksums are then not checked) and no sha256.")
     var fast = false
 
     @OptionGroup var open: OpenOptions
@@ -39,7 +39,7 @@ struct Inspect: ParsableCommand {
     }
 
     func run() throws {
-        let store = try reportingErrors(file: file) { try open.open(file, readsData: !fast) }
+        let store = try reportingErrors(file: file) { try open.open(file, hashSource: !fast, readsData: !fast) }
         // Integrity first: a file whose data fails its own checks is bad input, whatever its header says.
         if !fast { try reportingErrors(file: file) { try store.checkIntegrity() } }
         let scheme = store.namingScheme
@@ -60,7 +60,7 @@ struct Inspect: ParsableCommand {
         print("file:    \(file.escapedForTerminal)")
         print("format:  \(store.format.summary)")
         print("naming:  \(scheme.summary)")
-        if let sha = report.sha256 { print("sha256:  \(sha)") }
+        if let sha = report.sha256 { print("sha256:  \(sha)") } else if fast { print("sha256:  not computed (--fast)") }
         print("data:    " + (fast ? "not read (--fast: CRCs and compressed streams not checked)" : "every tensor read and checked"))
         for note in store.metadata.notes { print("note:    \(note.escapedForTerminal)") }
         if let arch = store.metadata.arch { print("arch:    \(arch.escapedForTerminal) (recorded)") }

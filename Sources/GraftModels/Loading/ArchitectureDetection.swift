@@ -153,7 +153,7 @@ public enum ArchitectureDetection {
             let n = shape.reduce(1) { $0.multipliedReportingOverflow(by: max($1, 0)).overflow ? Int.max / 2 : $0 * max($1, 0) }
             return min(total + min(n, 1 << 31), 1 << 31)
         }
-        let budget = ParameterBudget(elements: min(declared + (1 << 16), 1 << 31))
+        let budget = ParameterBudget(elements: min(declared + (1 << 16), 1 << 31), shapesOnly: true)
         let network = ParameterBudget.$current.withValue(budget) { Zoo.network(spec) }
         if budget.exceeded { return (Int.max, "its parameters exceed the \(declared) elements the checkpoint declares") }
         var expected: Shapes = [:]
