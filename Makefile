@@ -13,7 +13,7 @@ GRAFT := .build/release/graft
 CPU_FLAGS := $(shell grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && grep -qw bmi2 /proc/cpuinfo \
 	&& echo "-Xswiftc -target-cpu -Xswiftc haswell -Xswiftc -DGRAFT_FMA")
 
-.PHONY: all deps build test tsan demo fuzz bench clean
+.PHONY: all deps build test tsan demo fuzz bench ab clean
 
 all: build
 
@@ -88,6 +88,17 @@ fuzz: deps
 		GRAFT_FUZZ_TARGET=$$t $(FUZZ_BIN) -runs=$(FUZZ_RUNS) -max_len=131072 -rss_limit_mb=4096 \
 			-print_final_stats=1 fuzz-corpus/$$t $$seeds 2>&1 | grep -E "stat::number_of_executed_units|ERROR|Done" ; \
 	done
+
+## The convolution A/B (issue 13): Graft's kernels against oneDNN and XNNPACK on the layers of ResNet-50,
+## EfficientNet-B0 and VGG-16, per layer kind (tools/ab/ab_table.py; the two libraries only for this tool).
+AB_APT_PACKAGES := libdnnl-dev libxnnpack-dev libpthreadpool-dev
+ab: deps
+	@missing=$$(for p in $(AB_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	$(SWIFT) build -c release --product GraftKernelBench $(CPU_FLAGS)
+	python3 tools/ab/ab_table.py --layers
 
 ## The anchor benchmark: Graft against PyTorch, ONNX Runtime and OpenVINO (needs the .venv of tools/ with onnx, onnxscript, onnxruntime, openvino; run on a quiet machine).
 bench: build

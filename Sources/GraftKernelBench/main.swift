@@ -7,7 +7,8 @@
 // Suites: sgemm, resnet50, effnet, vgg16 (convolution shape classes of each network, with the
 // sum over the network weighted by how often each occurs), backward (ResNet-18 training kernels
 // at batch 16), ops (pools, FC, SE scaling, residual add), activations, parallel (speed-up
-// probe), conv IN OUT K STRIDE SIZE [GROUPS] (one shape), all (the first five).
+// probe), conv IN OUT K STRIDE SIZE [GROUPS] (one shape), list (the shape classes as tab-separated
+// lines, which tools/ab/ab_conv.c reads), all (the first five).
 //
 // Every timing is the median (and minimum) of `reps` runs after two warm-up runs: other
 // processes share the cores, so `--wait-idle` first waits until a compute-bound loop really
@@ -34,6 +35,9 @@ struct Options {
     var ab: ((ConvolutionOptions) -> ConvolutionOptions)?
     var activation: Activation = .relu
     var waitForIdle = false
+    /// `--tsv`: convolution timings as tab-separated lines (suite, name, engine, median ms, min ms), as
+    /// tools/ab/ab_conv.c prints them, so tools/ab/ab_table.py can join the two.
+    var tsv = false
 }
 
 func parseOptions() -> Options {
@@ -46,6 +50,7 @@ func parseOptions() -> Options {
         case "--reps": o.reps = args.popFirst().flatMap { Int($0) } ?? o.reps
         case "--blas-threads": o.conv.gemmThreads = .blas
         case "--wait-idle": o.waitForIdle = true
+        case "--tsv": o.tsv = true
         case "--no-winograd": o.conv.winograd = false
         case "--no-transposed": o.conv.transposedInputGradient = false
         case "--wino":
@@ -141,8 +146,10 @@ func benchSgemm(_ o: Options) throws {
 }
 
 func benchConvs(_ title: String, _ shapes: [ConvShape], batch: Int, _ o: Options) throws {
-    print("== \(title), batch \(batch), \(Parallel.threads) threads")
-    print(pad("conv", 28) + pad("count", 7) + pad("ms (median)", 13) + pad("ms (min)", 10) + "GFLOP/s")
+    if !o.tsv {
+        print("== \(title), batch \(batch), \(Parallel.threads) threads")
+        print(pad("conv", 28) + pad("count", 7) + pad("ms (median)", 13) + pad("ms (min)", 10) + "GFLOP/s")
+    }
     var total = 0.0, totalMin = 0.0, totalFlops = 0.0
     var abTotals = (0.0, 0.0)
     for s in shapes {
@@ -169,12 +176,17 @@ func benchConvs(_ title: String, _ shapes: [ConvShape], batch: Int, _ o: Options
             continue
         }
         let t = try measure(reps: o.reps) { try run(o.conv) }
+        if o.tsv {
+            print([title, s.name, "graft", fmt(t.median * 1e3, 4), fmt(t.min * 1e3, 4)].joined(separator: "\t"))
+            continue
+        }
         total += t.median * Double(s.count)
         totalMin += t.min * Double(s.count)
         totalFlops += flops * Double(s.count)
         print(pad(s.name, 28) + pad("×\(s.count)", 7) + pad(fmt(t.median * 1e3, 3), 13) + pad(fmt(t.min * 1e3, 3), 10)
               + fmt(flops / t.median / 1e9, 1))
     }
+    if o.tsv { return }
     if o.ab != nil {
         print("sum of medians × count: default \(fmt(abTotals.0 * 1e3, 2)) ms, variant \(fmt(abTotals.1 * 1e3, 2)) ms\n")
         return
@@ -227,6 +239,14 @@ do {
         case "effnet": try benchConvs("EfficientNet-B0 convolutions", efficientNetB0Convs, batch: options.batch ?? 1, options)
         case "vgg16": try benchConvs("VGG-16 convolutions", vgg16Convs, batch: options.batch ?? 1, options)
         case "backward": try benchBackward(options)
+        case "list":
+            // The shape classes as tab-separated lines, for tools/ab (the same layers through oneDNN and XNNPACK).
+            for (net, shapes) in [("resnet50", resnet50Convs), ("effnet", efficientNetB0Convs), ("vgg16", vgg16Convs)] {
+                for c in shapes {
+                    print([net, c.name, "\(c.inC)", "\(c.outC)", "\(c.k)", "\(c.stride)", "\(c.size)", "\(c.groups)",
+                           "\(c.activation)", "\(c.count)"].joined(separator: "\t"))
+                }
+            }
         case "parallel":
             print("parallel speed-up on \(Parallel.threads) threads: \(fmt(parallelSpeedup(), 2))×")
         case "maxpool-indices":

@@ -113,33 +113,69 @@ enum DepthwiseConv {
 
     /// k×k, undilated, equal strides `s`; `k` and `s` are literals at the call sites, so after
     /// inlining the tap loops have constant trip counts and unroll.
+    ///
+    /// The plane's output is taken as 8-wide vectors in row-major order (a row's last one partial),
+    /// four at a time: four independent accumulators keep the FMA units busy where one chain of k²
+    /// dependent FMAs would wait on each result. Narrow planes (7 or 14 columns) get their four
+    /// vectors from consecutive rows the same way. A last group of fewer than four repeats its last
+    /// vector and stores it once.
     @inline(__always)
     static func square(_ k: Int, _ s: Int, _ g: ConvGeometry, _ plane: PaddedPlane, _ padded: UnsafePointer<Float>,
-                       _ filter: UnsafePointer<Float>, _ bias: Float, _ out: Output,
-                       _ act: (Vec8) -> Vec8) {
+                       _ filter: UnsafePointer<Float>, _ bias: Float, _ out: Output, _ act: (Vec8) -> Vec8) {
         withUnsafeTemporaryAllocation(of: Vec8.self, capacity: 25) { w in
             for t in 0..<(k * k) { w[t] = Vec8(repeating: filter[t]) }
             let b = Vec8(repeating: bias)
-            for oh in 0..<g.outH {
-                let rowBase = padded + oh * s * plane.stride
-                var ow = 0
-                while ow < g.outW {
-                    var acc = b
-                    for i in 0..<k {
-                        let line = rowBase + i * plane.stride + ow * s
-                        for j in 0..<k { acc += w[i * k + j] * load8(line + j, stride: s) }
+            let vectors = g.outH * ((g.outW + 7) / 8)
+            var cursor = VectorCursor(outW: g.outW, outH: g.outH)
+            var v = 0
+            while v < vectors {
+                let last = vectors - 1
+                let q0 = cursor.next(padded, s, plane.stride), q1 = cursor.next(padded, s, plane.stride)
+                let q2 = cursor.next(padded, s, plane.stride), q3 = cursor.next(padded, s, plane.stride)
+                var a0 = b, a1 = b, a2 = b, a3 = b
+                for i in 0..<k {
+                    for j in 0..<k {
+                        let tap = w[i * k + j], d = i * plane.stride + j
+                        a0 = PanelGemm.madd(a0, tap, load8(q0.input + d, stride: s))
+                        a1 = PanelGemm.madd(a1, tap, load8(q1.input + d, stride: s))
+                        a2 = PanelGemm.madd(a2, tap, load8(q2.input + d, stride: s))
+                        a3 = PanelGemm.madd(a3, tap, load8(q3.input + d, stride: s))
                     }
-                    out.store(acc, at: oh * g.outW + ow, count: min(8, g.outW - ow), act)
-                    ow += 8
                 }
+                out.store(a0, at: q0.output, count: q0.count, act)
+                if v + 1 <= last { out.store(a1, at: q1.output, count: q1.count, act) }
+                if v + 2 <= last { out.store(a2, at: q2.output, count: q2.count, act) }
+                if v + 3 <= last { out.store(a3, at: q3.output, count: q3.count, act) }
+                v += 4
             }
+        }
+    }
+
+    /// Walks an output plane's 8-wide vectors in row-major order; stays on the last one at the end.
+    struct VectorCursor {
+        let outW: Int, outH: Int
+        var row = 0, column = 0
+
+        init(outW: Int, outH: Int) { self.outW = outW; self.outH = outH }
+
+        /// The current vector's top-left input tap, output offset and real lanes; then moves on.
+        @inline(__always)
+        mutating func next(_ padded: UnsafePointer<Float>, _ s: Int, _ planeStride: Int)
+            -> (input: UnsafePointer<Float>, output: Int, count: Int) {
+            let here = (padded + row * s * planeStride + column * s, row * outW + column, min(8, outW - column))
+            if column + 8 < outW {
+                column += 8
+            } else if row + 1 < outH {
+                column = 0
+                row += 1
+            }
+            return here
         }
     }
 
     /// Any kernel size, stride and dilation.
     static func general(_ g: ConvGeometry, _ plane: PaddedPlane, _ padded: UnsafePointer<Float>,
-                        _ filter: UnsafePointer<Float>, _ bias: Float, _ out: Output,
-                        _ act: (Vec8) -> Vec8) {
+                        _ filter: UnsafePointer<Float>, _ bias: Float, _ out: Output, _ act: (Vec8) -> Vec8) {
         let kh = g.kernelH, kw = g.kernelW, taps = kh * kw
         withUnsafeTemporaryAllocation(of: Int.self, capacity: taps) { offsets in
             withUnsafeTemporaryAllocation(of: Vec8.self, capacity: taps) { weights in
@@ -156,7 +192,7 @@ enum DepthwiseConv {
                     while ow < g.outW {
                         let base = rowBase + ow * g.strideW
                         var acc = b
-                        for t in 0..<taps { acc += weights[t] * load8(base + offsets[t], stride: g.strideW) }
+                        for t in 0..<taps { acc = PanelGemm.madd(acc, weights[t], load8(base + offsets[t], stride: g.strideW)) }
                         out.store(acc, at: oh * g.outW + ow, count: min(8, g.outW - ow), act)
                         ow += 8
                     }
