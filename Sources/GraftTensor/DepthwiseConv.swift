@@ -3,8 +3,9 @@
 ///
 /// Each task zeroes one scratch plane with the padding around it, then for each of its channels
 /// copies the input into the interior (the zero border stays), so the inner loop needs no bounds
-/// tests: for eight output columns at a time it accumulates `w[i, j] · x[row + i, col + j]` over
-/// the taps, then adds the bias and applies the activation before the single store. The common
+/// tests: for 8-wide vectors of output (four at a time in the common shapes) it accumulates
+/// `w[i, j] · x[row + i, col + j]` over the taps, then adds the bias and applies the activation
+/// before the single store. The common
 /// shapes (3×3 and 5×5, stride 1 or 2, undilated: EfficientNet, MobileNet) get loops with
 /// compile-time trip counts; everything else takes the general loop.
 enum DepthwiseConv {
