@@ -40,6 +40,8 @@ let package = Package(
         /// libjpeg and libpng report errors by longjmp, which Swift cannot host: this C glue
         /// keeps the setjmp frame on the C side and returns plain error strings.
         .target(name: "CImageCodecs", dependencies: ["CJPEG", "CPNG"]),
+        /// PanelGemm's AVX-512 register blocks, chosen at run time (one build for AVX2 and AVX-512 CPUs).
+        .target(name: "CPanelKernels", cSettings: [.unsafeFlags(["-O3"])]),
 
         // MARK: - Byte parsers of untrusted input (no model code)
         .target(name: "GraftCore"),
@@ -59,7 +61,7 @@ let package = Package(
             ]),
 
         // MARK: - Numerics, layers, images
-        .target(name: "GraftTensor", dependencies: ["GraftCore", "COpenBLAS"], swiftSettings: kernelSettings),
+        .target(name: "GraftTensor", dependencies: ["GraftCore", "COpenBLAS", "CPanelKernels"], swiftSettings: kernelSettings),
         .target(name: "GraftNN", dependencies: ["GraftCore", "GraftTensor"], swiftSettings: kernelSettings),
         .target(name: "GraftImage", dependencies: ["GraftCore", "CImageCodecs"], swiftSettings: kernelSettings),
 

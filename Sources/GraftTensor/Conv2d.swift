@@ -78,7 +78,7 @@ enum ConvGemm {
         func multiply(_ g: ConvGeometry, group: Int, n: Int, b: UnsafePointer<Float>, ldb: Int,
                       c: UnsafeMutablePointer<Float>, ldc: Int, parallel: Bool = false) {
             let og = g.groupOutChannels, k = g.columnRows
-            if let packed {
+            if let packed, !PanelGemm.prefersBLAS(n: n) {
                 let a = UnsafePointer(packed.values)
                 if parallel {
                     PanelGemm.parallelMultiply(m: og, n: n, k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc)

@@ -47,11 +47,13 @@ public struct ConvolutionOptions: Sendable, Hashable {
         self.winogradBlocks = winogradBlocks
     }
 
-    /// Every algorithm on, packed weights unless OpenBLAS runs AVX-512 kernels (twice as fast
-    /// per core as any AVX2 code, `PanelGemm` included).
+    /// Every algorithm on, packed weights unless OpenBLAS runs AVX-512 kernels while `PanelGemm`
+    /// cannot (OpenBLAS's are twice as fast per core as any AVX2 code); with its AVX-512 block
+    /// `PanelGemm` is faster again on wide products (`PanelGemm.prefersBLAS` sends the narrow ones
+    /// to OpenBLAS).
     public static var machineDefault: ConvolutionOptions { ConvolutionOptions() }
 
     /// Decided once: the kernel family is chosen when OpenBLAS is first used and never changes,
     /// and asking OpenBLAS for it on every convolution would cost a symbol lookup each time.
-    private static let packedWeightsByDefault = !BLASRuntime.usesAVX512Kernels
+    private static let packedWeightsByDefault = !BLASRuntime.usesAVX512Kernels || PanelGemm.avx512
 }

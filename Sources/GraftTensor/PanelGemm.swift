@@ -1,3 +1,8 @@
+import CPanelKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A register-blocked matrix multiply whose A operand (the filters) is packed once and cached with
 /// the weights, for convolutions and the Winograd products.
 ///
@@ -15,9 +20,20 @@
 ///
 /// B is copied into 16-column slices as it is used (one pass, much smaller than the multiply).
 enum PanelGemm {
+    /// Whether the 6 × 32 AVX-512 block runs here (CPanelKernels; checked once, at run time).
+    /// `GRAFT_NO_AVX512` set keeps the AVX2 blocks, to measure an AVX-512 machine as an AVX2 one.
+    static let avx512 = graft_cpu_has_avx512f() != 0 && getenv("GRAFT_NO_AVX512") == nil
+
+    /// Whether a convolution's product with `n` columns (output pixels) runs faster on OpenBLAS: with
+    /// the AVX-512 block, products narrower than a 28×28 plane lost to OpenBLAS's 512-bit kernel
+    /// (EfficientNet-B0's 1×1 layers at 14×14 and 7×7 up to 1.6×, `GraftKernelBench --ab panels`)
+    /// while wider ones won (ResNet-50's up to 1.15×).
+    @inline(__always)
+    static func prefersBLAS(n: Int) -> Bool { avx512 && BLASRuntime.usesAVX512Kernels && n < 784 }
+
     // Convolutions use it when `ConvolutionOptions.packedWeights` says so (else OpenBLAS). Its
-    // kernel is AVX2 (8-wide FMA): on by default unless OpenBLAS runs 512-bit kernels, which are
-    // twice as fast as any AVX2 code there. Measured only on AVX2 machines (Zen 3).
+    // blocks are AVX2 (8-wide FMA), and on AVX-512 CPUs pairs of 16-column slices go through the
+    // 6 × 32 zmm block of CPanelKernels instead (same FMAs in the same order: same results).
 
     /// Rows of A (and C) per register block.
     static let rows = 6
@@ -72,15 +88,30 @@ enum PanelGemm {
                 var m0 = 0
                 while m0 < m {
                     let m1 = min(m, m0 + blockRows)
-                    for j in 0..<shape.blocks {
+                    var j = 0
+                    while j < shape.blocks {
                         let t = j * columns, width = min(columns, n - t)
                         let bSlice = slices + j * kc * columns, ldSlice = shape.stride(j)
+                        // Two full 16-column slices side by side: one 6 × 32 AVX-512 block per panel.
+                        let pair = Self.avx512 && j + 1 < shape.blocks && n - t >= 2 * columns
                         var r = m0
                         while r < m1 {
                             let height = min(rows, m1 - r)
                             let aPanel = a + r * k + k0 * rows
                             let cBlock = c + r * ldc + t
-                            if height == rows && width == columns {
+                            if pair && height == rows {
+                                graft_panel_block_6x32_avx512(kc, aPanel, bSlice, bSlice + kc * columns, columns, cBlock, ldc,
+                                                              accumulate ? 1 : 0)
+                            } else if pair {
+                                // A last partial panel: each slice as its own block, as below.
+                                for half in 0..<2 {
+                                    let hc = cBlock + half * columns
+                                    if accumulate { copy(UnsafePointer(hc), ldc, to: tile, columns, height, columns) }
+                                    block(k: kc, a: aPanel, b: bSlice + half * kc * columns, ldb: columns, c: tile, ldc: columns,
+                                          accumulate: accumulate)
+                                    copy(UnsafePointer(tile), columns, to: hc, ldc, height, columns)
+                                }
+                            } else if height == rows && width == columns {
                                 block(k: kc, a: aPanel, b: bSlice, ldb: ldSlice, c: cBlock, ldc: ldc, accumulate: accumulate)
                             } else {
                                 if accumulate { copy(UnsafePointer(cBlock), ldc, to: tile, columns, height, width) }
@@ -94,6 +125,7 @@ enum PanelGemm {
                             }
                             r += rows
                         }
+                        j += pair ? 2 : 1
                     }
                     m0 = m1
                 }

@@ -1,0 +1,18 @@
+#ifndef GRAFT_PANEL_KERNELS_H
+#define GRAFT_PANEL_KERNELS_H
+
+/// AVX-512 register blocks for PanelGemm (GraftTensor), compiled for AVX-512 whatever the build's
+/// target CPU and called only when the CPU has it (`graft_cpu_has_avx512f`): one build runs at full
+/// width on AVX-512 machines and stays on the AVX2 blocks elsewhere.
+
+/// Whether this CPU (and the OS, for the zmm state) supports AVX-512F.
+int graft_cpu_has_avx512f(void);
+
+/// One 6 × 32 block of C (= or += A panel · B): A is a packed panel (6 floats per step of k), B is
+/// two adjacent 16-column slices `b0` and `b1` with row stride `ldb`, C has row stride `ldc`.
+/// The same fused multiply-adds in the same order as PanelGemm's AVX2 6 × 16 block, so the results
+/// are bitwise the same.
+void graft_panel_block_6x32_avx512(long k, const float *a, const float *b0, const float *b1, long ldb,
+                                   float *c, long ldc, int accumulate);
+
+#endif
