@@ -86,9 +86,9 @@ public enum FatalSignals {
     /// handler's `_exit` instead of printing a second line.
     static let faultReported = Atomic<Bool>(false)
 
-    /// From a fault handler: true for the first caller; any later caller never returns.
-    static func claimFaultReport() -> Bool {
-        if faultReported.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged { return true }
+    /// From a fault handler: returns in the first one only; any later one waits for its `_exit`.
+    static func enterFirstFaultHandler() {
+        if faultReported.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged { return }
         while true { pause() }
     }
 
@@ -109,8 +109,8 @@ public enum FatalSignals {
     /// written (or is writing, waited for here, at most about a second) its own.
     static func claimErrorLineFromSignalHandler() -> Bool {
         if errorLine.compareExchange(expected: 0, desired: 3, ordering: .acquiringAndReleasing).exchanged { return true }
-        var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
-        for _ in 0..<1000 where errorLine.load(ordering: .acquiring) == 1 { nanosleep(&pause, nil) }
+        var nap = timespec(tv_sec: 0, tv_nsec: 1_000_000)
+        for _ in 0..<1000 where errorLine.load(ordering: .acquiring) == 1 { nanosleep(&nap, nil) }
         return false
     }
 
@@ -128,7 +128,7 @@ public enum FatalSignals {
         _ = TemporaryFiles.paths
         _ = ForeignParserFiles.paths
         signal(SIGBUS, { _ in
-            _ = FatalSignals.claimFaultReport()
+            FatalSignals.enterFirstFaultHandler()
             TemporaryFiles.removeAllFromSignalHandler()
             // An error line is already out (a write from the shrunken mapping failed with EFAULT, and
             // the unwinding or the hashing thread touched it again): one line per failure.
@@ -137,7 +137,7 @@ public enum FatalSignals {
             _exit(2)
         })
         signal(SIGSEGV, { sig in
-            _ = FatalSignals.claimFaultReport()
+            FatalSignals.enterFirstFaultHandler()
             var reported = false
             ForeignParserFiles.paths.forEachFromSignalHandler { file in
                 TemporaryFiles.removeAllFromSignalHandler()
