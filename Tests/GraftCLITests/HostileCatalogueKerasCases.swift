@@ -12,6 +12,7 @@ enum KerasCases {
         ("dotdot_weight_name.h5", [".."]), ("duplicate_layer_names.h5", ["twice", "duplicate"]),
         ("enum_kernel.h5", ["kernel", "type", "dtype"]), ("external_link.h5", ["external"]),
         ("external_storage.h5", ["external"]), ("extra_dataset.h5", ["weight"]),
+        ("fletcher32_corrupt.h5", ["Fletcher32", "damaged"]),
         ("fill_bomb_under_keras_floor.h5", ["bomb", "stored", "declares"]), ("huge_attribute.h5", ["layer_names lists"]),
         ("huge_fixed_attribute.h5", ["layer_names lists"]), ("int_kernel.h5", ["kernel", "type", "dtype", "int"]),
         ("int_layer_names.h5", ["layer_names"]), ("libhdf5_crash_btree2.h5", ["libhdf5"]),
