@@ -5,9 +5,9 @@
 /// copies the input into the interior (the zero border stays), so the inner loop needs no bounds
 /// tests: for 8-wide vectors of output (four at a time in the common shapes) it accumulates
 /// `w[i, j] · x[row + i, col + j]` over the taps, then adds the bias and applies the activation
-/// before the single store. The common
-/// shapes (3×3 and 5×5, stride 1 or 2, undilated: EfficientNet, MobileNet) get loops with
-/// compile-time trip counts; everything else takes the general loop.
+/// before the single store. The common shapes (3×3 and 5×5, stride 1 or 2, undilated:
+/// EfficientNet, MobileNet) get loops with compile-time trip counts; everything else takes the
+/// general loop.
 enum DepthwiseConv {
     /// The padded plane of one channel: `rows × stride` floats, with enough zero slack on the right
     /// for whole 8-wide (or 16-wide, stride 2) loads past the last output column.
