@@ -98,7 +98,7 @@ fuzz: deps
 		-max_len=131072 -rss_limit_mb=4096 -max_total_time=$(FUZZ_HDF5_SECONDS) -artifact_prefix=fuzz-artifacts/hdf5/ \
 		fuzz-corpus/hdf5 Fixtures/keras 2>&1 | grep -E "^#[0-9]+:" | tail -1
 	$(SWIFT) build -c release --product graft $(CPU_FLAGS)
-	tools/fuzz/triage_hdf5.sh fuzz-artifacts/hdf5 $(GRAFT)
+	GRAFT_HDF5_TIMEOUT=2 tools/fuzz/triage_hdf5.sh fuzz-artifacts/hdf5 $(GRAFT)
 
 ## The convolution A/B (issue 13): Graft's kernels against oneDNN and XNNPACK on the layers of ResNet-50,
 ## EfficientNet-B0 and VGG-16, per layer kind (tools/ab/ab_table.py; the two libraries only for this tool).
