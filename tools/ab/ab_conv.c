@@ -53,9 +53,13 @@ static void measure(Body body, void *context, int reps, double *median, double *
     *minimum = times[0];
 }
 
+static void fill_random(float *p, size_t n, unsigned seed) {
+    for (size_t i = 0; i < n; i++) { seed = seed * 1103515245u + 12345u; p[i] = ((seed >> 8) % 2001 - 1000) / 1000.0f; }
+}
+
 static float *random_floats(size_t n, unsigned seed) {
     float *p = malloc(n * sizeof(float));
-    for (size_t i = 0; i < n; i++) { seed = seed * 1103515245u + 12345u; p[i] = ((seed >> 8) % 2001 - 1000) / 1000.0f; }
+    fill_random(p, n, seed);
     return p;
 }
 
@@ -74,10 +78,7 @@ static dnnl_memory_t filled(dnnl_engine_t engine, const dnnl_memory_desc_t *md, 
     CHECK(dnnl_memory_create(&m, md, engine, DNNL_MEMORY_ALLOCATE));
     void *data;
     CHECK(dnnl_memory_get_data_handle(m, &data));
-    size_t n = dnnl_memory_desc_get_size(md) / sizeof(float);
-    float *values = random_floats(n, seed);
-    memcpy(data, values, n * sizeof(float));
-    free(values);
+    fill_random(data, dnnl_memory_desc_get_size(md) / sizeof(float), seed);
     return m;
 }
 
