@@ -103,25 +103,15 @@ enum PanelGemm {
                                 graft_panel_block_6x32_avx512(kc, aPanel, bSlice, bSlice + kc * columns, columns, cBlock, ldc,
                                                               accumulate ? 1 : 0)
                             } else if pair {
-                                // A last partial panel: each slice as its own block, as below.
+                                // A last partial panel: each of the two slices as its own block.
                                 for half in 0..<2 {
-                                    let hc = cBlock + half * columns
-                                    if accumulate { copy(UnsafePointer(hc), ldc, to: tile, columns, height, columns) }
-                                    block(k: kc, a: aPanel, b: bSlice + half * kc * columns, ldb: columns, c: tile, ldc: columns,
-                                          accumulate: accumulate)
-                                    copy(UnsafePointer(tile), columns, to: hc, ldc, height, columns)
+                                    sliceBlock(k: kc, a: aPanel, b: bSlice + half * kc * columns, ldb: columns,
+                                               c: cBlock + half * columns, ldc: ldc, height: height, width: columns,
+                                               tile: tile, accumulate: accumulate)
                                 }
-                            } else if height == rows && width == columns {
-                                block(k: kc, a: aPanel, b: bSlice, ldb: ldSlice, c: cBlock, ldc: ldc, accumulate: accumulate)
                             } else {
-                                if accumulate { copy(UnsafePointer(cBlock), ldc, to: tile, columns, height, width) }
-                                if ldSlice == 8 {
-                                    narrowBlock(k: kc, a: aPanel, b: bSlice, c: tile, ldc: columns, accumulate: accumulate)
-                                } else {
-                                    block(k: kc, a: aPanel, b: bSlice, ldb: ldSlice, c: tile, ldc: columns,
-                                          accumulate: accumulate)
-                                }
-                                copy(UnsafePointer(tile), columns, to: cBlock, ldc, height, width)
+                                sliceBlock(k: kc, a: aPanel, b: bSlice, ldb: ldSlice, c: cBlock, ldc: ldc, height: height,
+                                           width: width, tile: tile, accumulate: accumulate)
                             }
                             r += rows
                         }
@@ -131,6 +121,25 @@ enum PanelGemm {
                 }
             }
         }
+    }
+
+    /// One panel of A times one 16-column slice of B into C: straight from registers when the block is
+    /// whole, else through `tile` (a register-sized buffer) so partial blocks write only what C has.
+    @inline(__always)
+    private static func sliceBlock(k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+                                   c: UnsafeMutablePointer<Float>, ldc: Int, height: Int, width: Int,
+                                   tile: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        if height == rows && width == columns {
+            block(k: k, a: a, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+            return
+        }
+        if accumulate { copy(UnsafePointer(c), ldc, to: tile, columns, height, width) }
+        if ldb == 8 {
+            narrowBlock(k: k, a: a, b: b, c: tile, ldc: columns, accumulate: accumulate)
+        } else {
+            block(k: k, a: a, b: b, ldb: ldb, c: tile, ldc: columns, accumulate: accumulate)
+        }
+        copy(UnsafePointer(tile), columns, to: c, ldc, height, width)
     }
 
     /// How `multiply` cuts B: depth blocks of about `depthBlock` rows and 16-column blocks, the last
