@@ -3,7 +3,7 @@
 # need (as root) and then build.
 
 SHELL := /bin/bash
-APT_PACKAGES := libzip-dev libhdf5-dev libopenblas-dev libjpeg-dev libpng-dev pkg-config
+APT_PACKAGES := libzip-dev libhdf5-dev libopenblas-dev libjpeg-dev libpng-dev libxnnpack-dev libpthreadpool-dev pkg-config
 DEMO_APT_PACKAGES := python3 python3-pip
 SWIFT ?= swift
 GRAFT := .build/release/graft
@@ -102,7 +102,7 @@ fuzz: deps
 
 ## The convolution A/B (issue 13): Graft's kernels against oneDNN and XNNPACK on the layers of ResNet-50,
 ## EfficientNet-B0 and VGG-16, per layer kind (tools/ab/ab_table.py; the two libraries only for this tool).
-AB_APT_PACKAGES := libdnnl-dev libxnnpack-dev libpthreadpool-dev
+AB_APT_PACKAGES := libdnnl-dev
 ab: deps
 	@missing=$$(for p in $(AB_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

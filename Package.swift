@@ -37,6 +37,7 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CXNNPACK", providers: [.apt(["libxnnpack-dev", "libpthreadpool-dev"])]),
         /// libjpeg and libpng report errors by longjmp, which Swift cannot host: this C glue
         /// keeps the setjmp frame on the C side and returns plain error strings.
         .target(name: "CImageCodecs", dependencies: ["CJPEG", "CPNG"]),
@@ -79,6 +80,11 @@ let package = Package(
         .target(
             name: "GraftModelsONNX", dependencies: ["GraftModels", "GraftNN", "GraftTensor", "GraftCore", "GraftONNX"],
             swiftSettings: [.swiftLanguageMode(.v5)]),
+        /// Zoo models lowered to an XNNPACK subgraph (NHWC, BatchNorm folded, activations fused): the
+        /// inference engine for the families where it beats Graft's own kernels, chosen by measurement.
+        .target(
+            name: "GraftModelsXNN", dependencies: ["GraftModels", "GraftNN", "GraftTensor", "GraftCore", "CXNNPACK"],
+            swiftSettings: kernelSettings),
         .target(
             name: "GraftTrain", dependencies: ["GraftCore", "GraftSafetensors", "GraftStore", "GraftModels", "GraftNN", "GraftTensor", "GraftImage"],
             swiftSettings: kernelSettings),
@@ -87,7 +93,7 @@ let package = Package(
             dependencies: [
                 "GraftCore", "GraftZip", "GraftPickle", "GraftSafetensors", "GraftHDF5", "GraftTorch",
                 "GraftKeras", "GraftStore", "GraftTensor", "GraftNN", "GraftImage", "GraftModels",
-                "GraftTrain", "GraftModelsONNX",
+                "GraftTrain", "GraftModelsONNX", "GraftModelsXNN",
             ]),
         .executableTarget(
             name: "graft",
@@ -114,11 +120,12 @@ let package = Package(
         .testTarget(name: "GraftImageTests", dependencies: ["GraftImage", "GraftTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "GraftModelsTests", dependencies: ["GraftModels", "GraftTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         /// Model-level fixtures shared by test targets (the Keras miniatures' specs).
-        .target(name: "GraftModelsTestSupport", dependencies: ["GraftModels"], path: "Tests/GraftModelsTestSupport",
+        .target(name: "GraftModelsTestSupport", dependencies: ["GraftModels", "GraftStore", "GraftTestSupport"], path: "Tests/GraftModelsTestSupport",
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "GraftKerasTests", dependencies: ["GraftKeras", "GraftModels", "GraftTestSupport", "GraftModelsTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "GraftModelsONNXTests", dependencies: ["GraftModelsONNX", "GraftModels", "GraftONNX", "GraftStore", "GraftTestSupport", "GraftModelsTestSupport"]),
+        .testTarget(name: "GraftModelsXNNTests", dependencies: ["GraftModelsXNN", "GraftCore", "GraftModels", "GraftNN", "GraftStore", "GraftTensor", "GraftTestSupport", "GraftModelsTestSupport"]),
         .testTarget(name: "GraftCLITests", dependencies: ["graft", "GraftStore", "GraftImage", "GraftTestSupport"]),
     ]
 )

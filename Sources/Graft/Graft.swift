@@ -13,3 +13,4 @@
 @_exported import GraftModels
 @_exported import GraftTrain
 @_exported import GraftModelsONNX
+@_exported import GraftModelsXNN

@@ -48,24 +48,15 @@ extension MaxPool2d: ONNXEmittable {
     /// `ceil_mode` has not always done.
     public func emitONNX(_ x: ONNXValue, _ e: ONNXEmitter) throws -> ONNXValue {
         let p = params
-        let (oh, extraH) = Self.pooledSize(x.height, p.kernelH, p.strideH, p.padH, p.dilationH, p.ceilMode)
-        let (ow, extraW) = Self.pooledSize(x.width, p.kernelW, p.strideW, p.padW, p.dilationW, p.ceilMode)
-        guard oh > 0, ow > 0 else { throw ONNXExportError.shapeMismatch("max pooling \(x.shape) gives no output") }
-        return e.node("MaxPool", [x.name], shape: [x.channels, oh, ow], [
+        guard let out = p.outputSize(inputH: x.height, inputW: x.width),
+              let extra = p.endPaddingForFloorMode(inputH: x.height, inputW: x.width) else {
+            throw ONNXExportError.shapeMismatch("max pooling \(x.shape) gives no output")
+        }
+        return e.node("MaxPool", [x.name], shape: [x.channels, out.h, out.w], [
             ("kernel_shape", .ints([p.kernelH, p.kernelW])), ("strides", .ints([p.strideH, p.strideW])),
-            ("pads", .ints([p.padH, p.padW, p.padH + extraH, p.padW + extraW])),
+            ("pads", .ints([p.padH, p.padW, p.padH + extra.h, p.padW + extra.w])),
             ("dilations", .ints([p.dilationH, p.dilationW])),
         ])
-    }
-
-    /// torch's output size, and the end padding a floor-mode pool needs to give it.
-    static func pooledSize(_ n: Int, _ k: Int, _ s: Int, _ p: Int, _ d: Int, _ ceil: Bool) -> (Int, Int) {
-        let span = n + 2 * p - d * (k - 1) - 1
-        guard span >= 0 else { return (0, 0) }
-        var out = (ceil ? (span + s - 1) / s : span / s) + 1
-        if ceil && (out - 1) * s >= n + p { out -= 1 }
-        let needed = (out - 1) * s + d * (k - 1) + 1
-        return (out, max(0, needed - (n + 2 * p)))
     }
 }
 
@@ -73,10 +64,11 @@ extension AvgPool2d: ONNXEmittable {
     public func emitONNX(_ x: ONNXValue, _ e: ONNXEmitter) throws -> ONNXValue {
         let p = params
         guard p.dilationH == 1 && p.dilationW == 1 else { throw ONNXExportError.unsupportedModule("AvgPool2d with dilation") }
-        let (oh, _) = MaxPool2d.pooledSize(x.height, p.kernelH, p.strideH, p.padH, 1, p.ceilMode)
-        let (ow, _) = MaxPool2d.pooledSize(x.width, p.kernelW, p.strideW, p.padW, 1, p.ceilMode)
+        guard let out = p.outputSize(inputH: x.height, inputW: x.width) else {
+            throw ONNXExportError.shapeMismatch("average pooling \(x.shape) gives no output")
+        }
         // torch divides by the window clipped to input + padding — count_include_pad=1 — in both modes.
-        return e.node("AveragePool", [x.name], shape: [x.channels, oh, ow], [
+        return e.node("AveragePool", [x.name], shape: [x.channels, out.h, out.w], [
             ("kernel_shape", .ints([p.kernelH, p.kernelW])), ("strides", .ints([p.strideH, p.strideW])),
             ("pads", .ints([p.padH, p.padW, p.padH, p.padW])), ("count_include_pad", .int(1)),
             ("ceil_mode", .int(p.ceilMode ? 1 : 0)),

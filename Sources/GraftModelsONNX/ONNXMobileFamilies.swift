@@ -35,11 +35,8 @@ extension KerasInputNormalization: ONNXEmittable {
         let centered = e.node("Sub", [scaled.name, e.constant("normalization.mean", m, shape: [3, 1, 1])], shape: x.shape)
         let out = e.node("Div", [centered.name, e.constant("normalization.std", sd, shape: [3, 1, 1])], shape: x.shape)
         guard appliesImagenetCorrection else { return out }
-        let correction = Self.imagenetStdCorrection
-        return e.node("Mul", [out.name, e.constant("normalization.imagenet_correction", correction, shape: [3, 1, 1])], shape: x.shape)
+        return e.node("Mul", [out.name, e.constant("normalization.imagenet_correction", stdCorrection, shape: [3, 1, 1])], shape: x.shape)
     }
-
-    static var imagenetStdCorrection: [Float] { [0.229, 0.224, 0.225].map { 1 / Float($0).squareRoot() } }
 }
 
 extension MobileNetV2: ONNXEmittable {

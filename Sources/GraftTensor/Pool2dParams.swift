@@ -49,6 +49,14 @@ public struct Pool2dParams: Equatable, Hashable, Sendable {
         else { return nil }
         return (h, w)
     }
+
+    /// The padding past the bottom and right a floor-mode pool needs to give `outputSize`: engines
+    /// without torch's ceil mode (older ONNX runtimes, XNNPACK) pad instead; max pooling ignores it.
+    public func endPaddingForFloorMode(inputH: Int, inputW: Int) -> (h: Int, w: Int)? {
+        guard let out = outputSize(inputH: inputH, inputW: inputW) else { return nil }
+        func extra(_ n: Int, _ o: Int, _ k: Int, _ s: Int, _ p: Int, _ d: Int) -> Int { max(0, (o - 1) * s + d * (k - 1) + 1 - (n + 2 * p)) }
+        return (extra(inputH, out.h, kernelH, strideH, padH, dilationH), extra(inputW, out.w, kernelW, strideW, padW, dilationW))
+    }
 }
 
 /// Sizes of a pooling call, validated.

@@ -3,6 +3,8 @@ import Dispatch
 import Foundation
 import Graft
 
+extension InferenceEngineChoice: ExpressibleByArgument {}
+
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Median forward latency and throughput of an architecture on random weights.",
@@ -16,6 +18,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Input height and width.") var size = 224
     @Flag(help: "Time a full training step instead (forward, cross-entropy, backward, SGD with momentum; all layers trainable).")
     var train = false
+    @Option(help: "Inference engine: graft (Graft's own kernels), xnnpack (the network lowered to XNNPACK), auto (the faster of the two on this machine).")
+    var engine: InferenceEngineChoice = .auto
     @Flag(help: "Print JSON.") var json = false
 
     struct Report: Encodable {
@@ -28,6 +32,7 @@ struct Bench: ParsableCommand {
         let min_ms: Double
         let mean_ms: Double
         let images_per_s: Double
+        let engine: String
     }
 
     func run() throws {
@@ -37,6 +42,13 @@ struct Bench: ParsableCommand {
         let count = batch * 3 * size * size
         let x = try Tensor(shape: [batch, 3, size, size], values: (0..<count).map { _ in rng.nextUnitFloat() * 2 - 1 })
         var step: () throws -> Void = { _ = try model.logits(x) }
+        var chosen = "graft"
+        if !train {
+            let runner = try reportingErrors(file: arch) { try InferenceRunner(model: model, engine: engine) }
+            step = { _ = try runner.logits(x) }
+            try step()
+            chosen = runner.engineName + " (" + runner.choiceReason + ")"
+        }
         if train {
             var settings = FineTuneSettings()
             settings.schedule = .constant
@@ -57,9 +69,10 @@ struct Bench: ParsableCommand {
         let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         let report = Report(arch: arch, batch: batch, threads: Parallel.threads, size: size, iterations: iterations,
                             median_ms: median, min_ms: sorted.first ?? 0, mean_ms: times.reduce(0, +) / Double(max(times.count, 1)),
-                            images_per_s: Double(batch) / (median / 1000))
+                            images_per_s: Double(batch) / (median / 1000), engine: chosen)
         if json { return try printJSON(report) }
-        print(String(format: "%@%@ batch %d, %d threads, %dx%d: median %.1f ms (min %.1f, mean %.1f), %.1f images/s",
-                     arch, train ? " training step" : "", batch, report.threads, size, size, median, report.min_ms, report.mean_ms, report.images_per_s))
+        print(String(format: "%@%@ batch %d, %d threads, %dx%d: median %.1f ms (min %.1f, mean %.1f), %.1f images/s; engine %@",
+                     arch, train ? " training step" : "", batch, report.threads, size, size, median, report.min_ms, report.mean_ms,
+                     report.images_per_s, chosen))
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import GraftCore
 import GraftModels
 import GraftModelsONNX
+import GraftModelsTestSupport
 import GraftTensor
 import GraftTestSupport
 import XCTest
@@ -38,14 +39,14 @@ final class ONNXRuntimeParityTests: XCTestCase {
         try Self.runner.write(to: script, atomically: true, encoding: .utf8)
         var jobs: [String] = []
         var expected: [(name: String, output: String, want: Tensor)] = []
-        for (n, entry) in ONNXFixtures.all.enumerated() {
+        for (n, entry) in ZooMiniatures.all.enumerated() {
             let model: Model
-            do { model = try ONNXFixtures.model(entry) } catch { XCTFail("\(entry.name): \(error)"); continue }
+            do { model = try ZooMiniatures.model(entry) } catch { XCTFail("\(entry.name): \(error)"); continue }
             for keep in [false, true] {
                 let file = dir.appendingPathComponent("m\(n)_\(keep).onnx").path
-                _ = try ONNXExporter.write(model, to: file, options: ONNXFixtures.options(entry, keepBatchNorm: keep))
+                _ = try ONNXExporter.write(model, to: file, options: ZooMiniatures.options(entry, keepBatchNorm: keep))
                 for batch in [1, 3] {
-                    let x = try ONNXFixtures.input(batch: batch, entry)
+                    let x = try ZooMiniatures.input(batch: batch, entry)
                     let xPath = dir.appendingPathComponent("x\(n)_\(batch).npy").path
                     try NpyArray(shape: x.shape, values: x.values).write(toFile: xPath)
                     let out = dir.appendingPathComponent("y\(n)_\(keep)_\(batch).npy").path

@@ -1,6 +1,7 @@
 import Foundation
 import GraftModels
 import GraftModelsONNX
+import GraftModelsTestSupport
 import GraftNN
 import GraftONNX
 import XCTest
@@ -9,16 +10,16 @@ import XCTest
 /// well-ordered graph, BatchNorm folded or kept as asked, and the weights as initializers.
 final class ONNXStructureTests: XCTestCase {
     func testEveryFamilyExportsAWellFormedGraphFoldedAndKept() throws {
-        for entry in ONNXFixtures.all {
+        for entry in ZooMiniatures.all {
             do { try checkExports(entry) } catch { XCTFail("\(entry.name): \(error)") }
         }
     }
 
-    private func checkExports(_ entry: ONNXFixtures.Entry) throws {
+    private func checkExports(_ entry: ZooMiniatures.Entry) throws {
         do {
-            let model = try ONNXFixtures.model(entry)
-            let kept = try ONNXExporter.export(model, options: ONNXFixtures.options(entry, keepBatchNorm: true))
-            let folded = try ONNXExporter.export(model, options: ONNXFixtures.options(entry, keepBatchNorm: false))
+            let model = try ZooMiniatures.model(entry)
+            let kept = try ONNXExporter.export(model, options: ZooMiniatures.options(entry, keepBatchNorm: true))
+            let folded = try ONNXExporter.export(model, options: ZooMiniatures.options(entry, keepBatchNorm: false))
             for (export, keep) in [(kept, true), (folded, false)] {
                 let proto = try Onnx_ModelProto(serializedBytes: export.data)
                 let output = model.outputActivation == .linear ? "logits" : "probabilities"
@@ -44,35 +45,35 @@ final class ONNXStructureTests: XCTestCase {
     }
 
     func testAModelThatEndsInSoftmaxOutputsProbabilities() throws {
-        let entry = ONNXFixtures.all[0]
-        let model = try ONNXFixtures.model(entry)
+        let entry = ZooMiniatures.all[0]
+        let model = try ZooMiniatures.model(entry)
         model.outputActivation = .softmax
-        let export = try ONNXExporter.export(model, options: ONNXFixtures.options(entry, keepBatchNorm: false))
+        let export = try ONNXExporter.export(model, options: ZooMiniatures.options(entry, keepBatchNorm: false))
         let proto = try Onnx_ModelProto(serializedBytes: export.data)
         XCTAssertEqual(export.outputName, "probabilities")
         XCTAssertEqual(proto.graph.output.map(\.name), ["probabilities"])
         XCTAssertEqual(proto.graph.node.last?.opType, "Softmax")
         model.outputActivation = .unsupported(name: "tanh", store: "s")
-        XCTAssertThrowsError(try ONNXExporter.export(model, options: ONNXFixtures.options(entry, keepBatchNorm: false))) {
+        XCTAssertThrowsError(try ONNXExporter.export(model, options: ZooMiniatures.options(entry, keepBatchNorm: false))) {
             XCTAssertEqual($0 as? ONNXExportError, .unsupportedOutputActivation("tanh"))
         }
     }
 
     func testAnInputTooSmallForTheNetworkIsAnErrorNotAGraph() throws {
-        let entry = ONNXFixtures.Entry(checkpoint: "zoo/classic/inception_v3_mini.pth", arch: "manifest", height: 9, width: 9)
-        let model = try ONNXFixtures.model(entry)
-        XCTAssertThrowsError(try ONNXExporter.export(model, options: ONNXFixtures.options(entry, keepBatchNorm: false))) {
+        let entry = ZooMiniatures.Entry(checkpoint: "zoo/classic/inception_v3_mini.pth", arch: "manifest", height: 9, width: 9)
+        let model = try ZooMiniatures.model(entry)
+        XCTAssertThrowsError(try ONNXExporter.export(model, options: ZooMiniatures.options(entry, keepBatchNorm: false))) {
             guard case .shapeMismatch = $0 as? ONNXExportError else { return XCTFail("\($0)") }
         }
-        let tiny = ONNXFixtures.Entry(checkpoint: entry.checkpoint, arch: "manifest", height: 4, width: 4)
-        XCTAssertThrowsError(try ONNXExporter.export(model, options: ONNXFixtures.options(tiny, keepBatchNorm: false))) {
+        let tiny = ZooMiniatures.Entry(checkpoint: entry.checkpoint, arch: "manifest", height: 4, width: 4)
+        XCTAssertThrowsError(try ONNXExporter.export(model, options: ZooMiniatures.options(tiny, keepBatchNorm: false))) {
             XCTAssertEqual($0 as? ONNXExportError, .badSize(4))
         }
     }
 
     // MARK: - Checks
 
-    private func checkHeader(_ proto: Onnx_ModelProto, entry: ONNXFixtures.Entry, classes: Int, output outputName: String,
+    private func checkHeader(_ proto: Onnx_ModelProto, entry: ZooMiniatures.Entry, classes: Int, output outputName: String,
                              name: String) throws {
         XCTAssertEqual(proto.opsetImport.map(\.version), [17], name)
         XCTAssertEqual(proto.opsetImport.map(\.domain), [""], name)

@@ -28,9 +28,12 @@ public final class KerasInputNormalization: Module {
         zip(variance.value.values, Self.imagenetStd).allSatisfy { abs($0 - $1) < 1e-6 }
     }
 
+    /// The per-channel factor after the division: `1/√std` when the correction applies, else 1.
+    public var stdCorrection: [Float] { appliesImagenetCorrection ? Self.imagenetStd.map { 1 / $0.squareRoot() } : [1, 1, 1] }
+
     public override func forward(_ x: Tensor) throws -> Tensor {
         let m = mean.value.values, v = variance.value.values
-        let correction = appliesImagenetCorrection ? Self.imagenetStd.map { 1 / $0.squareRoot() } : [1, 1, 1]
+        let correction = stdCorrection
         let n = x.shape[0], plane = x.count / max(n * 3, 1)
         var out = x
         out.withUnsafeMutableBufferPointer { p in

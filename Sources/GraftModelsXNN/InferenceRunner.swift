@@ -1,0 +1,82 @@
+import Dispatch
+import GraftModels
+import GraftNN
+import GraftTensor
+
+/// Which kernels run a model's evaluation forward.
+public enum InferenceEngineChoice: String, CaseIterable, Sendable {
+    /// Graft's own kernels (NCHW; Winograd, packed GEMM), the engine training uses.
+    case graft
+    /// The network lowered to XNNPACK (NHWC, BatchNorm folded, activations fused).
+    case xnnpack
+    /// XNNPACK where it has nodes for every module and is faster on this machine for this input
+    /// shape (timed on the first batch), else Graft's own.
+    case auto
+}
+
+/// A model's evaluation-mode forward on the chosen engine. With `.auto` the choice is made once, on
+/// the first batch's shape, by timing both engines alternately; `engineName` and `choiceReason` say
+/// what was chosen and why. Like `XNNInference`, the XNNPACK engine is a snapshot of the weights.
+public final class InferenceRunner {
+    public let model: Model
+    public private(set) var engineName: String
+    public private(set) var choiceReason: String
+    private var xnn: XNNInference?
+    private let choice: InferenceEngineChoice
+    private var decided: Bool
+
+    public init(model: Model, engine: InferenceEngineChoice, threads: Int = Parallel.threads) throws {
+        self.model = model
+        choice = engine
+        switch engine {
+        case .graft:
+            (engineName, choiceReason, decided) = ("graft", "asked for", true)
+        case .xnnpack:
+            xnn = try XNNInference(model: model, threads: threads)
+            (engineName, choiceReason, decided) = ("xnnpack", "asked for", true)
+        case .auto:
+            xnn = try? XNNInference(model: model, threads: threads)
+            (engineName, choiceReason, decided) = ("graft", "not yet timed", xnn == nil)
+        }
+    }
+
+    /// Evaluation-mode logits `[N, classes]`.
+    public func logits(_ x: Tensor) throws -> Tensor {
+        if !decided { try decide(on: x) }
+        if engineName == "xnnpack", let xnn { return try xnn.logits(x) }
+        return try model.logits(x)
+    }
+
+    /// The logits through the model's output activation, as `Model.outputs`.
+    public func outputs(_ x: Tensor) throws -> Tensor { try model.outputActivation.apply(try logits(x)) }
+
+    /// Times both engines on `x` (one warm-up each, then three alternated rounds, medians) and keeps
+    /// the faster; a network XNNPACK has no nodes for stays on Graft's kernels.
+    private func decide(on x: Tensor) throws {
+        decided = true
+        guard let xnn else { return }
+        do { _ = try xnn.logits(x) } catch let error as XNNLoweringError {
+            self.xnn = nil
+            choiceReason = "XNNPACK cannot run it (\(error))"
+            return
+        }
+        _ = try model.logits(x)
+        var times: [String: [Double]] = ["graft": [], "xnnpack": []]
+        for _ in 0..<3 {
+            times["graft"]!.append(try Self.time { _ = try model.logits(x) })
+            times["xnnpack"]!.append(try Self.time { _ = try xnn.logits(x) })
+        }
+        let (g, n) = (Self.median(times["graft"]!), Self.median(times["xnnpack"]!))
+        engineName = n < g ? "xnnpack" : "graft"
+        if engineName == "graft" { self.xnn = nil }
+        choiceReason = String(format: "timed on %@: graft %.2f ms, xnnpack %.2f ms", x.shape.map(String.init).joined(separator: "×"), g, n)
+    }
+
+    private static func time(_ body: () throws -> Void) rethrows -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+    }
+
+    private static func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+}

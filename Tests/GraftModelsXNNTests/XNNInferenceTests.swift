@@ -1,0 +1,79 @@
+import Foundation
+import GraftModels
+import GraftModelsTestSupport
+import GraftModelsXNN
+import GraftNN
+import GraftTensor
+import GraftTestSupport
+import XCTest
+
+/// XNNPACK runs every zoo miniature whose modules it has nodes for and gives Graft's own outputs
+/// (themselves checked against torch's and Keras' in the zoo tests) within 1e-4, at batch 1 and 3;
+/// the other families are a typed error naming the module, never a wrong answer.
+final class XNNInferenceTests: XCTestCase {
+    /// Families this XNNPACK cannot express: concatenation (SqueezeNet, GoogLeNet, Inception, DenseNet,
+    /// ShuffleNet) and the erf GELU (ConvNeXt).
+    static let unsupported: Set<String> = [
+        "zoo/classic/squeezenet1_0_mini.pth", "zoo/classic/squeezenet1_1_mini.pth", "zoo/classic/googlenet_mini.pth",
+        "zoo/classic/inception_v3_mini.pth", "zoo/convnext/mini.pth", "zoo/dense/densenet_mini.pth",
+        "zoo/dense/shufflenet_v2_mini.pth",
+    ]
+
+    func testXNNPACKMatchesGraftForEveryFamilyItCovers() throws {
+        var report: [String] = []
+        for entry in ZooMiniatures.all where !Self.unsupported.contains(entry.checkpoint) {
+            let model = try ZooMiniatures.model(entry)
+            let engine = try XNNInference(model: model, threads: 2)
+            for batch in [1, 3] {
+                let x = try ZooMiniatures.input(batch: batch, entry)
+                let want = try model.outputs(x)
+                let got = try engine.outputs(x)
+                XCTAssertEqual(got.shape, want.shape, entry.name)
+                let worst = zip(got.values, want.values).map { abs($0 - $1) }.max() ?? .infinity
+                report.append("\(entry.name) batch \(batch): max |XNNPACK − Graft| \(worst)")
+                XCTAssertLessThanOrEqual(worst, 1e-4, "\(entry.name) batch \(batch)")
+                XCTAssertFalse(want.values.allSatisfy { $0 == 0 }, "\(entry.name): a trivial output proves nothing")
+            }
+        }
+        print(report.joined(separator: "\n"))
+        XCTAssertEqual(report.count, 2 * (ZooMiniatures.all.count - Self.unsupported.count))
+    }
+
+    func testFamiliesWithoutXNNPACKNodesAreATypedError() throws {
+        for entry in ZooMiniatures.all where Self.unsupported.contains(entry.checkpoint) {
+            let model = try ZooMiniatures.model(entry)
+            XCTAssertThrowsError(try XNNInference.check(model, height: entry.height, width: entry.width), entry.name) { error in
+                guard case XNNLoweringError.unsupportedModule(let what)? = error as? XNNLoweringError else {
+                    return XCTFail("\(entry.name): \(error)")
+                }
+                XCTAssertFalse(what.isEmpty)
+            }
+        }
+    }
+
+    func testANewInputShapeReplansAndWeightsAreASnapshot() throws {
+        let entry = ZooMiniatures.all.first { $0.checkpoint == "torch/resnet18_mini.pth" }!
+        let model = try ZooMiniatures.model(entry)
+        let engine = try XNNInference(model: model, threads: 1)
+        let small = try ZooMiniatures.input(batch: 2, ZooMiniatures.Entry(checkpoint: entry.checkpoint, arch: entry.arch, height: 40, width: 56))
+        let big = try ZooMiniatures.input(batch: 1, entry)
+        for x in [small, big, small] {
+            let worst = zip(try engine.logits(x).values, try model.logits(x).values).map { abs($0 - $1) }.max()!
+            XCTAssertLessThanOrEqual(worst, 1e-4, "\(x.shape)")
+        }
+        // The plan copied the weights: changing the model does not change the engine's answer.
+        let before = try engine.logits(big)
+        let fc = model.classifierParameters.weight
+        fc.value = try Tensor(shape: fc.shape, repeating: 0)
+        XCTAssertEqual(try engine.logits(big).values, before.values)
+        XCTAssertNotEqual(try XNNInference(model: model).logits(big).values, before.values)
+    }
+
+    func testAMalformedInputIsAnError() throws {
+        let entry = ZooMiniatures.all.first { $0.checkpoint == "torch/resnet18_mini.pth" }!
+        let engine = try XNNInference(model: try ZooMiniatures.model(entry))
+        XCTAssertThrowsError(try engine.logits(try Tensor(shape: [1, 3, 64])))
+        XCTAssertThrowsError(try engine.logits(try Tensor(shape: [0, 3, 64, 64])))
+        XCTAssertThrowsError(try engine.logits(try Tensor(shape: [1, 5, 64, 64])))
+    }
+}
