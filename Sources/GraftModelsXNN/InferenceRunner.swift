@@ -40,18 +40,20 @@ public final class InferenceRunner {
         }
     }
 
-    /// Evaluation-mode logits `[N, classes]`.
+    /// Evaluation-mode logits `[N, classes]`. A batch holding NaN or infinities runs on Graft's kernels,
+    /// which propagate them as torch does (XNNPACK's clamps and max pools do not).
     public func logits(_ x: Tensor) throws -> Tensor {
         if !decided { try decide(on: x) }
-        if engineName == "xnnpack", let xnn { return try xnn.logits(x) }
+        if engineName == "xnnpack", let xnn, x.withUnsafeBufferPointer({ $0.allSatisfy(\.isFinite) }) { return try xnn.logits(x) }
         return try model.logits(x)
     }
 
     /// The logits through the model's output activation, as `Model.outputs`.
     public func outputs(_ x: Tensor) throws -> Tensor { try model.outputActivation.apply(try logits(x)) }
 
-    /// Times both engines on `x` (one warm-up each, then three alternated rounds, medians) and keeps
-    /// the faster; a network XNNPACK has no nodes for stays on Graft's kernels.
+    /// Times both engines on `x` and keeps the faster; a network XNNPACK has no nodes for stays on
+    /// Graft's kernels. Each engine is timed in a block of its own (a warm-up, then the median of three):
+    /// alternating run by run would time each engine against the other's thread pool still spinning.
     private func decide(on x: Tensor) throws {
         decided = true
         guard let xnn else { return }
@@ -60,23 +62,22 @@ public final class InferenceRunner {
             choiceReason = "XNNPACK cannot run it (\(error))"
             return
         }
-        _ = try model.logits(x)
-        var times: [String: [Double]] = ["graft": [], "xnnpack": []]
-        for _ in 0..<3 {
-            times["graft"]!.append(try Self.time { _ = try model.logits(x) })
-            times["xnnpack"]!.append(try Self.time { _ = try xnn.logits(x) })
-        }
-        let (g, n) = (Self.median(times["graft"]!), Self.median(times["xnnpack"]!))
+        let g = try Self.medianTime { _ = try model.logits(x) }
+        let n = try Self.medianTime { _ = try xnn.logits(x) }
         engineName = n < g ? "xnnpack" : "graft"
         if engineName == "graft" { self.xnn = nil }
         choiceReason = String(format: "timed on %@: graft %.2f ms, xnnpack %.2f ms", x.shape.map(String.init).joined(separator: "×"), g, n)
     }
 
-    private static func time(_ body: () throws -> Void) rethrows -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
+    /// One untimed run, then the median of three, in ms.
+    private static func medianTime(_ body: () throws -> Void) rethrows -> Double {
         try body()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        var times: [Double] = []
+        for _ in 0..<3 {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        return times.sorted()[1]
     }
-
-    private static func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
 }

@@ -8,9 +8,12 @@ public enum XNNLoweringError: Error, CustomStringConvertible, Equatable {
     case unsupportedModule(String)
     case shapeMismatch(String)
     case xnnpack(String)
+    /// NaN or infinite weights: XNNPACK's clamps and max pools drop NaN where torch propagates it.
+    case nonFiniteWeights
 
     public var description: String {
         switch self {
+        case .nonFiniteWeights: return "XNNPACK inference: the weights hold NaN or infinite values, which XNNPACK's clamps and max pools would not propagate as torch does"
         case .unsupportedModule(let type): return "XNNPACK inference has no nodes for \(type)"
         case .shapeMismatch(let what): return "XNNPACK inference: \(what)"
         case .xnnpack(let what): return "XNNPACK: \(what)"
@@ -24,6 +27,8 @@ public enum XNNLoweringError: Error, CustomStringConvertible, Equatable {
 ///
 /// The plan copies the weights when it is built: after changing the model's parameters (training,
 /// loading), make a new `XNNInference`. One call runs at a time (calls from several threads wait).
+/// XNNPACK's clamps (ReLU) and max pools turn NaN into numbers where torch propagates it: weights with
+/// NaN or infinities are refused here, and `InferenceRunner` runs a batch holding any on Graft's kernels.
 public final class XNNInference {
     public let model: Model
     public let threads: Int
@@ -83,8 +88,11 @@ final class XNNThreadPool {
 final class XNNWeights {
     private var buffers: [UnsafeMutableBufferPointer<Float>] = []
     static let slack = 16
+    /// Whether every value held so far is finite.
+    private(set) var allFinite = true
 
     func hold(_ values: [Float]) -> UnsafeRawPointer {
+        if allFinite && !values.allSatisfy(\.isFinite) { allFinite = false }
         let buffer = Self.allocate(values.count)
         _ = buffer.initialize(from: values)
         buffers.append(buffer)

@@ -27,6 +27,7 @@ final class XNNPlan {
         guard y.shape == [model.numClasses] else {
             throw XNNLoweringError.shapeMismatch("the graph ends in \(y.shape), not \(model.numClasses) classes")
         }
+        guard weights.allFinite else { throw XNNLoweringError.nonFiniteWeights }
         // The last node wrote an internal value; a reshape to the same shape hands it to the caller.
         let out = try Self.external(e, shape: [model.numClasses], id: Self.outputID, flags: 0x2)  // XNN_VALUE_FLAG_EXTERNAL_OUTPUT
         let dims = [n, model.numClasses]

@@ -3,8 +3,6 @@ import Dispatch
 import Foundation
 import Graft
 
-extension InferenceEngineChoice: ExpressibleByArgument {}
-
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Median forward latency and throughput of an architecture on random weights.",
@@ -18,8 +16,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Input height and width.") var size = 224
     @Flag(help: "Time a full training step instead (forward, cross-entropy, backward, SGD with momentum; all layers trainable).")
     var train = false
-    @Option(help: "Inference engine: graft (Graft's own kernels), xnnpack (the network lowered to XNNPACK), auto (the faster of the two on this machine).")
-    var engine: InferenceEngineChoice = .auto
+    @Option(help: InferenceEngineChoice.help) var engine: InferenceEngineChoice = .auto
     @Flag(help: "Print JSON.") var json = false
 
     struct Report: Encodable {

@@ -101,3 +101,7 @@ func printJSON<T: Encodable>(_ value: T) throws {
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
+
+extension InferenceEngineChoice: ExpressibleByArgument {
+    static let help: ArgumentHelp = "Inference engine: graft (Graft's own kernels), xnnpack (the network lowered to XNNPACK), auto (XNNPACK where it covers the network and is faster here, timed on the first batch)."
+}

@@ -18,6 +18,7 @@ struct Predict: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
     @Option(help: "Test-time augmentation: flip (the crop and its mirror) or ten-crop (torchvision's TenCrop); probabilities are averaged.")
     var tta: TTAMode?
+    @Option(help: InferenceEngineChoice.help) var engine: InferenceEngineChoice = .auto
 
     struct Prediction: Encodable { let index: Int; let label: String; let probability: Float }
     struct Result: Encodable { let image: String; let predictions: [Prediction] }
@@ -27,6 +28,7 @@ struct Predict: ParsableCommand {
         let choice = try reportingErrors(file: model.checkpoint) {
             try PreprocessingChoice.resolve(weights: weights, arch: arch, store: store)
         }
+        let runner = try reportingErrors(file: model.checkpoint) { try InferenceRunner(model: loaded.model, engine: engine) }
         var results: [Result] = []
         for path in images {
             let views = try reportingErrors(file: path) { () throws -> [ImageTensor] in
@@ -35,7 +37,7 @@ struct Predict: ParsableCommand {
             }
             let probs = try reportingErrors(file: path) { () throws -> [Float] in
                 let batch = try Tensor(shape: [views.count] + views[0].shape, values: views.flatMap(\.values))
-                return try meanOfRows(softmax(loaded.model.logits(batch)))
+                return try meanOfRows(softmax(runner.logits(batch)))
             }
             let best = TopK.indices(probs, k: min(top, probs.count))
             let names = choice.classes.flatMap { $0.count == probs.count ? $0 : nil }
@@ -44,7 +46,7 @@ struct Predict: ParsableCommand {
             }))
         }
         if json { return try printJSON(results) }
-        print("\(arch) — preprocessing: \(choice.source) (\(choice.pipeline.summary))")
+        print("\(arch) — preprocessing: \(choice.source) (\(choice.pipeline.summary)); engine: \(runner.engineName) (\(runner.choiceReason))")
         for r in results {
             print(r.image)
             for p in r.predictions { print(String(format: "  %6.2f%%  %@ (%d)", p.probability * 100, p.label, p.index)) }

@@ -32,6 +32,7 @@ struct Verify: ParsableCommand {
     @Option(help: "Also write Graft's outputs (.npy, float32), to compare them elsewhere.")
     var output: String?
 
+    @Option(help: InferenceEngineChoice.help) var engine: InferenceEngineChoice = .auto
     @Flag(help: "Print JSON.") var json = false
 
     /// The verification's figures with what was compared.
@@ -40,10 +41,11 @@ struct Verify: ParsableCommand {
         let checkpoint: String
         let naming: String
         let compared: String
+        let engine: String
         let inputNonFinite: Verification.NonFinite
         let verification: Verification
 
-        private enum CodingKeys: String, CodingKey { case arch, checkpoint, naming, compared, inputNonFinite }
+        private enum CodingKeys: String, CodingKey { case arch, checkpoint, naming, compared, engine, inputNonFinite }
 
         func encode(to encoder: Encoder) throws {
             try verification.encode(to: encoder)
@@ -52,6 +54,7 @@ struct Verify: ParsableCommand {
             try c.encode(checkpoint, forKey: .checkpoint)
             try c.encode(naming, forKey: .naming)
             try c.encode(compared, forKey: .compared)
+            try c.encode(engine, forKey: .engine)
             try c.encode(inputNonFinite, forKey: .inputNonFinite)
         }
     }
@@ -68,8 +71,9 @@ struct Verify: ParsableCommand {
         let shape = x.shape.count == 3 ? [1] + x.shape : x.shape
         let activation: OutputActivation = softmax ? .softmax : logits ? .linear : loaded.model.outputActivation
         // The checkpoint was accepted when it loaded: what the forward pass refuses is the input's shape.
+        let runner = try reportingErrors(file: model.checkpoint) { try InferenceRunner(model: loaded.model, engine: engine) }
         let got = try reportingErrors(file: input) {
-            try activation.apply(try loaded.model.logits(try Tensor(shape: shape, values: x.values)))
+            try activation.apply(try runner.logits(try Tensor(shape: shape, values: x.values)))
         }
         let compared = activation == .linear ? "logits" : "\(activation.name) outputs"
         let v = try reportingErrors(file: reference) {
@@ -83,9 +87,9 @@ struct Verify: ParsableCommand {
         let inputNonFinite = Verification.NonFinite(counting: x.values)
         if json {
             try printJSON(Report(arch: arch, checkpoint: model.checkpoint, naming: loaded.scheme.rawValue, compared: compared,
-                                 inputNonFinite: inputNonFinite, verification: v))
+                                 engine: runner.engineName, inputNonFinite: inputNonFinite, verification: v))
         } else {
-            print("arch \(arch), naming \(loaded.scheme.rawValue), \(v.samples) samples × \(v.classes) \(compared)")
+            print("arch \(arch), naming \(loaded.scheme.rawValue), \(v.samples) samples × \(v.classes) \(compared), engine \(runner.engineName) (\(runner.choiceReason))")
             for note in loaded.notes { print("  \(note)") }
             if !inputNonFinite.isEmpty {
                 print("the input has \(inputNonFinite.nan) NaN and \(inputNonFinite.infinity) infinite values")

@@ -76,4 +76,29 @@ final class XNNInferenceTests: XCTestCase {
         XCTAssertThrowsError(try engine.logits(try Tensor(shape: [0, 3, 64, 64])))
         XCTAssertThrowsError(try engine.logits(try Tensor(shape: [1, 5, 64, 64])))
     }
+
+    /// XNNPACK's clamps and max pools would turn NaN into numbers: NaN weights are refused (auto then
+    /// stays on Graft), a NaN pixel runs on Graft's kernels and propagates as in torch.
+    func testNaNPropagatesAsInTorch() throws {
+        let entry = ZooMiniatures.all.first { $0.checkpoint == "torch/resnet18_mini.pth" }!
+        let model = try ZooMiniatures.model(entry)
+        var x = try ZooMiniatures.input(batch: 2, entry)
+        x.withUnsafeMutableBufferPointer { $0[5] = .nan }
+        for engine in [InferenceEngineChoice.xnnpack, .auto] {
+            let runner = try InferenceRunner(model: model, engine: engine)
+            let y = try runner.logits(x)
+            XCTAssertTrue(y.values[0..<10].allSatisfy(\.isNaN), "\(engine): \(y.values)")
+            XCTAssertTrue(y.values[10..<20].allSatisfy(\.isFinite), "\(engine)")
+        }
+        let conv = try XCTUnwrap(model.network.module(at: "conv1") as? Conv2d)
+        var w = conv.weight.value
+        w.withUnsafeMutableBufferPointer { $0[0] = .infinity }
+        conv.weight.value = w
+        XCTAssertThrowsError(try XNNInference(model: model).logits(try ZooMiniatures.input(batch: 1, entry))) {
+            XCTAssertEqual($0 as? XNNLoweringError, .nonFiniteWeights)
+        }
+        let auto = try InferenceRunner(model: model, engine: .auto)
+        _ = try auto.logits(try ZooMiniatures.input(batch: 1, entry))
+        XCTAssertEqual(auto.engineName, "graft", auto.choiceReason)
+    }
 }
