@@ -101,7 +101,8 @@ fuzz: deps
 	GRAFT_HDF5_TIMEOUT=2 tools/fuzz/triage_hdf5.sh fuzz-artifacts/hdf5 $(GRAFT)
 
 ## The convolution A/B (issue 13): Graft's kernels against oneDNN and XNNPACK on the layers of ResNet-50,
-## EfficientNet-B0 and VGG-16, per layer kind (tools/ab/ab_table.py; the two libraries only for this tool).
+## EfficientNet-B0 and VGG-16, per layer kind (tools/ab/ab_table.py; oneDNN only for this tool, XNNPACK is also
+## the inference engine of GraftModelsXNN).
 AB_APT_PACKAGES := libdnnl-dev
 ab: deps
 	@missing=$$(for p in $(AB_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
