@@ -2,13 +2,21 @@ import CXNNPACK
 import GraftNN
 import GraftTensor
 
-/// A value of the subgraph being built: its XNNPACK id and its shape without the batch dimension,
-/// channels last — `[H, W, C]` for maps, `[F]` for rows. A row made by flattening a map remembers the
-/// map's shape: torch flattens `C·H·W`, XNNPACK `H·W·C`, so the Linear after it reorders its columns.
+/// A value of the plan being built: where it lives — an XNNPACK id in one segment's subgraph, or a
+/// slot (a plan buffer) a host step wrote — and its shape without the batch dimension, channels last:
+/// `[H, W, C]` for maps, `[F]` for rows. A row made by flattening a map remembers the map's shape:
+/// torch flattens `C·H·W`, XNNPACK `H·W·C`, so the Linear after it reorders its columns.
 public struct XNNValue: Sendable {
+    /// The id within `segment`'s subgraph, or the slot when `segment` is `XNNValue.inSlot`.
     public let id: UInt32
     public let shape: [Int]
     public var flattenedMap: [Int]? = nil
+    public var segment: Int = 0
+    static let inSlot = -1
+
+    init(id: UInt32, shape: [Int], segment: Int) {
+        (self.id, self.shape, self.segment) = (id, shape, segment)
+    }
 
     public var height: Int { shape[0] }
     public var width: Int { shape[1] }
@@ -22,21 +30,36 @@ public protocol XNNEmittable {
     func emitXNN(_ x: XNNValue, _ e: XNNEmitter) throws -> XNNValue
 }
 
-/// The state of one lowering: the subgraph, the batch size it is built for (XNNPACK's shapes are
-/// static) and the weights it reads, folded and reordered into XNNPACK's layouts. The weights are
-/// copied at lowering, so a plan is a snapshot of the model.
+/// The state of one lowering: the segments (XNNPACK subgraphs) and host steps in the order they run,
+/// the batch size it is built for (XNNPACK's shapes are static) and the weights it reads, folded and
+/// reordered into XNNPACK's layouts. The weights are copied at lowering, so a plan is a snapshot of
+/// the model.
+///
+/// What XNNPACK has no operator for (LayerNorm, the erf GELU) runs as a host step between two
+/// segments, on plan buffers ("slots"). A value one segment makes and a later one (or a host step)
+/// reads crosses through a slot: the maker's subgraph copies it to an external output, the reader's
+/// declares an external input; `use` arranges both the first time a value is read elsewhere.
 public final class XNNEmitter {
-    let subgraph: xnn_subgraph_t
     public let batch: Int
     let weights: XNNWeights
+    private(set) var segments: [XNNSegment] = []
+    private(set) var steps: [XNNStep] = []
+    /// Shapes (batch excluded) of the plan buffers.
+    private(set) var slotShapes: [[Int]] = []
+    private var exported: [XNNValueKey: Int] = [:]
+    private var imported: [XNNValueKey: UInt32] = [:]
     /// XNN_INVALID_VALUE_ID: "define a new internal id" / "no bias".
     static let invalidID = UInt32.max
 
-    init(subgraph: xnn_subgraph_t, batch: Int, weights: XNNWeights) {
-        self.subgraph = subgraph
+    init(batch: Int, weights: XNNWeights) throws {
         self.batch = batch
         self.weights = weights
+        try startSegment()
     }
+
+    /// The subgraph nodes are being added to.
+    var subgraph: xnn_subgraph_t { segments[segments.count - 1].subgraph }
+    private var current: Int { segments.count - 1 }
 
     /// Any module: its own lowering, or an error naming its type.
     public func emit(_ module: Module, _ x: XNNValue) throws -> XNNValue {
@@ -86,43 +109,156 @@ public final class XNNEmitter {
 
     // MARK: - Values
 
-    /// A new internal value of `shape` (batch prepended).
+    /// A new internal value of `shape` (batch prepended) in the current segment.
     func value(_ shape: [Int]) throws -> XNNValue {
-        let dims = [batch] + shape
-        var id: UInt32 = 0
-        try check(dims.withUnsafeBufferPointer {
-            xnn_define_tensor_value(subgraph, xnn_datatype_fp32, dims.count, $0.baseAddress, nil, XNNEmitter.invalidID, 0, &id)
-        }, "a [\(dims.map(String.init).joined(separator: ", "))] value")
-        return XNNValue(id: id, shape: shape)
+        XNNValue(id: try defineTensor(shape, external: nil), shape: shape, segment: current)
     }
 
     /// A static tensor holding `values` (kept alive by the plan).
     func constant(_ values: [Float], shape: [Int]) throws -> UInt32 {
         let data = weights.hold(values)
         var id: UInt32 = 0
-        try check(shape.withUnsafeBufferPointer {
+        try checkValue(shape.withUnsafeBufferPointer {
             xnn_define_tensor_value(subgraph, xnn_datatype_fp32, shape.count, $0.baseAddress, data, XNNEmitter.invalidID, 0, &id)
         }, "a static \(shape) tensor")
         return id
+    }
+
+    /// Defines a `[batch] + shape` value in the current subgraph: internal, or external with the
+    /// segment's next external id and XNN_VALUE_FLAG_EXTERNAL_INPUT (1) / _OUTPUT (2).
+    private func defineTensor(_ shape: [Int], external flags: UInt32?) throws -> UInt32 {
+        let dims = [batch] + shape
+        var id: UInt32 = 0
+        let wanted = flags == nil ? XNNEmitter.invalidID : segments[current].nextExternalID()
+        try checkValue(dims.withUnsafeBufferPointer {
+            xnn_define_tensor_value(subgraph, xnn_datatype_fp32, dims.count, $0.baseAddress, nil, wanted, flags ?? 0, &id)
+        }, "a \(dims) value")
+        return id
+    }
+
+    // MARK: - Segments and slots
+
+    /// The id of `v` in the current segment: its own, or an external input fed from its slot.
+    func use(_ v: XNNValue) throws -> UInt32 {
+        if v.segment == current { return v.id }
+        let slot = try self.slot(of: v)
+        let key = XNNValueKey(segment: current, id: UInt32(slot))
+        if let known = imported[key] { return known }
+        let id = try defineTensor(slotShapes[slot], external: 0x1)
+        segments[current].externals.append((id, slot))
+        imported[key] = id
+        return id
+    }
+
+    /// The slot holding `v`: where a host step wrote it, or a copy its segment makes on first request.
+    func slot(of v: XNNValue) throws -> Int {
+        if v.segment == XNNValue.inSlot { return Int(v.id) }
+        let key = XNNValueKey(segment: v.segment, id: v.id)
+        if let known = exported[key] { return known }
+        let slot = newSlot(v.shape)
+        let maker = segments[v.segment]
+        let out = maker.nextExternalID()
+        var id: UInt32 = 0
+        let dims = [batch] + v.shape
+        try checkValue(dims.withUnsafeBufferPointer {
+            xnn_define_tensor_value(maker.subgraph, xnn_datatype_fp32, dims.count, $0.baseAddress, nil, out, 0x2, &id)
+        }, "an exported \(dims) value")
+        try check(dims.withUnsafeBufferPointer { xnn_define_static_reshape(maker.subgraph, dims.count, $0.baseAddress, v.id, id, 0) },
+                  "a copy to a plan buffer", in: v.segment)
+        maker.externals.append((id, slot))
+        exported[key] = slot
+        return slot
+    }
+
+    /// A new plan buffer of `[batch] + shape`.
+    func newSlot(_ shape: [Int]) -> Int {
+        slotShapes.append(shape)
+        return slotShapes.count - 1
+    }
+
+    /// A step Graft runs between two segments: it reads `inputs` from their slots and writes a new
+    /// slot of `shape`; the nodes after it go to a new segment.
+    func host(_ inputs: [XNNValue], shape: [Int], _ run: @escaping XNNHostStep.Body) throws -> XNNValue {
+        let sources = try inputs.map { try slot(of: $0) }
+        let out = newSlot(shape)
+        steps.append(.host(XNNHostStep(inputs: sources, output: out, run: run)))
+        try startSegment()
+        return XNNValue(id: UInt32(out), shape: shape, segment: XNNValue.inSlot)
+    }
+
+    private func startSegment() throws {
+        var handle: xnn_subgraph_t?
+        guard xnn_create_subgraph(XNNSegment.externalIDs, 0, &handle) == xnn_status_success, let handle else {
+            throw XNNLoweringError.xnnpack("could not create a subgraph")
+        }
+        segments.append(XNNSegment(subgraph: handle))
+        steps.append(.segment(segments.count - 1))
     }
 
     /// A static tensor as a value that broadcasts against maps from the trailing (channel) axis: a
     /// scalar `[1]`, per-channel `[C]`, or any `shape` given.
     func constantValue(_ values: [Float], shape: [Int]? = nil) throws -> XNNValue {
         let shape = shape ?? [values.count]
-        return XNNValue(id: try constant(values, shape: shape), shape: shape)
+        return XNNValue(id: try constant(values, shape: shape), shape: shape, segment: current)
     }
 
     /// An elementwise node of XNNPACK's binary kind (`xnn_define_subtract`, `xnn_define_divide`, …);
     /// `b` may broadcast.
     typealias BinaryDefinition = (xnn_subgraph_t?, Float, Float, UInt32, UInt32, UInt32, UInt32) -> xnn_status
     func binary(_ define: BinaryDefinition, _ a: XNNValue, _ b: XNNValue, _ what: String) throws -> XNNValue {
+        let (ia, ib) = (try use(a), try use(b))
         let y = try value(a.shape)
-        try check(define(subgraph, -.infinity, .infinity, a.id, b.id, y.id, 0), what)
+        try check(define(subgraph, -.infinity, .infinity, ia, ib, y.id, 0), what)
         return y
     }
 
-    func check(_ status: xnn_status, _ what: @autoclosure () -> String) throws {
+    /// A node's definition status (counted: a segment without nodes gets no runtime).
+    func check(_ status: xnn_status, _ what: @autoclosure () -> String, in segment: Int? = nil) throws {
+        try checkValue(status, what())
+        segments[segment ?? current].nodes += 1
+    }
+
+    /// A value's definition status.
+    func checkValue(_ status: xnn_status, _ what: @autoclosure () -> String) throws {
         guard status == xnn_status_success else { throw XNNLoweringError.xnnpack("defining \(what()) failed (status \(status.rawValue))") }
     }
+}
+
+/// One XNNPACK subgraph of a plan, with the plan buffers its external values are bound to.
+final class XNNSegment {
+    let subgraph: xnn_subgraph_t
+    var externals: [(id: UInt32, slot: Int)] = []
+    var nodes = 0
+    private var nextExternal: UInt32 = 0
+    /// External ids reserved per subgraph (XNNPACK fixes the count at creation).
+    static let externalIDs: UInt32 = 1024
+
+    init(subgraph: xnn_subgraph_t) { self.subgraph = subgraph }
+    deinit { xnn_delete_subgraph(subgraph) }
+
+    func nextExternalID() -> UInt32 {
+        defer { nextExternal += 1 }
+        return nextExternal
+    }
+}
+
+/// A value of one segment (or a slot, for `XNNValue.inSlot`).
+struct XNNValueKey: Hashable {
+    let segment: Int
+    let id: UInt32
+}
+
+/// What a plan runs, in order.
+enum XNNStep {
+    case segment(Int)
+    case host(XNNHostStep)
+}
+
+/// A step Graft runs on plan buffers between segments (LayerNorm, GELU).
+struct XNNHostStep {
+    /// Input buffers, the output buffer, the batch size and the thread pool to spread the work on.
+    typealias Body = (_ inputs: [UnsafeMutablePointer<Float>], _ output: UnsafeMutablePointer<Float>, _ batch: Int, _ pool: pthreadpool_t?) -> Void
+    let inputs: [Int]
+    let output: Int
+    let run: Body
 }

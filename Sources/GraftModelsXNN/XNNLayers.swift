@@ -60,7 +60,7 @@ extension MaxPool2d: XNNEmittable {
         try e.check(xnn_define_max_pooling_2d(
             e.subgraph, UInt32(p.padH), UInt32(p.padW + extra.w), UInt32(p.padH + extra.h), UInt32(p.padW),
             UInt32(p.kernelH), UInt32(p.kernelW), UInt32(p.strideH), UInt32(p.strideW), UInt32(p.dilationH), UInt32(p.dilationW),
-            -.infinity, .infinity, x.id, y.id, 0), "a max pool")
+            -.infinity, .infinity, try e.use(x), y.id, 0), "a max pool")
         return y
     }
 }
@@ -91,7 +91,7 @@ extension AdaptiveAvgPool2d: XNNEmittable {
             let spread = try e.reshape(x, [x.height, 1, x.width, 1, x.channels])
             let ones = try e.constantValue([Float](repeating: 1, count: h * w), shape: [h, 1, w, 1])
             let y = try e.value([x.height, h, x.width, w, x.channels])
-            try e.check(xnn_define_multiply2(e.subgraph, -.infinity, .infinity, spread.id, ones.id, y.id, 0), "a repetition")
+            try e.check(xnn_define_multiply2(e.subgraph, -.infinity, .infinity, try e.use(spread), try e.use(ones), y.id, 0), "a repetition")
             return try e.reshape(y, [size.h, size.w, x.channels])
         }
         guard x.height % size.h == 0, x.width % size.w == 0 else {
@@ -105,10 +105,11 @@ extension AdaptiveAvgPool2d: XNNEmittable {
 extension ZeroPad2d: XNNEmittable {
     public func emitXNN(_ x: XNNValue, _ e: XNNEmitter) throws -> XNNValue {
         guard x.isMap else { throw XNNLoweringError.shapeMismatch("padding \(x.shape)") }
+        let source = try e.use(x)
         let y = try e.value([x.height + top + bottom, x.width + left + right, x.channels])
         let before = [0, top, left, 0], after = [0, bottom, right, 0]
         try e.check(before.withUnsafeBufferPointer { b in after.withUnsafeBufferPointer { a in
-            xnn_define_static_constant_pad(e.subgraph, b.baseAddress, a.baseAddress, 0, x.id, y.id, 0)
+            xnn_define_static_constant_pad(e.subgraph, b.baseAddress, a.baseAddress, 0, source, y.id, 0)
         } }, "a zero padding")
         return y
     }
@@ -134,7 +135,7 @@ extension XNNEmitter {
     func averagePool(_ x: XNNValue, kernel: (Int, Int), stride: (Int, Int)) throws -> XNNValue {
         let y = try value([(x.height - kernel.0) / stride.0 + 1, (x.width - kernel.1) / stride.1 + 1, x.channels])
         try check(xnn_define_average_pooling_2d(subgraph, 0, 0, 0, 0, UInt32(kernel.0), UInt32(kernel.1), UInt32(stride.0),
-                                                UInt32(stride.1), -.infinity, .infinity, x.id, y.id, 0), "an average pool")
+                                                UInt32(stride.1), -.infinity, .infinity, try use(x), y.id, 0), "an average pool")
         return y
     }
 }

@@ -38,7 +38,7 @@ extension XNNEmitter {
             status = xnn_define_depthwise_convolution_2d(
                 subgraph, UInt32(p.padTop), UInt32(p.padRight), UInt32(p.padBottom), UInt32(p.padLeft), UInt32(kh), UInt32(kw),
                 UInt32(c.stride.h), UInt32(c.stride.w), UInt32(c.dilation.h), UInt32(c.dilation.w), UInt32(o / c.inChannels),
-                c.inChannels, lo, hi, x.id, filterID, biasID, y.id, 0)
+                c.inChannels, lo, hi, try use(x), filterID, biasID, y.id, 0)
         } else {
             // torch's [O, I/g, kh, kw] becomes [O, kh, kw, I/g].
             var filter = [Float](repeating: 0, count: w.count)
@@ -51,7 +51,7 @@ extension XNNEmitter {
             status = xnn_define_convolution_2d(
                 subgraph, UInt32(p.padTop), UInt32(p.padRight), UInt32(p.padBottom), UInt32(p.padLeft), UInt32(kh), UInt32(kw),
                 UInt32(c.stride.h), UInt32(c.stride.w), UInt32(c.dilation.h), UInt32(c.dilation.w), UInt32(c.groups),
-                perGroup, o / c.groups, lo, hi, x.id, filterID, biasID, y.id, 0)
+                perGroup, o / c.groups, lo, hi, try use(x), filterID, biasID, y.id, 0)
         }
         try check(status, "a \(kh)×\(kw) convolution \(c.inChannels)→\(o)")
         return Self.bounds(activation) == nil ? try self.activation(activation, y) : y
@@ -87,7 +87,7 @@ extension XNNEmitter {
         let biasID = try constant(l.bias?.value.values ?? [Float](repeating: 0, count: l.outFeatures), shape: [l.outFeatures])
         let y = try value([l.outFeatures])
         let (lo, hi) = Self.bounds(activation) ?? (-.infinity, .infinity)
-        try check(xnn_define_fully_connected(subgraph, lo, hi, rows.id, filterID, biasID, y.id, 0), "a Linear \(l.inFeatures)→\(l.outFeatures)")
+        try check(xnn_define_fully_connected(subgraph, lo, hi, try use(rows), filterID, biasID, y.id, 0), "a Linear \(l.inFeatures)→\(l.outFeatures)")
         return Self.bounds(activation) == nil ? try self.activation(activation, y) : y
     }
 
@@ -97,25 +97,32 @@ extension XNNEmitter {
         case .relu, .relu6:
             let (lo, hi) = Self.bounds(kind)!
             let y = try value(x.shape)
-            try check(xnn_define_clamp(subgraph, lo, hi, x.id, y.id, 0), "a clamp")
+            try check(xnn_define_clamp(subgraph, lo, hi, try use(x), y.id, 0), "a clamp")
             return y
         case .sigmoid:
             let y = try value(x.shape)
-            try check(xnn_define_sigmoid(subgraph, x.id, y.id, 0), "a sigmoid")
+            try check(xnn_define_sigmoid(subgraph, try use(x), y.id, 0), "a sigmoid")
             return y
         case .silu:
             return try mul(x, try activation(.sigmoid, x))
         case .hardswish:
             let y = try value(x.shape)
-            try check(xnn_define_hardswish(subgraph, x.id, y.id, 0), "a hardswish")
+            try check(xnn_define_hardswish(subgraph, try use(x), y.id, 0), "a hardswish")
             return y
         case .hardsigmoid:
             // torch: relu6(x + 3) / 6.
             let shifted = try value(x.shape)
-            try check(xnn_define_add2(subgraph, 0, 6, x.id, try constant([3], shape: [1]), shifted.id, 0), "a shifted clamp")
+            try check(xnn_define_add2(subgraph, 0, 6, try use(x), try constant([3], shape: [1]), shifted.id, 0), "a shifted clamp")
             return try mul(shifted, try constantValue([1.0 / 6]))
         case .gelu:
-            throw XNNLoweringError.unsupportedModule("GELU (this XNNPACK has no erf)")
+            // This XNNPACK has no erf: Graft's GELU runs between two segments.
+            return try host([x], shape: x.shape) { inputs, output, batch, pool in
+                let count = batch * x.shape.reduce(1, *), grain = 16384
+                XNNParallel.run(pool, (count + grain - 1) / grain) { i in
+                    let start = i * grain
+                    GraftTensor.activate(.gelu, inputs[0] + start, output + start, count: min(grain, count - start))
+                }
+            }
         }
     }
 
@@ -125,7 +132,7 @@ extension XNNEmitter {
         guard a.shape == b.shape || broadcasting else { throw XNNLoweringError.shapeMismatch("adding \(a.shape) and \(b.shape)") }
         let y = try value(a.shape)
         let (lo, hi) = Self.bounds(activation) ?? (-.infinity, .infinity)
-        try check(xnn_define_add2(subgraph, lo, hi, a.id, b.id, y.id, 0), "a sum")
+        try check(xnn_define_add2(subgraph, lo, hi, try use(a), try use(b), y.id, 0), "a sum")
         return Self.bounds(activation) == nil ? try self.activation(activation, y) : y
     }
 
@@ -136,7 +143,7 @@ extension XNNEmitter {
     public func globalAveragePool(_ x: XNNValue) throws -> XNNValue {
         guard x.isMap else { throw XNNLoweringError.shapeMismatch("global pooling of \(x.shape)") }
         let y = try value([1, 1, x.channels])
-        try check(xnn_define_global_average_pooling_2d(subgraph, -.infinity, .infinity, x.id, y.id, 0), "a global average pool")
+        try check(xnn_define_global_average_pooling_2d(subgraph, -.infinity, .infinity, try use(x), y.id, 0), "a global average pool")
         return y
     }
 
@@ -150,9 +157,10 @@ extension XNNEmitter {
 
     /// The same elements in another shape (batch kept).
     public func reshape(_ x: XNNValue, _ shape: [Int]) throws -> XNNValue {
+        let source = try use(x)
         let y = try value(shape)
         let dims = [batch] + shape
-        try check(dims.withUnsafeBufferPointer { xnn_define_static_reshape(subgraph, dims.count, $0.baseAddress, x.id, y.id, 0) },
+        try check(dims.withUnsafeBufferPointer { xnn_define_static_reshape(subgraph, dims.count, $0.baseAddress, source, y.id, 0) },
                   "a reshape to \(shape)")
         return y
     }

@@ -3,80 +3,96 @@ import GraftModels
 import GraftNN
 import GraftTensor
 
-/// One input shape's lowering: the XNNPACK runtime, the weights it reads and the NHWC input buffer.
+/// One input shape's lowering: the runtimes of its segments and the host steps between them, in
+/// order, the plan buffers they exchange values through, and the weights they read.
 final class XNNPlan {
     let inputShape: [Int]
     let classes: Int
-    private let runtime: xnn_runtime_t
+    private let steps: [Step]
+    private let slots: [UnsafeMutableBufferPointer<Float>]
+    private let (inputSlot, outputSlot): (Int, Int)
     private let weights: XNNWeights
-    private let input: UnsafeMutableBufferPointer<Float>
-    private static let (inputID, outputID): (UInt32, UInt32) = (0, 1)
+    private let pool: XNNThreadPool
+
+    private enum Step {
+        case runtime(xnn_runtime_t)
+        case host(XNNHostStep)
+    }
 
     init(model: Model, inputShape: [Int], pool: XNNThreadPool) throws {
         let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
-        var subgraphHandle: xnn_subgraph_t?
-        guard xnn_create_subgraph(2, 0, &subgraphHandle) == xnn_status_success, let subgraph = subgraphHandle else {
-            throw XNNLoweringError.xnnpack("could not create a subgraph")
-        }
-        defer { xnn_delete_subgraph(subgraph) }
         let weights = XNNWeights()
-        let e = XNNEmitter(subgraph: subgraph, batch: n, weights: weights)
+        let e = try XNNEmitter(batch: n, weights: weights)
         model.prepareInference()
-        let x = try Self.external(e, shape: [h, w, c], id: Self.inputID, flags: 0x1)  // XNN_VALUE_FLAG_EXTERNAL_INPUT
+        let inputSlot = e.newSlot([h, w, c])
+        let x = XNNValue(id: UInt32(inputSlot), shape: [h, w, c], segment: XNNValue.inSlot)
         let y = try e.flatten(try e.emit(model.network, x))
         guard y.shape == [model.numClasses] else {
             throw XNNLoweringError.shapeMismatch("the graph ends in \(y.shape), not \(model.numClasses) classes")
         }
+        outputSlot = try e.slot(of: y)
         guard weights.allFinite else { throw XNNLoweringError.nonFiniteWeights }
-        // The last node wrote an internal value; a reshape to the same shape hands it to the caller.
-        let out = try Self.external(e, shape: [model.numClasses], id: Self.outputID, flags: 0x2)  // XNN_VALUE_FLAG_EXTERNAL_OUTPUT
-        let dims = [n, model.numClasses]
-        try e.check(dims.withUnsafeBufferPointer { xnn_define_static_reshape(subgraph, 2, $0.baseAddress, y.id, out.id, 0) },
-                    "the output")
-        var runtimeHandle: xnn_runtime_t?
-        let status = xnn_create_runtime_v2(subgraph, pool.handle, 0, &runtimeHandle)
-        guard status == xnn_status_success, let runtime = runtimeHandle else {
-            throw XNNLoweringError.xnnpack("could not plan the subgraph (status \(status.rawValue))")
+        let slots = e.slotShapes.map { XNNWeights.allocate(n * $0.reduce(1, *)) }
+        var steps: [Step] = []
+        do {
+            for step in e.steps {
+                switch step {
+                case .host(let hostStep): steps.append(.host(hostStep))
+                case .segment(let index):
+                    let segment = e.segments[index]
+                    guard segment.nodes > 0 else { continue }
+                    var handle: xnn_runtime_t?
+                    let status = xnn_create_runtime_v2(segment.subgraph, pool.handle, 0, &handle)
+                    guard status == xnn_status_success, let runtime = handle else {
+                        throw XNNLoweringError.xnnpack("could not plan segment \(index) (status \(status.rawValue))")
+                    }
+                    steps.append(.runtime(runtime))
+                    // The buffers never move, so each runtime is bound to them once.
+                    let external = segment.externals.map { xnn_external_value(id: $0.id, data: UnsafeMutableRawPointer(slots[$0.slot].baseAddress!)) }
+                    let setup = external.withUnsafeBufferPointer { xnn_setup_runtime(runtime, $0.count, $0.baseAddress) }
+                    guard setup == xnn_status_success else { throw XNNLoweringError.xnnpack("could not bind segment \(index) (status \(setup.rawValue))") }
+                }
+            }
+        } catch {
+            Self.release(steps, slots)
+            throw error
         }
-        self.runtime = runtime
+        self.steps = steps
+        self.slots = slots
+        self.inputSlot = inputSlot
         self.weights = weights
+        self.pool = pool
         self.inputShape = inputShape
         classes = model.numClasses
-        input = XNNWeights.allocate(n * c * h * w)
     }
 
-    deinit {
-        xnn_delete_runtime(runtime)
-        input.deallocate()
-    }
+    deinit { Self.release(steps, slots) }
 
-    private static func external(_ e: XNNEmitter, shape: [Int], id: UInt32, flags: UInt32) throws -> XNNValue {
-        let dims = [e.batch] + shape
-        var out: UInt32 = 0
-        try e.check(dims.withUnsafeBufferPointer {
-            xnn_define_tensor_value(e.subgraph, xnn_datatype_fp32, dims.count, $0.baseAddress, nil, id, flags, &out)
-        }, "an external \(dims) value")
-        return XNNValue(id: out, shape: shape)
+    private static func release(_ steps: [Step], _ slots: [UnsafeMutableBufferPointer<Float>]) {
+        for case .runtime(let r) in steps { xnn_delete_runtime(r) }
+        for s in slots { s.deallocate() }
     }
 
     /// NCHW in, `[N, classes]` out.
     func run(_ x: Tensor) throws -> Tensor {
         let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
+        let input = slots[inputSlot].baseAddress!
         x.withUnsafeBufferPointer { src in
             let plane = h * w
             for i in 0..<n {
-                let from = src.baseAddress! + i * c * plane, to = input.baseAddress! + i * c * plane
+                let from = src.baseAddress! + i * c * plane, to = input + i * c * plane
                 for p in 0..<plane { for ch in 0..<c { to[p * c + ch] = from[ch * plane + p] } }
             }
         }
-        var y = try Tensor(uninitializedShape: [n, classes])
-        let status: xnn_status = y.withUnsafeMutableBufferPointer { out in
-            let external = [xnn_external_value(id: Self.inputID, data: UnsafeMutableRawPointer(input.baseAddress!)),
-                            xnn_external_value(id: Self.outputID, data: UnsafeMutableRawPointer(out.baseAddress!))]
-            let setup = external.withUnsafeBufferPointer { xnn_setup_runtime(runtime, 2, $0.baseAddress) }
-            return setup == xnn_status_success ? xnn_invoke_runtime(runtime) : setup
+        for step in steps {
+            switch step {
+            case .runtime(let runtime):
+                let status = xnn_invoke_runtime(runtime)
+                guard status == xnn_status_success else { throw XNNLoweringError.xnnpack("running the plan failed (status \(status.rawValue))") }
+            case .host(let s):
+                s.run(s.inputs.map { slots[$0].baseAddress! }, slots[s.output].baseAddress!, n, pool.handle)
+            }
         }
-        guard status == xnn_status_success else { throw XNNLoweringError.xnnpack("running the plan failed (status \(status.rawValue))") }
-        return y
+        return try Tensor(shape: [n, classes], values: Array(UnsafeBufferPointer(start: slots[outputSlot].baseAddress!, count: n * classes)))
     }
 }

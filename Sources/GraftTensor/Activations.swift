@@ -26,6 +26,12 @@ public func activateInPlace(_ x: inout Tensor, _ kind: Activation) {
     }
 }
 
+/// `activation` over `count` floats from `src` to `dst` (which may be `src`) on the calling thread: for
+/// engines that spread raw buffers over thread pools of their own.
+public func activate(_ kind: Activation, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+    activate(src, dst, count, kind)
+}
+
 /// max(x, 0) elementwise (NaN stays NaN).
 public func relu(_ x: Tensor) -> Tensor { activation(x, .relu) }
 /// min(max(x, 0), 6) elementwise.

@@ -34,7 +34,7 @@ final class XNNFullSizeParityTests: XCTestCase {
 final class XNNZooFullSizeTests: XCTestCase {
     func testEveryCoveredFullSizeCheckpointMatchesTorch() throws {
         let root = TestPaths.root.appendingPathComponent(".build-zoo-full")
-        let groups = ["core", "classic", "mobile", "dense"].filter { FileManager.default.fileExists(atPath: root.appendingPathComponent($0).path) }
+        let groups = ["core", "classic", "mobile", "dense", "convnext"].filter { FileManager.default.fileExists(atPath: root.appendingPathComponent($0).path) }
         guard !groups.isEmpty else { throw XCTSkip(".build-zoo-full is absent: run tools/check_zoo_full_*.py first") }
         var rows = ["| arch | max abs Δlogit (XNNPACK) | share of tolerance |", "|---|---|---|"]
         for group in groups {

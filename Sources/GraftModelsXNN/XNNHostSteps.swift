@@ -1,0 +1,88 @@
+import CXNNPACK
+import GraftModels
+import GraftNN
+import GraftTensor
+
+// What XNNPACK has no operator for runs as a host step between two segments, on NHWC plan buffers,
+// spread over XNNPACK's own thread pool (a second pool would spin against it): LayerNorm over
+// channels (ConvNeXt) and, in `activation`, the erf GELU.
+
+/// `pthreadpool_parallelize_1d` over a Swift closure.
+enum XNNParallel {
+    private final class Task {
+        let body: (Int) -> Void
+        init(_ body: @escaping (Int) -> Void) { self.body = body }
+    }
+
+    /// Calls `body(i)` for `i` in `0..<count` on the pool's threads (on the caller without a pool).
+    static func run(_ pool: pthreadpool_t?, _ count: Int, _ body: @escaping (Int) -> Void) {
+        let task = Task(body)
+        withExtendedLifetime(task) {
+            pthreadpool_parallelize_1d(pool, { context, i in
+                Unmanaged<Task>.fromOpaque(context!).takeUnretainedValue().body(i)
+            }, Unmanaged.passUnretained(task).toOpaque(), count, 0)
+        }
+    }
+}
+
+extension LayerNorm2d: XNNEmittable {
+    /// Every pixel's channels are contiguous in NHWC: mean and variance over them in Double, then
+    /// `(x − mean) · rstd · γ + β` in float — the operations of Graft's own `layerNormChannels`.
+    public func emitXNN(_ x: XNNValue, _ e: XNNEmitter) throws -> XNNValue {
+        guard x.isMap, x.channels == channels else { throw XNNLoweringError.shapeMismatch("a \(channels)-channel LayerNorm given \(x.shape)") }
+        let (gamma, beta, eps, c) = (weight.value.values, bias.value.values, Double(eps), channels)
+        let pixelsPerImage = x.height * x.width
+        return try e.host([x], shape: x.shape) { inputs, output, batch, pool in
+            let pixels = batch * pixelsPerImage, grain = 32
+            XNNParallel.run(pool, (pixels + grain - 1) / grain) { chunk in
+                for p in (chunk * grain)..<min(pixels, (chunk + 1) * grain) {
+                    let row = inputs[0] + p * c, out = output + p * c
+                    var sum = 0.0, squares = 0.0
+                    for ch in 0..<c {
+                        let v = Double(row[ch])
+                        sum += v
+                        squares += v * v
+                    }
+                    let mean = sum / Double(c)
+                    let variance = max(squares / Double(c) - mean * mean, 0)
+                    let (m, r) = (Float(mean), Float(1 / (variance + eps).squareRoot()))
+                    for ch in 0..<c { out[ch] = (row[ch] - m) * r * gamma[ch] + beta[ch] }
+                }
+            }
+        }
+    }
+}
+
+extension ConvNeXt: XNNEmittable {
+    /// The classifier's LayerNorm runs on the pooled `[1, 1, C]` map, as in torchvision.
+    public func emitXNN(_ x: XNNValue, _ e: XNNEmitter) throws -> XNNValue {
+        try e.emit(classifier, try e.emit(avgpool, try e.emit(features, x)))
+    }
+}
+
+extension CNBlock: XNNEmittable {
+    /// `x + layer_scale · block(x)`.
+    public func emitXNN(_ x: XNNValue, _ e: XNNEmitter) throws -> XNNValue {
+        try e.add(try e.mul(try e.emit(block, x), try e.constantValue(layerScale.value.values)), x)
+    }
+}
+
+extension PointwiseLinear: XNNEmittable {
+    /// A Linear over the channels of every pixel: a 1×1 convolution in NHWC.
+    public func emitXNN(_ x: XNNValue, _ e: XNNEmitter) throws -> XNNValue {
+        let (out, inputs) = (weight.shape[0], weight.shape[1])
+        guard x.isMap, x.channels == inputs else { throw XNNLoweringError.shapeMismatch("a Linear of \(inputs) features given \(x.shape)") }
+        let filter = try e.constant(weight.value.values, shape: [out, 1, 1, inputs])
+        let b = try e.constant(bias.value.values, shape: [out])
+        let source = try e.use(x)
+        let y = try e.value([x.height, x.width, out])
+        try e.check(xnn_define_convolution_2d(e.subgraph, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, inputs, out, -.infinity, .infinity,
+                                              source, filter, b, y.id, 0), "a pointwise Linear \(inputs)→\(out)")
+        return y
+    }
+}
+
+extension Permute: XNNEmittable {
+    /// A marker: ConvNeXt's channels-last section is what XNNPACK's NHWC maps already are.
+    public func emitXNN(_ x: XNNValue, _ e: XNNEmitter) throws -> XNNValue { x }
+}
