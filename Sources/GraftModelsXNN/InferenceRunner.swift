@@ -3,6 +3,14 @@ import GraftModels
 import GraftNN
 import GraftTensor
 
+/// What an inference plan ends in.
+public enum InferenceOutput: String, Sendable {
+    /// `[N, classes]`, as `Model.logits`.
+    case logits
+    /// The pooled `[N, F]` rows the classifier reads, as `Model.features` (feature caching, embeddings).
+    case features
+}
+
 /// Which kernels run a model's evaluation forward.
 public enum InferenceEngineChoice: String, CaseIterable, Sendable {
     /// Graft's own kernels (NCHW; Winograd, packed GEMM), the engine training uses.
@@ -14,28 +22,30 @@ public enum InferenceEngineChoice: String, CaseIterable, Sendable {
     case auto
 }
 
-/// A model's evaluation-mode forward on the chosen engine. With `.auto` the choice is made once, on
-/// the first batch's shape, by timing both engines alternately; `engineName` and `choiceReason` say
-/// what was chosen and why. Like `XNNInference`, the XNNPACK engine is a snapshot of the weights.
+/// A model's evaluation-mode forward — its logits, or the pooled features its classifier reads — on
+/// the chosen engine. With `.auto` the choice is made once, on the first batch's shape, by timing both
+/// engines; `engineName` and `choiceReason` say what was chosen and why. Like `XNNInference`, the
+/// XNNPACK engine is a snapshot of the weights.
 public final class InferenceRunner {
     public let model: Model
+    public let output: InferenceOutput
     public private(set) var engineName: String
     public private(set) var choiceReason: String
     private var xnn: XNNInference?
-    private let choice: InferenceEngineChoice
     private var decided: Bool
 
-    public init(model: Model, engine: InferenceEngineChoice, threads: Int = Parallel.threads) throws {
+    public init(model: Model, engine: InferenceEngineChoice, output: InferenceOutput = .logits,
+                threads: Int = Parallel.threads) throws {
         self.model = model
-        choice = engine
+        self.output = output
         switch engine {
         case .graft:
             (engineName, choiceReason, decided) = ("graft", "asked for", true)
         case .xnnpack:
-            xnn = try XNNInference(model: model, threads: threads)
+            xnn = try XNNInference(model: model, threads: threads, output: output)
             (engineName, choiceReason, decided) = ("xnnpack", "asked for", true)
         case .auto:
-            xnn = try? XNNInference(model: model, threads: threads)
+            xnn = try? XNNInference(model: model, threads: threads, output: output)
             (engineName, choiceReason, decided) = ("graft", "not yet timed", xnn == nil)
         }
     }
@@ -43,13 +53,29 @@ public final class InferenceRunner {
     /// Evaluation-mode logits `[N, classes]`. A batch holding NaN or infinities runs on Graft's kernels,
     /// which propagate them as torch does (XNNPACK's clamps and max pools do not).
     public func logits(_ x: Tensor) throws -> Tensor {
-        if !decided { try decide(on: x) }
-        if engineName == "xnnpack", let xnn, x.withUnsafeBufferPointer({ $0.allSatisfy(\.isFinite) }) { return try xnn.logits(x) }
-        return try model.logits(x)
+        guard output == .logits else { throw NNError.badArgument("this runner computes the features, not the logits") }
+        return try run(x)
+    }
+
+    /// Evaluation-mode pooled features `[N, F]`, as `Model.features` (NaN and infinities as in `logits`).
+    public func features(_ x: Tensor) throws -> Tensor {
+        guard output == .features else { throw NNError.badArgument("this runner computes the logits, not the features") }
+        return try run(x)
     }
 
     /// The logits through the model's output activation, as `Model.outputs`.
     public func outputs(_ x: Tensor) throws -> Tensor { try model.outputActivation.apply(try logits(x)) }
+
+    private func run(_ x: Tensor) throws -> Tensor {
+        if !decided { try decide(on: x) }
+        if engineName == "xnnpack", let xnn, x.withUnsafeBufferPointer({ $0.allSatisfy(\.isFinite) }) { return try onXNNPACK(xnn, x) }
+        return try onGraft(x)
+    }
+
+    private func onGraft(_ x: Tensor) throws -> Tensor { output == .logits ? try model.logits(x) : try model.features(x) }
+    private func onXNNPACK(_ xnn: XNNInference, _ x: Tensor) throws -> Tensor {
+        output == .logits ? try xnn.logits(x) : try xnn.features(x)
+    }
 
     /// Times both engines on `x` and keeps the faster; a network XNNPACK has no nodes for stays on
     /// Graft's kernels. Each engine is timed in a block of its own (a warm-up, then the median of three):
@@ -57,13 +83,13 @@ public final class InferenceRunner {
     private func decide(on x: Tensor) throws {
         decided = true
         guard let xnn else { return }
-        do { _ = try xnn.logits(x) } catch let error as XNNLoweringError {
+        do { _ = try onXNNPACK(xnn, x) } catch let error as XNNLoweringError {
             self.xnn = nil
             choiceReason = "XNNPACK cannot run it (\(error))"
             return
         }
-        let g = try Self.medianTime { _ = try model.logits(x) }
-        let n = try Self.medianTime { _ = try xnn.logits(x) }
+        let g = try Self.medianTime { _ = try onGraft(x) }
+        let n = try Self.medianTime { _ = try onXNNPACK(xnn, x) }
         engineName = n < g ? "xnnpack" : "graft"
         if engineName == "graft" { self.xnn = nil }
         choiceReason = String(format: "timed on %@: graft %.2f ms, xnnpack %.2f ms", x.shape.map(String.init).joined(separator: "×"), g, n)

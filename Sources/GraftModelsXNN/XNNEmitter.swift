@@ -47,6 +47,10 @@ public final class XNNEmitter {
     /// Shapes (batch excluded) of the plan buffers.
     private(set) var slotShapes: [[Int]] = []
     private var exported: [XNNValueKey: Int] = [:]
+    /// A plan of the features: the head module whose input is the output, and that input once reached
+    /// (everything after it is skipped).
+    var stopBefore: ObjectIdentifier?
+    private(set) var captured: XNNValue?
     private var imported: [XNNValueKey: UInt32] = [:]
     /// XNN_INVALID_VALUE_ID: "define a new internal id" / "no bias".
     static let invalidID = UInt32.max
@@ -63,8 +67,17 @@ public final class XNNEmitter {
 
     /// Any module: its own lowering, or an error naming its type.
     public func emit(_ module: Module, _ x: XNNValue) throws -> XNNValue {
+        if try stopsAt(module, x) { return captured! }
         guard let emittable = module as? XNNEmittable else { throw XNNLoweringError.unsupportedModule(module.typeName) }
         return try emittable.emitXNN(x, self)
+    }
+
+    /// Whether `module` is where a features plan stops: records the rows it would read.
+    func stopsAt(_ module: Module, _ x: XNNValue) throws -> Bool {
+        if captured != nil { return true }
+        guard let stopBefore, ObjectIdentifier(module) == stopBefore else { return false }
+        captured = try flatten(x)
+        return true
     }
 
     /// Modules run one after another, as `Sequential` runs them, with a Conv2d's BatchNorm folded

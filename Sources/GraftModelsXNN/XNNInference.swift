@@ -32,20 +32,34 @@ public enum XNNLoweringError: Error, CustomStringConvertible, Equatable {
 public final class XNNInference {
     public let model: Model
     public let threads: Int
+    /// What the plan ends in: the logits, or the pooled features the classifier reads.
+    public let output: InferenceOutput
     private let pool: XNNThreadPool
     private var plan: XNNPlan?
     private let lock = NSLock()
 
-    public init(model: Model, threads: Int = Parallel.threads) throws {
+    public init(model: Model, threads: Int = Parallel.threads, output: InferenceOutput = .logits) throws {
         let status = XNNLibrary.initialization
         guard status == xnn_status_success else { throw XNNLoweringError.xnnpack("xnn_initialize failed (status \(status.rawValue))") }
         self.model = model
+        self.output = output
         self.threads = max(1, threads)
         pool = XNNThreadPool(threads: self.threads)
     }
 
     /// Evaluation-mode logits `[N, classes]` for an NCHW batch, as `Model.logits` gives them.
     public func logits(_ x: Tensor) throws -> Tensor {
+        guard output == .logits else { throw XNNLoweringError.shapeMismatch("this plan ends in the features, not the logits") }
+        return try forward(x)
+    }
+
+    /// Evaluation-mode pooled features `[N, F]`, as `Model.features` gives them.
+    public func features(_ x: Tensor) throws -> Tensor {
+        guard output == .features else { throw XNNLoweringError.shapeMismatch("this plan ends in the logits, not the features") }
+        return try forward(x)
+    }
+
+    private func forward(_ x: Tensor) throws -> Tensor {
         guard x.rank == 4, x.shape.allSatisfy({ $0 > 0 }) else {
             throw XNNLoweringError.shapeMismatch("the input is \(x.shape), not a non-empty [N, C, H, W] batch")
         }
@@ -53,7 +67,7 @@ public final class XNNInference {
         defer { lock.unlock() }
         if plan?.inputShape != x.shape {
             plan = nil  // the previous plan's memory goes before the next one is built
-            plan = try XNNPlan(model: model, inputShape: x.shape, pool: pool)
+            plan = try XNNPlan(model: model, inputShape: x.shape, pool: pool, output: output)
         }
         return try plan!.run(x)
     }
@@ -67,7 +81,7 @@ public final class XNNInference {
         _ = try XNNInference(model: model, threads: 1).plan(for: [1, channels, height, width])
     }
 
-    private func plan(for shape: [Int]) throws -> XNNPlan { try XNNPlan(model: model, inputShape: shape, pool: pool) }
+    private func plan(for shape: [Int]) throws -> XNNPlan { try XNNPlan(model: model, inputShape: shape, pool: pool, output: output) }
 }
 
 /// `xnn_initialize`, once per process.

@@ -10,6 +10,7 @@ extension XNNEmitter {
     /// A convolution (dense, grouped or depthwise) with `norm` folded into its weight and bias and
     /// `activation` applied by the output clamp when it is ReLU or ReLU6 (else after it).
     public func conv(_ c: Conv2d, norm: BatchNorm2d?, activation: Activation = .none, _ x: XNNValue) throws -> XNNValue {
+        if try stopsAt(c, x) { return captured! }
         guard x.isMap, x.channels == c.inChannels else {
             throw XNNLoweringError.shapeMismatch("a \(c.inChannels)-channel convolution given \(x.shape)")
         }
@@ -69,6 +70,7 @@ extension XNNEmitter {
 
     /// `x · Wᵀ + b` on rows; a row flattened from a map takes the weight's columns in `H·W·C` order.
     public func linear(_ l: Linear, activation: Activation = .none, _ x: XNNValue) throws -> XNNValue {
+        if try stopsAt(l, x) { return captured! }
         let rows = try flatten(x)
         guard rows.shape == [l.inFeatures] else {
             throw XNNLoweringError.shapeMismatch("a Linear of \(l.inFeatures) features given \(rows.shape)")

@@ -7,7 +7,8 @@ import GraftTensor
 /// order, the plan buffers they exchange values through, and the weights they read.
 final class XNNPlan {
     let inputShape: [Int]
-    let classes: Int
+    /// Columns of the output: classes, or features.
+    let width: Int
     private let steps: [Step]
     private let slots: [UnsafeMutableBufferPointer<Float>]
     private let (inputSlot, outputSlot): (Int, Int)
@@ -19,16 +20,28 @@ final class XNNPlan {
         case host(XNNHostStep)
     }
 
-    init(model: Model, inputShape: [Int], pool: XNNThreadPool) throws {
+    init(model: Model, inputShape: [Int], pool: XNNThreadPool, output: InferenceOutput) throws {
         let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
         let weights = XNNWeights()
         let e = try XNNEmitter(batch: n, weights: weights)
+        if output == .features {
+            guard model.featuresArePooled, let split = model.network as? FeatureHeadNetwork,
+                  let head = model.network.module(at: split.headPath) else {
+                throw XNNLoweringError.unsupportedModule("\(model.arch)'s features (not pooled rows before one head module)")
+            }
+            e.stopBefore = ObjectIdentifier(head)
+        }
         model.prepareInference()
         let inputSlot = e.newSlot([h, w, c])
         let x = XNNValue(id: UInt32(inputSlot), shape: [h, w, c], segment: XNNValue.inSlot)
-        let y = try e.flatten(try e.emit(model.network, x))
-        guard y.shape == [model.numClasses] else {
-            throw XNNLoweringError.shapeMismatch("the graph ends in \(y.shape), not \(model.numClasses) classes")
+        var y = try e.flatten(try e.emit(model.network, x))
+        if output == .features {
+            guard let features = e.captured else { throw XNNLoweringError.shapeMismatch("the classifier was not reached") }
+            y = features
+        }
+        let width = output == .features ? model.featureCount : model.numClasses
+        guard y.shape == [width] else {
+            throw XNNLoweringError.shapeMismatch("the graph ends in \(y.shape), not \(width) \(output == .features ? "features" : "classes")")
         }
         outputSlot = try e.slot(of: y)
         guard weights.allFinite else { throw XNNLoweringError.nonFiniteWeights }
@@ -63,7 +76,7 @@ final class XNNPlan {
         self.weights = weights
         self.pool = pool
         self.inputShape = inputShape
-        classes = model.numClasses
+        self.width = width
     }
 
     deinit { Self.release(steps, slots) }
@@ -73,7 +86,7 @@ final class XNNPlan {
         for s in slots { s.deallocate() }
     }
 
-    /// NCHW in, `[N, classes]` out.
+    /// NCHW in, `[N, width]` out.
     func run(_ x: Tensor) throws -> Tensor {
         let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
         let input = slots[inputSlot].baseAddress!
@@ -93,6 +106,6 @@ final class XNNPlan {
                 s.run(s.inputs.map { slots[$0].baseAddress! }, slots[s.output].baseAddress!, n, pool.handle)
             }
         }
-        return try Tensor(shape: [n, classes], values: Array(UnsafeBufferPointer(start: slots[outputSlot].baseAddress!, count: n * classes)))
+        return try Tensor(shape: [n, width], values: Array(UnsafeBufferPointer(start: slots[outputSlot].baseAddress!, count: n * width)))
     }
 }

@@ -39,6 +39,23 @@ final class XNNInferenceTests: XCTestCase {
         XCTAssertEqual(report.count, 2 * (ZooMiniatures.all.count - Self.unsupported.count))
     }
 
+    /// A features plan stops at the classifier's input: the pooled rows feature caching trains a head on.
+    func testXNNPACKFeaturesMatchGraftsForEveryFamilyItCovers() throws {
+        var checked = 0
+        for entry in ZooMiniatures.all where !Self.unsupported.contains(entry.checkpoint) {
+            let model = try ZooMiniatures.model(entry)
+            let x = try ZooMiniatures.input(batch: 2, entry)
+            let want = try model.features(x)
+            let got = try XNNInference(model: model, threads: 2, output: .features).features(x)
+            XCTAssertEqual(got.shape, [2, model.featureCount], entry.name)
+            let worst = zip(got.values, want.values).map { abs($0 - $1) }.max() ?? .infinity
+            XCTAssertLessThanOrEqual(worst, 1e-4, "\(entry.name): max |XNNPACK − Graft| \(worst)")
+            XCTAssertThrowsError(try XNNInference(model: model, output: .features).logits(x), entry.name)
+            checked += 1
+        }
+        XCTAssertEqual(checked, ZooMiniatures.all.count - Self.unsupported.count)
+    }
+
     func testFamiliesWithoutXNNPACKNodesAreATypedError() throws {
         for entry in ZooMiniatures.all where Self.unsupported.contains(entry.checkpoint) {
             let model = try ZooMiniatures.model(entry)
