@@ -86,7 +86,7 @@ let package = Package(
             name: "GraftModelsXNN", dependencies: ["GraftModels", "GraftNN", "GraftTensor", "GraftCore", "CXNNPACK"],
             swiftSettings: kernelSettings),
         .target(
-            name: "GraftTrain", dependencies: ["GraftCore", "GraftSafetensors", "GraftStore", "GraftModels", "GraftNN", "GraftTensor", "GraftImage"],
+            name: "GraftTrain", dependencies: ["GraftCore", "GraftSafetensors", "GraftStore", "GraftModels", "GraftNN", "GraftTensor", "GraftImage", "GraftModelsXNN"],
             swiftSettings: kernelSettings),
         .target(
             name: "Graft",
@@ -123,7 +123,7 @@ let package = Package(
         .target(name: "GraftModelsTestSupport", dependencies: ["GraftModels", "GraftStore", "GraftTestSupport"], path: "Tests/GraftModelsTestSupport",
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "GraftKerasTests", dependencies: ["GraftKeras", "GraftModels", "GraftTestSupport", "GraftModelsTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "GraftTrainTests", dependencies: ["GraftTrain", "GraftModelsXNN", "GraftTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "GraftModelsONNXTests", dependencies: ["GraftModelsONNX", "GraftModels", "GraftONNX", "GraftStore", "GraftTestSupport", "GraftModelsTestSupport"]),
         .testTarget(name: "GraftModelsXNNTests", dependencies: ["GraftModelsXNN", "GraftCore", "GraftModels", "GraftNN", "GraftStore", "GraftTensor", "GraftTestSupport", "GraftModelsTestSupport"]),
         .testTarget(name: "GraftCLITests", dependencies: ["graft", "GraftStore", "GraftImage", "GraftTestSupport"]),

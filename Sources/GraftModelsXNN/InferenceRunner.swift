@@ -18,7 +18,9 @@ public enum InferenceEngineChoice: String, CaseIterable, Sendable {
     /// The network lowered to XNNPACK (NHWC, BatchNorm folded, activations fused).
     case xnnpack
     /// XNNPACK where it has nodes for every module and is faster on this machine for this input
-    /// shape (timed on the first batch), else Graft's own.
+    /// shape (timed on the first batch), else Graft's own. Fine-tuning's feature cache takes XNNPACK
+    /// wherever it covers the network instead (`InferenceRunner(timed: false)`), so that two runs with
+    /// the same seed compute the same features.
     case auto
 }
 
@@ -33,11 +35,14 @@ public final class InferenceRunner {
     public private(set) var choiceReason: String
     private var xnn: XNNInference?
     private var decided: Bool
+    private let timed: Bool
 
+    /// `timed: false` makes `.auto` deterministic: XNNPACK whenever it can run the network.
     public init(model: Model, engine: InferenceEngineChoice, output: InferenceOutput = .logits,
-                threads: Int = Parallel.threads) throws {
+                threads: Int = Parallel.threads, timed: Bool = true) throws {
         self.model = model
         self.output = output
+        self.timed = timed
         switch engine {
         case .graft:
             (engineName, choiceReason, decided) = ("graft", "asked for", true)
@@ -88,6 +93,7 @@ public final class InferenceRunner {
             choiceReason = "XNNPACK cannot run it (\(error))"
             return
         }
+        guard timed else { (engineName, choiceReason) = ("xnnpack", "it covers the network"); return }
         let g = try Self.medianTime { _ = try onGraft(x) }
         let n = try Self.medianTime { _ = try onXNNPACK(xnn, x) }
         engineName = n < g ? "xnnpack" : "graft"

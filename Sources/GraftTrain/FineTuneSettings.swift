@@ -1,5 +1,6 @@
 import GraftImage
 import GraftModels
+import GraftModelsXNN
 
 /// Every choice of a fine-tuning run.
 public struct FineTuneSettings: Sendable {
@@ -46,6 +47,10 @@ public struct FineTuneSettings: Sendable {
     public var augmentation: AugmentRecipe = .light
     /// Train the head on cached features even if augmentation is on (augmentation is then skipped).
     public var forceFeatureCache = false
+    /// The engine of the feature cache's forward passes (training runs on Graft's kernels): `.auto`
+    /// takes XNNPACK wherever it covers the network — decided by coverage, not timing, so runs stay
+    /// reproducible.
+    public var featureEngine: InferenceEngineChoice = .auto
     public var headDropout: Float?
     /// timm ModelEmaV3 decay (with warm-up): validation and the saved store use the averaged weights.
     public var ema: Double?

@@ -3,6 +3,7 @@ import Foundation
 import GraftCore
 import GraftImage
 import GraftModels
+import GraftModelsXNN
 import GraftNN
 import GraftTensor
 
@@ -65,6 +66,8 @@ public final class FineTuner {
     private var unfrozen: [Parameter] = []
     /// Body features and their labels (images that failed to load are in neither).
     private var cache: (train: Tensor, trainLabels: [Int], val: Tensor, valLabels: [Int])?
+    /// The engine that computed the cached features ("graft" or "xnnpack"), once it has.
+    public private(set) var featureEngineUsed: String?
 
     public init(model: Model, data: ImageFolder, pipeline: ImagePipeline, settings: FineTuneSettings) throws {
         // One class is no classification: every softmax is 1 and nothing can be learned or measured.
@@ -249,16 +252,18 @@ public final class FineTuner {
     }
 
     /// Body features of every training and validation image (evaluation preset, evaluation mode),
-    /// computed once while the body stays fixed.
+    /// computed once while the body stays fixed, on `settings.featureEngine` (XNNPACK where it covers
+    /// the network; `featureEngineUsed` says which ran).
     func features() throws -> (train: Tensor, trainLabels: [Int], val: Tensor, valLabels: [Int]) {
         if let cache { return cache }
+        let runner = try InferenceRunner(model: model, engine: settings.featureEngine, output: .features, timed: false)
         func run(_ samples: [ImageFolder.Sample]) throws -> (Tensor, [Int]) {
             var values: [Float] = []
             var labels: [Int] = []
             let batches = loader.batches(samples, augment: false, shuffleSeed: nil)
             defer { batches.cancel() }
             while let b = try batches.nextBatch() {
-                let f = try model.features(b.images)
+                let f = try runner.features(b.images)
                 values += f.values
                 labels += b.labels
             }
@@ -266,6 +271,7 @@ public final class FineTuner {
         }
         let (train, trainLabels) = try run(data.train)
         let (val, valLabels) = try run(data.validation)
+        featureEngineUsed = runner.engineName
         let result = (train: train, trainLabels: trainLabels, val: val, valLabels: valLabels)
         cache = result
         return result

@@ -103,11 +103,12 @@ struct FineTune: ParsableCommand {
                 try? printJSONLine(["epoch": .int(r.epoch), "train_loss": .double(r.trainLoss), "train_accuracy": .double(r.trainAccuracy),
                                     "val_loss": .double(r.valLoss), "val_accuracy": .double(r.valAccuracy), "val_top5": .double(r.valTop5),
                                     "lr": .double(r.learningRate), "seconds": .double(r.seconds), "images_per_s": .double(r.imagesPerSecond),
-                                    "cached_features": .bool(r.cachedFeatures)])
+                                    "cached_features": .bool(r.cachedFeatures),
+                                    "feature_engine": r.cachedFeatures ? .string(tuner.featureEngineUsed ?? "graft") : .null])
             } else {
                 print(String(format: "%5d  %10.4f  %9.4f  %8.4f  %7.4f  %9.4f  %8.2e  %5.1fs  %8.1f%@", r.epoch, r.trainLoss, r.trainAccuracy,
                              r.valLoss, r.valAccuracy, r.valTop5, r.learningRate, r.seconds, r.imagesPerSecond,
-                             r.cachedFeatures ? "  (cached features)" : ""))
+                             r.cachedFeatures ? "  (cached features" + (tuner.featureEngineUsed.map { ", \($0)" } ?? "") + ")" : ""))
             }
         }
         tuner.onEpoch = { r, _ in printRow(r) }
@@ -181,13 +182,15 @@ final class ProgressLine {
 }
 
 enum JSONScalar: Encodable {
-    case int(Int), double(Double), bool(Bool)
+    case int(Int), double(Double), bool(Bool), string(String), null
     func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
         switch self {
         case .int(let v): try c.encode(v)
         case .double(let v): try c.encode(v)
         case .bool(let v): try c.encode(v)
+        case .string(let v): try c.encode(v)
+        case .null: try c.encodeNil()
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GraftImage
 import GraftModels
+import GraftModelsXNN
 import GraftNN
 import GraftStore
 import GraftTensor
@@ -53,6 +54,11 @@ final class ZooFineTuneTests: XCTestCase {
                 XCTAssertEqual(after[name]?.value.values, values, "\(arch): the frozen \(name) changed")
             }
             let first = try XCTUnwrap(tuner.history.first), last = try XCTUnwrap(tuner.history.last)
+            // Cached features come from XNNPACK wherever it covers the network (concatenating families: Graft).
+            if last.cachedFeatures {
+                let covered = (try? XNNInference.check(model, height: crop, width: crop)) != nil
+                XCTAssertEqual(tuner.featureEngineUsed, covered ? "xnnpack" : "graft", arch)
+            }
             report.append("\(arch): train loss \(first.trainLoss) → \(last.trainLoss), val accuracy "
                           + "\(tuner.history.map(\.valAccuracy)), cached features \(last.cachedFeatures)")
             // SqueezeNet's ReLU after the classifier keeps half its logits at zero: its loss falls more slowly.
@@ -62,6 +68,34 @@ final class ZooFineTuneTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(tuner.history.map(\.valAccuracy).max() ?? 0, 0.5, "\(arch): chance is 1/3")
         }
         print(report.joined(separator: "\n"))
+    }
+
+    /// The feature cache on XNNPACK and on Graft's kernels trains the same head: the features agree to
+    /// float rounding, so the losses agree to 1e-4 and the accuracies exactly.
+    func testFeatureCacheOnXNNPACKTrainsAsOnGraftsKernels() throws {
+        let data = try ImageFolder.load(try Self.colourFolder().path)
+        let preset = ClassificationPreset(resizeSize: 72, cropSize: 64, interpolation: .bilinear,
+                                          mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
+        for arch in ["resnet18", "efficientnet_b0", "convnext_tiny"] {
+            var runs: [(engine: String?, history: [EpochReport])] = []
+            for engine in [InferenceEngineChoice.graft, .auto] {
+                let model = try ModelLoader.random(arch: arch, seed: 3)
+                try HeadReplacement.replace(model, classes: data.classes, seed: 0)
+                var s = FineTuneSettings()
+                (s.epochs, s.batchSize, s.optimizer, s.schedule, s.augment) = (3, 8, .adamw, .constant, false)
+                s.featureEngine = engine
+                let tuner = try FineTuner(model: model, data: data, pipeline: .torchvision(preset), settings: s)
+                try tuner.run()
+                XCTAssertTrue(tuner.history.allSatisfy(\.cachedFeatures), arch)
+                runs.append((tuner.featureEngineUsed, tuner.history))
+            }
+            XCTAssertEqual(runs.map(\.engine), ["graft", "xnnpack"], arch)
+            for (a, b) in zip(runs[0].history, runs[1].history) {
+                XCTAssertEqual(a.trainLoss, b.trainLoss, accuracy: 1e-4, arch)
+                XCTAssertEqual(a.valLoss, b.valLoss, accuracy: 1e-4, arch)
+                XCTAssertEqual(a.valAccuracy, b.valAccuracy, arch)
+            }
+        }
     }
 
     /// Running statistics from one training-mode pass over `paths` (Inception v3 needs at least 75
