@@ -24,6 +24,9 @@ struct Features: ParsableCommand {
 
     @Option(help: "Output .npy file (float32, batch first).") var output: String
 
+    @Option(help: "Engine of --layer pool (other layers run on Graft's kernels): auto (XNNPACK where it covers the network), graft or xnnpack.")
+    var engine: InferenceEngineChoice = .auto
+
     func validate() throws {
         guard (input == nil) != images.isEmpty else { throw ValidationError("give --input X.npy or images, not both") }
     }
@@ -51,7 +54,10 @@ struct Features: ParsableCommand {
             }
             x = try Tensor(shape: [images.count] + shape, values: values)
         }
-        let y = try reportingErrors(file: input ?? images[0]) {
+        let y = try reportingErrors(file: input ?? images[0]) { () throws -> Tensor in
+            if path == Model.pooledFeaturesPath, loaded.model.featuresArePooled, loaded.model.network.module(at: path) == nil {
+                return try InferenceRunner(model: loaded.model, engine: engine, output: .features, timed: false).features(x)
+            }
             guard let out = try loaded.model.intermediates(x, at: [path])[path] else {
                 throw ValidationError("\(path) produced no output in the forward pass")
             }

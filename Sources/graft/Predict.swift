@@ -20,6 +20,9 @@ struct Predict: ParsableCommand {
     var tta: TTAMode?
     @Option(help: InferenceEngineChoice.help) var engine: InferenceEngineChoice = .auto
 
+    /// Below this many images, timing both engines would cost more forward passes than it saves.
+    static let imagesWorthTiming = 16
+
     struct Prediction: Encodable { let index: Int; let label: String; let probability: Float }
     struct Result: Encodable { let image: String; let predictions: [Prediction] }
 
@@ -28,7 +31,7 @@ struct Predict: ParsableCommand {
         let choice = try reportingErrors(file: model.checkpoint) {
             try PreprocessingChoice.resolve(weights: weights, arch: arch, store: store)
         }
-        let runner = try reportingErrors(file: model.checkpoint) { try InferenceRunner(model: loaded.model, engine: engine) }
+        let runner = try reportingErrors(file: model.checkpoint) { try InferenceRunner(model: loaded.model, engine: engine, timed: images.count >= Self.imagesWorthTiming) }
         var results: [Result] = []
         for path in images {
             let views = try reportingErrors(file: path) { () throws -> [ImageTensor] in

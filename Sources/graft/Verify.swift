@@ -71,7 +71,7 @@ struct Verify: ParsableCommand {
         let shape = x.shape.count == 3 ? [1] + x.shape : x.shape
         let activation: OutputActivation = softmax ? .softmax : logits ? .linear : loaded.model.outputActivation
         // The checkpoint was accepted when it loaded: what the forward pass refuses is the input's shape.
-        let runner = try reportingErrors(file: model.checkpoint) { try InferenceRunner(model: loaded.model, engine: engine) }
+        let runner = try reportingErrors(file: model.checkpoint) { try InferenceRunner(model: loaded.model, engine: engine, timed: false) }
         let got = try reportingErrors(file: input) {
             try activation.apply(try runner.logits(try Tensor(shape: shape, values: x.values)))
         }
