@@ -1,4 +1,5 @@
 import CXNNPACK
+import Glibc
 import GraftModels
 import GraftNN
 import GraftTensor
@@ -17,12 +18,35 @@ enum XNNParallel {
     /// Calls `body(i)` for `i` in `0..<count` on the pool's threads (on the caller without a pool).
     static func run(_ pool: pthreadpool_t?, _ count: Int, _ body: @escaping (Int) -> Void) {
         let task = Task(body)
+        ThreadSanitizer.release(task)
         withExtendedLifetime(task) {
             pthreadpool_parallelize_1d(pool, { context, i in
-                Unmanaged<Task>.fromOpaque(context!).takeUnretainedValue().body(i)
+                let task = Unmanaged<Task>.fromOpaque(context!).takeUnretainedValue()
+                ThreadSanitizer.acquire(task)
+                task.body(i)
+                ThreadSanitizer.release(task)
             }, Unmanaged.passUnretained(task).toOpaque(), count, 0)
         }
+        ThreadSanitizer.acquire(task)
     }
+}
+
+/// pthreadpool hands work to its threads and joins them through synchronization ThreadSanitizer
+/// cannot see (the library is not instrumented), so under `make tsan` the buffers a host step writes
+/// on one thread and reads on another would look unsynchronized. These tell it what the dispatch and
+/// the join guarantee; in an ordinary build `__tsan_acquire` / `__tsan_release` are absent and the
+/// calls do nothing.
+enum ThreadSanitizer {
+    private typealias Annotation = @convention(c) (UnsafeMutableRawPointer?) -> Void
+    private static let acquireFunction = lookup("__tsan_acquire")
+    private static let releaseFunction = lookup("__tsan_release")
+
+    private static func lookup(_ name: String) -> Annotation? {
+        dlsym(nil, name).map { unsafeBitCast($0, to: Annotation.self) }
+    }
+
+    static func acquire(_ object: AnyObject) { acquireFunction?(Unmanaged.passUnretained(object).toOpaque()) }
+    static func release(_ object: AnyObject) { releaseFunction?(Unmanaged.passUnretained(object).toOpaque()) }
 }
 
 extension LayerNorm2d: XNNEmittable {
