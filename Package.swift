@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(name: "GraftTensorTests", dependencies: ["GraftTensor", "GraftTestSupport"]),
         .testTarget(name: "GraftNNTests", dependencies: ["GraftNN", "GraftTestSupport"]),
         .testTarget(name: "GraftImageTests", dependencies: ["GraftImage", "GraftTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "GraftModelsTests", dependencies: ["GraftModels", "GraftTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "GraftModelsTests", dependencies: ["GraftModels", "GraftTestSupport", "GraftModelsTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         /// Model-level fixtures shared by test targets (the Keras miniatures' specs).
         .target(name: "GraftModelsTestSupport", dependencies: ["GraftModels", "GraftStore", "GraftTestSupport"], path: "Tests/GraftModelsTestSupport",
                 swiftSettings: [.swiftLanguageMode(.v5)]),

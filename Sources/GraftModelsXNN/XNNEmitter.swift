@@ -140,6 +140,7 @@ public final class XNNEmitter {
     /// Defines a `[batch] + shape` value in the current subgraph: internal, or external with the
     /// segment's next external id and XNN_VALUE_FLAG_EXTERNAL_INPUT (1) / _OUTPUT (2).
     private func defineTensor(_ shape: [Int], external flags: UInt32?) throws -> UInt32 {
+        guard shape.allSatisfy({ $0 >= 1 }) else { throw XNNLoweringError.shapeMismatch("a layer's output would be \(shape)") }
         let dims = [batch] + shape
         var id: UInt32 = 0
         let wanted = flags == nil ? XNNEmitter.invalidID : segments[current].nextExternalID()

@@ -69,6 +69,7 @@ extension AvgPool2d: XNNEmittable {
     /// Without padding only: XNNPACK divides by the window inside the input, torch by the padded one.
     public func emitXNN(_ x: XNNValue, _ e: XNNEmitter) throws -> XNNValue {
         let p = params
+        guard x.isMap else { throw XNNLoweringError.shapeMismatch("average pooling of \(x.shape)") }
         guard p.padH == 0, p.padW == 0, p.dilationH == 1, p.dilationW == 1, !p.ceilMode ||
               p.endPaddingForFloorMode(inputH: x.height, inputW: x.width).map({ $0 == (0, 0) }) == true else {
             throw XNNLoweringError.unsupportedModule("AvgPool2d with padding, dilation or a ceil-mode window")

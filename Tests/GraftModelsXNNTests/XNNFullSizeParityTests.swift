@@ -1,6 +1,7 @@
 import Foundation
 import GraftCore
 import GraftModels
+import GraftModelsTestSupport
 import GraftModelsXNN
 import GraftStore
 import GraftTensor
@@ -11,16 +12,12 @@ import XCTest
 /// to 1e-4 on the XNNPACK engine too (random weights with perturbed BatchNorm statistics, real photos).
 final class XNNFullSizeParityTests: XCTestCase {
     func check(_ arch: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        guard let shared = TestPaths.sharedFixtures else { throw XCTSkip("../shared/fixtures is absent") }
-        let model = try ModelLoader.load(arch: arch, store: try WeightStore.open(shared.appendingPathComponent("\(arch).pth").path)).model
-        let input = try NpyArray(contentsOfFile: shared.appendingPathComponent("\(arch)_input.npy").path)
-        let want = try NpyArray(contentsOfFile: shared.appendingPathComponent("\(arch)_logits.npy").path)
-        let got = try XNNInference(model: model, threads: 2).logits(try Tensor(shape: input.shape, values: input.values))
-        let v = try Verification(output: got.values, shape: got.shape, reference: want.values, referenceShape: want.shape,
-                                 atol: 1e-4, rtol: 1e-4)
+        guard let (v, samples) = try FullSizeReferences.compare(arch, logits: { try XNNInference(model: $0, threads: 2).logits($1) }) else {
+            throw XCTSkip("../shared/fixtures is absent")
+        }
         print("\(arch) on XNNPACK: \(v.summary)")
         XCTAssertTrue(v.withinTolerance, "\(arch): \(v.summary)", file: file, line: line)
-        XCTAssertEqual(v.top1Matches, want.shape[0], "\(arch): \(v.summary)", file: file, line: line)
+        XCTAssertEqual(v.top1Matches, samples, "\(arch): \(v.summary)", file: file, line: line)
     }
 
     func testResNet50() throws { try check("resnet50") }
@@ -28,9 +25,8 @@ final class XNNFullSizeParityTests: XCTestCase {
 }
 
 /// Every full-size checkpoint of tools/check_zoo_full_*.py (`.build-zoo-full/<group>/`, not in CI,
-/// skipped when absent) whose family XNNPACK covers gives torch's logits on the XNNPACK engine within
-/// atol + rtol·|ref| (1e-4 each) — or, where torch's own float32 result is that far from the float64
-/// answer, is no further from it than a quarter more (the deepest ResNets).
+/// skipped when absent) whose family XNNPACK covers gives torch's logits on the XNNPACK engine by the
+/// zoo scripts' rule (`FullSizeReferences.zooRule`).
 final class XNNZooFullSizeTests: XCTestCase {
     func testEveryCoveredFullSizeCheckpointMatchesTorch() throws {
         let root = TestPaths.root.appendingPathComponent(".build-zoo-full")
@@ -46,21 +42,11 @@ final class XNNZooFullSizeTests: XCTestCase {
                 guard (try? XNNInference.check(model, height: input.shape[2], width: input.shape[3])) != nil else { continue }
                 let want = try NpyArray(contentsOfFile: folder.appendingPathComponent("\(arch)_logits.npy").path)
                 let got = try XNNInference(model: model, threads: 2).logits(try Tensor(shape: input.shape, values: input.values))
-                var worst: Float = 0, share: Float = 0
-                for (g, w) in zip(got.values, want.values) {
-                    worst = max(worst, abs(g - w))
-                    share = max(share, abs(g - w) / (1e-4 + 1e-4 * abs(w)))
-                }
                 let exactURL = folder.appendingPathComponent("\(arch)_logits_f64.npy")
-                if share > 1, FileManager.default.fileExists(atPath: exactURL.path) {
-                    let exact = try NpyArray(contentsOfFile: exactURL.path).values
-                    let off = zip(got.values, exact).map { abs($0 - $1) }.max() ?? .infinity
-                    let torchOff = zip(want.values, exact).map { abs($0 - $1) }.max() ?? .infinity
-                    XCTAssertLessThanOrEqual(off, max(1e-4, 1.25 * torchOff), "\(arch): further from float64 than torch")
-                } else {
-                    XCTAssertLessThanOrEqual(share, 1, "\(arch): max |Δ| \(worst)")
-                }
-                rows.append(String(format: "| %@ | %.2e | %.2f |", arch, worst, share))
+                let exact = FileManager.default.fileExists(atPath: exactURL.path) ? try NpyArray(contentsOfFile: exactURL.path).values : nil
+                let r = FullSizeReferences.zooRule(got: got.values, want: want.values, exact: exact)
+                XCTAssertNil(r.failure, arch)
+                rows.append(String(format: "| %@ | %.2e | %.2f |", arch, r.worst, r.share))
             }
         }
         print(rows.joined(separator: "\n"))

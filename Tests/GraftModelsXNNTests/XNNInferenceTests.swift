@@ -92,6 +92,11 @@ final class XNNInferenceTests: XCTestCase {
         XCTAssertThrowsError(try engine.logits(try Tensor(shape: [1, 3, 64])))
         XCTAssertThrowsError(try engine.logits(try Tensor(shape: [0, 3, 64, 64])))
         XCTAssertThrowsError(try engine.logits(try Tensor(shape: [1, 5, 64, 64])))
+        // Too small for VGG's pools: an error, as on Graft's kernels, never a negative size handed on.
+        let vgg = try ZooMiniatures.model(ZooMiniatures.all.first { $0.checkpoint == "torch/vgg11_mini.pth" }!)
+        let tiny = try Tensor(shape: [1, 3, 1, 1], repeating: 0.5)
+        XCTAssertThrowsError(try vgg.logits(tiny))
+        XCTAssertThrowsError(try XNNInference(model: vgg).logits(tiny)) { XCTAssertTrue($0 is XNNLoweringError, "\($0)") }
     }
 
     /// XNNPACK's clamps and max pools would turn NaN into numbers: NaN weights are refused (auto then
