@@ -25,9 +25,9 @@ public enum InferenceEngineChoice: String, CaseIterable, Sendable {
 }
 
 /// A model's evaluation-mode forward — its logits, or the pooled features its classifier reads — on
-/// the chosen engine. With `.auto` the choice is made once, on the first batch's shape, by timing both
-/// engines; `engineName` and `choiceReason` say what was chosen and why. Like `XNNInference`, the
-/// XNNPACK engine is a snapshot of the weights.
+/// the chosen engine. With `.auto` the choice is made once, on the first batch: by timing both engines
+/// (`timed`), or by whether XNNPACK covers the network; `engineName` and `choiceReason` say what was
+/// chosen and why. Like `XNNInference`, the XNNPACK engine is a snapshot of the weights.
 public final class InferenceRunner {
     public let model: Model
     public let output: InferenceOutput
