@@ -48,8 +48,8 @@ public struct FineTuneSettings: Sendable {
     /// Train the head on cached features even if augmentation is on (augmentation is then skipped).
     public var forceFeatureCache = false
     /// The engine of the feature cache's forward passes (training runs on Graft's kernels): `.auto`
-    /// takes XNNPACK wherever it covers the network — decided by coverage, not timing, so runs stay
-    /// reproducible.
+    /// takes XNNPACK wherever it covers the network, except the families measured faster on Graft's
+    /// kernels — decided by that rule, not by timing, so runs stay reproducible.
     public var featureEngine: InferenceEngineChoice = .auto
     public var headDropout: Float?
     /// timm ModelEmaV3 decay (with warm-up): validation and the saved store use the averaged weights.

@@ -103,5 +103,5 @@ func printJSON<T: Encodable>(_ value: T) throws {
 }
 
 extension InferenceEngineChoice: ExpressibleByArgument {
-    static let help: ArgumentHelp = "Inference engine: graft (Graft's own kernels), xnnpack (the network lowered to XNNPACK), auto (XNNPACK where it covers the network; where many batches follow — bench, predict on 16 or more images — the faster of the two, timed on the first batch)."
+    static let help: ArgumentHelp = "Inference engine: graft (Graft's own kernels), xnnpack (the network lowered to XNNPACK), auto (XNNPACK where it covers the network, except VGG and ConvNeXt, measured faster on Graft's kernels; where many batches follow — bench, predict on 16 or more images — the faster of the two, timed on the first batch)."
 }

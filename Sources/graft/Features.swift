@@ -24,7 +24,7 @@ struct Features: ParsableCommand {
 
     @Option(help: "Output .npy file (float32, batch first).") var output: String
 
-    @Option(help: "Engine of --layer pool (other layers run on Graft's kernels): auto (XNNPACK where it covers the network), graft or xnnpack.")
+    @Option(help: "Engine of --layer pool (other layers run on Graft's kernels): auto (XNNPACK where it covers the network, except VGG and ConvNeXt), graft or xnnpack.")
     var engine: InferenceEngineChoice = .auto
 
     func validate() throws {

@@ -36,7 +36,7 @@ struct RecipeOptions: ParsableArguments {
     var augment = "light"
     @Flag(help: "No augmentation (the same as --augment none).") var noAugment = false
     @Flag(help: "Train the head on cached backbone features (skips augmentation).") var cacheFeatures = false
-    @Option(help: "Engine of the feature cache: auto (XNNPACK where it covers the network), graft or xnnpack.")
+    @Option(help: "Engine of the feature cache: auto (XNNPACK where it covers the network, except VGG and ConvNeXt), graft or xnnpack.")
     var engine: InferenceEngineChoice = .auto
     @Option(help: "Dropout before the new head.") var headDropout: Float?
     @Option(help: "MixUp with λ ~ Beta(ALPHA, ALPHA) per batch (timm's --mixup; e.g. 0.8).") var mixup: Double?

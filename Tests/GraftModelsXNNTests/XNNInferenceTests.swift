@@ -56,6 +56,20 @@ final class XNNInferenceTests: XCTestCase {
         XCTAssertEqual(checked, ZooMiniatures.all.count - Self.unsupported.count)
     }
 
+    /// Untimed, `auto` is a rule: XNNPACK where it covers the network, Graft's kernels for the families
+    /// measured faster there and for those XNNPACK cannot run.
+    func testUntimedAutoFollowsCoverageAndTheMeasuredTable() throws {
+        for (checkpoint, engine) in [("torch/resnet18_mini.pth", "xnnpack"), ("torch/vgg11_mini.pth", "graft"),
+                                     ("zoo/convnext/mini.pth", "graft"), ("zoo/dense/densenet_mini.pth", "graft")] {
+            let entry = ZooMiniatures.all.first { $0.checkpoint == checkpoint }!
+            let model = try ZooMiniatures.model(entry)
+            let runner = try InferenceRunner(model: model, engine: .auto, timed: false)
+            let x = try ZooMiniatures.input(batch: 1, entry)
+            XCTAssertEqual(try runner.logits(x).values, engine == "graft" ? try model.logits(x).values : try XNNInference(model: model).logits(x).values)
+            XCTAssertEqual(runner.engineName, engine, "\(checkpoint): \(runner.choiceReason)")
+        }
+    }
+
     func testFamiliesWithoutXNNPACKNodesAreATypedError() throws {
         for entry in ZooMiniatures.all where Self.unsupported.contains(entry.checkpoint) {
             let model = try ZooMiniatures.model(entry)
