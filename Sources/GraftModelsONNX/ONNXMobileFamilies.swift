@@ -29,11 +29,10 @@ extension KerasInputNormalization: ONNXEmittable {
     /// Keras' Normalization layer on 0…255 pixels, in the operations and order Graft runs it:
     /// `(x / 255 − mean) / sqrt(variance)`, then the ImageNet std correction when it applies.
     public func emitONNX(_ x: ONNXValue, _ e: ONNXEmitter) throws -> ONNXValue {
-        let m = mean.value.values, v = variance.value.values
-        let sd = v.map { max($0.squareRoot(), 1e-7) }
+        let m = mean.value.values
         let scaled = e.node("Mul", [x.name, e.constant("one_over_255", [1 / 255])], shape: x.shape)
         let centered = e.node("Sub", [scaled.name, e.constant("normalization.mean", m, shape: [3, 1, 1])], shape: x.shape)
-        let out = e.node("Div", [centered.name, e.constant("normalization.std", sd, shape: [3, 1, 1])], shape: x.shape)
+        let out = e.node("Div", [centered.name, e.constant("normalization.std", std, shape: [3, 1, 1])], shape: x.shape)
         guard appliesImagenetCorrection else { return out }
         return e.node("Mul", [out.name, e.constant("normalization.imagenet_correction", stdCorrection, shape: [3, 1, 1])], shape: x.shape)
     }

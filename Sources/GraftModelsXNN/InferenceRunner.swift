@@ -31,8 +31,10 @@ public enum InferenceEngineChoice: String, CaseIterable, Sendable {
 public final class InferenceRunner {
     public let model: Model
     public let output: InferenceOutput
-    public private(set) var engineName: String
+    /// "xnnpack" once XNNPACK is chosen, else "graft" (also before `.auto` has chosen).
+    public var engineName: String { decided && xnn != nil ? "xnnpack" : "graft" }
     public private(set) var choiceReason: String
+    /// The XNNPACK engine while it is a candidate or the choice; nil once Graft's kernels are.
     private var xnn: XNNInference?
     private var decided: Bool
     private let timed: Bool
@@ -46,13 +48,13 @@ public final class InferenceRunner {
         self.timed = timed
         switch engine {
         case .graft:
-            (engineName, choiceReason, decided) = ("graft", "asked for", true)
+            (choiceReason, decided) = ("asked for", true)
         case .xnnpack:
             xnn = try XNNInference(model: model, threads: threads, output: output)
-            (engineName, choiceReason, decided) = ("xnnpack", "asked for", true)
+            (choiceReason, decided) = ("asked for", true)
         case .auto:
             xnn = try? XNNInference(model: model, threads: threads, output: output)
-            (engineName, choiceReason, decided) = ("graft", "not yet timed", xnn == nil)
+            (choiceReason, decided) = ("not yet chosen", xnn == nil)
         }
     }
 
@@ -73,41 +75,42 @@ public final class InferenceRunner {
     public func outputs(_ x: Tensor) throws -> Tensor { try model.outputActivation.apply(try logits(x)) }
 
     private func run(_ x: Tensor) throws -> Tensor {
-        if !decided { try decide(on: x) }
-        if engineName == "xnnpack", let xnn, x.withUnsafeBufferPointer({ $0.allSatisfy(\.isFinite) }) { return try onXNNPACK(xnn, x) }
+        let finite = x.withUnsafeBufferPointer { $0.allSatisfy(\.isFinite) }
+        if !decided, let first = try decide(on: x, finite: finite) { return first }
+        if let xnn, finite { return try xnn.forward(x) }
         return try onGraft(x)
     }
 
     private func onGraft(_ x: Tensor) throws -> Tensor { output == .logits ? try model.logits(x) : try model.features(x) }
-    private func onXNNPACK(_ xnn: XNNInference, _ x: Tensor) throws -> Tensor {
-        output == .logits ? try xnn.logits(x) : try xnn.features(x)
-    }
 
-    /// Times both engines on `x` and keeps the faster; a network XNNPACK has no nodes for stays on
-    /// Graft's kernels. Each engine is timed in a block of its own (a warm-up, then the median of three):
-    /// alternating run by run would time each engine against the other's thread pool still spinning.
-    private func decide(on x: Tensor) throws {
+    /// Chooses on the first batch, and returns that batch's output when XNNPACK is chosen and computed
+    /// it on the way (so it is not computed twice). A network XNNPACK has no nodes for, or one of
+    /// `graftMeasuredFaster` when untimed, stays on Graft's kernels without a trial. Timed, each engine
+    /// runs in a block of its own (a warm-up, then the median of three): alternating run by run would
+    /// time each engine against the other's thread pool still spinning.
+    private func decide(on x: Tensor, finite: Bool) throws -> Tensor? {
         decided = true
-        guard let xnn else { return }
-        do { _ = try onXNNPACK(xnn, x) } catch let error as XNNLoweringError {
+        guard let xnn else { return nil }
+        if !timed && Self.graftMeasuredFaster.contains(model.family) {
+            self.xnn = nil
+            choiceReason = "Graft's kernels measured faster for \(model.family.rawValue)"
+            return nil
+        }
+        let first: Tensor
+        do { first = try xnn.forward(x) } catch let error as XNNLoweringError {
             self.xnn = nil
             choiceReason = "XNNPACK cannot run it (\(error))"
-            return
+            return nil
         }
-        guard timed else {
-            if InferenceRunner.graftMeasuredFaster.contains(model.family) {
-                (engineName, choiceReason) = ("graft", "Graft's kernels measured faster for \(model.family.rawValue)")
-                self.xnn = nil
-            } else {
-                (engineName, choiceReason) = ("xnnpack", "it covers the network")
-            }
-            return
+        if timed {
+            let g = try Self.medianTime { _ = try onGraft(x) }
+            let n = try Self.medianTime { _ = try xnn.forward(x) }
+            if n >= g { self.xnn = nil }
+            choiceReason = String(format: "timed on %@: graft %.2f ms, xnnpack %.2f ms", x.shape.map(String.init).joined(separator: "×"), g, n)
+        } else {
+            choiceReason = "it covers the network"
         }
-        let g = try Self.medianTime { _ = try onGraft(x) }
-        let n = try Self.medianTime { _ = try onXNNPACK(xnn, x) }
-        engineName = n < g ? "xnnpack" : "graft"
-        if engineName == "graft" { self.xnn = nil }
-        choiceReason = String(format: "timed on %@: graft %.2f ms, xnnpack %.2f ms", x.shape.map(String.init).joined(separator: "×"), g, n)
+        return self.xnn != nil && finite ? first : nil
     }
 
     /// Families whose forward is faster on Graft's kernels although XNNPACK covers them, for the untimed

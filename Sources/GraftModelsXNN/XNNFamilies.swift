@@ -62,10 +62,9 @@ extension KerasInputNormalization: XNNEmittable {
     /// Keras' Normalization layer on 0…255 pixels, in the operations and order Graft runs it:
     /// `(x / 255 − mean) / sqrt(variance)`, then the ImageNet std correction when it applies.
     public func emitXNN(_ x: XNNValue, _ e: XNNEmitter) throws -> XNNValue {
-        let sd = variance.value.values.map { max($0.squareRoot(), 1e-7) }
         let scaled = try e.mul(x, try e.constantValue([1 / 255]))
         let centered = try e.binary(xnn_define_subtract, scaled, try e.constantValue(mean.value.values), "a mean subtraction")
-        let out = try e.binary(xnn_define_divide, centered, try e.constantValue(sd), "a std division")
+        let out = try e.binary(xnn_define_divide, centered, try e.constantValue(std), "a std division")
         guard appliesImagenetCorrection else { return out }
         return try e.mul(out, try e.constantValue(stdCorrection))
     }

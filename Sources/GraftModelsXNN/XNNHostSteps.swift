@@ -50,28 +50,17 @@ enum ThreadSanitizer {
 }
 
 extension LayerNorm2d: XNNEmittable {
-    /// Every pixel's channels are contiguous in NHWC: mean and variance over them in Double, then
-    /// `(x − mean) · rstd · γ + β` in float — the operations of Graft's own `layerNormChannels`.
+    /// Every pixel's channels are contiguous in NHWC: GraftTensor's `layerNormRows`, a row per pixel.
     public func emitXNN(_ x: XNNValue, _ e: XNNEmitter) throws -> XNNValue {
         guard x.isMap, x.channels == channels else { throw XNNLoweringError.shapeMismatch("a \(channels)-channel LayerNorm given \(x.shape)") }
-        let (gamma, beta, eps, c) = (weight.value.values, bias.value.values, Double(eps), channels)
+        let (gamma, beta, eps, c) = (weight.value.values, bias.value.values, eps, channels)
         let pixelsPerImage = x.height * x.width
         return try e.host([x], shape: x.shape) { inputs, output, batch, pool in
             let pixels = batch * pixelsPerImage, grain = 32
             XNNParallel.run(pool, (pixels + grain - 1) / grain) { chunk in
-                for p in (chunk * grain)..<min(pixels, (chunk + 1) * grain) {
-                    let row = inputs[0] + p * c, out = output + p * c
-                    var sum = 0.0, squares = 0.0
-                    for ch in 0..<c {
-                        let v = Double(row[ch])
-                        sum += v
-                        squares += v * v
-                    }
-                    let mean = sum / Double(c)
-                    let variance = max(squares / Double(c) - mean * mean, 0)
-                    let (m, r) = (Float(mean), Float(1 / (variance + eps).squareRoot()))
-                    for ch in 0..<c { out[ch] = (row[ch] - m) * r * gamma[ch] + beta[ch] }
-                }
+                let start = chunk * grain
+                layerNormRows(inputs[0] + start * c, output + start * c, rows: min(grain, pixels - start), width: c,
+                              gamma: gamma, beta: beta, eps: eps)
             }
         }
     }

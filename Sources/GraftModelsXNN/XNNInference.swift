@@ -59,7 +59,8 @@ public final class XNNInference {
         return try forward(x)
     }
 
-    private func forward(_ x: Tensor) throws -> Tensor {
+    /// The plan's output, logits or features (`InferenceRunner` calls it for either).
+    func forward(_ x: Tensor) throws -> Tensor {
         guard x.rank == 4, x.shape.allSatisfy({ $0 > 0 }) else {
             throw XNNLoweringError.shapeMismatch("the input is \(x.shape), not a non-empty [N, C, H, W] batch")
         }

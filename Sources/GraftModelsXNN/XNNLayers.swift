@@ -14,13 +14,12 @@ extension Conv2d: XNNEmittable {
 }
 
 extension BatchNorm2d: XNNEmittable {
-    /// A BatchNorm with no convolution before it: `x · scale + shift` per channel.
+    /// A BatchNorm with no convolution before it: `x · scale + shift` per channel, the factors of
+    /// Graft's own inference (`batchNormScaleShift`).
     public func emitXNN(_ x: XNNValue, _ e: XNNEmitter) throws -> XNNValue {
-        let (gamma, beta) = (weight.value.values, bias.value.values)
-        let (mean, variance) = (runningMean.value.values, runningVar.value.values)
-        let scale = (0..<numFeatures).map { gamma[$0] / (variance[$0] + eps).squareRoot() }
-        let shift = (0..<numFeatures).map { beta[$0] - mean[$0] * scale[$0] }
-        return try e.add(try e.mul(x, try e.constantValue(scale)), try e.constantValue(shift), broadcasting: true)
+        let f = try batchNormScaleShift(gamma: weight.value, beta: bias.value, runningMean: runningMean.value,
+                                        runningVar: runningVar.value, eps: eps)
+        return try e.add(try e.mul(x, try e.constantValue(f.scale.values)), try e.constantValue(f.shift.values), broadcasting: true)
     }
 }
 

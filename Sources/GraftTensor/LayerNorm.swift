@@ -94,3 +94,24 @@ public func layerNormChannelsBackward(x: Tensor, gradOutput dy: Tensor, gamma: T
     }
     return (dx, try Tensor(shape: [c], values: dGamma.map(Float.init)), try Tensor(shape: [c], values: dBeta.map(Float.init)))
 }
+
+/// LayerNorm of `rows` contiguous rows of `width` floats — a channels-last map, one row per pixel —
+/// in `layerNormChannels`' arithmetic: mean and (biased) variance in Double, then
+/// `(x − mean) · rstd · γ + β` in float. `src` may equal `dst`. Runs on the calling thread: engines
+/// with thread pools of their own split the rows.
+public func layerNormRows(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, rows: Int, width c: Int,
+                          gamma: [Float], beta: [Float], eps: Float) {
+    for p in 0..<rows {
+        let row = src + p * c, out = dst + p * c
+        var sum = 0.0, squares = 0.0
+        for ch in 0..<c {
+            let v = Double(row[ch])
+            sum += v
+            squares += v * v
+        }
+        let mean = sum / Double(c)
+        let variance = max(squares / Double(c) - mean * mean, 0)
+        let (m, r) = (Float(mean), Float(1 / (variance + Double(eps)).squareRoot()))
+        for ch in 0..<c { out[ch] = (row[ch] - m) * r * gamma[ch] + beta[ch] }
+    }
+}

@@ -28,19 +28,22 @@ public final class KerasInputNormalization: Module {
         zip(variance.value.values, Self.imagenetStd).allSatisfy { abs($0 - $1) < 1e-6 }
     }
 
+    /// The per-channel divisor: `max(√variance, 1e-7)`, as Keras guards it.
+    public var std: [Float] { variance.value.values.map { max($0.squareRoot(), 1e-7) } }
+
     /// The per-channel factor after the division: `1/√std` when the correction applies, else 1.
     public var stdCorrection: [Float] { appliesImagenetCorrection ? Self.imagenetStd.map { 1 / $0.squareRoot() } : [1, 1, 1] }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
-        let m = mean.value.values, v = variance.value.values
+        let m = mean.value.values, sd = std
         let correction = stdCorrection
         let n = x.shape[0], plane = x.count / max(n * 3, 1)
         var out = x
         out.withUnsafeMutableBufferPointer { p in
             for i in 0..<n {
                 for c in 0..<3 {
-                    let sd = max(v[c].squareRoot(), 1e-7), base = (i * 3 + c) * plane
-                    for j in 0..<plane { p[base + j] = (p[base + j] * (1 / 255) - m[c]) / sd * correction[c] }
+                    let base = (i * 3 + c) * plane
+                    for j in 0..<plane { p[base + j] = (p[base + j] * (1 / 255) - m[c]) / sd[c] * correction[c] }
                 }
             }
         }
