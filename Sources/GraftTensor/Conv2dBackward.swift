@@ -27,11 +27,12 @@ public func conv2dBackward(
     if inputGradient, options.transposedInputGradient, let transposed = TransposedConvolution(g) {
         let dx = try conv2d(gradOutput, weight: transposed.flippedWeight(weight), params: transposed.params,
                             options: options)
-        withExtendedLifetime((x, weight, gradOutput)) {
-            ConvGemmBackward.run(g, x: x.pointer, weight: weight.pointer, dy: gradOutput.pointer, dx: nil, dw: dwp,
-                                 policy: policy)
-        }
+        weightGradient(g, x: x, weight: weight, gradOutput: gradOutput, dw: dwp, options: options)
         return (dx, dw, db)
+    }
+    if !inputGradient {
+        weightGradient(g, x: x, weight: weight, gradOutput: gradOutput, dw: dwp, options: options)
+        return (nil, dw, db)
     }
     var dx: Tensor? = inputGradient ? Tensor.zeros(kernelShape: x.shape) : nil
     let dxp = dx?.mutablePointer()
@@ -45,6 +46,22 @@ public func conv2dBackward(
         }
     }
     return (dx, dw, db)
+}
+
+/// ∂L/∂W alone: Winograd's adjoint where the forward pass would take Winograd (2.25× fewer
+/// multiplies), else the GEMM formulation.
+private func weightGradient(_ g: ConvGeometry, x: Tensor, weight: Tensor, gradOutput: Tensor,
+                            dw: UnsafeMutablePointer<Float>, options: ConvolutionOptions) {
+    withExtendedLifetime((x, weight, gradOutput)) {
+        if Winograd.isApplicable(g, options) {
+            WinogradWeightGradient.run(g, x: x.pointer, dy: gradOutput.pointer, dw: dw)
+        } else if g.isDepthwise {
+            DepthwiseConvBackward.run(g, x: x.pointer, weight: weight.pointer, dy: gradOutput.pointer, dx: nil, dw: dw)
+        } else {
+            ConvGemmBackward.run(g, x: x.pointer, weight: weight.pointer, dy: gradOutput.pointer, dx: nil, dw: dw,
+                                 policy: options.gemmThreads)
+        }
+    }
 }
 
 /// For a stride-1, ungrouped convolution with padding at most (k − 1)·d per side,

@@ -148,25 +148,52 @@ enum Winograd {
         }
         Parallel.forRanges(o, grain: max(1, 4096 / c)) { range in
             for oc in range {
-                for ic in 0..<c {
+                // Eight filters (consecutive input channels) per step, one per Double lane.
+                var ic = 0
+                while ic < c {
+                    let lanes = min(8, c - ic)
                     let f = w + (oc * c + ic) * 9
-                    // G g (4 × 3), column by column (plain tuples: no allocation per filter).
-                    let c0 = gRows(Double(f[0]), Double(f[3]), Double(f[6]))
-                    let c1 = gRows(Double(f[1]), Double(f[4]), Double(f[7]))
-                    let c2 = gRows(Double(f[2]), Double(f[5]), Double(f[8]))
-                    // Each row of G g times Gᵀ gives one row of U.
-                    let base = u + (packed ? PanelGemm.packedOffset(row: oc, column: ic, depth: c) : oc * c + ic)
                     @inline(__always)
-                    func storeRow(_ i: Int, _ r: (Double, Double, Double, Double)) {
-                        base[(i * 4) * plane] = Float(r.0)
-                        base[(i * 4 + 1) * plane] = Float(r.1)
-                        base[(i * 4 + 2) * plane] = Float(r.2)
-                        base[(i * 4 + 3) * plane] = Float(r.3)
+                    func tap(_ t: Int) -> SIMD8<Double> {
+                        if lanes == 8 {
+                            return SIMD8(Double(f[t]), Double(f[9 + t]), Double(f[18 + t]), Double(f[27 + t]),
+                                         Double(f[36 + t]), Double(f[45 + t]), Double(f[54 + t]), Double(f[63 + t]))
+                        }
+                        var v = SIMD8<Double>()
+                        for k in 0..<lanes { v[k] = Double(f[k * 9 + t]) }
+                        return v
                     }
+                    // G g (4 × 3), column by column.
+                    let c0 = gRows(tap(0), tap(3), tap(6))
+                    let c1 = gRows(tap(1), tap(4), tap(7))
+                    let c2 = gRows(tap(2), tap(5), tap(8))
+                    // Lane k goes to (oc, ic + k): 6 floats apart when packed, adjacent otherwise.
+                    let base = u + (packed ? PanelGemm.packedOffset(row: oc, column: ic, depth: c) : oc * c + ic)
+                    let step = packed ? PanelGemm.rows : 1
+                    @inline(__always)
+                    func store(_ xi: Int, _ values: SIMD8<Double>) {
+                        let row = base + xi * plane
+                        let narrow = SIMD8<Float>(values)
+                        if lanes == 8 && step == 1 {
+                            storeVec8(narrow, row)
+                        } else if lanes == 8 {
+                            row[0] = narrow[0]; row[step] = narrow[1]; row[2 * step] = narrow[2]
+                            row[3 * step] = narrow[3]; row[4 * step] = narrow[4]; row[5 * step] = narrow[5]
+                            row[6 * step] = narrow[6]; row[7 * step] = narrow[7]
+                        } else {
+                            for k in 0..<lanes { row[k * step] = narrow[k] }
+                        }
+                    }
+                    @inline(__always)
+                    func storeRow(_ i: Int, _ r: (SIMD8<Double>, SIMD8<Double>, SIMD8<Double>, SIMD8<Double>)) {
+                        store(i * 4, r.0); store(i * 4 + 1, r.1); store(i * 4 + 2, r.2); store(i * 4 + 3, r.3)
+                    }
+                    // Each row of G g times Gᵀ gives one row of U.
                     storeRow(0, gRows(c0.0, c1.0, c2.0))
                     storeRow(1, gRows(c0.1, c1.1, c2.1))
                     storeRow(2, gRows(c0.2, c1.2, c2.2))
                     storeRow(3, gRows(c0.3, c1.3, c2.3))
+                    ic += lanes
                 }
             }
         }
@@ -317,7 +344,8 @@ enum Winograd {
 
     /// G applied to one filter column (a, b, d): (a, (a + b + d)/2, (a − b + d)/2, d).
     @inline(__always)
-    static func gRows(_ a: Double, _ b: Double, _ d: Double) -> (Double, Double, Double, Double) {
+    static func gRows(_ a: SIMD8<Double>, _ b: SIMD8<Double>, _ d: SIMD8<Double>)
+        -> (SIMD8<Double>, SIMD8<Double>, SIMD8<Double>, SIMD8<Double>) {
         (a, (a + b + d) / 2, (a - b + d) / 2, d)
     }
 

@@ -102,6 +102,34 @@ final class Conv2dBackwardTests: XCTestCase {
         }
     }
 
+    /// Winograd's ∂W (the adjoint of its forward tiles) against the im2col + GEMM one, on shapes the
+    /// small cases above do not reach: odd planes (half-empty edge tiles), asymmetric and no padding,
+    /// and a layer wide enough that its tiles are split into several blocks whose products accumulate.
+    func testWinogradWeightGradientMatchesGemm() throws {
+        let shapes: [(input: [Int], out: Int, params: Conv2dParams)] = [
+            ([3, 17, 10, 12], 20, Conv2dParams(stride: (1, 1), padding: (1, 0, 2, 1))),
+            ([1, 16, 18, 19], 32, Conv2dParams()),
+            ([2, 24, 16, 16], 16, Conv2dParams(padding: 1)),
+            ([5, 256, 15, 15], 256, Conv2dParams(padding: 1)),
+        ]
+        var gemm = ConvolutionOptions.machineDefault
+        gemm.winograd = false
+        for (index, s) in shapes.enumerated() {
+            var rng = TestRandom(seed: 1700 + UInt64(index))
+            let x = try rng.tensor(s.input)
+            let w = try rng.tensor([s.out, s.input[1], 3, 3], -0.5, 0.5)
+            let y = try conv2d(x, weight: w, params: s.params, options: gemm)
+            let dy = try rng.tensor(y.shape)
+            let winograd = try conv2dBackward(x: x, weight: w, gradOutput: dy, params: s.params, inputGradient: false)
+            let reference = try conv2dBackward(x: x, weight: w, gradOutput: dy, params: s.params,
+                                               inputGradient: false, options: gemm)
+            // Each ∂W entry sums N·H·W products of magnitude ≤ 1.
+            let scale = Double(s.input[0] * s.input[2] * s.input[3]).squareRoot()
+            assertClose(winograd.weight.values, reference.weight.values, atol: 2e-5 * scale, rtol: 1e-5,
+                        "dw \(s.input) → \(s.out)")
+        }
+    }
+
     static func setting(_ t: Tensor, _ i: Int, _ v: Float) throws -> Tensor {
         var values = t.values
         values[i] = v
