@@ -110,3 +110,14 @@ let resnet18Convs: [ConvShape] = [
     ConvShape(name: "1x1 s2 256→512 @14", inC: 256, outC: 512, k: 1, stride: 2, size: 14),
     ConvShape(name: "3x3 512→512 @7", inC: 512, outC: 512, k: 3, stride: 1, size: 7, count: 3),
 ]
+
+/// torchvision ConvNeXt-Tiny at 224 after its 4×4 stem: per stage the 7×7 depthwise convolution and the
+/// two pointwise Linear layers (computed as 1×1 convolutions; GELU runs apart), and the 2×2 stride-2
+/// downsampling convolutions between stages.
+let convNeXtTinyConvs: [ConvShape] = [(96, 56, 3), (192, 28, 3), (384, 14, 9), (768, 7, 3)].flatMap { c, size, depth in
+    [ConvShape(name: "dw 7x7 \(c) @\(size)", inC: c, outC: c, k: 7, stride: 1, size: size, groups: c, count: depth),
+     ConvShape(name: "1x1 \(c)→\(4 * c) @\(size)", inC: c, outC: 4 * c, k: 1, stride: 1, size: size, count: depth),
+     ConvShape(name: "1x1 \(4 * c)→\(c) @\(size)", inC: 4 * c, outC: c, k: 1, stride: 1, size: size, count: depth)]
+} + [(96, 56), (192, 28), (384, 14)].map { c, size in
+    ConvShape(name: "2x2 s2 \(c)→\(2 * c) @\(size)", inC: c, outC: 2 * c, k: 2, stride: 2, size: size)
+}

@@ -4,7 +4,7 @@
 //   .build/release/GraftKernelBench [SUITE…] [--batch N] [--threads N] [--reps N] [--wait-idle]
 //       [--ab winograd|blas|panels] [--no-winograd] [--no-transposed] [--blas-threads] [--act NAME]
 //
-// Suites: sgemm, resnet50, effnet, vgg16 (convolution shape classes of each network, with the
+// Suites: sgemm, resnet50, effnet, vgg16, convnext (convolution shape classes of each network, with the
 // sum over the network weighted by how often each occurs), backward (ResNet-18 training kernels
 // at batch 16), ops (pools, FC, SE scaling, residual add), activations, parallel (speed-up
 // probe), conv IN OUT K STRIDE SIZE [GROUPS] (one shape), list (the shape classes as tab-separated
@@ -238,10 +238,12 @@ do {
         case "resnet50x8": try benchConvs("ResNet-50 convolutions", resnet50Convs, batch: 8, options)
         case "effnet": try benchConvs("EfficientNet-B0 convolutions", efficientNetB0Convs, batch: options.batch ?? 1, options)
         case "vgg16": try benchConvs("VGG-16 convolutions", vgg16Convs, batch: options.batch ?? 1, options)
+        case "convnext": try benchConvs("ConvNeXt-Tiny convolutions", convNeXtTinyConvs, batch: options.batch ?? 1, options)
         case "backward": try benchBackward(options)
         case "list":
             // The shape classes as tab-separated lines, for tools/ab (the same layers through oneDNN and XNNPACK).
-            for (net, shapes) in [("resnet50", resnet50Convs), ("effnet", efficientNetB0Convs), ("vgg16", vgg16Convs)] {
+            for (net, shapes) in [("resnet50", resnet50Convs), ("effnet", efficientNetB0Convs), ("vgg16", vgg16Convs),
+                                  ("convnext", convNeXtTinyConvs)] {
                 for c in shapes {
                     print([net, c.name, "\(c.inC)", "\(c.outC)", "\(c.k)", "\(c.stride)", "\(c.size)", "\(c.groups)",
                            "\(c.activation)", "\(c.count)"].joined(separator: "\t"))

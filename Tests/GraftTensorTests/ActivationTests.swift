@@ -38,6 +38,22 @@ final class ActivationTests: XCTestCase {
         XCTAssertEqual(bits(gelu(x)), bits(activation(x, .gelu)))
     }
 
+    /// GELU's vectorized Φ against the Double reference on every 2⁻¹⁴ step of [−8, 8] (the central
+    /// polynomial, the switch at |x| = 1 and the tail, where float32 rounding is tightest), and its
+    /// derivative's e^(−x²/2) there too.
+    func testGELUOnADenseGrid() throws {
+        let values = (-131_072...131_072).map { Float($0) / 16384 }
+        let x = try Tensor(shape: [values.count], values: values)
+        assertClose(gelu(x).values, values.map { naiveActivation(Double($0), .gelu) }, atol: 1e-8, rtol: 4e-7, "gelu")
+        let ones = try Tensor(shape: x.shape, repeating: 1)
+        let slope = try activationBackward(.gelu, gradOutput: ones, input: x)
+        let expected = values.map { v -> Double in
+            let u = Double(v)
+            return 0.5 * Foundation.erfc(-u / 2.0.squareRoot()) + u * Foundation.exp(-u * u / 2) / (2 * Double.pi).squareRoot()
+        }
+        assertClose(slope.values, expected, atol: 1e-7, rtol: 1e-6, "gelu'")
+    }
+
     func testNaNPropagates() throws {
         let x = try Tensor(shape: [3], values: [.nan, 1, .nan])
         for kind in Self.kinds where kind != .none {
