@@ -4,7 +4,7 @@ import GraftTensor
 ///
 /// `fused(_:activation:)` applies a following activation inside the kernel (a container's inference
 /// path for `Linear → ReLU`, VGG's hidden classifier layers).
-public final class Linear: Module {
+public final class Linear: Module, ActivationFusing {
     public let weight: Parameter
     public let bias: Parameter?
     public let inFeatures: Int, outFeatures: Int

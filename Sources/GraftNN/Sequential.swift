@@ -7,7 +7,8 @@ import GraftTensor
 ///
 /// At inference it fuses what PyTorch runs as separate modules: `Conv2d → BatchNorm2d → activation`
 /// becomes one convolution with the BatchNorm folded and the activation in its epilogue, and
-/// `Linear → activation` one linear kernel (a module with an output observer is never fused away).
+/// `Linear → activation` (any `ActivationFusing` layer) one kernel (a module with an output observer
+/// is never fused away).
 public final class Sequential: Module {
     public private(set) var layers: [Module]
     /// The children's names; nil for PyTorch's numbering.
@@ -74,8 +75,8 @@ public final class Sequential: Module {
             guard used > 1 else { return nil }
             return (try conv.fused(x, norm: norm, activation: act), used)
         }
-        if let linear = first as? Linear, let a = next(1) as? ActivationModule {
-            return (try linear.fused(x, activation: a.kind), 2)
+        if let layer = first as? ActivationFusing, let a = next(1) as? ActivationModule {
+            return (try layer.fused(x, activation: a.kind), 2)
         }
         return nil
     }
@@ -90,4 +91,11 @@ public final class Sequential: Module {
         }
         return needsInputGradient ? g : nil
     }
+}
+
+/// A layer whose inference kernel can apply a following activation in the same pass (`Linear`, and
+/// the zoo's per-pixel Linear of ConvNeXt): `Sequential` fuses `layer → activation` into `fused`.
+public protocol ActivationFusing: Module {
+    /// Inference: `activation(layer(x))` in one kernel.
+    func fused(_ x: Tensor, activation: Activation) throws -> Tensor
 }

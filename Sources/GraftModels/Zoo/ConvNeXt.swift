@@ -146,7 +146,7 @@ public final class CNBlock: Module {
 
 /// A Linear layer applied to the channels of every pixel (`nn.Linear` on a channels-last tensor): weight
 /// `[out, in]` and bias `[out]` as torch stores them, computed as the 1×1 convolution it equals.
-public final class PointwiseLinear: Module {
+public final class PointwiseLinear: Module, ActivationFusing {
     public let weight: Parameter
     public let bias: Parameter
     private var saved: Tensor?
@@ -164,6 +164,12 @@ public final class PointwiseLinear: Module {
     public override func forward(_ x: Tensor) throws -> Tensor {
         saved = recordsForBackward ? x : nil
         return try conv2d(x, weight: try kernel, bias: bias.value)
+    }
+
+    /// Inference: `activation(Linear(x))` with the activation in the convolution's last pass (GELU's,
+    /// in `Sequential`'s fused path).
+    public func fused(_ x: Tensor, activation: Activation) throws -> Tensor {
+        try conv2d(x, weight: try kernel, bias: bias.value, activation: activation)
     }
 
     public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
