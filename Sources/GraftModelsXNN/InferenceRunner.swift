@@ -75,7 +75,7 @@ public final class InferenceRunner {
     public func outputs(_ x: Tensor) throws -> Tensor { try model.outputActivation.apply(try logits(x)) }
 
     private func run(_ x: Tensor) throws -> Tensor {
-        let finite = x.withUnsafeBufferPointer { $0.allSatisfy(\.isFinite) }
+        let finite = x.isAllFinite
         if !decided, let first = try decide(on: x, finite: finite) { return first }
         if let xnn, finite { return try xnn.forward(x) }
         return try onGraft(x)

@@ -107,7 +107,9 @@ final class XNNWeights {
     private(set) var allFinite = true
 
     func hold(_ values: [Float]) -> UnsafeRawPointer {
-        if allFinite && !values.allSatisfy(\.isFinite) { allFinite = false }
+        if allFinite && !values.withUnsafeBufferPointer({ $0.baseAddress.map { GraftTensor.allFinite($0, values.count) } ?? true }) {
+            allFinite = false
+        }
         let buffer = Self.allocate(values.count)
         _ = buffer.initialize(from: values)
         buffers.append(buffer)

@@ -16,6 +16,22 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(u.count, 15)
     }
 
+    /// NaN, +∞ and −∞ are found in the vector body and in the tail; extreme finite values, −0 and
+    /// denormals are finite; an empty tensor is.
+    func testIsAllFinite() throws {
+        let finite: [Float] = (0..<37).map { Float($0) - 18 } + [.greatestFiniteMagnitude, -.greatestFiniteMagnitude,
+                                                                   -0.0, .leastNonzeroMagnitude]
+        XCTAssertTrue(try Tensor(shape: [finite.count], values: finite).isAllFinite)
+        XCTAssertTrue(try Tensor(shape: [0]).isAllFinite)
+        for bad in [Float.nan, .infinity, -.infinity] {
+            for position in [0, 7, 8, 35, finite.count - 1] {
+                var values = finite
+                values[position] = bad
+                XCTAssertFalse(try Tensor(shape: [values.count], values: values).isAllFinite, "\(bad) at \(position)")
+            }
+        }
+    }
+
     func testInvalidShapesThrow() {
         XCTAssertThrowsError(try Tensor(shape: [2, -1]))
         XCTAssertThrowsError(try Tensor(shape: [Int.max, 2]))
