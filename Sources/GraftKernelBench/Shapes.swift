@@ -115,7 +115,7 @@ let resnet18Convs: [ConvShape] = [
 /// two pointwise Linear layers (computed as 1×1 convolutions; GELU runs apart), and the 2×2 stride-2
 /// downsampling convolutions between stages.
 let convNeXtTinyConvs: [ConvShape] = [(96, 56, 3), (192, 28, 3), (384, 14, 9), (768, 7, 3)].flatMap { c, size, depth in
-    [ConvShape(name: "dw 7x7 \(c) @\(size)", inC: c, outC: c, k: 7, stride: 1, size: size, groups: c, count: depth),
+    [ConvShape(name: "dw7 \(c) @\(size)", inC: c, outC: c, k: 7, stride: 1, size: size, groups: c, count: depth),
      ConvShape(name: "1x1 \(c)→\(4 * c) @\(size)", inC: c, outC: 4 * c, k: 1, stride: 1, size: size, count: depth),
      ConvShape(name: "1x1 \(4 * c)→\(c) @\(size)", inC: 4 * c, outC: c, k: 1, stride: 1, size: size, count: depth)]
 } + [(96, 56), (192, 28), (384, 14)].map { c, size in

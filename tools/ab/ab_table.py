@@ -2,7 +2,7 @@
 """A/B of convolution kernels per layer kind (issue 13): Graft's own against oneDNN and XNNPACK.
 
 Runs GraftKernelBench (`--tsv`) and tools/ab/ab_conv.c on the same layers of ResNet-50,
-EfficientNet-B0 and VGG-16 (batch 1, the same thread count), alternating the two processes for
+EfficientNet-B0, VGG-16 and ConvNeXt-Tiny (batch 1, the same thread count), alternating the two processes for
 `--rounds` rounds so both see the same machine load, and prints markdown tables: per layer kind
 (summed over a forward pass, layer times × their count) and, with --layers, per layer.
 
@@ -21,7 +21,8 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BENCH = os.path.join(ROOT, ".build/release/GraftKernelBench")
 AB = os.path.join(ROOT, ".build-ab/ab_conv")
-TITLES = {"ResNet-50 convolutions": "resnet50", "EfficientNet-B0 convolutions": "effnet", "VGG-16 convolutions": "vgg16"}
+TITLES = {"ResNet-50 convolutions": "resnet50", "EfficientNet-B0 convolutions": "effnet", "VGG-16 convolutions": "vgg16",
+          "ConvNeXt-Tiny convolutions": "convnext"}
 ENGINES = ["graft", "onednn-blocked", "onednn-nchw", "xnnpack-nhwc"]
 
 
@@ -59,7 +60,7 @@ def main():
     times = collections.defaultdict(list)
     impl = {}
     for r in range(a.rounds):
-        out = subprocess.check_output([BENCH, "resnet50", "effnet", "vgg16", "--tsv", "--threads", str(a.threads),
+        out = subprocess.check_output([BENCH, *TITLES.values(), "--tsv", "--threads", str(a.threads),
                                        "--reps", str(a.reps)], text=True, env=env)
         for f in tsv(out):
             times[(TITLES[f[0]], f[1], "graft")].append(float(f[3]))
@@ -76,7 +77,7 @@ def main():
           f" medians of {a.rounds} alternated rounds of {a.reps} runs.\n")
     print("| network | layer kind | layers | Graft | oneDNN blocked | oneDNN NCHW | XNNPACK NHWC | fastest | Graft / fastest |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for net in ["resnet50", "effnet", "vgg16"]:
+    for net in TITLES.values():
         by_kind = collections.OrderedDict()
         for (n, name), count in counts.items():
             if n != net:
