@@ -190,6 +190,27 @@ enum DepthwiseConv {
                 for oh in 0..<g.outH {
                     let rowBase = padded + oh * g.strideH * plane.stride
                     var ow = 0
+                    // Four vectors of the row at a time where it has them: four independent accumulators,
+                    // where one chain of k² dependent FMAs waits on each result (ConvNeXt's 7×7 at 96 × 56²:
+                    // 1.78–1.93 → 1.52–1.62 ms, alternated runs).
+                    let step = 8 * g.strideW
+                    while ow + 32 <= g.outW {
+                        let base = rowBase + ow * g.strideW
+                        var a0 = b, a1 = b, a2 = b, a3 = b
+                        for t in 0..<taps {
+                            let p = base + offsets[t], w = weights[t]
+                            a0 = PanelGemm.madd(a0, w, load8(p, stride: g.strideW))
+                            a1 = PanelGemm.madd(a1, w, load8(p + step, stride: g.strideW))
+                            a2 = PanelGemm.madd(a2, w, load8(p + 2 * step, stride: g.strideW))
+                            a3 = PanelGemm.madd(a3, w, load8(p + 3 * step, stride: g.strideW))
+                        }
+                        let at = oh * g.outW + ow
+                        out.store(a0, at: at, count: 8, act)
+                        out.store(a1, at: at + 8, count: 8, act)
+                        out.store(a2, at: at + 16, count: 8, act)
+                        out.store(a3, at: at + 24, count: 8, act)
+                        ow += 32
+                    }
                     while ow < g.outW {
                         let base = rowBase + ow * g.strideW
                         var acc = b
