@@ -23,7 +23,6 @@ public func conv2dBackward(
     // filters) that takes the fast forward paths (Winograd for 3×3) instead of GEMM + col2im.
     // (∂W as one batch-wide GEMM per tap was tried: OpenBLAS runs those thin [O × C] products at
     // 2/3 the speed of the tiled ones below.)
-    let policy = options.gemmThreads
     if inputGradient, options.transposedInputGradient, let transposed = TransposedConvolution(g) {
         let dx = try conv2d(gradOutput, weight: transposed.flippedWeight(weight), params: transposed.params,
                             options: options)
@@ -34,8 +33,9 @@ public func conv2dBackward(
         weightGradient(g, x: x, weight: weight, gradOutput: gradOutput, dw: dwp, options: options)
         return (nil, dw, db)
     }
-    var dx: Tensor? = inputGradient ? Tensor.zeros(kernelShape: x.shape) : nil
-    let dxp = dx?.mutablePointer()
+    // Both gradients from one pass over the columns (∂x scattered back by col2im).
+    var dx = Tensor.zeros(kernelShape: x.shape)
+    let dxp = dx.mutablePointer(), policy = options.gemmThreads
     withExtendedLifetime((x, weight, gradOutput)) {
         if g.isDepthwise {
             DepthwiseConvBackward.run(
