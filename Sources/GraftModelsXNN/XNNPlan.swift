@@ -17,7 +17,8 @@ final class XNNPlan {
 
     private enum Step {
         case runtime(xnn_runtime_t)
-        case host(XNNHostStep)
+        /// A host step with its plan buffers resolved once (they never move): no array per run.
+        case host(XNNHostStep.Body, inputs: [UnsafeMutablePointer<Float>], output: UnsafeMutablePointer<Float>)
     }
 
     init(model: Model, inputShape: [Int], pool: XNNThreadPool, output: InferenceOutput) throws {
@@ -50,7 +51,8 @@ final class XNNPlan {
         do {
             for step in e.steps {
                 switch step {
-                case .host(let hostStep): steps.append(.host(hostStep))
+                case .host(let h):
+                    steps.append(.host(h.run, inputs: h.inputs.map { slots[$0].baseAddress! }, output: slots[h.output].baseAddress!))
                 case .segment(let index):
                     let segment = e.segments[index]
                     guard segment.nodes > 0 else { continue }
@@ -113,8 +115,8 @@ final class XNNPlan {
             case .runtime(let runtime):
                 let status = xnn_invoke_runtime(runtime)
                 guard status == xnn_status_success else { throw XNNLoweringError.xnnpack("running the plan failed (status \(status.rawValue))") }
-            case .host(let s):
-                s.run(s.inputs.map { slots[$0].baseAddress! }, slots[s.output].baseAddress!, n, pool.handle)
+            case .host(let body, let inputs, let output):
+                body(inputs, output, n, pool.handle)
             }
         }
         var y = try Tensor(uninitializedShape: [n, width])
