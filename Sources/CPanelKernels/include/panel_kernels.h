@@ -15,4 +15,17 @@ int graft_cpu_has_avx512f(void);
 void graft_panel_block_6x32_avx512(long k, const float *a, const float *b0, const float *b1, long ldb,
                                    float *c, long ldc, int accumulate);
 
+/// Whether this CPU supports AVX2 and FMA.
+int graft_cpu_has_avx2_fma(void);
+
+/// One channel of a stride-1, undilated k×k depthwise convolution, four output rows at a time:
+/// `out` (out_h × out_w, row-major) = bias + taps over `padded`, the zero-padded input plane with
+/// row stride `stride`. Needs out_h ≥ 4, and `padded` readable for out_h + k − 1 rows of
+/// (out_w rounded up to whole vectors: 16 floats for AVX-512, 8 for AVX2) + k − 1 floats.
+/// The sums are those of the one-vector loop (the same fused multiply-adds in the same order).
+void graft_depthwise_rows4_avx512(const float *padded, long stride, const float *filter, long k, float bias,
+                                  float *out, long out_w, long out_h);
+void graft_depthwise_rows4_avx2(const float *padded, long stride, const float *filter, long k, float bias,
+                                float *out, long out_w, long out_h);
+
 #endif

@@ -1,0 +1,81 @@
+// The body of the row-blocked depthwise kernel, included once per instruction set by
+// depthwise_kernels.c with these macros defined: DW_NAME (function name), DW_TARGET (target
+// attribute), DW_BLOCK, DW_ROWS7, DW_ROWSK (its helpers), DW_V (vector type), DW_W (lanes), DW_SET1, DW_LOAD, DW_FMA, DW_STORE, DW_STORE_N
+// (store of the first n lanes).
+//
+// Four output rows are computed together. Every input row the four need is loaded once per tap
+// column and multiplied into each output row whose filter row it meets, so one load feeds up to
+// four multiply-adds, and the four (or eight, with two vectors per row) accumulators are
+// independent chains. Each output keeps the taps' order (filter row, then column) starting from the
+// bias: the sums are the same, rounding included, as the one-vector-at-a-time loop's.
+
+static inline __attribute__((always_inline, target(DW_TARGET)))
+void DW_BLOCK(const float *base, long stride, const float *f, long k, float bias,
+                     float *out, long out_w, long ow, const int pair) {
+    DW_V a0 = DW_SET1(bias), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    _Pragma("clang loop unroll(full)")
+    for (long ir = 0; ir < k + 3; ir++) {
+        const float *row = base + ir * stride;
+        // Filter rows met by input row ir for output rows 0...3 (outside 0..<k: none).
+        const float *f0 = f + ir * k, *f1 = f0 - k, *f2 = f1 - k, *f3 = f2 - k;
+        const int u0 = ir < k, u1 = ir >= 1 && ir <= k, u2 = ir >= 2 && ir <= k + 1, u3 = ir >= 3;
+        _Pragma("clang loop unroll(full)")
+        for (long j = 0; j < k; j++) {
+            const DW_V x = DW_LOAD(row + j);
+            const DW_V y = pair ? DW_LOAD(row + j + DW_W) : x;
+            if (u0) { const DW_V w = DW_SET1(f0[j]); a0 = DW_FMA(w, x, a0); if (pair) b0 = DW_FMA(w, y, b0); }
+            if (u1) { const DW_V w = DW_SET1(f1[j]); a1 = DW_FMA(w, x, a1); if (pair) b1 = DW_FMA(w, y, b1); }
+            if (u2) { const DW_V w = DW_SET1(f2[j]); a2 = DW_FMA(w, x, a2); if (pair) b2 = DW_FMA(w, y, b2); }
+            if (u3) { const DW_V w = DW_SET1(f3[j]); a3 = DW_FMA(w, x, a3); if (pair) b3 = DW_FMA(w, y, b3); }
+        }
+    }
+    const long first = out_w - ow < DW_W ? out_w - ow : DW_W;
+    if (first == DW_W && !pair) {
+        DW_STORE(out + ow, a0); DW_STORE(out + out_w + ow, a1);
+        DW_STORE(out + 2 * out_w + ow, a2); DW_STORE(out + 3 * out_w + ow, a3);
+    } else if (!pair) {
+        DW_STORE_N(out + ow, a0, first); DW_STORE_N(out + out_w + ow, a1, first);
+        DW_STORE_N(out + 2 * out_w + ow, a2, first); DW_STORE_N(out + 3 * out_w + ow, a3, first);
+    } else {
+        const long second = out_w - ow - DW_W < DW_W ? out_w - ow - DW_W : DW_W;
+        DW_STORE(out + ow, a0); DW_STORE(out + out_w + ow, a1);
+        DW_STORE(out + 2 * out_w + ow, a2); DW_STORE(out + 3 * out_w + ow, a3);
+        const long o = ow + DW_W;
+        DW_STORE_N(out + o, b0, second); DW_STORE_N(out + out_w + o, b1, second);
+        DW_STORE_N(out + 2 * out_w + o, b2, second); DW_STORE_N(out + 3 * out_w + o, b3, second);
+    }
+}
+
+// Separate, never-inlined copies for 7 and for any k, so the optimizer cannot fold the constant
+// copy back into the general one.
+static __attribute__((noinline, target(DW_TARGET)))
+void DW_ROWS7(const float *base, long stride, const float *f, float bias, float *rows, long out_w, long vectors) {
+    long v = 0;
+    for (; v + 2 <= vectors; v += 2) DW_BLOCK(base + v * DW_W, stride, f, 7, bias, rows, out_w, v * DW_W, 1);
+    if (v < vectors) DW_BLOCK(base + v * DW_W, stride, f, 7, bias, rows, out_w, v * DW_W, 0);
+}
+
+static __attribute__((noinline, target(DW_TARGET)))
+void DW_ROWSK(const float *base, long stride, const float *f, long k, float bias, float *rows, long out_w,
+              long vectors) {
+    long v = 0;
+    for (; v + 2 <= vectors; v += 2) DW_BLOCK(base + v * DW_W, stride, f, k, bias, rows, out_w, v * DW_W, 1);
+    if (v < vectors) DW_BLOCK(base + v * DW_W, stride, f, k, bias, rows, out_w, v * DW_W, 0);
+}
+
+__attribute__((target(DW_TARGET)))
+void DW_NAME(const float *padded, long stride, const float *filter, long k, float bias,
+             float *out, long out_w, long out_h) {
+    const long vectors = (out_w + DW_W - 1) / DW_W;
+    for (long top = 0; top < out_h; top += 4) {
+        // The last block of rows moves up to end at the plane's last row: rows it shares with the
+        // block before are computed again and stored with the same values.
+        const long oh = top + 4 <= out_h ? top : out_h - 4;
+        const float *base = padded + oh * stride;
+        float *rows = out + oh * out_w;
+        // 7×7 (ConvNeXt) with the trip counts as constants: the loops unroll and which filter rows
+        // each input row meets is settled at compile time.
+        if (k == 7) DW_ROWS7(base, stride, filter, bias, rows, out_w, vectors);
+        else DW_ROWSK(base, stride, filter, k, bias, rows, out_w, vectors);
+    }
+}
