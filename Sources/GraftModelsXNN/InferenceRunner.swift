@@ -18,14 +18,14 @@ public enum InferenceEngineChoice: String, CaseIterable, Sendable {
     /// The network lowered to XNNPACK (NHWC, BatchNorm folded, activations fused).
     case xnnpack
     /// XNNPACK where it has nodes for every module and is faster on this machine for this input
-    /// shape (timed on the first batch), else Graft's own. Fine-tuning's feature cache takes XNNPACK
+    /// shape (timed on the first finite batch), else Graft's own. Fine-tuning's feature cache takes XNNPACK
     /// wherever it covers the network instead (`InferenceRunner(timed: false)`), so that two runs with
     /// the same seed compute the same features.
     case auto
 }
 
 /// A model's evaluation-mode forward — its logits, or the pooled features its classifier reads — on
-/// the chosen engine. With `.auto` the choice is made once, on the first batch: by timing both engines
+/// the chosen engine. With `.auto` the choice is made once, on the first finite batch: by timing both engines
 /// (`timed`), or by whether XNNPACK covers the network; `engineName` and `choiceReason` say what was
 /// chosen and why. Like `XNNInference`, the XNNPACK engine is a snapshot of the weights.
 public final class InferenceRunner {
@@ -74,21 +74,23 @@ public final class InferenceRunner {
     /// The logits through the model's output activation, as `Model.outputs`.
     public func outputs(_ x: Tensor) throws -> Tensor { try model.outputActivation.apply(try logits(x)) }
 
+    /// A batch holding NaN or infinities runs on Graft's kernels and leaves `.auto` undecided: its answer
+    /// could not come from XNNPACK, so timing XNNPACK on it would be wasted.
     private func run(_ x: Tensor) throws -> Tensor {
-        let finite = x.isAllFinite
-        if !decided, let first = try decide(on: x, finite: finite) { return first }
-        if let xnn, finite { return try xnn.forward(x) }
+        guard x.isAllFinite else { return try onGraft(x) }
+        if !decided, let first = try decide(on: x) { return first }
+        if let xnn { return try xnn.forward(x) }
         return try onGraft(x)
     }
 
     private func onGraft(_ x: Tensor) throws -> Tensor { output == .logits ? try model.logits(x) : try model.features(x) }
 
-    /// Chooses on the first batch, and returns that batch's output when XNNPACK is chosen and computed
+    /// Chooses on the first finite batch, and returns that batch's output when XNNPACK is chosen and computed
     /// it on the way (so it is not computed twice). A network XNNPACK has no nodes for, or one of
     /// `graftMeasuredFaster` when untimed, stays on Graft's kernels without a trial. Timed, each engine
     /// runs in a block of its own (a warm-up, then the median of three): alternating run by run would
     /// time each engine against the other's thread pool still spinning.
-    private func decide(on x: Tensor, finite: Bool) throws -> Tensor? {
+    private func decide(on x: Tensor) throws -> Tensor? {
         decided = true
         guard let xnn else { return nil }
         if !timed && Self.graftMeasuredFaster.contains(model.family) {
@@ -110,7 +112,7 @@ public final class InferenceRunner {
         } else {
             choiceReason = "it covers the network"
         }
-        return self.xnn != nil && finite ? first : nil
+        return self.xnn != nil ? first : nil
     }
 
     /// Families whose forward is faster on Graft's kernels although XNNPACK covers them, for the untimed

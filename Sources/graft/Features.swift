@@ -54,15 +54,7 @@ struct Features: ParsableCommand {
             }
             x = try Tensor(shape: [images.count] + shape, values: values)
         }
-        let y = try reportingErrors(file: input ?? images[0]) { () throws -> Tensor in
-            if path == Model.pooledFeaturesPath, loaded.model.featuresArePooled, loaded.model.network.module(at: path) == nil {
-                return try InferenceRunner(model: loaded.model, engine: engine, output: .features, timed: false).features(x)
-            }
-            guard let out = try loaded.model.intermediates(x, at: [path])[path] else {
-                throw ValidationError("\(path) produced no output in the forward pass")
-            }
-            return out
-        }
+        let y = try reportingErrors(file: input ?? images[0]) { try loaded.model.observed(x, at: path, engine: engine) }
         try reportingErrors(file: output) { try NpyArray(shape: y.shape, values: y.values).write(toFile: output) }
         print("\(arch) \(path)\(path == layer ? "" : " (\(layer))"): \(y.shape) -> \(output)")
     }
