@@ -6,7 +6,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-// The unroll pragmas of depthwise_rows.h take effect where k is a constant (7) and cannot elsewhere.
+// The unroll pragmas of depthwise_rows.h take effect where k is a constant (3, 5, 7) and cannot elsewhere.
 #pragma clang diagnostic ignored "-Wpass-failed"
 
 int graft_cpu_has_avx2_fma(void) {
@@ -18,9 +18,6 @@ static inline __attribute__((always_inline, target("avx512f")))
 void store_n_512(float *p, __m512 v, long n) { _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), v); }
 
 #define DW_NAME graft_depthwise_rows4_avx512
-#define DW_BLOCK depthwise_block_avx512
-#define DW_ROWS7 depthwise_rows7_avx512
-#define DW_ROWSK depthwise_rowsk_avx512
 #define DW_TARGET "avx512f,fma"
 #define DW_V __m512
 #define DW_W 16
@@ -31,9 +28,6 @@ void store_n_512(float *p, __m512 v, long n) { _mm512_mask_storeu_ps(p, (__mmask
 #define DW_STORE_N store_n_512
 #include "depthwise_rows.h"
 #undef DW_NAME
-#undef DW_BLOCK
-#undef DW_ROWS7
-#undef DW_ROWSK
 #undef DW_TARGET
 #undef DW_V
 #undef DW_W
@@ -50,9 +44,6 @@ void store_n_256(float *p, __m256 v, long n) {
 }
 
 #define DW_NAME graft_depthwise_rows4_avx2
-#define DW_BLOCK depthwise_block_avx2
-#define DW_ROWS7 depthwise_rows7_avx2
-#define DW_ROWSK depthwise_rowsk_avx2
 #define DW_TARGET "avx2,fma"
 #define DW_V __m256
 #define DW_W 8

@@ -1,7 +1,7 @@
 // The body of the row-blocked depthwise kernel, included once per instruction set by
-// depthwise_kernels.c with these macros defined: DW_NAME (function name), DW_TARGET (target
-// attribute), DW_BLOCK, DW_ROWS7, DW_ROWSK (its helpers), DW_V (vector type), DW_W (lanes), DW_SET1, DW_LOAD, DW_FMA, DW_STORE, DW_STORE_N
-// (store of the first n lanes).
+// depthwise_kernels.c with these macros defined: DW_NAME (the function; its helpers' names derive
+// from it), DW_TARGET (target attribute), DW_V (vector type), DW_W (lanes), DW_SET1, DW_LOAD, DW_FMA,
+// DW_STORE, DW_STORE_N (store of the first n lanes).
 //
 // Four output rows are computed together. Every input row the four need is loaded once per tap
 // column and multiplied into each output row whose filter row it meets, so one load feeds up to
@@ -9,8 +9,11 @@
 // independent chains. Each output keeps the taps' order (filter row, then column) starting from the
 // bias: the sums are the same, rounding included, as the one-vector-at-a-time loop's.
 
+#define DW_CAT2(a, b) a##b
+#define DW_CAT(a, b) DW_CAT2(a, b)
+
 static inline __attribute__((always_inline, target(DW_TARGET)))
-void DW_BLOCK(const float *base, long stride, const float *f, long k, float bias,
+void DW_CAT(DW_NAME, _block)(const float *base, long stride, const float *f, long k, float bias,
                      float *out, long out_w, long ow, const int pair) {
     DW_V a0 = DW_SET1(bias), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
     _Pragma("clang loop unroll(full)")
@@ -46,21 +49,34 @@ void DW_BLOCK(const float *base, long stride, const float *f, long k, float bias
     }
 }
 
-// Separate, never-inlined copies for 7 and for any k, so the optimizer cannot fold the constant
-// copy back into the general one.
-static __attribute__((noinline, target(DW_TARGET)))
-void DW_ROWS7(const float *base, long stride, const float *f, float bias, float *rows, long out_w, long vectors) {
+// Four rows of output, every vector of them (in pairs, then a last single one).
+static inline __attribute__((always_inline, target(DW_TARGET)))
+void DW_CAT(DW_NAME, _rows)(const float *base, long stride, const float *f, long k, float bias, float *rows,
+                            long out_w, long vectors) {
     long v = 0;
-    for (; v + 2 <= vectors; v += 2) DW_BLOCK(base + v * DW_W, stride, f, 7, bias, rows, out_w, v * DW_W, 1);
-    if (v < vectors) DW_BLOCK(base + v * DW_W, stride, f, 7, bias, rows, out_w, v * DW_W, 0);
+    for (; v + 2 <= vectors; v += 2) DW_CAT(DW_NAME, _block)(base + v * DW_W, stride, f, k, bias, rows, out_w, v * DW_W, 1);
+    if (v < vectors) DW_CAT(DW_NAME, _block)(base + v * DW_W, stride, f, k, bias, rows, out_w, v * DW_W, 0);
 }
 
+// Never-inlined copies for the common sizes with k a constant (the loops unroll and which filter rows
+// each input row meets is settled at compile time) and one for any k; separate functions, so the
+// optimizer cannot fold a constant copy back into the general one.
 static __attribute__((noinline, target(DW_TARGET)))
-void DW_ROWSK(const float *base, long stride, const float *f, long k, float bias, float *rows, long out_w,
-              long vectors) {
-    long v = 0;
-    for (; v + 2 <= vectors; v += 2) DW_BLOCK(base + v * DW_W, stride, f, k, bias, rows, out_w, v * DW_W, 1);
-    if (v < vectors) DW_BLOCK(base + v * DW_W, stride, f, k, bias, rows, out_w, v * DW_W, 0);
+void DW_CAT(DW_NAME, _k3)(const float *base, long stride, const float *f, float bias, float *rows, long out_w, long vectors) {
+    DW_CAT(DW_NAME, _rows)(base, stride, f, 3, bias, rows, out_w, vectors);
+}
+static __attribute__((noinline, target(DW_TARGET)))
+void DW_CAT(DW_NAME, _k5)(const float *base, long stride, const float *f, float bias, float *rows, long out_w, long vectors) {
+    DW_CAT(DW_NAME, _rows)(base, stride, f, 5, bias, rows, out_w, vectors);
+}
+static __attribute__((noinline, target(DW_TARGET)))
+void DW_CAT(DW_NAME, _k7)(const float *base, long stride, const float *f, float bias, float *rows, long out_w, long vectors) {
+    DW_CAT(DW_NAME, _rows)(base, stride, f, 7, bias, rows, out_w, vectors);
+}
+static __attribute__((noinline, target(DW_TARGET)))
+void DW_CAT(DW_NAME, _any)(const float *base, long stride, const float *f, long k, float bias, float *rows, long out_w,
+                           long vectors) {
+    DW_CAT(DW_NAME, _rows)(base, stride, f, k, bias, rows, out_w, vectors);
 }
 
 __attribute__((target(DW_TARGET)))
@@ -73,9 +89,11 @@ void DW_NAME(const float *padded, long stride, const float *filter, long k, floa
         const long oh = top + 4 <= out_h ? top : out_h - 4;
         const float *base = padded + oh * stride;
         float *rows = out + oh * out_w;
-        // 7×7 (ConvNeXt) with the trip counts as constants: the loops unroll and which filter rows
-        // each input row meets is settled at compile time.
-        if (k == 7) DW_ROWS7(base, stride, filter, bias, rows, out_w, vectors);
-        else DW_ROWSK(base, stride, filter, k, bias, rows, out_w, vectors);
+        switch (k) {
+        case 3: DW_CAT(DW_NAME, _k3)(base, stride, filter, bias, rows, out_w, vectors); break;
+        case 5: DW_CAT(DW_NAME, _k5)(base, stride, filter, bias, rows, out_w, vectors); break;
+        case 7: DW_CAT(DW_NAME, _k7)(base, stride, filter, bias, rows, out_w, vectors); break;
+        default: DW_CAT(DW_NAME, _any)(base, stride, filter, k, bias, rows, out_w, vectors);
+        }
     }
 }

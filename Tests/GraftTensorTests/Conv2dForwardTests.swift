@@ -103,10 +103,11 @@ final class Conv2dForwardTests: XCTestCase {
         var cases: [Case] = []
         // (9, 70): rows of 32 outputs or more, which the general loop takes four vectors at a time;
         // (14, 14) and (13, 56) ConvNeXt's row widths for the row-blocked kernel (square, stride 1:
-        // whole and partial vector pairs, single vectors, a last block of rows that overlaps).
+        // whole and partial vector pairs, single vectors, a last block of rows that overlaps); (3, 20)
+        // fewer than four output rows, which stride-1 filters take to their own loops.
         for (k, s, d) in [(3, 1, 1), (3, 2, 1), (5, 1, 1), (5, 2, 1), (3, 1, 2), (3, 3, 1), (1, 1, 1), (7, 2, 2), (7, 1, 1),
                           (9, 1, 1)] {
-            for (h, w) in [(7, 7), (12, 9), (19, 30), (9, 70), (14, 14), (13, 56)] {
+            for (h, w) in [(7, 7), (12, 9), (19, 30), (9, 70), (14, 14), (13, 56), (3, 20)] {
                 let pad = d * (k - 1) / 2
                 if h + 2 * pad < d * (k - 1) + 1 { continue }
                 cases.append(Case(input: [2, 5, h, w], weight: [5, 1, k, k],
