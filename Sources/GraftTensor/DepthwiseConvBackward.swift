@@ -9,6 +9,7 @@ enum DepthwiseConvBackward {
                     dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>) {
         let plane = DepthwiseConv.PaddedPlane(g)
         let taps = g.kernelH * g.kernelW
+        let transposed = dx == nil ? nil : TransposedPlane(g)
         Parallel.forEach(g.inChannels) { c in
             let padded = Scratch.buffer(.plane, count: plane.count)
             let gradPadded = Scratch.buffer(.planeGrad, count: plane.count)
@@ -22,7 +23,9 @@ enum DepthwiseConvBackward {
                     let dyPlane = dy + index * g.outPlane
                     accumulateFilterGradient(g, plane: plane, padded: UnsafePointer(padded), dy: dyPlane,
                                              into: filterGrad)
-                    if let dx {
+                    if let dx, let transposed {
+                        transposed.inputGradient(dy: dyPlane, filter: weight + c * taps, dx: dx + index * g.inPlane)
+                    } else if let dx {
                         gradPadded.update(repeating: 0, count: plane.count)
                         scatterInputGradient(
                             g, plane: plane, filter: weight + c * taps, dy: dyPlane, into: gradPadded)
@@ -34,6 +37,41 @@ enum DepthwiseConvBackward {
                     }
                 }
                 for t in 0..<taps { dw[c * taps + t] = Float(filterGrad[t]) }
+            }
+        }
+    }
+
+    /// ∂x of a square, stride-1, undilated depthwise convolution as the forward one it equals: ∂y,
+    /// zero-padded by k − 1 − p on each side that had padding p, correlated with the filter turned by
+    /// 180°, on the row-blocked forward kernel — where scattering `w · ∂y` reads and writes the gradient
+    /// plane once per tap.
+    struct TransposedPlane {
+        let geometry: ConvGeometry
+        let plane: DepthwiseConv.PaddedPlane
+        let k: Int
+
+        init?(_ g: ConvGeometry) {
+            let k = g.kernelH
+            guard g.kernelW == k, g.strideH == 1, g.strideW == 1, g.dilationH == 1, g.dilationW == 1,
+                  max(g.padTop, g.padLeft, g.padBottom, g.padRight) < k,
+                  let t = try? ConvGeometry(
+                    op: "depthwise input gradient", input: [1, 1, g.outH, g.outW], weight: [1, 1, k, k],
+                    params: Conv2dParams(stride: (1, 1), padding: (k - 1 - g.padTop, k - 1 - g.padLeft,
+                                                                    k - 1 - g.padBottom, k - 1 - g.padRight),
+                                         dilation: (1, 1), groups: 1)),
+                  t.outH == g.inH, t.outW == g.inW, DepthwiseConv.RowBlocked.takes(t)
+            else { return nil }
+            (geometry, plane, self.k) = (t, DepthwiseConv.PaddedPlane(t), k)
+        }
+
+        /// One image's ∂x plane of one channel, written (not added).
+        func inputGradient(dy: UnsafePointer<Float>, filter: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>) {
+            let padded = Scratch.buffer(.planeGrad, count: plane.count)
+            padded.update(repeating: 0, count: plane.count)
+            plane.fillInterior(geometry, src: dy, dst: padded)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: k * k) { turned in
+                for t in 0..<(k * k) { turned[t] = filter[k * k - 1 - t] }
+                DepthwiseConv.RowBlocked.forward(k, geometry, plane, UnsafePointer(padded), UnsafePointer(turned.baseAddress!), 0, dx)
             }
         }
     }

@@ -37,6 +37,14 @@ final class Conv2dBackwardTests: XCTestCase {
         Case(input: [1, 3, 10, 9], weight: [3, 1, 3, 3],
              params: Conv2dParams(stride: (2, 2), padding: (0, 0, 1, 1), groups: 3)),
         Case(input: [1, 2, 9, 9], weight: [2, 1, 3, 3], params: Conv2dParams(stride: 3, padding: 1, groups: 2)),
+        // Stride-1 ∂x as a forward convolution of ∂y (row-blocked kernel): ConvNeXt's 7×7 on rows of 40,
+        // padding on some sides only, none at all, a 1×1, and ∂x planes of fewer than four rows (scatter).
+        Case(input: [2, 3, 9, 40], weight: [3, 1, 7, 7], params: Conv2dParams(padding: 3, groups: 3)),
+        Case(input: [1, 3, 8, 13], weight: [3, 1, 3, 3],
+             params: Conv2dParams(stride: (1, 1), padding: (0, 2, 1, 0), groups: 3)),
+        Case(input: [2, 2, 9, 10], weight: [2, 1, 5, 5], params: Conv2dParams(padding: 0, groups: 2)),
+        Case(input: [1, 4, 6, 7], weight: [4, 1, 1, 1], params: Conv2dParams(groups: 4)),
+        Case(input: [1, 2, 3, 17], weight: [2, 1, 3, 3], params: Conv2dParams(padding: 1, groups: 2)),
     ]
 
     func testAgainstReferenceGradients() throws {
