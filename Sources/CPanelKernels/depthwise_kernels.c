@@ -17,6 +17,9 @@ int graft_cpu_has_avx2_fma(void) {
 static inline __attribute__((always_inline, target("avx512f")))
 void store_n_512(float *p, __m512 v, long n) { _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), v); }
 
+static inline __attribute__((always_inline, target("avx512f")))
+__m512 load_n_512(const float *p, long n) { return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p); }
+
 #define DW_NAME graft_depthwise_rows4_avx512
 #define DW_TARGET "avx512f,fma"
 #define DW_V __m512
@@ -26,7 +29,10 @@ void store_n_512(float *p, __m512 v, long n) { _mm512_mask_storeu_ps(p, (__mmask
 #define DW_FMA _mm512_fmadd_ps
 #define DW_STORE _mm512_storeu_ps
 #define DW_STORE_N store_n_512
+#define DW_LOAD_N load_n_512
+#define DW_SUM _mm512_reduce_add_ps
 #include "depthwise_rows.h"
+#include "depthwise_filter_grad.h"
 #undef DW_NAME
 #undef DW_TARGET
 #undef DW_V
@@ -36,11 +42,26 @@ void store_n_512(float *p, __m512 v, long n) { _mm512_mask_storeu_ps(p, (__mmask
 #undef DW_FMA
 #undef DW_STORE
 #undef DW_STORE_N
+#undef DW_LOAD_N
+#undef DW_SUM
 
 static inline __attribute__((always_inline, target("avx2")))
-void store_n_256(float *p, __m256 v, long n) {
-    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), lanes), v);
+__m256i first_n_256(long n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+static inline __attribute__((always_inline, target("avx2")))
+void store_n_256(float *p, __m256 v, long n) { _mm256_maskstore_ps(p, first_n_256(n), v); }
+
+static inline __attribute__((always_inline, target("avx2")))
+__m256 load_n_256(const float *p, long n) { return _mm256_maskload_ps(p, first_n_256(n)); }
+
+static inline __attribute__((always_inline, target("avx2")))
+float sum_256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
 }
 
 #define DW_NAME graft_depthwise_rows4_avx2
@@ -52,7 +73,10 @@ void store_n_256(float *p, __m256 v, long n) {
 #define DW_FMA _mm256_fmadd_ps
 #define DW_STORE _mm256_storeu_ps
 #define DW_STORE_N store_n_256
+#define DW_LOAD_N load_n_256
+#define DW_SUM sum_256
 #include "depthwise_rows.h"
+#include "depthwise_filter_grad.h"
 
 #else
 int graft_cpu_has_avx2_fma(void) { return 0; }
@@ -63,5 +87,15 @@ void graft_depthwise_rows4_avx512(const float *padded, long stride, const float 
 void graft_depthwise_rows4_avx2(const float *padded, long stride, const float *filter, long k, float bias,
                                 float *out, long out_w, long out_h) {
     (void)padded; (void)stride; (void)filter; (void)k; (void)bias; (void)out; (void)out_w; (void)out_h;
+}
+int graft_depthwise_rows4_avx512_filter_grad(const float *padded, long stride, const float *dy, long k, long out_w,
+                                             long out_h, double *grad) {
+    (void)padded; (void)stride; (void)dy; (void)k; (void)out_w; (void)out_h; (void)grad;
+    return 0;
+}
+int graft_depthwise_rows4_avx2_filter_grad(const float *padded, long stride, const float *dy, long k, long out_w,
+                                           long out_h, double *grad) {
+    (void)padded; (void)stride; (void)dy; (void)k; (void)out_w; (void)out_h; (void)grad;
+    return 0;
 }
 #endif

@@ -1,3 +1,5 @@
+import CPanelKernels
+
 /// Gradients of the depthwise convolution, on the same zero-padded planes as the forward pass.
 ///
 /// One task per channel: it owns that channel's filter gradient and its input-gradient planes of
@@ -21,8 +23,11 @@ enum DepthwiseConvBackward {
                     let index = n * g.inChannels + c
                     plane.fillInterior(g, src: x + index * g.inPlane, dst: padded)
                     let dyPlane = dy + index * g.outPlane
-                    accumulateFilterGradient(g, plane: plane, padded: UnsafePointer(padded), dy: dyPlane,
-                                             into: filterGrad)
+                    if !DepthwiseConv.RowBlocked.filterGradient(g, plane, UnsafePointer(padded), dy: dyPlane,
+                                                                into: filterGrad.baseAddress!) {
+                        accumulateFilterGradient(g, plane: plane, padded: UnsafePointer(padded), dy: dyPlane,
+                                                 into: filterGrad)
+                    }
                     if let dx, let transposed {
                         transposed.inputGradient(dy: dyPlane, filter: weight + c * taps, dx: dx + index * g.inPlane)
                     } else if let dx {
@@ -77,7 +82,8 @@ enum DepthwiseConvBackward {
     }
 
     /// Adds one image's contribution to the channel's filter gradient (per-row partial sums in
-    /// float vectors, accumulated across rows in Double).
+    /// float vectors, accumulated across rows in Double): for what `RowBlocked.filterGradient` does
+    /// not take.
     static func accumulateFilterGradient(_ g: ConvGeometry, plane: DepthwiseConv.PaddedPlane,
                                          padded: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                                          into grad: UnsafeMutableBufferPointer<Double>) {
@@ -142,5 +148,19 @@ enum DepthwiseConvBackward {
                 }
             }
         }
+    }
+}
+
+extension DepthwiseConv.RowBlocked {
+    /// Adds one image's filter gradient of one channel to `grad` on CPanelKernels' kernel for square
+    /// 3×3, 5×5 and 7×7 stride-1 undilated filters (each vector of ∂y loaded once per filter row, not
+    /// once per tap; partial sums of at most 8 rows in float, then Double); false for anything else.
+    static func filterGradient(_ g: ConvGeometry, _ plane: DepthwiseConv.PaddedPlane, _ padded: UnsafePointer<Float>,
+                               dy: UnsafePointer<Float>, into grad: UnsafeMutablePointer<Double>) -> Bool {
+        let k = g.kernelH
+        guard isAvailable, g.kernelW == k, g.strideH == 1, g.strideW == 1, g.dilationH == 1, g.dilationW == 1
+        else { return false }
+        let kernel = avx512 ? graft_depthwise_rows4_avx512_filter_grad : graft_depthwise_rows4_avx2_filter_grad
+        return kernel(padded, plane.stride, dy, k, g.outW, g.outH, grad) != 0
     }
 }

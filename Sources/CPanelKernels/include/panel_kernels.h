@@ -28,4 +28,13 @@ void graft_depthwise_rows4_avx512(const float *padded, long stride, const float 
 void graft_depthwise_rows4_avx2(const float *padded, long stride, const float *filter, long k, float bias,
                                 float *out, long out_w, long out_h);
 
+/// Adds one image's filter gradient of one channel of a stride-1, undilated k×k depthwise convolution
+/// to `grad` (k·k doubles): grad[i·k + j] += Σ dy[oh·out_w + ow] · padded[(oh + i)·stride + ow + j],
+/// over the same padded input plane as the forward kernel (with its readable slack). For k = 3, 5
+/// and 7; returns 0 (and adds nothing) for any other k.
+int graft_depthwise_rows4_avx512_filter_grad(const float *padded, long stride, const float *dy, long k, long out_w,
+                                             long out_h, double *grad);
+int graft_depthwise_rows4_avx2_filter_grad(const float *padded, long stride, const float *dy, long k, long out_w,
+                                           long out_h, double *grad);
+
 #endif
