@@ -14,11 +14,14 @@ enum DepthwiseConvBackward {
         let transposed = dx == nil ? nil : TransposedPlane(g)
         Parallel.forEach(g.inChannels) { c in
             let padded = Scratch.buffer(.plane, count: plane.count)
-            let gradPadded = Scratch.buffer(.planeGrad, count: plane.count)
-            // The border stays zero: each image only rewrites the interior.
+            let gradPadded = Scratch.buffer(.planeGrad, count: max(plane.count, transposed?.plane.count ?? 0))
+            // The borders stay zero: each image only rewrites the interior (of ∂y's padded plane too
+            // when ∂x is a forward convolution; the scatter below clears its plane per image).
             padded.update(repeating: 0, count: plane.count)
+            if let transposed { gradPadded.update(repeating: 0, count: transposed.plane.count) }
             withUnsafeTemporaryAllocation(of: Double.self, capacity: taps) { filterGrad in
                 filterGrad.initialize(repeating: 0)
+                let turned = transposed?.turnedFilter(weight + c * taps)
                 for n in 0..<g.batch {
                     let index = n * g.inChannels + c
                     plane.fillInterior(g, src: x + index * g.inPlane, dst: padded)
@@ -28,8 +31,9 @@ enum DepthwiseConvBackward {
                         accumulateFilterGradient(g, plane: plane, padded: UnsafePointer(padded), dy: dyPlane,
                                                  into: filterGrad)
                     }
-                    if let dx, let transposed {
-                        transposed.inputGradient(dy: dyPlane, filter: weight + c * taps, dx: dx + index * g.inPlane)
+                    if let dx, let transposed, let turned {
+                        transposed.inputGradient(dy: dyPlane, turnedFilter: turned, padded: gradPadded,
+                                                 dx: dx + index * g.inPlane)
                     } else if let dx {
                         gradPadded.update(repeating: 0, count: plane.count)
                         scatterInputGradient(
@@ -69,14 +73,16 @@ enum DepthwiseConvBackward {
             (geometry, plane, self.k) = (t, DepthwiseConv.PaddedPlane(t), k)
         }
 
-        /// One image's ∂x plane of one channel, written (not added).
-        func inputGradient(dy: UnsafePointer<Float>, filter: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>) {
-            let padded = Scratch.buffer(.planeGrad, count: plane.count)
-            padded.update(repeating: 0, count: plane.count)
+        /// A channel's filter turned by 180°.
+        func turnedFilter(_ filter: UnsafePointer<Float>) -> [Float] { (0..<(k * k)).map { filter[k * k - 1 - $0] } }
+
+        /// One image's ∂x plane of one channel, written (not added); `padded` is this plane's buffer,
+        /// zero outside the interior that this call fills with ∂y.
+        func inputGradient(dy: UnsafePointer<Float>, turnedFilter: [Float], padded: UnsafeMutablePointer<Float>,
+                           dx: UnsafeMutablePointer<Float>) {
             plane.fillInterior(geometry, src: dy, dst: padded)
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: k * k) { turned in
-                for t in 0..<(k * k) { turned[t] = filter[k * k - 1 - t] }
-                DepthwiseConv.RowBlocked.forward(k, geometry, plane, UnsafePointer(padded), UnsafePointer(turned.baseAddress!), 0, dx)
+            turnedFilter.withUnsafeBufferPointer {
+                DepthwiseConv.RowBlocked.forward(k, geometry, plane, UnsafePointer(padded), $0.baseAddress!, 0, dx)
             }
         }
     }
