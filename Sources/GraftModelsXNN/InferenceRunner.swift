@@ -9,6 +9,12 @@ public enum InferenceOutput: String, Sendable {
     case logits
     /// The pooled `[N, F]` rows the classifier reads, as `Model.features` (feature caching, embeddings).
     case features
+
+    /// Throws unless something computing `self` was asked for `asked` (a plan or runner made for the
+    /// features cannot give the logits, and the other way round).
+    func require(_ asked: InferenceOutput) throws {
+        guard self == asked else { throw NNError.badArgument("this computes the \(rawValue), not the \(asked.rawValue)") }
+    }
 }
 
 /// Which kernels run a model's evaluation forward.
@@ -61,13 +67,13 @@ public final class InferenceRunner {
     /// Evaluation-mode logits `[N, classes]`. A batch holding NaN or infinities runs on Graft's kernels,
     /// which propagate them as torch does (XNNPACK's clamps and max pools do not).
     public func logits(_ x: Tensor) throws -> Tensor {
-        guard output == .logits else { throw NNError.badArgument("this runner computes the features, not the logits") }
+        try output.require(.logits)
         return try run(x)
     }
 
     /// Evaluation-mode pooled features `[N, F]`, as `Model.features` (NaN and infinities as in `logits`).
     public func features(_ x: Tensor) throws -> Tensor {
-        guard output == .features else { throw NNError.badArgument("this runner computes the logits, not the features") }
+        try output.require(.features)
         return try run(x)
     }
 

@@ -49,13 +49,13 @@ public final class XNNInference {
 
     /// Evaluation-mode logits `[N, classes]` for an NCHW batch, as `Model.logits` gives them.
     public func logits(_ x: Tensor) throws -> Tensor {
-        guard output == .logits else { throw XNNLoweringError.shapeMismatch("this plan ends in the features, not the logits") }
+        try output.require(.logits)
         return try forward(x)
     }
 
     /// Evaluation-mode pooled features `[N, F]`, as `Model.features` gives them.
     public func features(_ x: Tensor) throws -> Tensor {
-        guard output == .features else { throw XNNLoweringError.shapeMismatch("this plan ends in the logits, not the features") }
+        try output.require(.features)
         return try forward(x)
     }
 

@@ -113,6 +113,20 @@ final class XNNInferenceTests: XCTestCase {
         XCTAssertThrowsError(try XNNInference(model: vgg).logits(tiny)) { XCTAssertTrue($0 is XNNLoweringError, "\($0)") }
     }
 
+    /// A plan or runner made for the features refuses to give the logits, and the other way round.
+    func testOutputKindIsChecked() throws {
+        let entry = ZooMiniatures.all.first { $0.checkpoint == "torch/resnet18_mini.pth" }!
+        let model = try ZooMiniatures.model(entry)
+        let x = try ZooMiniatures.input(batch: 1, entry)
+        XCTAssertThrowsError(try XNNInference(model: model, output: .features).logits(x))
+        XCTAssertThrowsError(try XNNInference(model: model, output: .logits).features(x))
+        for engine in InferenceEngineChoice.allCases {
+            XCTAssertThrowsError(try InferenceRunner(model: model, engine: engine, output: .features).logits(x))
+            XCTAssertThrowsError(try InferenceRunner(model: model, engine: engine, output: .logits).features(x))
+            XCTAssertEqual(try InferenceRunner(model: model, engine: engine, output: .features).features(x).shape[0], 1)
+        }
+    }
+
     /// XNNPACK's clamps and max pools would turn NaN into numbers: NaN weights are refused (auto then
     /// stays on Graft), a NaN pixel runs on Graft's kernels and propagates as in torch.
     func testNaNPropagatesAsInTorch() throws {
