@@ -20,6 +20,16 @@ void store_n_512(float *p, __m512 v, long n) { _mm512_mask_storeu_ps(p, (__mmask
 static inline __attribute__((always_inline, target("avx512f")))
 __m512 load_n_512(const float *p, long n) { return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p); }
 
+static inline __attribute__((always_inline, target("avx512f")))
+__m512 even_512(__m512 lo, __m512 hi) {
+    return _mm512_permutex2var_ps(lo, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), hi);
+}
+
+static inline __attribute__((always_inline, target("avx512f")))
+__m512 odd_512(__m512 lo, __m512 hi) {
+    return _mm512_permutex2var_ps(lo, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), hi);
+}
+
 #define DW_NAME graft_depthwise_rows4_avx512
 #define DW_TARGET "avx512f,fma"
 #define DW_V __m512
@@ -31,6 +41,8 @@ __m512 load_n_512(const float *p, long n) { return _mm512_maskz_loadu_ps((__mmas
 #define DW_STORE_N store_n_512
 #define DW_LOAD_N load_n_512
 #define DW_SUM _mm512_reduce_add_ps
+#define DW_EVEN even_512
+#define DW_ODD odd_512
 #include "depthwise_rows.h"
 #include "depthwise_filter_grad.h"
 #undef DW_NAME
@@ -44,6 +56,8 @@ __m512 load_n_512(const float *p, long n) { return _mm512_maskz_loadu_ps((__mmas
 #undef DW_STORE_N
 #undef DW_LOAD_N
 #undef DW_SUM
+#undef DW_EVEN
+#undef DW_ODD
 
 static inline __attribute__((always_inline, target("avx2")))
 __m256i first_n_256(long n) {
@@ -55,6 +69,20 @@ void store_n_256(float *p, __m256 v, long n) { _mm256_maskstore_ps(p, first_n_25
 
 static inline __attribute__((always_inline, target("avx2")))
 __m256 load_n_256(const float *p, long n) { return _mm256_maskload_ps(p, first_n_256(n)); }
+
+// The even (odd) lanes of lo then hi: a shuffle leaves them as lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6,
+// then the 64-bit pairs are put in order.
+static inline __attribute__((always_inline, target("avx2")))
+__m256 even_256(__m256 lo, __m256 hi) {
+    const __m256 s = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+static inline __attribute__((always_inline, target("avx2")))
+__m256 odd_256(__m256 lo, __m256 hi) {
+    const __m256 s = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), _MM_SHUFFLE(3, 1, 2, 0)));
+}
 
 static inline __attribute__((always_inline, target("avx2")))
 float sum_256(__m256 v) {
@@ -75,6 +103,8 @@ float sum_256(__m256 v) {
 #define DW_STORE_N store_n_256
 #define DW_LOAD_N load_n_256
 #define DW_SUM sum_256
+#define DW_EVEN even_256
+#define DW_ODD odd_256
 #include "depthwise_rows.h"
 #include "depthwise_filter_grad.h"
 
@@ -91,6 +121,16 @@ void graft_depthwise_rows4_avx2(const float *padded, long stride, const float *f
 int graft_depthwise_rows4_avx512_filter_grad(const float *padded, long stride, const float *dy, long k, long out_w,
                                              long out_h, double *grad) {
     (void)padded; (void)stride; (void)dy; (void)k; (void)out_w; (void)out_h; (void)grad;
+    return 0;
+}
+int graft_depthwise_rows4_avx512_s2(const float *padded, long stride, const float *filter, long k, float bias,
+                                    float *out, long out_w, long out_h) {
+    (void)padded; (void)stride; (void)filter; (void)k; (void)bias; (void)out; (void)out_w; (void)out_h;
+    return 0;
+}
+int graft_depthwise_rows4_avx2_s2(const float *padded, long stride, const float *filter, long k, float bias,
+                                  float *out, long out_w, long out_h) {
+    (void)padded; (void)stride; (void)filter; (void)k; (void)bias; (void)out; (void)out_w; (void)out_h;
     return 0;
 }
 int graft_depthwise_rows4_avx2_filter_grad(const float *padded, long stride, const float *dy, long k, long out_w,

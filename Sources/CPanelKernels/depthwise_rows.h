@@ -97,3 +97,61 @@ void DW_NAME(const float *padded, long stride, const float *filter, long k, floa
         }
     }
 }
+
+// Stride 2 (DW_EVEN/DW_ODD: the even and odd lanes of two adjacent vectors): output lane t reads
+// input column 2t + j, so each pair of loads at an even offset 2m gives the inputs of taps j = 2m
+// (even lanes) and j = 2m + 1 (odd lanes). Output row r reads input rows 2r + i, so an input row
+// feeds up to ⌈k/2⌉ of the four output rows. Same taps in the same order as the stride-1 block.
+static inline __attribute__((always_inline, target(DW_TARGET)))
+void DW_CAT(DW_NAME, _block_s2)(const float *base, long stride, const float *f, long k, float bias,
+                                float *out, long out_w, long ow) {
+    DW_V a0 = DW_SET1(bias), a1 = a0, a2 = a0, a3 = a0;
+    _Pragma("clang loop unroll(full)")
+    for (long ir = 0; ir < k + 6; ir++) {
+        const float *row = base + ir * stride;
+        const float *f0 = f + ir * k, *f1 = f0 - 2 * k, *f2 = f1 - 2 * k, *f3 = f2 - 2 * k;
+        const int u0 = ir < k, u1 = ir >= 2 && ir < k + 2, u2 = ir >= 4 && ir < k + 4, u3 = ir >= 6;
+        _Pragma("clang loop unroll(full)")
+        for (long j = 0; j < k; j += 2) {
+            const DW_V lo = DW_LOAD(row + j), hi = DW_LOAD(row + j + DW_W);
+            const DW_V even = DW_EVEN(lo, hi), odd = DW_ODD(lo, hi);
+            const int second = j + 1 < k;
+            if (u0) { a0 = DW_FMA(DW_SET1(f0[j]), even, a0); if (second) a0 = DW_FMA(DW_SET1(f0[j + 1]), odd, a0); }
+            if (u1) { a1 = DW_FMA(DW_SET1(f1[j]), even, a1); if (second) a1 = DW_FMA(DW_SET1(f1[j + 1]), odd, a1); }
+            if (u2) { a2 = DW_FMA(DW_SET1(f2[j]), even, a2); if (second) a2 = DW_FMA(DW_SET1(f2[j + 1]), odd, a2); }
+            if (u3) { a3 = DW_FMA(DW_SET1(f3[j]), even, a3); if (second) a3 = DW_FMA(DW_SET1(f3[j + 1]), odd, a3); }
+        }
+    }
+    const long n = out_w - ow < DW_W ? out_w - ow : DW_W;
+    if (n == DW_W) {
+        DW_STORE(out + ow, a0); DW_STORE(out + out_w + ow, a1);
+        DW_STORE(out + 2 * out_w + ow, a2); DW_STORE(out + 3 * out_w + ow, a3);
+    } else {
+        DW_STORE_N(out + ow, a0, n); DW_STORE_N(out + out_w + ow, a1, n);
+        DW_STORE_N(out + 2 * out_w + ow, a2, n); DW_STORE_N(out + 3 * out_w + ow, a3, n);
+    }
+}
+
+static __attribute__((noinline, target(DW_TARGET)))
+void DW_CAT(DW_NAME, _s2k3)(const float *base, long stride, const float *f, float bias, float *rows, long out_w, long vectors) {
+    for (long v = 0; v < vectors; v++) DW_CAT(DW_NAME, _block_s2)(base + 2 * v * DW_W, stride, f, 3, bias, rows, out_w, v * DW_W);
+}
+static __attribute__((noinline, target(DW_TARGET)))
+void DW_CAT(DW_NAME, _s2k5)(const float *base, long stride, const float *f, float bias, float *rows, long out_w, long vectors) {
+    for (long v = 0; v < vectors; v++) DW_CAT(DW_NAME, _block_s2)(base + 2 * v * DW_W, stride, f, 5, bias, rows, out_w, v * DW_W);
+}
+
+__attribute__((target(DW_TARGET)))
+int DW_CAT(DW_NAME, _s2)(const float *padded, long stride, const float *filter, long k, float bias,
+                         float *out, long out_w, long out_h) {
+    if (k != 3 && k != 5) return 0;
+    const long vectors = (out_w + DW_W - 1) / DW_W;
+    for (long top = 0; top < out_h; top += 4) {
+        const long oh = top + 4 <= out_h ? top : out_h - 4;
+        const float *base = padded + 2 * oh * stride;
+        float *rows = out + oh * out_w;
+        if (k == 3) DW_CAT(DW_NAME, _s2k3)(base, stride, filter, bias, rows, out_w, vectors);
+        else DW_CAT(DW_NAME, _s2k5)(base, stride, filter, bias, rows, out_w, vectors);
+    }
+    return 1;
+}

@@ -8,8 +8,9 @@ import CPanelKernels
 /// tests: for 8-wide vectors of output (four at a time in the common shapes) it accumulates
 /// `w[i, j] · x[row + i, col + j]` over the taps, then adds the bias and applies the activation
 /// before the single store. Square stride-1 filters take a row-blocked C kernel at the CPU's width
-/// (`RowBlocked`); 3×3 and 5×5 at stride 2 (and at stride 1 where that kernel cannot run) loops with
-/// compile-time trip counts; everything else the general loop.
+/// (`RowBlocked`), and so do 3×3 and 5×5 at stride 2; where that kernel cannot run (planes of fewer than
+/// four rows, CPUs without AVX2) these take loops with compile-time trip counts; everything else the
+/// general loop.
 enum DepthwiseConv {
     /// The padded plane of one channel: `rows × stride` floats, with enough zero slack on the right
     /// for whole 8-wide (or 16-wide, stride 2) loads past the last output column.
@@ -66,8 +67,8 @@ enum DepthwiseConv {
                 let src = UnsafePointer(padded), filter = weight + c * taps, b = e.bias?[c] ?? 0
                 let out = Output(values: y + index * g.outPlane, residual: e.residual(at: y + index * g.outPlane))
                 switch (g.kernelH, g.kernelW, g.strideH, g.strideW) {
-                case let (k, kw, 1, 1) where undilated && k == kw && RowBlocked.takes(g):
-                    RowBlocked.forward(k, g, plane, src, filter, b, out.values)
+                case let (k, kw, s, s2) where undilated && k == kw && s == s2 && RowBlocked.takes(k, stride: s, g):
+                    RowBlocked.forward(k, stride: s, g, plane, src, filter, b, out.values)
                     if e.residual != nil || e.activation != .none {
                         ConvEpilogue(bias: nil, residual: e.residual, output: e.output, activation: e.activation)
                             .apply(out.values, count: g.outPlane, channel: c)
@@ -98,13 +99,21 @@ enum DepthwiseConv {
         @inline(__always)
         static func takes(_ g: ConvGeometry) -> Bool { isAvailable && g.outH >= 4 }
 
+        /// Square undilated filters it runs: any size at stride 1, 3×3 and 5×5 at stride 2.
         @inline(__always)
-        static func forward(_ k: Int, _ g: ConvGeometry, _ plane: PaddedPlane, _ padded: UnsafePointer<Float>,
-                            _ filter: UnsafePointer<Float>, _ bias: Float, _ out: UnsafeMutablePointer<Float>) {
-            if avx512 {
-                graft_depthwise_rows4_avx512(padded, plane.stride, filter, k, bias, out, g.outW, g.outH)
-            } else {
-                graft_depthwise_rows4_avx2(padded, plane.stride, filter, k, bias, out, g.outW, g.outH)
+        static func takes(_ k: Int, stride: Int, _ g: ConvGeometry) -> Bool {
+            takes(g) && (stride == 1 || stride == 2 && (k == 3 || k == 5))
+        }
+
+        @inline(__always)
+        static func forward(_ k: Int, stride: Int = 1, _ g: ConvGeometry, _ plane: PaddedPlane,
+                            _ padded: UnsafePointer<Float>, _ filter: UnsafePointer<Float>, _ bias: Float,
+                            _ out: UnsafeMutablePointer<Float>) {
+            switch (stride, avx512) {
+            case (1, true): graft_depthwise_rows4_avx512(padded, plane.stride, filter, k, bias, out, g.outW, g.outH)
+            case (1, false): graft_depthwise_rows4_avx2(padded, plane.stride, filter, k, bias, out, g.outW, g.outH)
+            case (_, true): _ = graft_depthwise_rows4_avx512_s2(padded, plane.stride, filter, k, bias, out, g.outW, g.outH)
+            case (_, false): _ = graft_depthwise_rows4_avx2_s2(padded, plane.stride, filter, k, bias, out, g.outW, g.outH)
             }
         }
     }

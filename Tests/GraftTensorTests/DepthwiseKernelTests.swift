@@ -4,9 +4,10 @@ import XCTest
 /// CPanelKernels' row-blocked depthwise kernels called directly, so that both instruction sets are
 /// checked on a machine that would only run one of them through `conv2d`: each against a Double
 /// reference, the AVX2 and AVX-512 forward kernels against each other bit for bit (the same fused
-/// multiply-adds in the same order), and nothing stored past the output plane.
+/// multiply-adds in the same order), and nothing stored past the output plane; stride 1 and stride 2.
 final class DepthwiseKernelTests: XCTestCase {
     typealias Forward = (UnsafePointer<Float>?, Int, UnsafePointer<Float>?, Int, Float, UnsafeMutablePointer<Float>?, Int, Int) -> Void
+    typealias Forward2 = (UnsafePointer<Float>?, Int, UnsafePointer<Float>?, Int, Float, UnsafeMutablePointer<Float>?, Int, Int) -> Int32
     typealias FilterGradient = (UnsafePointer<Float>?, Int, UnsafePointer<Float>?, Int, Int, Int, UnsafeMutablePointer<Double>?) -> Int32
 
     var kernels: [(name: String, forward: Forward, filterGradient: FilterGradient)] {
@@ -40,6 +41,47 @@ final class DepthwiseKernelTests: XCTestCase {
             z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
             return Float((z ^ (z >> 31)) >> 40) / Float(1 << 24) * 2 - 1
+        }
+    }
+
+    func testStrideTwoOnEveryInstructionSet() throws {
+        var strideTwo: [(String, Forward2)] = []
+        if graft_cpu_has_avx2_fma() != 0 { strideTwo.append(("avx2", graft_depthwise_rows4_avx2_s2)) }
+        if graft_cpu_has_avx512f() != 0 { strideTwo.append(("avx512", graft_depthwise_rows4_avx512_s2)) }
+        guard !strideTwo.isEmpty else { throw XCTSkip("neither AVX2+FMA nor AVX-512 on this CPU") }
+        var rng = SplitMix(state: 11)
+        for k in [3, 5, 7] {
+            for outW in [7, 14, 16, 17, 28, 33, 56] {
+                for outH in [4, 5, 9] {
+                    // A plane of 2·outH + k − 2 rows and 2·(outW rounded up to 16) + k − 1 readable columns.
+                    let rows = 2 * outH + k - 2, stride = 2 * ((outW + 15) / 16 * 16) + k - 1 + 16
+                    var plane = [Float](repeating: 0, count: rows * stride)
+                    for r in 0..<rows { for c in 0..<(2 * outW + k - 2) { plane[r * stride + c] = rng.float() } }
+                    let filter = (0..<(k * k)).map { _ in rng.float() }, bias = rng.float()
+                    var results: [[Float]] = []
+                    for (name, kernel) in strideTwo {
+                        var out = [Float](repeating: .nan, count: outW * outH + 32)
+                        let took = kernel(plane, stride, filter, k, bias, &out, outW, outH)
+                        guard k != 7 else {
+                            XCTAssertEqual(took, 0, "\(name) took a 7×7 at stride 2")
+                            XCTAssertTrue(out.allSatisfy(\.isNaN), "\(name) wrote for a filter it refused")
+                            continue
+                        }
+                        XCTAssertEqual(took, 1)
+                        XCTAssertTrue(out[(outW * outH)...].allSatisfy(\.isNaN), "\(name) k \(k) \(outH)×\(outW): stored past the plane")
+                        for oh in 0..<outH {
+                            for ow in 0..<outW {
+                                var want = Double(bias)
+                                for i in 0..<k { for j in 0..<k { want += Double(filter[i * k + j]) * Double(plane[(2 * oh + i) * stride + 2 * ow + j]) } }
+                                let got = Double(out[oh * outW + ow])
+                                XCTAssertEqual(got, want, accuracy: 1e-5 + 1e-5 * abs(want), "\(name) k \(k) \(outH)×\(outW) at (\(oh), \(ow))")
+                            }
+                        }
+                        results.append(Array(out[..<(outW * outH)]))
+                    }
+                    if results.count == 2 { XCTAssertEqual(results[0], results[1], "AVX2 and AVX-512 differ at stride 2, k \(k)") }
+                }
+            }
         }
     }
 

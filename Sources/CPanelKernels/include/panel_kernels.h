@@ -28,6 +28,13 @@ void graft_depthwise_rows4_avx512(const float *padded, long stride, const float 
 void graft_depthwise_rows4_avx2(const float *padded, long stride, const float *filter, long k, float bias,
                                 float *out, long out_w, long out_h);
 
+/// The same at stride 2 for k = 3 and 5 (returns 0, doing nothing, for any other k): `padded` readable
+/// for 2·out_h + k − 2 rows of 2 · (out_w rounded up to whole vectors) + k − 1 floats.
+int graft_depthwise_rows4_avx512_s2(const float *padded, long stride, const float *filter, long k, float bias,
+                                    float *out, long out_w, long out_h);
+int graft_depthwise_rows4_avx2_s2(const float *padded, long stride, const float *filter, long k, float bias,
+                                  float *out, long out_w, long out_h);
+
 /// Adds one image's filter gradient of one channel of a stride-1, undilated k×k depthwise convolution
 /// to `grad` (k·k doubles): grad[i·k + j] += Σ dy[oh·out_w + ow] · padded[(oh + i)·stride + ow + j],
 /// over the same padded input plane as the forward kernel (with its readable slack). For k = 3, 5
