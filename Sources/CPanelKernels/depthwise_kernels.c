@@ -123,6 +123,16 @@ int graft_depthwise_rows4_avx512_filter_grad(const float *padded, long stride, c
     (void)padded; (void)stride; (void)dy; (void)k; (void)out_w; (void)out_h; (void)grad;
     return 0;
 }
+int graft_depthwise_rows4_avx512_filter_grad_s2(const float *padded, long stride, const float *dy, long k, long out_w,
+                                                long out_h, double *grad) {
+    (void)padded; (void)stride; (void)dy; (void)k; (void)out_w; (void)out_h; (void)grad;
+    return 0;
+}
+int graft_depthwise_rows4_avx2_filter_grad_s2(const float *padded, long stride, const float *dy, long k, long out_w,
+                                              long out_h, double *grad) {
+    (void)padded; (void)stride; (void)dy; (void)k; (void)out_w; (void)out_h; (void)grad;
+    return 0;
+}
 int graft_depthwise_rows4_avx512_s2(const float *padded, long stride, const float *filter, long k, float bias,
                                     float *out, long out_w, long out_h) {
     (void)padded; (void)stride; (void)filter; (void)k; (void)bias; (void)out; (void)out_w; (void)out_h;

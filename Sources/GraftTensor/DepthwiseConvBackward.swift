@@ -159,14 +159,19 @@ enum DepthwiseConvBackward {
 
 extension DepthwiseConv.RowBlocked {
     /// Adds one image's filter gradient of one channel to `grad` on CPanelKernels' kernel for square
-    /// 3×3, 5×5 and 7×7 stride-1 undilated filters (each vector of ∂y loaded once per filter row, not
-    /// once per tap; partial sums of at most 8 rows in float, then Double); false for anything else.
+    /// undilated filters, 3×3, 5×5 and 7×7 at stride 1 and 3×3, 5×5 at stride 2 (each vector of ∂y
+    /// loaded once per filter row, not once per tap; partial sums of at most 8 rows in float, then
+    /// Double); false for anything else.
     static func filterGradient(_ g: ConvGeometry, _ plane: DepthwiseConv.PaddedPlane, _ padded: UnsafePointer<Float>,
                                dy: UnsafePointer<Float>, into grad: UnsafeMutablePointer<Double>) -> Bool {
         let k = g.kernelH
-        guard isAvailable, g.kernelW == k, g.strideH == 1, g.strideW == 1, g.dilationH == 1, g.dilationW == 1
-        else { return false }
-        let kernel = avx512 ? graft_depthwise_rows4_avx512_filter_grad : graft_depthwise_rows4_avx2_filter_grad
-        return kernel(padded, plane.stride, dy, k, g.outW, g.outH, grad) != 0
+        guard isAvailable, g.kernelW == k, g.strideH == g.strideW, g.dilationH == 1, g.dilationW == 1 else { return false }
+        switch (g.strideH, avx512) {
+        case (1, true): return graft_depthwise_rows4_avx512_filter_grad(padded, plane.stride, dy, k, g.outW, g.outH, grad) != 0
+        case (1, false): return graft_depthwise_rows4_avx2_filter_grad(padded, plane.stride, dy, k, g.outW, g.outH, grad) != 0
+        case (2, true): return graft_depthwise_rows4_avx512_filter_grad_s2(padded, plane.stride, dy, k, g.outW, g.outH, grad) != 0
+        case (2, false): return graft_depthwise_rows4_avx2_filter_grad_s2(padded, plane.stride, dy, k, g.outW, g.outH, grad) != 0
+        default: return false
+        }
     }
 }

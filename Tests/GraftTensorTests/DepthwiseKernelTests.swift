@@ -45,9 +45,13 @@ final class DepthwiseKernelTests: XCTestCase {
     }
 
     func testStrideTwoOnEveryInstructionSet() throws {
-        var strideTwo: [(String, Forward2)] = []
-        if graft_cpu_has_avx2_fma() != 0 { strideTwo.append(("avx2", graft_depthwise_rows4_avx2_s2)) }
-        if graft_cpu_has_avx512f() != 0 { strideTwo.append(("avx512", graft_depthwise_rows4_avx512_s2)) }
+        var strideTwo: [(String, Forward2, FilterGradient)] = []
+        if graft_cpu_has_avx2_fma() != 0 {
+            strideTwo.append(("avx2", graft_depthwise_rows4_avx2_s2, graft_depthwise_rows4_avx2_filter_grad_s2))
+        }
+        if graft_cpu_has_avx512f() != 0 {
+            strideTwo.append(("avx512", graft_depthwise_rows4_avx512_s2, graft_depthwise_rows4_avx512_filter_grad_s2))
+        }
         guard !strideTwo.isEmpty else { throw XCTSkip("neither AVX2+FMA nor AVX-512 on this CPU") }
         var rng = SplitMix(state: 11)
         for k in [3, 5, 7] {
@@ -58,8 +62,19 @@ final class DepthwiseKernelTests: XCTestCase {
                     var plane = [Float](repeating: 0, count: rows * stride)
                     for r in 0..<rows { for c in 0..<(2 * outW + k - 2) { plane[r * stride + c] = rng.float() } }
                     let filter = (0..<(k * k)).map { _ in rng.float() }, bias = rng.float()
+                    let dy = (0..<(outW * outH)).map { _ in rng.float() }
                     var results: [[Float]] = []
-                    for (name, kernel) in strideTwo {
+                    for (name, kernel, filterGradient) in strideTwo {
+                        var grad = [Double](repeating: 0, count: k * k)
+                        let tookGradient = filterGradient(plane, stride, dy, k, outW, outH, &grad)
+                        XCTAssertEqual(tookGradient, k == 7 ? 0 : 1, "\(name) filter gradient, k \(k)")
+                        for i in 0..<k where k != 7 {
+                            for j in 0..<k {
+                                var want = 0.0
+                                for oh in 0..<outH { for ow in 0..<outW { want += Double(dy[oh * outW + ow]) * Double(plane[(2 * oh + i) * stride + 2 * ow + j]) } }
+                                XCTAssertEqual(grad[i * k + j], want, accuracy: 1e-5 + 1e-5 * abs(want), "\(name) filter gradient k \(k) tap (\(i), \(j))")
+                            }
+                        }
                         var out = [Float](repeating: .nan, count: outW * outH + 32)
                         let took = kernel(plane, stride, filter, k, bias, &out, outW, outH)
                         guard k != 7 else {

@@ -44,4 +44,10 @@ int graft_depthwise_rows4_avx512_filter_grad(const float *padded, long stride, c
 int graft_depthwise_rows4_avx2_filter_grad(const float *padded, long stride, const float *dy, long k, long out_w,
                                            long out_h, double *grad);
 
+/// The same at stride 2 (input row 2·oh + i, column 2·ow + j) for k = 3 and 5; 0 for any other k.
+int graft_depthwise_rows4_avx512_filter_grad_s2(const float *padded, long stride, const float *dy, long k, long out_w,
+                                                long out_h, double *grad);
+int graft_depthwise_rows4_avx2_filter_grad_s2(const float *padded, long stride, const float *dy, long k, long out_w,
+                                              long out_h, double *grad);
+
 #endif
