@@ -109,43 +109,24 @@ float sum_256(__m256 v) {
 #include "depthwise_filter_grad.h"
 
 #else
+// Not x86-64: no CPU reports these sets, so Graft never calls the kernels; they exist for the linker.
 int graft_cpu_has_avx2_fma(void) { return 0; }
-void graft_depthwise_rows4_avx512(const float *padded, long stride, const float *filter, long k, float bias,
-                                  float *out, long out_w, long out_h) {
-    (void)padded; (void)stride; (void)filter; (void)k; (void)bias; (void)out; (void)out_w; (void)out_h;
-}
-void graft_depthwise_rows4_avx2(const float *padded, long stride, const float *filter, long k, float bias,
-                                float *out, long out_w, long out_h) {
-    (void)padded; (void)stride; (void)filter; (void)k; (void)bias; (void)out; (void)out_w; (void)out_h;
-}
-int graft_depthwise_rows4_avx512_filter_grad(const float *padded, long stride, const float *dy, long k, long out_w,
-                                             long out_h, double *grad) {
-    (void)padded; (void)stride; (void)dy; (void)k; (void)out_w; (void)out_h; (void)grad;
-    return 0;
-}
-int graft_depthwise_rows4_avx512_filter_grad_s2(const float *padded, long stride, const float *dy, long k, long out_w,
-                                                long out_h, double *grad) {
-    (void)padded; (void)stride; (void)dy; (void)k; (void)out_w; (void)out_h; (void)grad;
-    return 0;
-}
-int graft_depthwise_rows4_avx2_filter_grad_s2(const float *padded, long stride, const float *dy, long k, long out_w,
-                                              long out_h, double *grad) {
-    (void)padded; (void)stride; (void)dy; (void)k; (void)out_w; (void)out_h; (void)grad;
-    return 0;
-}
-int graft_depthwise_rows4_avx512_s2(const float *padded, long stride, const float *filter, long k, float bias,
-                                    float *out, long out_w, long out_h) {
-    (void)padded; (void)stride; (void)filter; (void)k; (void)bias; (void)out; (void)out_w; (void)out_h;
-    return 0;
-}
-int graft_depthwise_rows4_avx2_s2(const float *padded, long stride, const float *filter, long k, float bias,
-                                  float *out, long out_w, long out_h) {
-    (void)padded; (void)stride; (void)filter; (void)k; (void)bias; (void)out; (void)out_w; (void)out_h;
-    return 0;
-}
-int graft_depthwise_rows4_avx2_filter_grad(const float *padded, long stride, const float *dy, long k, long out_w,
-                                           long out_h, double *grad) {
-    (void)padded; (void)stride; (void)dy; (void)k; (void)out_w; (void)out_h; (void)grad;
-    return 0;
-}
+#define DW_UNAVAILABLE_FORWARD(NAME, RESULT, VALUE)                                                          \
+    RESULT NAME(const float *padded, long stride, const float *filter, long k, float bias, float *out,     \
+                long out_w, long out_h) {                                                                 \
+        (void)padded; (void)stride; (void)filter; (void)k; (void)bias; (void)out; (void)out_w; (void)out_h; \
+        return VALUE;                                                                                     \
+    }
+#define DW_UNAVAILABLE_GRADIENT(NAME)                                                                        \
+    int NAME(const float *padded, long stride, const float *dy, long k, long step, long out_w, long out_h,  \
+             double *grad) {                                                                              \
+        (void)padded; (void)stride; (void)dy; (void)k; (void)step; (void)out_w; (void)out_h; (void)grad;    \
+        return 0;                                                                                         \
+    }
+DW_UNAVAILABLE_FORWARD(graft_depthwise_rows4_avx512, void, )
+DW_UNAVAILABLE_FORWARD(graft_depthwise_rows4_avx2, void, )
+DW_UNAVAILABLE_FORWARD(graft_depthwise_rows4_avx512_s2, int, 0)
+DW_UNAVAILABLE_FORWARD(graft_depthwise_rows4_avx2_s2, int, 0)
+DW_UNAVAILABLE_GRADIENT(graft_depthwise_rows4_avx512_filter_grad)
+DW_UNAVAILABLE_GRADIENT(graft_depthwise_rows4_avx2_filter_grad)
 #endif

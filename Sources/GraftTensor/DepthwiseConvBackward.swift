@@ -166,12 +166,7 @@ extension DepthwiseConv.RowBlocked {
                                dy: UnsafePointer<Float>, into grad: UnsafeMutablePointer<Double>) -> Bool {
         let k = g.kernelH
         guard isAvailable, g.kernelW == k, g.strideH == g.strideW, g.dilationH == 1, g.dilationW == 1 else { return false }
-        switch (g.strideH, avx512) {
-        case (1, true): return graft_depthwise_rows4_avx512_filter_grad(padded, plane.stride, dy, k, g.outW, g.outH, grad) != 0
-        case (1, false): return graft_depthwise_rows4_avx2_filter_grad(padded, plane.stride, dy, k, g.outW, g.outH, grad) != 0
-        case (2, true): return graft_depthwise_rows4_avx512_filter_grad_s2(padded, plane.stride, dy, k, g.outW, g.outH, grad) != 0
-        case (2, false): return graft_depthwise_rows4_avx2_filter_grad_s2(padded, plane.stride, dy, k, g.outW, g.outH, grad) != 0
-        default: return false
-        }
+        let kernel = avx512 ? graft_depthwise_rows4_avx512_filter_grad : graft_depthwise_rows4_avx2_filter_grad
+        return kernel(padded, plane.stride, dy, k, g.strideH, g.outW, g.outH, grad) != 0
     }
 }

@@ -8,7 +8,7 @@ import XCTest
 final class DepthwiseKernelTests: XCTestCase {
     typealias Forward = (UnsafePointer<Float>?, Int, UnsafePointer<Float>?, Int, Float, UnsafeMutablePointer<Float>?, Int, Int) -> Void
     typealias Forward2 = (UnsafePointer<Float>?, Int, UnsafePointer<Float>?, Int, Float, UnsafeMutablePointer<Float>?, Int, Int) -> Int32
-    typealias FilterGradient = (UnsafePointer<Float>?, Int, UnsafePointer<Float>?, Int, Int, Int, UnsafeMutablePointer<Double>?) -> Int32
+    typealias FilterGradient = (UnsafePointer<Float>?, Int, UnsafePointer<Float>?, Int, Int, Int, Int, UnsafeMutablePointer<Double>?) -> Int32
 
     var kernels: [(name: String, forward: Forward, filterGradient: FilterGradient)] {
         var out: [(String, Forward, FilterGradient)] = []
@@ -47,10 +47,10 @@ final class DepthwiseKernelTests: XCTestCase {
     func testStrideTwoOnEveryInstructionSet() throws {
         var strideTwo: [(String, Forward2, FilterGradient)] = []
         if graft_cpu_has_avx2_fma() != 0 {
-            strideTwo.append(("avx2", graft_depthwise_rows4_avx2_s2, graft_depthwise_rows4_avx2_filter_grad_s2))
+            strideTwo.append(("avx2", graft_depthwise_rows4_avx2_s2, graft_depthwise_rows4_avx2_filter_grad))
         }
         if graft_cpu_has_avx512f() != 0 {
-            strideTwo.append(("avx512", graft_depthwise_rows4_avx512_s2, graft_depthwise_rows4_avx512_filter_grad_s2))
+            strideTwo.append(("avx512", graft_depthwise_rows4_avx512_s2, graft_depthwise_rows4_avx512_filter_grad))
         }
         guard !strideTwo.isEmpty else { throw XCTSkip("neither AVX2+FMA nor AVX-512 on this CPU") }
         var rng = SplitMix(state: 11)
@@ -66,7 +66,7 @@ final class DepthwiseKernelTests: XCTestCase {
                     var results: [[Float]] = []
                     for (name, kernel, filterGradient) in strideTwo {
                         var grad = [Double](repeating: 0, count: k * k)
-                        let tookGradient = filterGradient(plane, stride, dy, k, outW, outH, &grad)
+                        let tookGradient = filterGradient(plane, stride, dy, k, 2, outW, outH, &grad)
                         XCTAssertEqual(tookGradient, k == 7 ? 0 : 1, "\(name) filter gradient, k \(k)")
                         for i in 0..<k where k != 7 {
                             for j in 0..<k {
@@ -139,7 +139,7 @@ final class DepthwiseKernelTests: XCTestCase {
                         }
                         results.append(Array(out[..<(outW * outH)]))
                         var grad = [Double](repeating: 0, count: k * k)
-                        let took = kernel.filterGradient(plane.values, plane.stride, dy, k, outW, outH, &grad)
+                        let took = kernel.filterGradient(plane.values, plane.stride, dy, k, 1, outW, outH, &grad)
                         if [3, 5, 7].contains(k) {
                             XCTAssertEqual(took, 1, label)
                             for (got, want) in zip(grad, expectedGrad) {

@@ -35,19 +35,13 @@ int graft_depthwise_rows4_avx512_s2(const float *padded, long stride, const floa
 int graft_depthwise_rows4_avx2_s2(const float *padded, long stride, const float *filter, long k, float bias,
                                   float *out, long out_w, long out_h);
 
-/// Adds one image's filter gradient of one channel of a stride-1, undilated k×k depthwise convolution
-/// to `grad` (k·k doubles): grad[i·k + j] += Σ dy[oh·out_w + ow] · padded[(oh + i)·stride + ow + j],
-/// over the same padded input plane as the forward kernel (with its readable slack). For k = 3, 5
-/// and 7; returns 0 (and adds nothing) for any other k.
-int graft_depthwise_rows4_avx512_filter_grad(const float *padded, long stride, const float *dy, long k, long out_w,
-                                             long out_h, double *grad);
-int graft_depthwise_rows4_avx2_filter_grad(const float *padded, long stride, const float *dy, long k, long out_w,
-                                           long out_h, double *grad);
-
-/// The same at stride 2 (input row 2·oh + i, column 2·ow + j) for k = 3 and 5; 0 for any other k.
-int graft_depthwise_rows4_avx512_filter_grad_s2(const float *padded, long stride, const float *dy, long k, long out_w,
-                                                long out_h, double *grad);
-int graft_depthwise_rows4_avx2_filter_grad_s2(const float *padded, long stride, const float *dy, long k, long out_w,
-                                              long out_h, double *grad);
+/// Adds one image's filter gradient of one channel of an undilated k×k depthwise convolution at stride
+/// `step` to `grad` (k·k doubles): grad[i·k + j] += Σ dy[oh·out_w + ow] · padded[(step·oh + i)·stride
+/// + step·ow + j], over the same padded input plane as the forward kernel (with its readable slack).
+/// For k = 3, 5, 7 at stride 1 and k = 3, 5 at stride 2; returns 0 (and adds nothing) otherwise.
+int graft_depthwise_rows4_avx512_filter_grad(const float *padded, long stride, const float *dy, long k, long step,
+                                             long out_w, long out_h, double *grad);
+int graft_depthwise_rows4_avx2_filter_grad(const float *padded, long stride, const float *dy, long k, long step,
+                                           long out_w, long out_h, double *grad);
 
 #endif
