@@ -83,30 +83,26 @@ enum DepthwiseConv {
         }
     }
 
-    /// Square stride-1 filters (ConvNeXt's 7×7, EfficientNet's and MobileNet's 3×3 and 5×5): CPanelKernels'
-    /// row-blocked kernel at the CPU's full width. Each input row is loaded once for the four output
-    /// rows it feeds, where the general loop loads it once per filter row, and at 7×7 every loop is
-    /// unrolled. ConvNeXt-Tiny's eighteen 7×7 layers, `GraftKernelBench convnext`, alternated runs:
-    /// 14–16 → 1.9–2.8 ms with AVX-512 (96 × 56²: 2.5–2.9 → 0.19–0.45 ms), 10.3 → 3.1 ms on AVX2.
+    /// Square undilated filters — any size at stride 1 (ConvNeXt's 7×7, EfficientNet's and MobileNet's
+    /// 3×3 and 5×5), 3×3 and 5×5 at stride 2 — on CPanelKernels' row-blocked kernel at the CPU's full
+    /// width. Each input row is loaded once for the four output rows it feeds, where the loops below
+    /// load it once per filter row, and for 3/5/7 every loop is unrolled. ConvNeXt-Tiny's eighteen 7×7
+    /// layers, `GraftKernelBench convnext`, alternated runs: 14–16 → 1.9–2.8 ms with AVX-512, 10.3 →
+    /// 3.1 ms on AVX2; `graft bench --engine graft`: EfficientNet-B0 18.5 → 16.4 ms, MobileNetV3-Large
+    /// 10.3 → 9.0 ms (keeping the own 3×3/5×5 loops for planes wider than 28 columns: 17.2 and 9.4 ms).
+    /// The own loops remain for planes of fewer than four rows and CPUs without AVX2.
     enum RowBlocked {
         static let avx512 = PanelGemm.avx512
         static let isAvailable = avx512 || graft_cpu_has_avx2_fma() != 0
 
-        /// Square stride-1 filters of at least four output rows. For 3×3 and 5×5 as well, where the own
-        /// loops below remain for machines without AVX2 and planes of fewer rows: `graft bench --engine
-        /// graft`, alternated, EfficientNet-B0 18.5 → 16.4 ms, MobileNetV3-Large 10.3 → 9.0 ms (the own
-        /// loops kept for planes wider than 28 columns: 17.2 and 9.4 ms).
-        @inline(__always)
-        static func takes(_ g: ConvGeometry) -> Bool { isAvailable && g.outH >= 4 }
-
-        /// Square undilated filters it runs: any size at stride 1, 3×3 and 5×5 at stride 2.
+        /// Whether it runs a square undilated k×k filter at `stride` (the same in both directions).
         @inline(__always)
         static func takes(_ k: Int, stride: Int, _ g: ConvGeometry) -> Bool {
-            takes(g) && (stride == 1 || stride == 2 && (k == 3 || k == 5))
+            isAvailable && g.outH >= 4 && (stride == 1 || stride == 2 && (k == 3 || k == 5))
         }
 
         @inline(__always)
-        static func forward(_ k: Int, stride: Int = 1, _ g: ConvGeometry, _ plane: PaddedPlane,
+        static func forward(_ k: Int, stride: Int, _ g: ConvGeometry, _ plane: PaddedPlane,
                             _ padded: UnsafePointer<Float>, _ filter: UnsafePointer<Float>, _ bias: Float,
                             _ out: UnsafeMutablePointer<Float>) {
             switch (stride, avx512) {

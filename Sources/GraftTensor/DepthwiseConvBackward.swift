@@ -3,7 +3,8 @@ import CPanelKernels
 /// Gradients of the depthwise convolution, on the same zero-padded planes as the forward pass.
 ///
 /// One task per channel: it owns that channel's filter gradient and its input-gradient planes of
-/// every image, so nothing is shared between threads.
+/// every image, so nothing is shared between threads. (`conv2dBackward` takes ∂x of a stride-1 layer
+/// as a forward convolution instead, `TransposedConvolution`; the scatter here serves the others.)
 /// - `∂w[c, i, j] = Σ_n Σ_{oh, ow} ∂y[n, c, oh, ow] · xpad[oh·sH + i·dH, ow·sW + j·dW]`
 /// - `∂xpad[oh·sH + i·dH, ow·sW + j·dW] += w[c, i, j] · ∂y[n, c, oh, ow]`, then cropped to ∂x.
 enum DepthwiseConvBackward {
@@ -11,17 +12,13 @@ enum DepthwiseConvBackward {
                     dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>) {
         let plane = DepthwiseConv.PaddedPlane(g)
         let taps = g.kernelH * g.kernelW
-        let transposed = dx == nil ? nil : TransposedPlane(g)
         Parallel.forEach(g.inChannels) { c in
             let padded = Scratch.buffer(.plane, count: plane.count)
-            let gradPadded = Scratch.buffer(.planeGrad, count: max(plane.count, transposed?.plane.count ?? 0))
-            // The borders stay zero: each image only rewrites the interior (of ∂y's padded plane too
-            // when ∂x is a forward convolution; the scatter below clears its plane per image).
+            let gradPadded = Scratch.buffer(.planeGrad, count: plane.count)
+            // The border stays zero: each image only rewrites the interior.
             padded.update(repeating: 0, count: plane.count)
-            if let transposed { gradPadded.update(repeating: 0, count: transposed.plane.count) }
             withUnsafeTemporaryAllocation(of: Double.self, capacity: taps) { filterGrad in
                 filterGrad.initialize(repeating: 0)
-                let turned = transposed?.turnedFilter(weight + c * taps)
                 for n in 0..<g.batch {
                     let index = n * g.inChannels + c
                     plane.fillInterior(g, src: x + index * g.inPlane, dst: padded)
@@ -31,10 +28,7 @@ enum DepthwiseConvBackward {
                         accumulateFilterGradient(g, plane: plane, padded: UnsafePointer(padded), dy: dyPlane,
                                                  into: filterGrad)
                     }
-                    if let dx, let transposed, let turned {
-                        transposed.inputGradient(dy: dyPlane, turnedFilter: turned, padded: gradPadded,
-                                                 dx: dx + index * g.inPlane)
-                    } else if let dx {
+                    if let dx {
                         gradPadded.update(repeating: 0, count: plane.count)
                         scatterInputGradient(
                             g, plane: plane, filter: weight + c * taps, dy: dyPlane, into: gradPadded)
@@ -46,43 +40,6 @@ enum DepthwiseConvBackward {
                     }
                 }
                 for t in 0..<taps { dw[c * taps + t] = Float(filterGrad[t]) }
-            }
-        }
-    }
-
-    /// ∂x of a square, stride-1, undilated depthwise convolution as the forward one it equals: ∂y,
-    /// zero-padded by k − 1 − p on each side that had padding p, correlated with the filter turned by
-    /// 180°, on the row-blocked forward kernel — where scattering `w · ∂y` reads and writes the gradient
-    /// plane once per tap.
-    struct TransposedPlane {
-        let geometry: ConvGeometry
-        let plane: DepthwiseConv.PaddedPlane
-        let k: Int
-
-        init?(_ g: ConvGeometry) {
-            let k = g.kernelH
-            guard g.kernelW == k, g.strideH == 1, g.strideW == 1, g.dilationH == 1, g.dilationW == 1,
-                  max(g.padTop, g.padLeft, g.padBottom, g.padRight) < k,
-                  let t = try? ConvGeometry(
-                    op: "depthwise input gradient", input: [1, 1, g.outH, g.outW], weight: [1, 1, k, k],
-                    params: Conv2dParams(stride: (1, 1), padding: (k - 1 - g.padTop, k - 1 - g.padLeft,
-                                                                    k - 1 - g.padBottom, k - 1 - g.padRight),
-                                         dilation: (1, 1), groups: 1)),
-                  t.outH == g.inH, t.outW == g.inW, DepthwiseConv.RowBlocked.takes(t)
-            else { return nil }
-            (geometry, plane, self.k) = (t, DepthwiseConv.PaddedPlane(t), k)
-        }
-
-        /// A channel's filter turned by 180°.
-        func turnedFilter(_ filter: UnsafePointer<Float>) -> [Float] { (0..<(k * k)).map { filter[k * k - 1 - $0] } }
-
-        /// One image's ∂x plane of one channel, written (not added); `padded` is this plane's buffer,
-        /// zero outside the interior that this call fills with ∂y.
-        func inputGradient(dy: UnsafePointer<Float>, turnedFilter: [Float], padded: UnsafeMutablePointer<Float>,
-                           dx: UnsafeMutablePointer<Float>) {
-            plane.fillInterior(geometry, src: dy, dst: padded)
-            turnedFilter.withUnsafeBufferPointer {
-                DepthwiseConv.RowBlocked.forward(k, geometry, plane, UnsafePointer(padded), $0.baseAddress!, 0, dx)
             }
         }
     }

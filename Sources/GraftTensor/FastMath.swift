@@ -67,7 +67,6 @@ enum FastMath {
     @inline(__always)
     static func silu(_ x: Vec8) -> Vec8 { x / (1 + expOfClamped(-x)) }
 
-
     /// x · relu6(x + 3) / 6, in torch's order of operations (a division, not a multiply by 1/6).
     @inline(__always) static func hardswish(_ x: Vec8) -> Vec8 { x * Lanes.relu6(x + 3) / 6 }
 
@@ -80,14 +79,13 @@ enum FastMath {
     @inline(__always) static func gelu(_ x: Vec8) -> Vec8 { x * normalCDF(x) }
 
     /// GELU's derivative times `g`: `g · (Φ(x) + x · φ(x))`, φ(x) = e^(−x²/2) / √(2π) (torch's
-    /// `gelu_backward`), e^(−x²/2) split as in `normalCDF` so it stays accurate, and 0 past |x| = 14.
+    /// `gelu_backward`), e^(−x²/2) split as in `normalCDF` (`expOfMinusHalfSquare`) so it stays
+    /// accurate, and 0 past |x| = 14.
     @inline(__always) static func geluGradient(_ g: Vec8, _ x: Vec8) -> Vec8 {
-        let u = absolute(x), high = highBits(u)
-        let e = expOfClamped(-(high * high) * 0.5) * expOfClamped(-(u - high) * (u + high) * 0.5)
-        let pdf = (invSqrt2Pi * e).replacing(with: 0, where: u .> 14)
+        let u = absolute(x)
+        let pdf = (invSqrt2Pi * expOfMinusHalfSquare(u, plus: Vec8())).replacing(with: 0, where: u .> 14)
         return g * (normalCDF(x) + x * pdf)
     }
-
 
     /// Φ(x), vectorized (it was libm's `erfcf` lane by lane, 13 % of a ConvNeXt forward). x · Φ(x)
     /// stays within 0.7 of ActivationTests' bound (1e−8 + 4e−7 relative to the exact value) on 7 M
@@ -96,8 +94,7 @@ enum FastMath {
     /// - |x| < 1: Φ(x) = ½ + x · S(x²), S a degree-7 least-squares fit (relative error 2e−13).
     /// - |x| ≥ 1, u = |x|: Φ(−u) = t · e^(−u²/2 + H(s)), t = 1/(1 + u), s the affine map of t's range
     ///   [1/15.5, 1/2] onto [−1, 1] and H a degree-12 fit (absolute error 8e−11), Φ(u) = 1 − Φ(−u).
-    ///   u²/2 is split as high² (exact: `highBits` keeps 12 significant bits) plus the rest, and the
-    ///   exponent is added in two parts (TwoSum) so its rounding does not scale with u².
+    ///   The exponential is `expOfMinusHalfSquare`, whose rounding does not scale with u².
     /// - |x| > 14: Φ(−u) = 0 (it is below 1e−44); NaN stays NaN.
     @inline(__always) static func normalCDF(_ x: Vec8) -> Vec8 {
         let u = absolute(x)
@@ -127,18 +124,24 @@ enum FastMath {
         h = h * s + -0.04990004748106003
         h = h * s + 0.10034361481666565
         h = h * s + -0.7048882842063904
+        var tail = t * expOfMinusHalfSquare(u, plus: h)
+        tail = tail.replacing(with: 0, where: u .> 14)
+        let outer = tail.replacing(with: 1 - tail, where: x .> 0)
+        return outer.replacing(with: central, where: u .< 1)
+    }
+
+    /// e^(−u²/2 + h) for u ≥ 0 without the exponent's rounding growing with u²: u²/2 split as high²
+    /// (exact: `highBits` keeps 12 significant bits) plus the rest, and the two parts added by TwoSum,
+    /// a + b = sum + error exactly, e^(a+b) ≈ e^sum · (1 + error). Φ's tail and GELU's density share it.
+    @inline(__always) static func expOfMinusHalfSquare(_ u: Vec8, plus h: Vec8) -> Vec8 {
         let high = highBits(u)
         let a = -(high * high) * 0.5
         let b = -(u - high) * (u + high) * 0.5 + h
-        // TwoSum: a + b = sum + error exactly; e^(a+b) ≈ e^sum · (1 + error).
         let sum = a + b
         let bPart = sum - a
         let error = (a - (sum - bPart)) + (b - bPart)
         let e = expOfClamped(sum)
-        var tail = t * (e + e * error)
-        tail = tail.replacing(with: 0, where: u .> 14)
-        let outer = tail.replacing(with: 1 - tail, where: x .> 0)
-        return outer.replacing(with: central, where: u .< 1)
+        return e + e * error
     }
 
     /// |x| by clearing the sign bit.
@@ -151,8 +154,7 @@ enum FastMath {
         unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0xffff_f000, to: Vec8.self)
     }
 
-    /// √½ and 1/√(2π) as floats (torch's `M_SQRT1_2` and `M_2_SQRTPI · M_SQRT1_2 · 0.5`).
-    static let sqrtHalf: Float = 0.707106781186547524
+    /// 1/√(2π) as a float (torch's `M_2_SQRTPI · M_SQRT1_2 · 0.5`).
     static let invSqrt2Pi: Float = 0.398942280401432678
 }
 
