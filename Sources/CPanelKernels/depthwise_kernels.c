@@ -1,4 +1,4 @@
-// Row-blocked depthwise convolution kernels (see include/panel_kernels.h), one per instruction
+// Row-blocked depthwise convolution kernels and Winograd transforms (see include/panel_kernels.h), one per instruction
 // set from the same body (depthwise_rows.h), each compiled for its set by a target attribute and
 // called only when the CPU has it.
 #include "panel_kernels.h"
@@ -45,6 +45,13 @@ __m512 odd_512(__m512 lo, __m512 hi) {
 #define DW_ODD odd_512
 #include "depthwise_rows.h"
 #include "depthwise_filter_grad.h"
+#define WG_INPUT graft_winograd_input_avx512
+#define WG_OUTPUT_GRADIENT graft_winograd_output_gradient_avx512
+#define WG_STORE_SIXTEEN winograd_store_sixteen_avx512
+#include "winograd_transforms.h"
+#undef WG_INPUT
+#undef WG_OUTPUT_GRADIENT
+#undef WG_STORE_SIXTEEN
 #undef DW_NAME
 #undef DW_TARGET
 #undef DW_V
@@ -107,6 +114,10 @@ float sum_256(__m256 v) {
 #define DW_ODD odd_256
 #include "depthwise_rows.h"
 #include "depthwise_filter_grad.h"
+#define WG_INPUT graft_winograd_input_avx2
+#define WG_OUTPUT_GRADIENT graft_winograd_output_gradient_avx2
+#define WG_STORE_SIXTEEN winograd_store_sixteen_avx2
+#include "winograd_transforms.h"
 
 #else
 // Not x86-64: no CPU reports these sets, so Graft never calls the kernels; they exist for the linker.
@@ -129,4 +140,15 @@ DW_UNAVAILABLE_FORWARD(graft_depthwise_rows4_avx512_s2, int, 0)
 DW_UNAVAILABLE_FORWARD(graft_depthwise_rows4_avx2_s2, int, 0)
 DW_UNAVAILABLE_GRADIENT(graft_depthwise_rows4_avx512_filter_grad)
 DW_UNAVAILABLE_GRADIENT(graft_depthwise_rows4_avx2_filter_grad)
+#define WG_UNAVAILABLE(INPUT, OUTPUT_GRADIENT)                                                               \
+    void INPUT(const float *r0, const float *r1, const float *r2, const float *r3, long tiles, float *dst,  \
+               long stride) {                                                                             \
+        (void)r0; (void)r1; (void)r2; (void)r3; (void)tiles; (void)dst; (void)stride;                      \
+    }                                                                                                     \
+    void OUTPUT_GRADIENT(const float *row0, const float *row1, long inside, long tiles, float *dst,         \
+                         long stride) {                                                                   \
+        (void)row0; (void)row1; (void)inside; (void)tiles; (void)dst; (void)stride;                        \
+    }
+WG_UNAVAILABLE(graft_winograd_input_avx512, graft_winograd_output_gradient_avx512)
+WG_UNAVAILABLE(graft_winograd_input_avx2, graft_winograd_output_gradient_avx2)
 #endif

@@ -92,8 +92,8 @@ enum DepthwiseConv {
     /// 10.3 → 9.0 ms (keeping the own 3×3/5×5 loops for planes wider than 28 columns: 17.2 and 9.4 ms).
     /// The own loops remain for planes of fewer than four rows and CPUs without AVX2.
     enum RowBlocked {
-        static let avx512 = PanelGemm.avx512
-        static let isAvailable = avx512 || graft_cpu_has_avx2_fma() != 0
+        static let avx512 = KernelISA.current == .avx512
+        static let isAvailable = KernelISA.current != .portable
 
         /// Whether it runs a square undilated k×k filter at `stride` (the same in both directions).
         @inline(__always)

@@ -1,3 +1,5 @@
+import CPanelKernels
+
 /// Winograd F(2×2, 3×3) for stride-1, undilated, ungrouped 3×3 convolutions (ResNet's and VGG's
 /// workhorse): each 2×2 output tile costs 16 multiplies per (input, output) channel pair instead
 /// of 36, as 16 independent GEMMs.
@@ -203,8 +205,8 @@ enum Winograd {
     /// V[ξ][c][t] = (Bᵀ d B)[ξ] for the input tiles of the block, for `channels`.
     static func transformInput(_ g: ConvGeometry, _ tiling: Tiling, x: UnsafePointer<Float>, t0: Int, t1: Int,
                                channels: Range<Int>, v: UnsafeMutablePointer<Float>, ld: Int) {
-        // Four zero-padded input rows; 16-wide loads at 2·tx and 2·tx + 2 stay inside.
-        let width = max(2 * ((tiling.tilesW + 7) / 8 * 8) + 18, g.padLeft + g.inW)
+        // Four zero-padded input rows; the loads of a run's last (partial) vector of tiles stay inside.
+        let width = max(2 * tiling.tilesW + 32, g.padLeft + g.inW)
         let rows = Scratch.buffer(.plane, count: 4 * width)
         let channelStride = g.inChannels * ld
         for c in channels {
@@ -235,6 +237,18 @@ enum Winograd {
                 previous = (n, ty)
                 let rowBase = (rows + slots.0 * width, rows + slots.1 * width, rows + slots.2 * width,
                                rows + slots.3 * width)
+                let first = 2 * tx0, run = v + c * ld + column
+                switch KernelISA.current {
+                case .avx512:
+                    graft_winograd_input_avx512(rowBase.0 + first, rowBase.1 + first, rowBase.2 + first,
+                                                rowBase.3 + first, tx1 - tx0, run, channelStride)
+                    return
+                case .avx2:
+                    graft_winograd_input_avx2(rowBase.0 + first, rowBase.1 + first, rowBase.2 + first,
+                                              rowBase.3 + first, tx1 - tx0, run, channelStride)
+                    return
+                case .portable: break
+                }
                 var tx = tx0
                 while tx < tx1 {
                     // Row i of the 8 tiles' inputs: columns 2·tx + j, j = 0…3, each times B.

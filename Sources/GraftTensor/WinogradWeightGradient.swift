@@ -1,3 +1,5 @@
+import CPanelKernels
+
 /// ∂L/∂W of a stride-1 3×3 convolution by Winograd F(2×2, 3×3), the adjoint of `Winograd.forward`.
 ///
 /// The forward pass computes each 2×2 output tile as y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, bilinear in the
@@ -62,6 +64,18 @@ enum WinogradWeightGradient {
             Winograd.forEachRun(tiling, t0: t0, t1: t1) { n, ty, tx0, tx1, column in
                 let plane = dy + (n * g.outChannels + o) * g.outPlane
                 let hasRow1 = 2 * ty + 1 < g.outH
+                let row0 = plane + 2 * ty * g.outW + 2 * tx0, run = z + o * ld + column
+                switch KernelISA.current {
+                case .avx512:
+                    graft_winograd_output_gradient_avx512(row0, hasRow1 ? row0 + g.outW : nil, g.outW - 2 * tx0,
+                                                          tx1 - tx0, run, channelStride)
+                    return
+                case .avx2:
+                    graft_winograd_output_gradient_avx2(row0, hasRow1 ? row0 + g.outW : nil, g.outW - 2 * tx0,
+                                                        tx1 - tx0, run, channelStride)
+                    return
+                case .portable: break
+                }
                 var tx = tx0
                 while tx < tx1 {
                     // Row r of 8 tiles: (∂y[r][0], ∂y[r][1]) as the even and odd lanes, times Aᵀ.

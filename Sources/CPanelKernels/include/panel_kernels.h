@@ -44,4 +44,23 @@ int graft_depthwise_rows4_avx512_filter_grad(const float *padded, long stride, c
 int graft_depthwise_rows4_avx2_filter_grad(const float *padded, long stride, const float *dy, long k, long step,
                                            long out_w, long out_h, double *grad);
 
+/// Winograd F(2×2, 3×3) input transform V = Bᵀ d B of `tiles` consecutive tiles of one tile row of one
+/// channel: r0…r3 are the tile row's four zero-padded input rows, each starting at the run's first
+/// tile (tile t reads columns 2t…2t+3) and readable for 2 · (tiles rounded up to whole vectors: 16
+/// for AVX-512, 8 for AVX2) + 2 floats. Transform ξ of tile t goes to dst[ξ · stride + t]; nothing is
+/// stored past tile `tiles` − 1. Exact adds and subtracts, the same as Winograd.transformInput.
+void graft_winograd_input_avx512(const float *r0, const float *r1, const float *r2, const float *r3, long tiles,
+                                 float *dst, long stride);
+void graft_winograd_input_avx2(const float *r0, const float *r1, const float *r2, const float *r3, long tiles,
+                               float *dst, long stride);
+
+/// The output-gradient transform Z = A ∂y Aᵀ of Winograd's weight gradient for `tiles` tiles of one
+/// tile row of one channel: row0 and row1 are the tile row's two ∂y rows at the run's first tile
+/// (row1 NULL past the plane's bottom edge: zeros), of which only the first `inside` columns exist
+/// (the rest read as zeros, and are not read). Z[ξ] of tile t goes to dst[ξ · stride + t].
+void graft_winograd_output_gradient_avx512(const float *row0, const float *row1, long inside, long tiles,
+                                           float *dst, long stride);
+void graft_winograd_output_gradient_avx2(const float *row0, const float *row1, long inside, long tiles,
+                                         float *dst, long stride);
+
 #endif
