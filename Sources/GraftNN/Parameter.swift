@@ -17,7 +17,19 @@ public final class Parameter {
     }
 
     public let kind: Kind
-    public var value: Tensor { didSet { version &+= 1 } }
+    /// Every change bumps `version`. In-place changes (an optimizer step through
+    /// `withUnsafeMutableBufferPointer`) reach the stored tensor itself: with a `didSet` observer
+    /// Swift would mutate a copy and store it back, so the buffer was shared during the mutation and
+    /// copy-on-write duplicated every weight on every step (ResNet-18: 47 MB per step).
+    public var value: Tensor {
+        get { storedValue }
+        set { storedValue = newValue; version &+= 1 }
+        _modify {
+            yield &storedValue
+            version &+= 1
+        }
+    }
+    private var storedValue: Tensor
     /// The accumulated gradient of the loss, once a backward pass has produced one.
     public var grad: Tensor?
     /// Whether the optimizer updates it (false for frozen layers and for buffers).
@@ -26,7 +38,7 @@ public final class Parameter {
 
     public init(kind: Kind, value: Tensor) {
         self.kind = kind
-        self.value = value
+        self.storedValue = value
         self.requiresGrad = kind != .buffer
     }
 

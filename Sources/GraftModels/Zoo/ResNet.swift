@@ -168,7 +168,8 @@ public final class ResNetBlock: Module {
             dMain = try convs[i].backward(dz)
         }
         let dShort: Tensor? = downsample == nil ? d : (downsample!.recordsForBackward ? try downsample!.backward(d) : nil)
-        guard needsInputGradient, var dx = dMain, let ds = dShort else { return nil }
+        // Taken out of dMain, so the sum reuses its buffer instead of copying it.
+        guard needsInputGradient, var dx = dMain.take(), let ds = dShort else { return nil }
         try addInPlace(&dx, ds)
         return dx
     }
