@@ -56,15 +56,10 @@ public final class Residual: Module {
             d = gradientFromOutput ? try activationBackward(activation, gradOutput: gradOutput, output: s)
                 : try activationBackward(activation, gradOutput: gradOutput, input: s)
         }
-        let dBody = body.recordsForBackward ? try body.backward(d) : nil
+        var dBody = body.recordsForBackward ? try body.backward(d) : nil
         let dSkip = shortcut == nil ? d : (shortcut!.recordsForBackward ? try shortcut!.backward(d) : nil)
         guard needsInputGradient else { return nil }
-        switch (dBody, dSkip) {
-        case (var a?, let b?): try addInPlace(&a, b); return a
-        case (let a?, nil): return a
-        case (nil, let b?): return b
-        case (nil, nil): return nil
-        }
+        return try sumOfGradients(&dBody, dSkip)
     }
 
     private var gradientFromOutput: Bool { activation == .relu || activation == .sigmoid }
@@ -119,4 +114,15 @@ public final class Concat: Module {
         recordsForBackward = any
         return any
     }
+}
+
+/// The input gradient of two branches that were added: `a + b` in `a`'s buffer, or the one that
+/// exists when the other branch is frozen. `a` is taken (left nil), so its buffer has no other owner
+/// and the sum is in place: a tensor still held by a local binding would be copied by
+/// copy-on-write first, one activation-sized copy per block and step.
+public func sumOfGradients(_ a: inout Tensor?, _ b: Tensor?) throws -> Tensor? {
+    guard var sum = a.take() else { return b }
+    guard let b else { return sum }
+    try addInPlace(&sum, b)
+    return sum
 }

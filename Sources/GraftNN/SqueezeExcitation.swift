@@ -38,9 +38,9 @@ public final class SqueezeExcitation: Module {
     public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let s = saved else { throw NNError.noRecordedForward("SqueezeExcitation") }
         saved = nil
-        let g = try channelScaleBackward(x: s.x, scale: s.scale, gradOutput: gradOutput)
-        var dx = g.input
-        if let d1 = try scaleActivation.backward(g.scale), let d2 = try fc2.backward(d1),
+        // Destructured, so dx is the only reference to its buffer and the sum below reuses it.
+        var (dx, dScale) = try channelScaleBackward(x: s.x, scale: s.scale, gradOutput: gradOutput)
+        if let d1 = try scaleActivation.backward(dScale), let d2 = try fc2.backward(d1),
            let d3 = try activation.backward(d2), let d4 = try fc1.backward(d3),
            let dPool = try avgpool.backward(d4) {
             try addInPlace(&dx, dPool)

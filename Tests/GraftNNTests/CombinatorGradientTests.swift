@@ -83,4 +83,20 @@ final class CombinatorGradientTests: XCTestCase {
         try checkGradients(concat, input: [2, 2, 4, 4], seed: 23)
         XCTAssertEqual(try concat(try Tensor(shape: [1, 2, 3, 3])).shape, [1, 7, 3, 3])
     }
+
+    /// Where branches meet, the gradients add up in the first branch's own buffer, taken from its
+    /// binding: no copy-on-write duplicate, and the one that exists when the other is frozen.
+    func testBranchGradientsAddInTheFirstBranchsBuffer() throws {
+        let b = try Tensor(shape: [2, 3], values: [1, 1, 1, 1, 1, 1])
+        var a: Tensor? = try Tensor(shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
+        let buffer = a!.storageID
+        let sum = try XCTUnwrap(try sumOfGradients(&a, b))
+        XCTAssertNil(a)
+        XCTAssertEqual(sum.storageID, buffer)
+        XCTAssertEqual(sum.values, [2, 3, 4, 5, 6, 7])
+        var none: Tensor? = nil
+        XCTAssertEqual(try sumOfGradients(&none, b)?.storageID, b.storageID)
+        var only: Tensor? = b
+        XCTAssertEqual(try sumOfGradients(&only, nil)?.values, b.values)
+    }
 }

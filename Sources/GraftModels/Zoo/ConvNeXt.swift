@@ -127,11 +127,9 @@ public final class CNBlock: Module {
             let summed = (0..<c).map { ch in (0..<n).reduce(Float(0)) { $0 + perSample[$1 * c + ch] } }
             try layerScale.accumulate(try Tensor(shape: [c, 1, 1], values: summed))
         }
-        let dBlock = block.recordsForBackward ? try block.backward(g.input) : nil
+        var dBlock = block.recordsForBackward ? try block.backward(g.input) : nil
         guard needsInputGradient else { return nil }
-        guard var dx = dBlock else { return gradOutput }
-        try addInPlace(&dx, gradOutput)
-        return dx
+        return try sumOfGradients(&dBlock, gradOutput)
     }
 
     public override func prepareBackward(trainableBefore: Bool) -> Bool {

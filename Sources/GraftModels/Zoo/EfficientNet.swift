@@ -122,10 +122,9 @@ public final class MBConv: Module {
     public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         var d = gradOutput
         if residual, let g = try stochasticDepth.backward(d) { d = g }
-        let dBlock = block.recordsForBackward ? try block.backward(d) : nil
-        guard needsInputGradient, var dx = dBlock else { return nil }
-        if residual { try addInPlace(&dx, gradOutput) }
-        return dx
+        var dBlock = block.recordsForBackward ? try block.backward(d) : nil
+        guard needsInputGradient, dBlock != nil else { return nil }
+        return residual ? try sumOfGradients(&dBlock, gradOutput) : dBlock
     }
 
     public override func prepareBackward(trainableBefore: Bool) -> Bool {

@@ -83,10 +83,9 @@ public final class InvertedResidual: Module {
     }
 
     public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
-        let dBody = body.recordsForBackward ? try body.backward(gradOutput) : nil
-        guard needsInputGradient, var dx = dBody else { return nil }
-        if residual { try addInPlace(&dx, gradOutput) }
-        return dx
+        var dBody = body.recordsForBackward ? try body.backward(gradOutput) : nil
+        guard needsInputGradient, dBody != nil else { return nil }
+        return residual ? try sumOfGradients(&dBody, gradOutput) : dBody
     }
 
     public override func prepareBackward(trainableBefore: Bool) -> Bool {

@@ -130,15 +130,10 @@ public final class ResBottleneckBlock: Module {
         guard let y = savedOutput else { throw NNError.noRecordedForward("ResBottleneckBlock") }
         savedOutput = nil
         let d = try activationBackward(.relu, gradOutput: gradOutput, output: y)
-        let dMain = f.recordsForBackward ? try f.backward(d) : nil
+        var dMain = f.recordsForBackward ? try f.backward(d) : nil
         let dSkip: Tensor? = proj == nil ? d : (proj!.recordsForBackward ? try proj!.backward(d) : nil)
         guard needsInputGradient else { return nil }
-        switch (dMain, dSkip) {
-        case (var a?, let b?): try addInPlace(&a, b); return a
-        case (let a?, nil): return a
-        case (nil, let b?): return b
-        case (nil, nil): return nil
-        }
+        return try sumOfGradients(&dMain, dSkip)
     }
 
     /// Both paths start from the block's input.

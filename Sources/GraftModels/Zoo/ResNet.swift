@@ -168,10 +168,8 @@ public final class ResNetBlock: Module {
             dMain = try convs[i].backward(dz)
         }
         let dShort: Tensor? = downsample == nil ? d : (downsample!.recordsForBackward ? try downsample!.backward(d) : nil)
-        // Taken out of dMain, so the sum reuses its buffer instead of copying it.
-        guard needsInputGradient, var dx = dMain.take(), let ds = dShort else { return nil }
-        try addInPlace(&dx, ds)
-        return dx
+        guard needsInputGradient, dMain != nil, dShort != nil else { return nil }
+        return try sumOfGradients(&dMain, dShort)
     }
 
     /// Both paths start from the block's input; inside the main path the layers run in order.

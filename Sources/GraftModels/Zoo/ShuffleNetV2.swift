@@ -129,14 +129,9 @@ public final class ShuffleInvertedResidual: Module {
             let rest = try d2 ?? Tensor(shape: [parts[1].shape[0], s1] + parts[1].shape.dropFirst(2))
             return try concatChannels([parts[0], rest])
         }
-        let d1 = branch1.recordsForBackward ? try branch1.backward(parts[0]) : nil
+        var d1 = branch1.recordsForBackward ? try branch1.backward(parts[0]) : nil
         guard needsInputGradient else { return nil }
-        switch (d1, d2) {
-        case (var a?, let b?): try addInPlace(&a, b); return a
-        case (let a?, nil): return a
-        case (nil, let b?): return b
-        case (nil, nil): return nil
-        }
+        return try sumOfGradients(&d1, d2)
     }
 
     /// Both branches start from the block's input.
