@@ -69,6 +69,33 @@ final class Conv2dBackwardTests: XCTestCase {
         }
     }
 
+    /// ∂x through Winograd (the flipped weights' filters): both filter layouts, channel counts off the
+    /// 6-row panels, one-sided padding, and a forward pass first so the forward filters are cached with
+    /// the weights as in training.
+    func testWinogradInputGradientInBothFilterLayouts() throws {
+        let cases = [
+            Case(input: [2, 17, 12, 11], weight: [19, 17, 3, 3], params: Conv2dParams(stride: (1, 1), padding: (0, 2, 1, 1))),
+            Case(input: [2, 24, 10, 10], weight: [16, 24, 3, 3], params: Conv2dParams(padding: 1)),
+        ]
+        for (index, c) in cases.enumerated() {
+            for packed in [true, false] {
+                var options = ConvolutionOptions.machineDefault
+                options.packedWeights = packed
+                var rng = TestRandom(seed: 700 + UInt64(index))
+                let x = try rng.tensor(c.input)
+                let w = try rng.tensor(c.weight, -0.5, 0.5)
+                let ref = NaiveConv(input: c.input, weight: c.weight, params: c.params)
+                let dy = try rng.tensor([ref.n, ref.o, ref.oh, ref.ow])
+                _ = try conv2d(x, weight: w, params: c.params, options: options)
+                let expected = ref.backward(x: x.values, weight: w.values, dy: dy.values)
+                for _ in 0..<2 {  // twice: nothing cached changes the result
+                    let grads = try conv2dBackward(x: x, weight: w, gradOutput: dy, params: c.params, options: options)
+                    assertClose(try XCTUnwrap(grads.input).values, expected.dx, atol: 3e-5, rtol: 3e-5, "dx \(c) packed \(packed)")
+                }
+            }
+        }
+    }
+
     /// Finite differences check the gradient definition itself (independent of NaiveConv).
     func testFiniteDifferences() throws {
         for (index, c) in Self.cases.enumerated() where index % 2 == 0 {
