@@ -20,6 +20,26 @@ void store_n_512(float *p, __m512 v, long n) { _mm512_mask_storeu_ps(p, (__mmask
 static inline __attribute__((always_inline, target("avx512f")))
 __m512 load_n_512(const float *p, long n) { return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p); }
 
+// Lanes lo..<hi of the 16 floats at p, zeros elsewhere (nothing outside them is read).
+static inline __attribute__((always_inline, target("avx512f")))
+__m512 load_range_512(const float *p, long lo, long hi) {
+    lo = lo < 0 ? 0 : lo;
+    hi = hi > 16 ? 16 : hi;
+    if (hi <= lo) return _mm512_setzero_ps();
+    return _mm512_maskz_loadu_ps((__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u)), p);
+}
+
+// Lanes 2i and 2i + 1 of the result are even[i] and odd[i]: the low (high) half's lanes of both.
+static inline __attribute__((always_inline, target("avx512f")))
+__m512 interleave_low_512(__m512 even, __m512 odd) {
+    return _mm512_permutex2var_ps(even, _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), odd);
+}
+
+static inline __attribute__((always_inline, target("avx512f")))
+__m512 interleave_high_512(__m512 even, __m512 odd) {
+    return _mm512_permutex2var_ps(even, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), odd);
+}
+
 static inline __attribute__((always_inline, target("avx512f")))
 __m512 even_512(__m512 lo, __m512 hi) {
     return _mm512_permutex2var_ps(lo, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), hi);
@@ -43,15 +63,29 @@ __m512 odd_512(__m512 lo, __m512 hi) {
 #define DW_SUM _mm512_reduce_add_ps
 #define DW_EVEN even_512
 #define DW_ODD odd_512
+#define DW_LOAD_RANGE load_range_512
+#define DW_INTERLEAVE_LOW interleave_low_512
+#define DW_INTERLEAVE_HIGH interleave_high_512
+#define DW_MAX _mm512_max_ps
 #include "depthwise_rows.h"
 #include "depthwise_filter_grad.h"
 #define WG_INPUT graft_winograd_input_avx512
+#define WG_OUTPUT graft_winograd_output_avx512
 #define WG_OUTPUT_GRADIENT graft_winograd_output_gradient_avx512
 #define WG_STORE_SIXTEEN winograd_store_sixteen_avx512
+#define WG_LOAD_ROW winograd_load_row_avx512
+#define WG_STORE_PAIR winograd_store_pair_avx512
 #include "winograd_transforms.h"
 #undef WG_INPUT
+#undef WG_OUTPUT
 #undef WG_OUTPUT_GRADIENT
 #undef WG_STORE_SIXTEEN
+#undef WG_LOAD_ROW
+#undef WG_STORE_PAIR
+#undef DW_LOAD_RANGE
+#undef DW_INTERLEAVE_LOW
+#undef DW_INTERLEAVE_HIGH
+#undef DW_MAX
 #undef DW_NAME
 #undef DW_TARGET
 #undef DW_V
@@ -92,6 +126,24 @@ __m256 odd_256(__m256 lo, __m256 hi) {
 }
 
 static inline __attribute__((always_inline, target("avx2")))
+__m256 load_range_256(const float *p, long lo, long hi) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i inside = _mm256_and_si256(_mm256_cmpgt_epi32(lane, _mm256_set1_epi32((int)(lo < 0 ? -1 : lo - 1))),
+                                            _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(hi > 8 ? 8 : hi)), lane));
+    return _mm256_maskload_ps(p, inside);
+}
+
+static inline __attribute__((always_inline, target("avx2")))
+__m256 interleave_low_256(__m256 even, __m256 odd) {
+    return _mm256_permute2f128_ps(_mm256_unpacklo_ps(even, odd), _mm256_unpackhi_ps(even, odd), 0x20);
+}
+
+static inline __attribute__((always_inline, target("avx2")))
+__m256 interleave_high_256(__m256 even, __m256 odd) {
+    return _mm256_permute2f128_ps(_mm256_unpacklo_ps(even, odd), _mm256_unpackhi_ps(even, odd), 0x31);
+}
+
+static inline __attribute__((always_inline, target("avx2")))
 float sum_256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -112,11 +164,18 @@ float sum_256(__m256 v) {
 #define DW_SUM sum_256
 #define DW_EVEN even_256
 #define DW_ODD odd_256
+#define DW_LOAD_RANGE load_range_256
+#define DW_INTERLEAVE_LOW interleave_low_256
+#define DW_INTERLEAVE_HIGH interleave_high_256
+#define DW_MAX _mm256_max_ps
 #include "depthwise_rows.h"
 #include "depthwise_filter_grad.h"
 #define WG_INPUT graft_winograd_input_avx2
+#define WG_OUTPUT graft_winograd_output_avx2
 #define WG_OUTPUT_GRADIENT graft_winograd_output_gradient_avx2
 #define WG_STORE_SIXTEEN winograd_store_sixteen_avx2
+#define WG_LOAD_ROW winograd_load_row_avx2
+#define WG_STORE_PAIR winograd_store_pair_avx2
 #include "winograd_transforms.h"
 
 #else
@@ -140,15 +199,20 @@ DW_UNAVAILABLE_FORWARD(graft_depthwise_rows4_avx512_s2, int, 0)
 DW_UNAVAILABLE_FORWARD(graft_depthwise_rows4_avx2_s2, int, 0)
 DW_UNAVAILABLE_GRADIENT(graft_depthwise_rows4_avx512_filter_grad)
 DW_UNAVAILABLE_GRADIENT(graft_depthwise_rows4_avx2_filter_grad)
-#define WG_UNAVAILABLE(INPUT, OUTPUT_GRADIENT)                                                               \
-    void INPUT(const float *r0, const float *r1, const float *r2, const float *r3, long tiles, float *dst,  \
-               long stride) {                                                                             \
-        (void)r0; (void)r1; (void)r2; (void)r3; (void)tiles; (void)dst; (void)stride;                      \
+#define WG_UNAVAILABLE(INPUT, OUTPUT, OUTPUT_GRADIENT)                                                       \
+    void INPUT(const float *r0, const float *r1, const float *r2, const float *r3, long col, long width,    \
+               long tiles, float *dst, long stride) {                                                     \
+        (void)r0; (void)r1; (void)r2; (void)r3; (void)col; (void)width; (void)tiles; (void)dst; (void)stride; \
+    }                                                                                                     \
+    void OUTPUT(const float *m, long stride, long tiles, float bias, const float *residual, float *out,     \
+                long out_w, long columns, int two_rows, int relu) {                                       \
+        (void)m; (void)stride; (void)tiles; (void)bias; (void)residual; (void)out; (void)out_w;            \
+        (void)columns; (void)two_rows; (void)relu;                                                        \
     }                                                                                                     \
     void OUTPUT_GRADIENT(const float *row0, const float *row1, long inside, long tiles, float *dst,         \
                          long stride) {                                                                   \
         (void)row0; (void)row1; (void)inside; (void)tiles; (void)dst; (void)stride;                        \
     }
-WG_UNAVAILABLE(graft_winograd_input_avx512, graft_winograd_output_gradient_avx512)
-WG_UNAVAILABLE(graft_winograd_input_avx2, graft_winograd_output_gradient_avx2)
+WG_UNAVAILABLE(graft_winograd_input_avx512, graft_winograd_output_avx512, graft_winograd_output_gradient_avx512)
+WG_UNAVAILABLE(graft_winograd_input_avx2, graft_winograd_output_avx2, graft_winograd_output_gradient_avx2)
 #endif

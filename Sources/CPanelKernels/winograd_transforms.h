@@ -1,6 +1,6 @@
 // Winograd F(2×2, 3×3) data transforms for one run of tiles of one channel (see
 // include/panel_kernels.h), written once over the DW_ vector macros of depthwise_kernels.c and
-// compiled for each instruction set. WG_INPUT and WG_OUTPUT_GRADIENT name the functions.
+// compiled for each instruction set. WG_INPUT, WG_OUTPUT and WG_OUTPUT_GRADIENT name the functions.
 //
 // Tile t of a run covers input columns 2t…2t+3 (output columns 2t, 2t+1); a vector holds DW_W
 // consecutive tiles, so its four input columns are the even and odd lanes of the loads at 2t and
@@ -32,16 +32,32 @@ void WG_STORE_SIXTEEN(float *dst, long stride, long remaining, DW_V v[4][4]) {
     }
 }
 
+// DW_W floats of `row` from column `col` on; columns outside 0..<width (and a NULL row: the
+// convolution's zero padding) read as zeros and are not touched.
+static inline __attribute__((always_inline, target(DW_TARGET)))
+DW_V WG_LOAD_ROW(const float *row, long col, long width) {
+    if (row == 0) return DW_SET1(0.0f);
+    if (col >= 0 && col + DW_W <= width) return DW_LOAD(row + col);
+    return DW_LOAD_RANGE(row + col, -col, width - col);
+}
+
 __attribute__((target(DW_TARGET)))
-void WG_INPUT(const float *r0, const float *r1, const float *r2, const float *r3, long tiles, float *dst,
-              long stride) {
+void WG_INPUT(const float *r0, const float *r1, const float *r2, const float *r3, long col, long width, long tiles,
+              float *dst, long stride) {
     const float *rows[4] = {r0, r1, r2, r3};
     for (long t = 0; t < tiles; t += DW_W) {
+        const long c = col + 2 * t;
         DW_V across[4][4];
         for (int i = 0; i < 4; i++) {
-            const float *p = rows[i] + 2 * t;
-            const DW_V a = DW_LOAD(p), b = DW_LOAD(p + DW_W), c = DW_LOAD(p + 2), d = DW_LOAD(p + 2 + DW_W);
-            WG_BT(DW_EVEN(a, b), DW_ODD(a, b), DW_EVEN(c, d), DW_ODD(c, d), across[i]);
+            DW_V a, b, e, f;
+            if (rows[i] != 0 && c >= 0 && c + 2 + 2 * DW_W <= width) {
+                const float *p = rows[i] + c;
+                a = DW_LOAD(p); b = DW_LOAD(p + DW_W); e = DW_LOAD(p + 2); f = DW_LOAD(p + 2 + DW_W);
+            } else {
+                a = WG_LOAD_ROW(rows[i], c, width); b = WG_LOAD_ROW(rows[i], c + DW_W, width);
+                e = WG_LOAD_ROW(rows[i], c + 2, width); f = WG_LOAD_ROW(rows[i], c + 2 + DW_W, width);
+            }
+            WG_BT(DW_EVEN(a, b), DW_ODD(a, b), DW_EVEN(e, f), DW_ODD(e, f), across[i]);
         }
         DW_V v[4][4];
         for (int j = 0; j < 4; j++) {
@@ -50,6 +66,58 @@ void WG_INPUT(const float *r0, const float *r1, const float *r2, const float *r3
             for (int i = 0; i < 4; i++) v[i][j] = column[i];
         }
         WG_STORE_SIXTEEN(dst + t, stride, tiles - t, v);
+    }
+}
+
+// The first n (≤ 2·DW_W) of two vectors' lanes to p.
+static inline __attribute__((always_inline, target(DW_TARGET)))
+void WG_STORE_PAIR(float *p, DW_V lo, DW_V hi, long n) {
+    if (n >= 2 * DW_W) {
+        DW_STORE(p, lo); DW_STORE(p + DW_W, hi);
+    } else if (n > DW_W) {
+        DW_STORE(p, lo); DW_STORE_N(p + DW_W, hi, n - DW_W);
+    } else if (n > 0) {
+        DW_STORE_N(p, lo, n);
+    }
+}
+
+__attribute__((target(DW_TARGET)))
+void WG_OUTPUT(const float *m, long stride, long tiles, float bias, const float *residual, float *out, long out_w,
+               long columns, int two_rows, int relu) {
+    const DW_V b = DW_SET1(bias), zero = DW_SET1(0.0f);
+    for (long t = 0; t < tiles; t += DW_W) {
+        const long left = tiles - t;
+        // Aᵀ M for column j: (m0 + m1 + m2, m1 − m2 − m3) down the rows; the M past the run is not read.
+        DW_V s[4][2];
+        for (int j = 0; j < 4; j++) {
+            DW_V q[4];
+            for (int i = 0; i < 4; i++) {
+                const float *p = m + (4 * i + j) * stride + t;
+                q[i] = left >= DW_W ? DW_LOAD(p) : DW_LOAD_N(p, left);
+            }
+            s[j][0] = q[0] + q[1] + q[2];
+            s[j][1] = q[1] - q[2] - q[3];
+        }
+        const long n = columns - 2 * t;
+        for (int r = 0; r < 1 + (two_rows != 0); r++) {
+            // Row r of the tiles' outputs: the even lanes are output column 0 of each tile, the odd column 1.
+            const DW_V even = s[0][r] + s[1][r] + s[2][r] + b, odd = s[1][r] - s[2][r] - s[3][r] + b;
+            DW_V lo = DW_INTERLEAVE_LOW(even, odd), hi = DW_INTERLEAVE_HIGH(even, odd);
+            float *row = out + r * out_w + 2 * t;
+            if (residual != 0) {
+                const float *res = residual + r * out_w + 2 * t;
+                if (n >= 2 * DW_W) {
+                    lo = lo + DW_LOAD(res); hi = hi + DW_LOAD(res + DW_W);
+                } else {
+                    lo = lo + DW_LOAD_RANGE(res, 0, n); hi = hi + DW_LOAD_RANGE(res + DW_W, 0, n - DW_W);
+                }
+            }
+            if (relu) {
+                // max(0, x) keeps a NaN (the second operand wins when either is NaN), as x < 0 ? 0 : x does.
+                lo = DW_MAX(zero, lo); hi = DW_MAX(zero, hi);
+            }
+            WG_STORE_PAIR(row, lo, hi, n);
+        }
     }
 }
 

@@ -205,8 +205,12 @@ enum Winograd {
     /// V[ξ][c][t] = (Bᵀ d B)[ξ] for the input tiles of the block, for `channels`.
     static func transformInput(_ g: ConvGeometry, _ tiling: Tiling, x: UnsafePointer<Float>, t0: Int, t1: Int,
                                channels: Range<Int>, v: UnsafeMutablePointer<Float>, ld: Int) {
-        // Four zero-padded input rows; the loads of a run's last (partial) vector of tiles stay inside.
-        let width = max(2 * tiling.tilesW + 32, g.padLeft + g.inW)
+        if KernelISA.current != .portable {
+            transformInputFromPlanes(g, tiling, x: x, t0: t0, t1: t1, channels: channels, v: v, ld: ld)
+            return
+        }
+        // Four zero-padded input rows; 16-wide loads at 2·tx and 2·tx + 2 stay inside.
+        let width = max(2 * ((tiling.tilesW + 7) / 8 * 8) + 18, g.padLeft + g.inW)
         let rows = Scratch.buffer(.plane, count: 4 * width)
         let channelStride = g.inChannels * ld
         for c in channels {
@@ -237,18 +241,6 @@ enum Winograd {
                 previous = (n, ty)
                 let rowBase = (rows + slots.0 * width, rows + slots.1 * width, rows + slots.2 * width,
                                rows + slots.3 * width)
-                let first = 2 * tx0, run = v + c * ld + column
-                switch KernelISA.current {
-                case .avx512:
-                    graft_winograd_input_avx512(rowBase.0 + first, rowBase.1 + first, rowBase.2 + first,
-                                                rowBase.3 + first, tx1 - tx0, run, channelStride)
-                    return
-                case .avx2:
-                    graft_winograd_input_avx2(rowBase.0 + first, rowBase.1 + first, rowBase.2 + first,
-                                              rowBase.3 + first, tx1 - tx0, run, channelStride)
-                    return
-                case .portable: break
-                }
                 var tx = tx0
                 while tx < tx1 {
                     // Row i of the 8 tiles' inputs: columns 2·tx + j, j = 0…3, each times B.
@@ -280,17 +272,70 @@ enum Winograd {
         }
     }
 
+    /// `transformInput` on CPanelKernels' kernel at the CPU's width, reading the input planes in place:
+    /// the padding is masked loads, so no padded copy of each row is made (that copy was a third of
+    /// the transform's time in a ResNet-18 training step).
+    static func transformInputFromPlanes(_ g: ConvGeometry, _ tiling: Tiling, x: UnsafePointer<Float>, t0: Int,
+                                         t1: Int, channels: Range<Int>, v: UnsafeMutablePointer<Float>, ld: Int) {
+        let channelStride = g.inChannels * ld, avx512 = KernelISA.current == .avx512
+        for c in channels {
+            forEachRun(tiling, t0: t0, t1: t1) { n, ty, tx0, tx1, column in
+                let plane = x + (n * g.inChannels + c) * g.inPlane
+                @inline(__always)
+                func row(_ i: Int) -> UnsafePointer<Float>? {
+                    let ih = 2 * ty - g.padTop + i
+                    return ih >= 0 && ih < g.inH ? plane + ih * g.inW : nil
+                }
+                let col = 2 * tx0 - g.padLeft, run = v + c * ld + column
+                if avx512 {
+                    graft_winograd_input_avx512(row(0), row(1), row(2), row(3), col, g.inW, tx1 - tx0, run, channelStride)
+                } else {
+                    graft_winograd_input_avx2(row(0), row(1), row(2), row(3), col, g.inW, tx1 - tx0, run, channelStride)
+                }
+            }
+        }
+    }
+
     /// y = Aᵀ M A + bias, activated, for the tiles of the block and `outChannels`, with
     /// Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]].
     static func transformOutput(_ g: ConvGeometry, _ tiling: Tiling, m: UnsafeMutablePointer<Float>, ld: Int,
                                 t0: Int, t1: Int, outChannels: Range<Int>,
                                 y: UnsafeMutablePointer<Float>, epilogue e: ConvEpilogue) {
+        if KernelISA.current != .portable, e.activation == .none || e.activation == .relu {
+            transformOutputOnKernel(g, tiling, m: m, ld: ld, t0: t0, t1: t1, outChannels: outChannels, y: y, epilogue: e)
+            return
+        }
         // One specialized loop per activation, so the per-vector code has no switch.
         switch e.activation {
         case .none: transformOutput(g, tiling, m, ld, t0, t1, outChannels, y, e) { $0 }
         case .relu: transformOutput(g, tiling, m, ld, t0, t1, outChannels, y, e) { Lanes.relu($0) }
         case .relu6, .silu, .sigmoid, .hardswish, .hardsigmoid, .gelu:
             transformOutput(g, tiling, m, ld, t0, t1, outChannels, y, e) { activated($0, e.activation) }
+        }
+    }
+
+    /// `transformOutput` without an activation or with ReLU (ResNet's and VGG's) on CPanelKernels'
+    /// kernel at the CPU's width.
+    static func transformOutputOnKernel(_ g: ConvGeometry, _ tiling: Tiling, m: UnsafeMutablePointer<Float>, ld: Int,
+                                        t0: Int, t1: Int, outChannels: Range<Int>,
+                                        y: UnsafeMutablePointer<Float>, epilogue e: ConvEpilogue) {
+        let channelStride = PanelGemm.paddedRows(g.outChannels) * ld, avx512 = KernelISA.current == .avx512
+        let relu: Int32 = e.activation == .relu ? 1 : 0
+        for o in outChannels {
+            let bias = e.bias?[o] ?? 0
+            forEachRun(tiling, t0: t0, t1: t1) { n, ty, tx0, tx1, column in
+                let out = y + (n * g.outChannels + o) * g.outPlane + 2 * ty * g.outW + 2 * tx0
+                let columns = min(g.outW - 2 * tx0, 2 * (tx1 - tx0))
+                let twoRows: Int32 = 2 * ty + 1 < g.outH ? 1 : 0
+                let src = UnsafePointer(m + o * ld + column), residual = e.residual(at: out)
+                if avx512 {
+                    graft_winograd_output_avx512(src, channelStride, tx1 - tx0, bias, residual, out, g.outW, columns,
+                                                 twoRows, relu)
+                } else {
+                    graft_winograd_output_avx2(src, channelStride, tx1 - tx0, bias, residual, out, g.outW, columns,
+                                               twoRows, relu)
+                }
+            }
         }
     }
 

@@ -45,14 +45,25 @@ int graft_depthwise_rows4_avx2_filter_grad(const float *padded, long stride, con
                                            long out_w, long out_h, double *grad);
 
 /// Winograd F(2×2, 3×3) input transform V = Bᵀ d B of `tiles` consecutive tiles of one tile row of one
-/// channel: r0…r3 are the tile row's four zero-padded input rows, each starting at the run's first
-/// tile (tile t reads columns 2t…2t+3) and readable for 2 · (tiles rounded up to whole vectors: 16
-/// for AVX-512, 8 for AVX2) + 2 floats. Transform ξ of tile t goes to dst[ξ · stride + t]; nothing is
-/// stored past tile `tiles` − 1. Exact adds and subtracts, the same as Winograd.transformInput.
-void graft_winograd_input_avx512(const float *r0, const float *r1, const float *r2, const float *r3, long tiles,
-                                 float *dst, long stride);
-void graft_winograd_input_avx2(const float *r0, const float *r1, const float *r2, const float *r3, long tiles,
-                               float *dst, long stride);
+/// channel, read straight from the input plane: r0…r3 are the tile row's four input rows (NULL for a
+/// row in the zero padding above or below), `col` the column of the first tile's first input (negative
+/// in the left padding), `width` the row's length; columns outside 0..<width read as zeros and are not
+/// touched. Tile t reads columns col + 2t … col + 2t + 3. Transform ξ of tile t goes to
+/// dst[ξ · stride + t]; nothing is stored past tile `tiles` − 1. Exact adds and subtracts.
+void graft_winograd_input_avx512(const float *r0, const float *r1, const float *r2, const float *r3, long col,
+                                 long width, long tiles, float *dst, long stride);
+void graft_winograd_input_avx2(const float *r0, const float *r1, const float *r2, const float *r3, long col,
+                               long width, long tiles, float *dst, long stride);
+
+/// Winograd's output transform y = Aᵀ M A + bias (+ residual, then ReLU when `relu`) for `tiles` tiles of
+/// one tile row of one output channel: M[ξ] of tile t at m[ξ · stride + t]; `out` is the tile row's first
+/// output row at the run's first tile (the second row `out_w` further, written when `two_rows`), of
+/// which `columns` (≤ 2 · tiles) exist; `residual` (or NULL) is laid out as `out`. The same operations
+/// in the same order as Winograd.transformOutput.
+void graft_winograd_output_avx512(const float *m, long stride, long tiles, float bias, const float *residual,
+                                  float *out, long out_w, long columns, int two_rows, int relu);
+void graft_winograd_output_avx2(const float *m, long stride, long tiles, float bias, const float *residual,
+                                float *out, long out_w, long columns, int two_rows, int relu);
 
 /// The output-gradient transform Z = A ∂y Aᵀ of Winograd's weight gradient for `tiles` tiles of one
 /// tile row of one channel: row0 and row1 are the tile row's two ∂y rows at the run's first tile
