@@ -75,7 +75,10 @@ __m512 odd_512(__m512 lo, __m512 hi) {
 #define WG_STORE_SIXTEEN winograd_store_sixteen_avx512
 #define WG_LOAD_ROW winograd_load_row_avx512
 #define WG_STORE_PAIR winograd_store_pair_avx512
+#define EVEN_LANES graft_even_lanes_avx512
 #include "winograd_transforms.h"
+#include "even_lanes.h"
+#undef EVEN_LANES
 #undef WG_INPUT
 #undef WG_OUTPUT
 #undef WG_OUTPUT_GRADIENT
@@ -176,7 +179,9 @@ float sum_256(__m256 v) {
 #define WG_STORE_SIXTEEN winograd_store_sixteen_avx2
 #define WG_LOAD_ROW winograd_load_row_avx2
 #define WG_STORE_PAIR winograd_store_pair_avx2
+#define EVEN_LANES graft_even_lanes_avx2
 #include "winograd_transforms.h"
+#include "even_lanes.h"
 
 #else
 // Not x86-64: no CPU reports these sets, so Graft never calls the kernels; they exist for the linker.
@@ -213,6 +218,8 @@ DW_UNAVAILABLE_GRADIENT(graft_depthwise_rows4_avx2_filter_grad)
                          long stride) {                                                                   \
         (void)row0; (void)row1; (void)inside; (void)tiles; (void)dst; (void)stride;                        \
     }
+void graft_even_lanes_avx512(const float *src, float *dst, long n) { (void)src; (void)dst; (void)n; }
+void graft_even_lanes_avx2(const float *src, float *dst, long n) { (void)src; (void)dst; (void)n; }
 WG_UNAVAILABLE(graft_winograd_input_avx512, graft_winograd_output_avx512, graft_winograd_output_gradient_avx512)
 WG_UNAVAILABLE(graft_winograd_input_avx2, graft_winograd_output_avx2, graft_winograd_output_gradient_avx2)
 #endif

@@ -1,3 +1,5 @@
+import CPanelKernels
+
 /// Column matrices for convolution as GEMM, built one tile of output positions at a time.
 ///
 /// For one image and one group, row `r = (c·kH + i)·kW + j` of the column matrix holds, for each
@@ -51,6 +53,10 @@ enum Im2col {
                                 let to = out + (a - ow0)
                                 if g.strideW == 1 {
                                     to.update(from: from, count: b - a)
+                                } else if g.strideW == 2 && KernelISA.current == .avx512 {
+                                    graft_even_lanes_avx512(from, to, b - a)
+                                } else if g.strideW == 2 && KernelISA.current == .avx2 {
+                                    graft_even_lanes_avx2(from, to, b - a)
                                 } else if g.strideW == 2 {
                                     // Even lanes of 16-wide loads; the last load ends before the
                                     // row's last read element, so it never leaves the tensor.

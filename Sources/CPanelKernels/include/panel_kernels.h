@@ -74,4 +74,9 @@ void graft_winograd_output_gradient_avx512(const float *row0, const float *row1,
 void graft_winograd_output_gradient_avx2(const float *row0, const float *row1, long inside, long tiles,
                                          float *dst, long stride);
 
+/// dst[t] = src[2t] for t < n (the rows of a stride-2 convolution's column matrix), reading only
+/// src[0 … 2n − 2].
+void graft_even_lanes_avx512(const float *src, float *dst, long n);
+void graft_even_lanes_avx2(const float *src, float *dst, long n);
+
 #endif
