@@ -22,7 +22,8 @@ public final class BatchNorm2d: Module {
     /// In training mode: normalize with batch statistics and update the running ones.
     public var useBatchStatistics = true
 
-    private var saved: (z: Tensor, statistics: BatchNormStatistics?)?
+    /// The input, the batch statistics (nil: running ones), and the ReLU output when `forwardReLU` ran.
+    private var saved: (z: Tensor, statistics: BatchNormStatistics?, reLUOutput: Tensor?)?
 
     public init(_ numFeatures: Int, eps: Float = 1e-5, momentum: Float = 0.1) {
         self.numFeatures = numFeatures
@@ -52,28 +53,44 @@ public final class BatchNorm2d: Module {
     public var normalizesWithBatch: Bool { isTraining && useBatchStatistics }
 
     public override func forward(_ z: Tensor) throws -> Tensor {
-        if normalizesWithBatch {
-            let (y, stats) = try batchNormTraining(z, gamma: weight.value, beta: bias.value, eps: eps)
-            runningMean.value = try blend(runningMean.value, stats.mean)
-            runningVar.value = try blend(runningVar.value, stats.unbiasedVariance)
-            batchesTracked.value += 1
-            saved = recordsForBackward ? (z, stats) : nil
-            return y
-        }
-        saved = recordsForBackward ? (z, nil) : nil
+        if normalizesWithBatch { return try normalizeWithBatch(z, reLU: false) }
+        saved = recordsForBackward ? (z, nil, nil) : nil
         let (scale, shift) = try scaleShift()
         return try batchNormInference(z, scale: scale, shift: shift)
+    }
+
+    /// `relu(self(z))` for this BatchNorm followed by the ReLU module `relu` (ResNet's
+    /// `relu(bn(conv(x)))`): in training with batch statistics one pass over the activation instead
+    /// of two, forward and backward. `backward` then takes the gradient of the ReLU's output (it applies
+    /// ReLU's own). With an observer or tracer on either module, both run as modules.
+    public func forwardReLU(_ z: Tensor, after relu: Module) throws -> Tensor {
+        let watched = [self, relu].contains { $0.outputObserver != nil || $0.forwardTracer != nil }
+        if normalizesWithBatch && !watched { return try normalizeWithBatch(z, reLU: true) }
+        let y = try relu(try self(z))
+        if recordsForBackward { saved?.reLUOutput = y }
+        return y
+    }
+
+    private func normalizeWithBatch(_ z: Tensor, reLU: Bool) throws -> Tensor {
+        let (y, stats) = try batchNormTraining(z, gamma: weight.value, beta: bias.value, eps: eps, reLU: reLU)
+        runningMean.value = try blend(runningMean.value, stats.mean)
+        runningVar.value = try blend(runningVar.value, stats.unbiasedVariance)
+        batchesTracked.value += 1
+        saved = recordsForBackward ? (z, stats, reLU ? y : nil) : nil
+        return y
     }
 
     public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let s = saved else { throw NNError.noRecordedForward("BatchNorm2d") }
         saved = nil
         if let stats = s.statistics {
-            let (dz, dGamma, dBeta) = try batchNormBackward(x: s.z, gradOutput: gradOutput, gamma: weight.value, statistics: stats)
+            let (dz, dGamma, dBeta) = try batchNormBackward(x: s.z, gradOutput: gradOutput, gamma: weight.value,
+                                                            statistics: stats, reLUOutput: s.reLUOutput)
             try weight.accumulate(dGamma)
             try bias.accumulate(dBeta)
             return dz
         }
+        let gradOutput = try s.reLUOutput.map { try activationBackward(.relu, gradOutput: gradOutput, output: $0) } ?? gradOutput
         // Running statistics: dz = dy·γ/σ, dγ = Σ dy·(z − μ)/σ, dβ = Σ dy.
         if weight.requiresGrad || bias.requiresGrad {
             let (dGamma, dBeta) = try ChannelReductions.affineGradients(

@@ -91,8 +91,11 @@ public func foldBatchNorm(
 
 /// Training-mode batch norm: normalizes with this batch's mean and biased variance.
 /// - Returns: `γ · (x − mean) · invStd + β` and the statistics (see `BatchNormStatistics`).
+///
+/// `reLU` applies max(·, 0) in the same pass (ResNet's `relu(bn(conv(x)))` in training: one pass over
+/// the activation instead of two); `batchNormBackward(…, reLUOutput:)` is its gradient.
 public func batchNormTraining(
-    _ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float
+    _ x: Tensor, gamma: Tensor, beta: Tensor, eps: Float, reLU: Bool = false
 ) throws -> (output: Tensor, statistics: BatchNormStatistics) {
     let (n, c, plane) = try normShapes("batchNormTraining", x)
     try checkShape("batchNormTraining", "gamma", gamma, [c])
@@ -120,7 +123,11 @@ public func batchNormTraining(
                 let k = Float(Double(gp[ch]) * inv), b = Float(Double(bp[ch]) - mu * Double(gp[ch]) * inv)
                 for i in 0..<n {
                     let row = (i * c + ch) * plane
-                    map(src + row, dst + row, plane) { $0 * k + b }
+                    if reLU {
+                        map(src + row, dst + row, plane) { Lanes.relu($0 * k + b) }
+                    } else {
+                        map(src + row, dst + row, plane) { $0 * k + b }
+                    }
                 }
             }
         }
@@ -130,20 +137,25 @@ public func batchNormTraining(
 
 /// Gradients of `batchNormTraining`, with x̂ = (x − mean) · invStd and M values per channel:
 /// `∂β = Σ ∂y`, `∂γ = Σ ∂y · x̂`, `∂x = γ · invStd / M · (M · ∂y − ∂β − x̂ · ∂γ)`.
+///
+/// With `reLUOutput` (the output of `batchNormTraining(…, reLU: true)`), `gradOutput` is the gradient
+/// of that ReLU's output, and ∂y = gradOutput where reLUOutput > 0, else 0 (ReLU's own backward),
+/// applied on the fly instead of in a pass of its own.
 public func batchNormBackward(
-    x: Tensor, gradOutput: Tensor, gamma: Tensor, statistics: BatchNormStatistics
+    x: Tensor, gradOutput: Tensor, gamma: Tensor, statistics: BatchNormStatistics, reLUOutput: Tensor? = nil
 ) throws -> (input: Tensor, gamma: Tensor, beta: Tensor) {
     let (n, c, plane) = try normShapes("batchNormBackward", x)
     try checkShape("batchNormBackward", "gradOutput", gradOutput, x.shape)
     try checkShape("batchNormBackward", "gamma", gamma, [c])
     try checkShape("batchNormBackward", "statistics.mean", statistics.mean, [c])
     try checkShape("batchNormBackward", "statistics.invStd", statistics.invStd, [c])
+    if let reLUOutput { try checkShape("batchNormBackward", "reLUOutput", reLUOutput, x.shape) }
     var dx = Tensor(kernelShape: x.shape)
     var dgamma = Tensor(kernelShape: [c]), dbeta = Tensor(kernelShape: [c])
     let dxp = dx.mutablePointer(), dgp = dgamma.mutablePointer(), dbp = dbeta.mutablePointer()
     let m = Double(n * plane)
-    withExtendedLifetime((x, gradOutput, gamma, statistics)) {
-        let xp = x.pointer, dy = gradOutput.pointer, gp = gamma.pointer
+    withExtendedLifetime((x, gradOutput, gamma, statistics, reLUOutput)) {
+        let xp = x.pointer, dy = gradOutput.pointer, gp = gamma.pointer, yp = reLUOutput?.pointer
         let meanp = statistics.mean.pointer, invp = statistics.invStd.pointer
         Parallel.forRanges(c, grain: max(1, 32768 / max(n * plane, 1))) { r in
             for ch in r {
@@ -151,7 +163,8 @@ public func batchNormBackward(
                 var sumDy = 0.0, sumDyXhat = 0.0
                 for i in 0..<n {
                     let row = (i * c + ch) * plane
-                    let (g, gx) = sumAndDotCentred(dy + row, xp + row, plane, mu)
+                    let (g, gx) = yp.map { sumAndDotCentred(dy + row, xp + row, plane, mu, passedBy: $0 + row) }
+                        ?? sumAndDotCentred(dy + row, xp + row, plane, mu)
                     sumDy += Double(g)
                     sumDyXhat += Double(gx) * Double(inv)
                 }
@@ -164,7 +177,11 @@ public func batchNormBackward(
                 let r = Float(-scale * sumDy / m + scale * sumDyXhat / m * Double(inv) * Double(mu))
                 for i in 0..<n {
                     let row = (i * c + ch) * plane
-                    map2(dy + row, xp + row, dxp + row, plane) { g, v in g * k + v * q + r }
+                    if let yp {
+                        map3(dy + row, xp + row, yp + row, dxp + row, plane) { g, v, y in Lanes.reluGradient(g, y) * k + v * q + r }
+                    } else {
+                        map2(dy + row, xp + row, dxp + row, plane) { g, v in g * k + v * q + r }
+                    }
                 }
             }
         }
@@ -200,6 +217,28 @@ private func centredSquares(_ p: UnsafePointer<Float>, _ count: Int, _ mean: Flo
 }
 
 /// (Σ g[i], Σ g[i] · (x[i] − mean)) in one pass.
+/// The same for the gradient of a ReLU output `y` taken back through the ReLU (g where y > 0, else 0).
+private func sumAndDotCentred(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int,
+                              _ mean: Float, passedBy y: UnsafePointer<Float>) -> (Float, Float) {
+    var sumG = Vec8(), dot = Vec8()
+    let m = Vec8(repeating: mean)
+    var i = 0
+    while i + 8 <= count {
+        let gv = Lanes.reluGradient(loadVec8(g + i), loadVec8(y + i))
+        sumG += gv
+        dot += gv * (loadVec8(x + i) - m)
+        i += 8
+    }
+    var s = sumG.sum(), d = dot.sum()
+    while i < count {
+        let gi = y[i] > 0 ? g[i] : 0
+        s += gi
+        d += gi * (x[i] - mean)
+        i += 1
+    }
+    return (s, d)
+}
+
 private func sumAndDotCentred(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ count: Int,
                               _ mean: Float) -> (Float, Float) {
     var sumG = Vec8(), dot = Vec8()

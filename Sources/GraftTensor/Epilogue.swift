@@ -101,6 +101,29 @@ func map2(
     }
 }
 
+/// dst[i] = f(a[i], b[i], c[i]) for `count` floats, eight at a time.
+@inline(__always)
+func map3(
+    _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
+    _ count: Int, _ f: (Vec8, Vec8, Vec8) -> Vec8
+) {
+    var i = 0
+    while i + 8 <= count {
+        storeVec8(f(loadVec8(a + i), loadVec8(b + i), loadVec8(c + i)), dst + i)
+        i += 8
+    }
+    if i < count {
+        var va = Vec8(), vb = Vec8(), vc = Vec8()
+        for j in 0..<(count - i) {
+            va[j] = a[i + j]
+            vb[j] = b[i + j]
+            vc[j] = c[i + j]
+        }
+        let r = f(va, vb, vc)
+        for j in 0..<(count - i) { dst[i + j] = r[j] }
+    }
+}
+
 /// Applies an activation to `count` floats (src may equal dst).
 func activate(
     _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int, _ activation: Activation) {

@@ -57,7 +57,7 @@ public final class ResNet: FeatureHeadNetwork {
 
     public override func forwardFeatures(_ x: Tensor) throws -> Tensor {
         var h = conv1.fusable && bn1.fusable && relu.fusable && !bn1.normalizesWithBatch
-            ? try conv1.fused(x, norm: bn1, activation: .relu) : try relu(try bn1(try conv1(x)))
+            ? try conv1.fused(x, norm: bn1, activation: .relu) : try bn1.forwardReLU(try conv1(x), after: relu)
         h = try maxpool(h)
         for stage in stages { h = try stage(h) }
         return try flattenFeatures(try avgpool(h))
@@ -75,7 +75,8 @@ public final class ResNet: FeatureHeadNetwork {
             d = next
         }
         guard maxpool.recordsForBackward, let dPool = try maxpool.backward(d) else { return nil }
-        guard relu.recordsForBackward, let dr = try relu.backward(dPool), let dz = try bn1.backward(dr) else { return nil }
+        // The stem's ReLU goes back through bn1 (forwardReLU).
+        guard bn1.recordsForBackward, let dz = try bn1.backward(dPool) else { return nil }
         return try conv1.backward(dz)
     }
 }
@@ -90,8 +91,6 @@ public final class ResNetBlock: Module {
     public let downsample: Sequential?
     public let isBottleneck: Bool
     private var savedOutput: Tensor?
-    /// Training-mode intermediates for backward: each conv's input and each ReLU's output.
-    private var saved: [Tensor] = []
 
     init(_ c: ResNetConfig, inplanes: Int, planes: Int, stride: Int, first: Bool) {
         let keras = c.style == .keras
@@ -141,11 +140,7 @@ public final class ResNetBlock: Module {
             return try convs[last].fused(h, norm: norms[last], activation: .relu, residual: shortcut)
         }
         var h = x
-        saved = []
-        for i in 0..<last {
-            h = try relu(try norms[i](try convs[i](h)))
-            if recordsForBackward { saved.append(h) }
-        }
+        for i in 0..<last { h = try norms[i].forwardReLU(try convs[i](h), after: relu) }
         var out = try norms[last](try convs[last](h))
         try addInPlace(&out, shortcut, activation: .relu)
         if let observer = relu.outputObserver { observer(out) }
@@ -156,15 +151,12 @@ public final class ResNetBlock: Module {
     public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
         guard let y = savedOutput else { throw NNError.noRecordedForward(typeName) }
         savedOutput = nil
-        let relus = saved
-        saved = []
         let d = try activationBackward(.relu, gradOutput: gradOutput, output: y)
         var dMain: Tensor? = d
         for i in convs.indices.reversed() {
             guard let g = dMain, convs[i].recordsForBackward || norms[i].recordsForBackward else { dMain = nil; break }
-            var gi = g
-            if i < convs.count - 1 { gi = try activationBackward(.relu, gradOutput: gi, output: relus[i]) }
-            guard let dz = try norms[i].backward(gi) else { dMain = nil; break }
+            // Inside the main path the ReLU after each BatchNorm but the last went back through it (forwardReLU).
+            guard let dz = try norms[i].backward(g) else { dMain = nil; break }
             dMain = try convs[i].backward(dz)
         }
         let dShort: Tensor? = downsample == nil ? d : (downsample!.recordsForBackward ? try downsample!.backward(d) : nil)
