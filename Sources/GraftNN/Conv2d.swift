@@ -97,7 +97,8 @@ public final class Conv2d: Module {
         let trains = weight.requiresGrad || (bias?.requiresGrad ?? false)
         if !trains && !needsInputGradient { return nil }
         let g = try conv2dBackward(x: s.x, weight: weight.value, gradOutput: gradOutput, params: s.params,
-                                   inputGradient: needsInputGradient, options: options)
+                                   inputGradient: needsInputGradient, biasGradient: bias?.requiresGrad == true,
+                                   options: options)
         try weight.accumulate(g.weight)
         try bias?.accumulate(g.bias)
         return g.input

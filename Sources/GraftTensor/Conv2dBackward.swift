@@ -7,18 +7,20 @@
 ///   - gradOutput: ∂L/∂y, (N, O, outH, outW).
 ///   - params: the forward geometry.
 ///   - inputGradient: whether to compute ∂L/∂x (false for a network's first layer).
+///   - biasGradient: whether to compute ∂L/∂bias (a pass over ∂y); false for a layer without a
+///     trained bias (ResNet's convolutions), whose returned bias gradient is then zeros.
 ///   - options: which algorithms to use, here and in the forward convolution that computes ∂x.
 /// - Returns: ∂L/∂x (nil unless requested), ∂L/∂weight and ∂L/∂bias (O).
 public func conv2dBackward(
     x: Tensor, weight: Tensor, gradOutput: Tensor, params: Conv2dParams = Conv2dParams(),
-    inputGradient: Bool = true, options: ConvolutionOptions = .machineDefault
+    inputGradient: Bool = true, biasGradient: Bool = true, options: ConvolutionOptions = .machineDefault
 ) throws -> (input: Tensor?, weight: Tensor, bias: Tensor) {
     let g = try ConvGeometry(op: "conv2dBackward", input: x.shape, weight: weight.shape, params: params)
     try checkShape("conv2dBackward", "gradOutput", gradOutput, g.outputShape)
     var dw = Tensor(kernelShape: weight.shape)
-    var db = Tensor(kernelShape: [g.outChannels])
+    var db = biasGradient ? Tensor(kernelShape: [g.outChannels]) : Tensor.zeros(kernelShape: [g.outChannels])
     let dwp = dw.mutablePointer(), dbp = db.mutablePointer()
-    withExtendedLifetime(gradOutput) { biasGradient(g, dy: gradOutput.pointer, db: dbp) }
+    if biasGradient { withExtendedLifetime(gradOutput) { GraftTensor.biasGradient(g, dy: gradOutput.pointer, db: dbp) } }
     // Stride 1, ungrouped: ∂x is itself a convolution (of ∂y with the flipped, transposed
     // filters) that takes the fast forward paths (Winograd for 3×3) instead of GEMM + col2im.
     // (∂W as one batch-wide GEMM per tap was tried: OpenBLAS runs those thin [O × C] products at

@@ -66,6 +66,10 @@ final class Conv2dBackwardTests: XCTestCase {
             let noInput = try conv2dBackward(x: x, weight: w, gradOutput: dy, params: c.params, inputGradient: false)
             XCTAssertNil(noInput.input)
             XCTAssertEqual(noInput.weight, grads.weight)
+            let noBias = try conv2dBackward(x: x, weight: w, gradOutput: dy, params: c.params, biasGradient: false)
+            XCTAssertEqual(noBias.input, grads.input)
+            XCTAssertEqual(noBias.weight, grads.weight)
+            XCTAssertEqual(noBias.bias.values, [Float](repeating: 0, count: c.weight[0]))
         }
     }
 
