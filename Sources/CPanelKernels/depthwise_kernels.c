@@ -20,14 +20,21 @@ void store_n_512(float *p, __m512 v, long n) { _mm512_mask_storeu_ps(p, (__mmask
 static inline __attribute__((always_inline, target("avx512f")))
 __m512 load_n_512(const float *p, long n) { return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p); }
 
-// Lanes lo..<hi of the 16 floats at p, zeros elsewhere (nothing outside them is read).
+// The lanes lo..<hi of a vector, as a load mask.
 static inline __attribute__((always_inline, target("avx512f")))
-__m512 load_range_512(const float *p, long lo, long hi) {
+__mmask16 range_mask_512(long lo, long hi) {
     lo = lo < 0 ? 0 : lo;
     hi = hi > 16 ? 16 : hi;
-    if (hi <= lo) return _mm512_setzero_ps();
-    return _mm512_maskz_loadu_ps((__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u)), p);
+    if (hi <= lo) return 0;
+    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
 }
+
+static inline __attribute__((always_inline, target("avx512f")))
+__m512 load_masked_512(const float *p, __mmask16 mask) { return _mm512_maskz_loadu_ps(mask, p); }
+
+// Lanes lo..<hi of the 16 floats at p, zeros elsewhere (nothing outside them is read).
+static inline __attribute__((always_inline, target("avx512f")))
+__m512 load_range_512(const float *p, long lo, long hi) { return load_masked_512(p, range_mask_512(lo, hi)); }
 
 // Lanes 2i and 2i + 1 of the result are even[i] and odd[i]: the low (high) half's lanes of both.
 static inline __attribute__((always_inline, target("avx512f")))
@@ -64,6 +71,9 @@ __m512 odd_512(__m512 lo, __m512 hi) {
 #define DW_EVEN even_512
 #define DW_ODD odd_512
 #define DW_LOAD_RANGE load_range_512
+#define DW_MASK __mmask16
+#define DW_RANGE_MASK range_mask_512
+#define DW_LOAD_MASKED load_masked_512
 #define DW_INTERLEAVE_LOW interleave_low_512
 #define DW_INTERLEAVE_HIGH interleave_high_512
 #define DW_MAX _mm512_max_ps
@@ -73,7 +83,6 @@ __m512 odd_512(__m512 lo, __m512 hi) {
 #define WG_OUTPUT graft_winograd_output_avx512
 #define WG_OUTPUT_GRADIENT graft_winograd_output_gradient_avx512
 #define WG_STORE_SIXTEEN winograd_store_sixteen_avx512
-#define WG_LOAD_ROW winograd_load_row_avx512
 #define WG_STORE_PAIR winograd_store_pair_avx512
 #define EVEN_LANES graft_even_lanes_avx512
 #include "winograd_transforms.h"
@@ -83,9 +92,11 @@ __m512 odd_512(__m512 lo, __m512 hi) {
 #undef WG_OUTPUT
 #undef WG_OUTPUT_GRADIENT
 #undef WG_STORE_SIXTEEN
-#undef WG_LOAD_ROW
 #undef WG_STORE_PAIR
 #undef DW_LOAD_RANGE
+#undef DW_MASK
+#undef DW_RANGE_MASK
+#undef DW_LOAD_MASKED
 #undef DW_INTERLEAVE_LOW
 #undef DW_INTERLEAVE_HIGH
 #undef DW_MAX
@@ -129,12 +140,17 @@ __m256 odd_256(__m256 lo, __m256 hi) {
 }
 
 static inline __attribute__((always_inline, target("avx2")))
-__m256 load_range_256(const float *p, long lo, long hi) {
+__m256i range_mask_256(long lo, long hi) {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i inside = _mm256_and_si256(_mm256_cmpgt_epi32(lane, _mm256_set1_epi32((int)(lo < 0 ? -1 : lo - 1))),
-                                            _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(hi > 8 ? 8 : hi)), lane));
-    return _mm256_maskload_ps(p, inside);
+    return _mm256_and_si256(_mm256_cmpgt_epi32(lane, _mm256_set1_epi32((int)(lo < 0 ? -1 : lo > 8 ? 8 : lo - 1))),
+                            _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(hi > 8 ? 8 : hi < 0 ? 0 : hi)), lane));
 }
+
+static inline __attribute__((always_inline, target("avx2")))
+__m256 load_masked_256(const float *p, __m256i mask) { return _mm256_maskload_ps(p, mask); }
+
+static inline __attribute__((always_inline, target("avx2")))
+__m256 load_range_256(const float *p, long lo, long hi) { return load_masked_256(p, range_mask_256(lo, hi)); }
 
 static inline __attribute__((always_inline, target("avx2")))
 __m256 interleave_low_256(__m256 even, __m256 odd) {
@@ -168,6 +184,9 @@ float sum_256(__m256 v) {
 #define DW_EVEN even_256
 #define DW_ODD odd_256
 #define DW_LOAD_RANGE load_range_256
+#define DW_MASK __m256i
+#define DW_RANGE_MASK range_mask_256
+#define DW_LOAD_MASKED load_masked_256
 #define DW_INTERLEAVE_LOW interleave_low_256
 #define DW_INTERLEAVE_HIGH interleave_high_256
 #define DW_MAX _mm256_max_ps
@@ -177,7 +196,6 @@ float sum_256(__m256 v) {
 #define WG_OUTPUT graft_winograd_output_avx2
 #define WG_OUTPUT_GRADIENT graft_winograd_output_gradient_avx2
 #define WG_STORE_SIXTEEN winograd_store_sixteen_avx2
-#define WG_LOAD_ROW winograd_load_row_avx2
 #define WG_STORE_PAIR winograd_store_pair_avx2
 #define EVEN_LANES graft_even_lanes_avx2
 #include "winograd_transforms.h"

@@ -32,15 +32,6 @@ void WG_STORE_SIXTEEN(float *dst, long stride, long remaining, DW_V v[4][4]) {
     }
 }
 
-// DW_W floats of `row` from column `col` on; columns outside 0..<width (and a NULL row: the
-// convolution's zero padding) read as zeros and are not touched.
-static inline __attribute__((always_inline, target(DW_TARGET)))
-DW_V WG_LOAD_ROW(const float *row, long col, long width) {
-    if (row == 0) return DW_SET1(0.0f);
-    if (col >= 0 && col + DW_W <= width) return DW_LOAD(row + col);
-    return DW_LOAD_RANGE(row + col, -col, width - col);
-}
-
 __attribute__((target(DW_TARGET)))
 void WG_INPUT(const float *r0, const float *r1, const float *r2, const float *r3, long col, long width, long tiles,
               float *dst, long stride) {
@@ -48,16 +39,29 @@ void WG_INPUT(const float *r0, const float *r1, const float *r2, const float *r3
     for (long t = 0; t < tiles; t += DW_W) {
         const long c = col + 2 * t;
         DW_V across[4][4];
-        for (int i = 0; i < 4; i++) {
-            DW_V a, b, e, f;
-            if (rows[i] != 0 && c >= 0 && c + 2 + 2 * DW_W <= width) {
-                const float *p = rows[i] + c;
-                a = DW_LOAD(p); b = DW_LOAD(p + DW_W); e = DW_LOAD(p + 2); f = DW_LOAD(p + 2 + DW_W);
-            } else {
-                a = WG_LOAD_ROW(rows[i], c, width); b = WG_LOAD_ROW(rows[i], c + DW_W, width);
-                e = WG_LOAD_ROW(rows[i], c + 2, width); f = WG_LOAD_ROW(rows[i], c + 2 + DW_W, width);
+        if (c >= 0 && c + 2 + 2 * DW_W <= width) {
+            for (int i = 0; i < 4; i++) {
+                DW_V a = DW_SET1(0.0f), b = a, e = a, f = a;
+                if (rows[i] != 0) {
+                    const float *p = rows[i] + c;
+                    a = DW_LOAD(p); b = DW_LOAD(p + DW_W); e = DW_LOAD(p + 2); f = DW_LOAD(p + 2 + DW_W);
+                }
+                WG_BT(DW_EVEN(a, b), DW_ODD(a, b), DW_EVEN(e, f), DW_ODD(e, f), across[i]);
             }
-            WG_BT(DW_EVEN(a, b), DW_ODD(a, b), DW_EVEN(e, f), DW_ODD(e, f), across[i]);
+        } else {
+            // At the plane's left or right edge: columns outside 0..<width read as zeros (the padding)
+            // and are not touched; the four loads' masks serve every row.
+            const DW_MASK ma = DW_RANGE_MASK(-c, width - c), mb = DW_RANGE_MASK(-c - DW_W, width - c - DW_W);
+            const DW_MASK me = DW_RANGE_MASK(-c - 2, width - c - 2), mf = DW_RANGE_MASK(-c - 2 - DW_W, width - c - 2 - DW_W);
+            for (int i = 0; i < 4; i++) {
+                DW_V a = DW_SET1(0.0f), b = a, e = a, f = a;
+                if (rows[i] != 0) {
+                    const float *p = rows[i] + c;
+                    a = DW_LOAD_MASKED(p, ma); b = DW_LOAD_MASKED(p + DW_W, mb);
+                    e = DW_LOAD_MASKED(p + 2, me); f = DW_LOAD_MASKED(p + 2 + DW_W, mf);
+                }
+                WG_BT(DW_EVEN(a, b), DW_ODD(a, b), DW_EVEN(e, f), DW_ODD(e, f), across[i]);
+            }
         }
         DW_V v[4][4];
         for (int j = 0; j < 4; j++) {
