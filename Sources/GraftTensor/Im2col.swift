@@ -28,6 +28,8 @@ enum Im2col {
     static func fill(_ g: ConvGeometry, src: UnsafePointer<Float>, p0: Int, p1: Int,
                      dst: UnsafeMutablePointer<Float>, ld: Int, channels: Range<Int>? = nil) {
         let kh = g.kernelH, kw = g.kernelW
+        // Read once: each read of a global `let` is a call into swift_once, and this loop runs per row.
+        let isa = KernelISA.current
         for c in channels ?? 0..<g.groupInChannels {
             let plane = src + c * g.inPlane
             for i in 0..<kh {
@@ -53,9 +55,9 @@ enum Im2col {
                                 let to = out + (a - ow0)
                                 if g.strideW == 1 {
                                     to.update(from: from, count: b - a)
-                                } else if g.strideW == 2 && KernelISA.current == .avx512 {
+                                } else if g.strideW == 2 && isa == .avx512 {
                                     graft_even_lanes_avx512(from, to, b - a)
-                                } else if g.strideW == 2 && KernelISA.current == .avx2 {
+                                } else if g.strideW == 2 && isa == .avx2 {
                                     graft_even_lanes_avx2(from, to, b - a)
                                 } else if g.strideW == 2 {
                                     // Even lanes of 16-wide loads; the last load ends before the

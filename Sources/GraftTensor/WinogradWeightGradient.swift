@@ -60,12 +60,13 @@ enum WinogradWeightGradient {
                                         z: UnsafeMutablePointer<Float>, ld: Int) {
         let channelStride = g.outChannels * ld
         let tail = Scratch.buffer(.planeGrad, count: 16)
+        let isa = KernelISA.current  // once, not per run: each read of a global `let` calls swift_once
         for o in outChannels {
             Winograd.forEachRun(tiling, t0: t0, t1: t1) { n, ty, tx0, tx1, column in
                 let plane = dy + (n * g.outChannels + o) * g.outPlane
                 let hasRow1 = 2 * ty + 1 < g.outH
                 let row0 = plane + 2 * ty * g.outW + 2 * tx0, run = z + o * ld + column
-                switch KernelISA.current {
+                switch isa {
                 case .avx512:
                     graft_winograd_output_gradient_avx512(row0, hasRow1 ? row0 + g.outW : nil, g.outW - 2 * tx0,
                                                           tx1 - tx0, run, channelStride)
