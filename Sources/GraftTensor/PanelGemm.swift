@@ -259,9 +259,15 @@ enum PanelGemm {
 }
 
 /// A float buffer owned by an object, for operands derived once from a weight tensor and cached
-/// with it (packed filters, Winograd's transformed filters).
+/// with it (packed filters, Winograd's transformed filters). In training the weights change every
+/// step, so these are made anew every step: they come from `TensorBufferCache` like tensors do, so
+/// that the same sizes are handed back instead of being mapped (and page-faulted) afresh each time.
 final class FloatBuffer {
     let values: UnsafeMutablePointer<Float>
-    init(count: Int) { values = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1)) }
-    deinit { values.deallocate() }
+    private let bytes: Int
+    init(count: Int) {
+        bytes = max(count, 1) * MemoryLayout<Float>.stride
+        values = TensorBufferCache.allocate(bytes: bytes).bindMemory(to: Float.self, capacity: max(count, 1))
+    }
+    deinit { TensorBufferCache.release(UnsafeMutableRawPointer(values), bytes: bytes) }
 }
