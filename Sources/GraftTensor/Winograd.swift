@@ -46,12 +46,19 @@ enum Winograd {
     /// The filters are transformed once per layout and cached with the weights under a key that
     /// names the layout, so callers using different `packedWeights` on the same weights (even at
     /// the same time) each find their own; the block sizes only change how tiles are grouped.
-    static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: Tensor,
+    ///
+    /// `flipped`: `weight` is the forward weight (O′, C′, 3, 3) of the convolution whose input gradient
+    /// this is (`g`, the transposed convolution, has O′ input and C′ output channels), read as
+    /// `TransposedConvolution.flippedWeight` would lay it out: transformed from it directly, without
+    /// the flipped copy, and not cached (a training step changes the weights before they are read again).
+    static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: Tensor, flipped: Bool = false,
                         y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue, options: ConvolutionOptions) {
         let panels = options.packedWeights
         let tuning = options.winogradBlocks
         let key = DerivedKey(kind: panels ? .winogradF2x3Panels : .winogradF2x3, rows: g.outChannels, columns: g.inChannels)
-        let filters = weight.storage.derived(key) { transformFilters(g, weight.pointer, packed: panels) }
+        let filters = flipped
+            ? withExtendedLifetime(weight) { transformFilters(g, weight.pointer, packed: panels, flipped: true) }
+            : weight.storage.derived(key) { transformFilters(g, weight.pointer, packed: panels) }
         let u = UnsafePointer(filters.values)
         let tiling = Tiling(g)
         let total = g.batch * tiling.perImage
@@ -137,8 +144,9 @@ enum Winograd {
 
     /// U = G g Gᵀ with G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]], computed in Double: for each
     /// ξ, U[ξ] (O × C) in a plane of paddedRows(O) · C floats, packed for `PanelGemm` or (not
-    /// `packed`) row-major for OpenBLAS.
-    static func transformFilters(_ g: ConvGeometry, _ w: UnsafePointer<Float>, packed: Bool) -> FloatBuffer {
+    /// `packed`) row-major for OpenBLAS. `flipped`: filter (o, c) is w[c, o] turned by 180° (see `forward`).
+    static func transformFilters(_ g: ConvGeometry, _ w: UnsafePointer<Float>, packed: Bool,
+                                 flipped: Bool = false) -> FloatBuffer {
         let o = g.outChannels, c = g.inChannels, plane = PanelGemm.paddedRows(o) * c
         let filters = FloatBuffer(count: 16 * plane)
         let u = filters.values
@@ -154,15 +162,19 @@ enum Winograd {
                 var ic = 0
                 while ic < c {
                     let lanes = min(8, c - ic)
-                    let f = w + (oc * c + ic) * 9
+                    // Filter (oc, ic + k) starts at f + k · next; flipped, its tap t is the stored tap 8 − t.
+                    let f = flipped ? w + (ic * o + oc) * 9 : w + (oc * c + ic) * 9
+                    let next = flipped ? o * 9 : 9
                     @inline(__always)
-                    func tap(_ t: Int) -> SIMD8<Double> {
+                    func tap(_ stored: Int) -> SIMD8<Double> {
+                        let t = flipped ? 8 - stored : stored
                         if lanes == 8 {
-                            return SIMD8(Double(f[t]), Double(f[9 + t]), Double(f[18 + t]), Double(f[27 + t]),
-                                         Double(f[36 + t]), Double(f[45 + t]), Double(f[54 + t]), Double(f[63 + t]))
+                            return SIMD8(Double(f[t]), Double(f[next + t]), Double(f[2 * next + t]),
+                                         Double(f[3 * next + t]), Double(f[4 * next + t]), Double(f[5 * next + t]),
+                                         Double(f[6 * next + t]), Double(f[7 * next + t]))
                         }
                         var v = SIMD8<Double>()
-                        for k in 0..<lanes { v[k] = Double(f[k * 9 + t]) }
+                        for k in 0..<lanes { v[k] = Double(f[k * next + t]) }
                         return v
                     }
                     // G g (4 × 3), column by column.
