@@ -85,8 +85,35 @@ __m512 odd_512(__m512 lo, __m512 hi) {
 #define WG_STORE_SIXTEEN winograd_store_sixteen_avx512
 #define WG_STORE_PAIR winograd_store_pair_avx512
 #define EVEN_LANES graft_even_lanes_avx512
+#define MAX_POOL_ARGMAX graft_max_pool_argmax_avx512
+#define MP_I __m512i
+#define MP_MASK __mmask16
+#define MP_LANES() _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+#define MP_ISET1 _mm512_set1_epi32
+#define MP_IADD _mm512_add_epi32
+#define MP_IMUL _mm512_mullo_epi32
+#define MP_IMAX _mm512_max_epi32
+#define MP_TAKES(v, best) (_mm512_cmp_ps_mask((v), (best), _CMP_GT_OQ) | _mm512_cmp_ps_mask((v), (v), _CMP_UNORD_Q))
+#define MP_SELECT(m, a, b) _mm512_mask_blend_ps((m), (b), (a))
+#define MP_ISELECT(m, a, b) _mm512_mask_blend_epi32((m), (b), (a))
+#define MP_ISTORE(p, v) _mm512_storeu_si512((void *)(p), (v))
+#define MP_ISTORE_N(p, v, n) _mm512_mask_storeu_epi32((void *)(p), (__mmask16)((1u << (n)) - 1u), (v))
 #include "winograd_transforms.h"
 #include "even_lanes.h"
+#include "max_pool_argmax.h"
+#undef MAX_POOL_ARGMAX
+#undef MP_I
+#undef MP_MASK
+#undef MP_LANES
+#undef MP_ISET1
+#undef MP_IADD
+#undef MP_IMUL
+#undef MP_IMAX
+#undef MP_TAKES
+#undef MP_SELECT
+#undef MP_ISELECT
+#undef MP_ISTORE
+#undef MP_ISTORE_N
 #undef EVEN_LANES
 #undef WG_INPUT
 #undef WG_OUTPUT
@@ -198,8 +225,23 @@ float sum_256(__m256 v) {
 #define WG_STORE_SIXTEEN winograd_store_sixteen_avx2
 #define WG_STORE_PAIR winograd_store_pair_avx2
 #define EVEN_LANES graft_even_lanes_avx2
+#define MAX_POOL_ARGMAX graft_max_pool_argmax_avx2
+#define MP_I __m256i
+#define MP_MASK __m256
+#define MP_LANES() _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)
+#define MP_ISET1 _mm256_set1_epi32
+#define MP_IADD _mm256_add_epi32
+#define MP_IMUL _mm256_mullo_epi32
+#define MP_IMAX _mm256_max_epi32
+#define MP_TAKES(v, best) _mm256_or_ps(_mm256_cmp_ps((v), (best), _CMP_GT_OQ), _mm256_cmp_ps((v), (v), _CMP_UNORD_Q))
+#define MP_SELECT(m, a, b) _mm256_blendv_ps((b), (a), (m))
+#define MP_ISELECT(m, a, b) \
+    _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(b), _mm256_castsi256_ps(a), (m)))
+#define MP_ISTORE(p, v) _mm256_storeu_si256((__m256i *)(void *)(p), (v))
+#define MP_ISTORE_N(p, v, n) _mm256_maskstore_epi32((int *)(p), first_n_256(n), (v))
 #include "winograd_transforms.h"
 #include "even_lanes.h"
+#include "max_pool_argmax.h"
 
 #else
 // Not x86-64: no CPU reports these sets, so Graft never calls the kernels; they exist for the linker.
@@ -238,6 +280,14 @@ DW_UNAVAILABLE_GRADIENT(graft_depthwise_rows4_avx2_filter_grad)
     }
 void graft_even_lanes_avx512(const float *src, float *dst, long n) { (void)src; (void)dst; (void)n; }
 void graft_even_lanes_avx2(const float *src, float *dst, long n) { (void)src; (void)dst; (void)n; }
+#define MP_UNAVAILABLE(NAME)                                                                                 \
+    void NAME(const float *const *rows, const int *row_index, long kh, long kw, long stride, long pad_w,   \
+              long out_w, int first_row, float *values, int *indices) {                                   \
+        (void)rows; (void)row_index; (void)kh; (void)kw; (void)stride; (void)pad_w; (void)out_w;           \
+        (void)first_row; (void)values; (void)indices;                                                     \
+    }
+MP_UNAVAILABLE(graft_max_pool_argmax_avx512)
+MP_UNAVAILABLE(graft_max_pool_argmax_avx2)
 WG_UNAVAILABLE(graft_winograd_input_avx512, graft_winograd_output_avx512, graft_winograd_output_gradient_avx512)
 WG_UNAVAILABLE(graft_winograd_input_avx2, graft_winograd_output_avx2, graft_winograd_output_gradient_avx2)
 #endif

@@ -1,3 +1,5 @@
+import CPanelKernels
+
 /// Max pooling that also returns the argmax of every window, exactly as torch's CPU kernel:
 /// the first maximum in row-major window order wins, NaN beats everything.
 public func maxPool2dWithIndices(_ x: Tensor, _ params: Pool2dParams) throws -> MaxPoolResult {
@@ -66,7 +68,8 @@ private func scalarArgmaxPool(_ x: Tensor, _ g: PoolGeometry) -> MaxPoolResult {
     return MaxPoolResult(output: out, indices: indices)
 }
 
-/// Undilated windows with horizontal stride 1 or 2: eight outputs of a row at a time. The rows
+/// Undilated windows with horizontal stride 1 or 2: a row's outputs a vector at a time (CPanelKernels'
+/// kernel at the CPU's width, 16 or 8; the Swift loop below, 8, on CPUs with neither). The rows
 /// under the window are copied between −∞ borders (padding never wins a strict `>`), and every
 /// tap updates the lanes' running maximum and its flat index with selects, in torch's window
 /// order, so ties keep the first maximum and a NaN wins.
@@ -82,9 +85,15 @@ private func vectorArgmaxPool(_ x: Tensor, _ g: PoolGeometry) -> MaxPoolResult {
         guard let idx = idx.baseAddress else { return }
         withExtendedLifetime(x) {
             let src = x.pointer
+            let isa = KernelISA.current
             Parallel.forRanges(g.planes, grain: max(1, 4096 / max(outH * outW, 1))) { planes in
                 let rows = Scratch.buffer(.plane, count: kH * rowWidth)
                 rows.update(repeating: -.infinity, count: kH * rowWidth)
+                // For CPanelKernels' kernel: each window row's padded copy and the flat index of its column 0.
+                let rowStarts = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: kH)
+                let rowIndices = UnsafeMutablePointer<Int32>.allocate(capacity: kH)
+                defer { rowStarts.deallocate(); rowIndices.deallocate() }
+                for i in 0..<kH { rowStarts[i] = UnsafePointer(rows + i * rowWidth) }
                 let lane = SIMD4<Int32>(0, 1, 2, 3)
                 for plane in planes {
                     let input = src + plane * inH * inW
@@ -102,6 +111,16 @@ private func vectorArgmaxPool(_ x: Tensor, _ g: PoolGeometry) -> MaxPoolResult {
                             }
                         }
                         let firstRow = Int32(truncatingIfNeeded: max(top, 0) * inW)
+                        if isa != .portable {
+                            for i in 0..<kH { rowIndices[i] = Int32(truncatingIfNeeded: (top + i) * inW) }
+                            let v = values + oh * outW, a = argmax + oh * outW
+                            if isa == .avx512 {
+                                graft_max_pool_argmax_avx512(rowStarts, rowIndices, kH, kW, sW, padW, outW, firstRow, v, a)
+                            } else {
+                                graft_max_pool_argmax_avx2(rowStarts, rowIndices, kH, kW, sW, padW, outW, firstRow, v, a)
+                            }
+                            continue
+                        }
                         var ow = 0
                         while ow < outW {
                             // Column of each lane's first tap; the first real element is the

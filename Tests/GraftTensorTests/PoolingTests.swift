@@ -60,6 +60,8 @@ final class MaxPoolTests: XCTestCase {
         ([1, 2, 10, 12], Pool2dParams(kernel: 3, stride: 2, padding: 1, dilation: 2, ceilMode: true)),
         ([2, 1, 7, 8], Pool2dParams(kernel: (2, 3), stride: (1, 2), padding: (1, 1))),
         ([1, 2, 6, 7], Pool2dParams(kernel: 3, stride: 1, padding: 1)),
+        ([1, 2, 5, 37], Pool2dParams(kernel: 3, stride: 1, padding: 1)),  // two whole vectors and a tail
+        ([1, 1, 6, 66], Pool2dParams(kernel: 4, stride: 2, padding: 2)),
         ([1, 1, 20, 19], Pool2dParams(kernel: (3, 5), stride: (3, 4), padding: (1, 2), ceilMode: true)),
     ]
 

@@ -79,4 +79,14 @@ void graft_winograd_output_gradient_avx2(const float *row0, const float *row1, l
 void graft_even_lanes_avx512(const float *src, float *dst, long n);
 void graft_even_lanes_avx2(const float *src, float *dst, long n);
 
+// One output row of an undilated max pooling (horizontal stride 1 or 2) and each window's argmax, as
+// torch's CPU kernel: the first maximum in row-major window order wins, a NaN wins. rows[i] (i < kh) is
+// input row top + i between −∞ borders, its element 0 input column −pad_w, readable through column
+// (out_w + DW_W) · stride + kw + DW_W; row_index[i] the flat index of that row's column 0; first_row the
+// flat index of the window's first real row (each lane's argmax starts at its first real element).
+void graft_max_pool_argmax_avx512(const float *const *rows, const int *row_index, long kh, long kw, long stride,
+                                  long pad_w, long out_w, int first_row, float *values, int *indices);
+void graft_max_pool_argmax_avx2(const float *const *rows, const int *row_index, long kh, long kw, long stride,
+                                long pad_w, long out_w, int first_row, float *values, int *indices);
+
 #endif
