@@ -84,6 +84,11 @@ __m512 odd_512(__m512 lo, __m512 hi) {
 #define WG_OUTPUT_GRADIENT graft_winograd_output_gradient_avx512
 #define WG_STORE_SIXTEEN winograd_store_sixteen_avx512
 #define WG_STORE_PAIR winograd_store_pair_avx512
+#define WG4_INPUT graft_winograd4_input_avx512
+#define WG4_OUTPUT graft_winograd4_output_avx512
+#define WG4_OUTPUT_GRADIENT graft_winograd4_output_gradient_avx512
+#define WG4_STORE_36 winograd4_store_36_avx512
+#define DW_SHIFT_IN(v, s) _mm512_permutex2var_ps((v), _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16), _mm512_set1_ps(s))
 #define EVEN_LANES graft_even_lanes_avx512
 #define MAX_POOL_ARGMAX graft_max_pool_argmax_avx512
 #define MP_I __m512i
@@ -99,8 +104,14 @@ __m512 odd_512(__m512 lo, __m512 hi) {
 #define MP_ISTORE(p, v) _mm512_storeu_si512((void *)(p), (v))
 #define MP_ISTORE_N(p, v, n) _mm512_mask_storeu_epi32((void *)(p), (__mmask16)((1u << (n)) - 1u), (v))
 #include "winograd_transforms.h"
+#include "winograd4_transforms.h"
 #include "even_lanes.h"
 #include "max_pool_argmax.h"
+#undef WG4_INPUT
+#undef WG4_OUTPUT
+#undef WG4_OUTPUT_GRADIENT
+#undef WG4_STORE_36
+#undef DW_SHIFT_IN
 #undef MAX_POOL_ARGMAX
 #undef MP_I
 #undef MP_MASK
@@ -225,6 +236,12 @@ float sum_256(__m256 v) {
 #define WG_STORE_SIXTEEN winograd_store_sixteen_avx2
 #define WG_STORE_PAIR winograd_store_pair_avx2
 #define EVEN_LANES graft_even_lanes_avx2
+#define WG4_INPUT graft_winograd4_input_avx2
+#define WG4_OUTPUT graft_winograd4_output_avx2
+#define WG4_OUTPUT_GRADIENT graft_winograd4_output_gradient_avx2
+#define WG4_STORE_36 winograd4_store_36_avx2
+#define DW_SHIFT_IN(v, s) \
+    _mm256_blend_ps(_mm256_permutevar8x32_ps((v), _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 7)), _mm256_set1_ps(s), 0x80)
 #define MAX_POOL_ARGMAX graft_max_pool_argmax_avx2
 #define MP_I __m256i
 #define MP_MASK __m256
@@ -240,6 +257,7 @@ float sum_256(__m256 v) {
 #define MP_ISTORE(p, v) _mm256_storeu_si256((__m256i *)(void *)(p), (v))
 #define MP_ISTORE_N(p, v, n) _mm256_maskstore_epi32((int *)(p), first_n_256(n), (v))
 #include "winograd_transforms.h"
+#include "winograd4_transforms.h"
 #include "even_lanes.h"
 #include "max_pool_argmax.h"
 
@@ -286,6 +304,20 @@ void graft_even_lanes_avx2(const float *src, float *dst, long n) { (void)src; (v
         (void)rows; (void)row_index; (void)kh; (void)kw; (void)stride; (void)pad_w; (void)out_w;           \
         (void)first_row; (void)values; (void)indices;                                                     \
     }
+#define WG4_UNAVAILABLE(INPUT, OUTPUT, OUTPUT_GRADIENT)                                                      \
+    void INPUT(const float *const *rows, long col, long width, long tiles, float *dst, long stride) {        \
+        (void)rows; (void)col; (void)width; (void)tiles; (void)dst; (void)stride;                          \
+    }                                                                                                     \
+    void OUTPUT(const float *m, long stride, long tiles, float bias, const float *residual, float *out,     \
+                long out_w, long columns, long rows, int relu) {                                          \
+        (void)m; (void)stride; (void)tiles; (void)bias; (void)residual; (void)out; (void)out_w;            \
+        (void)columns; (void)rows; (void)relu;                                                            \
+    }                                                                                                     \
+    void OUTPUT_GRADIENT(const float *const *rows, long inside, long tiles, float *dst, long stride) {      \
+        (void)rows; (void)inside; (void)tiles; (void)dst; (void)stride;                                    \
+    }
+WG4_UNAVAILABLE(graft_winograd4_input_avx512, graft_winograd4_output_avx512, graft_winograd4_output_gradient_avx512)
+WG4_UNAVAILABLE(graft_winograd4_input_avx2, graft_winograd4_output_avx2, graft_winograd4_output_gradient_avx2)
 MP_UNAVAILABLE(graft_max_pool_argmax_avx512)
 MP_UNAVAILABLE(graft_max_pool_argmax_avx2)
 WG_UNAVAILABLE(graft_winograd_input_avx512, graft_winograd_output_avx512, graft_winograd_output_gradient_avx512)

@@ -2,7 +2,8 @@
 //
 //   swift build -c release --product GraftKernelBench
 //   .build/release/GraftKernelBench [SUITE…] [--batch N] [--threads N] [--reps N] [--wait-idle]
-//       [--ab winograd|blas|panels] [--no-winograd] [--no-transposed] [--blas-threads] [--act NAME]
+//       [--ab winograd|blas|panels|tile] [--no-winograd] [--training-tile] [--no-transposed] [--blas-threads]
+//       [--act NAME]
 //
 // Suites: sgemm, resnet50, effnet, vgg16, convnext (convolution shape classes of each network, with the
 // sum over the network weighted by how often each occurs), backward (ResNet-18 training kernels
@@ -52,6 +53,7 @@ func parseOptions() -> Options {
         case "--wait-idle": o.waitForIdle = true
         case "--tsv": o.tsv = true
         case "--no-winograd": o.conv.winograd = false
+        case "--training-tile": o.conv = o.conv.training
         case "--no-transposed": o.conv.transposedInputGradient = false
         case "--wino":
             let v = (args.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }
@@ -67,7 +69,9 @@ func parseOptions() -> Options {
             case "winograd": o.ab = { var v = $0; v.winograd.toggle(); return v }
             case "blas": o.ab = { var v = $0; v.gemmThreads = v.gemmThreads == .blas ? .split : .blas; return v }
             case "panels": o.ab = { var v = $0; v.packedWeights.toggle(); return v }
-            default: print("--ab takes winograd, blas or panels"); exit(2)
+            case "tile":
+                o.ab = { var v = $0; v.winogradTile = v.winogradTile == .twoByTwo ? .fourByFour : .twoByTwo; return v }
+            default: print("--ab takes winograd, blas, panels or tile"); exit(2)
             }
         default:
             if Int(a) != nil { o.extra.append(a) } else { o.suites.append(a) }

@@ -88,7 +88,9 @@ public final class Conv2d: Module {
     public override func forward(_ x: Tensor) throws -> Tensor {
         let params = geometry(for: x)
         saved = recordsForBackward ? (x, params) : nil
-        return try conv2d(x, weight: weight.value, bias: bias?.value, params: params, options: options)
+        // A recorded forward pass is a training step's: its tile (see `ConvolutionOptions.training`).
+        return try conv2d(x, weight: weight.value, bias: bias?.value, params: params,
+                          options: recordsForBackward ? options.training : options)
     }
 
     public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
@@ -98,7 +100,7 @@ public final class Conv2d: Module {
         if !trains && !needsInputGradient { return nil }
         let g = try conv2dBackward(x: s.x, weight: weight.value, gradOutput: gradOutput, params: s.params,
                                    inputGradient: needsInputGradient, biasGradient: bias?.requiresGrad == true,
-                                   options: options)
+                                   options: options.training)
         try weight.accumulate(g.weight)
         try bias?.accumulate(g.bias)
         return g.input

@@ -55,7 +55,7 @@ private func weightGradient(_ g: ConvGeometry, x: Tensor, weight: Tensor, gradOu
                             dw: UnsafeMutablePointer<Float>, options: ConvolutionOptions) {
     withExtendedLifetime((x, weight, gradOutput)) {
         if Winograd.isApplicable(g, options) {
-            WinogradWeightGradient.run(g, x: x.pointer, dy: gradOutput.pointer, dw: dw)
+            WinogradWeightGradient.run(g, x: x.pointer, dy: gradOutput.pointer, dw: dw, tileSize: Winograd.tileSize(options))
         } else if g.isDepthwise {
             DepthwiseConvBackward.run(g, x: x.pointer, weight: weight.pointer, dy: gradOutput.pointer, dx: nil, dw: dw)
         } else {

@@ -6,7 +6,7 @@
 /// seeing each other's choices. Every setting gives the same numbers up to rounding; only speed
 /// differs. `machineDefault` is the fastest measured choice for this machine.
 public struct ConvolutionOptions: Sendable, Hashable {
-    /// Use Winograd F(2×2, 3×3) for eligible 3×3 stride-1 convolutions (off: im2col + GEMM).
+    /// Use Winograd for eligible 3×3 stride-1 convolutions (off: im2col + GEMM).
     public var winograd: Bool
     /// Multiply ungrouped im2col/1×1 convolutions and Winograd's products on Graft's
     /// packed-filter GEMM (`PanelGemm`) rather than on OpenBLAS.
@@ -19,6 +19,25 @@ public struct ConvolutionOptions: Sendable, Hashable {
     public var gemmThreads: Gemm.ThreadPolicy
     /// Winograd's cache blocking.
     public var winogradBlocks: WinogradBlocks
+    /// Winograd's output tile: F(2×2, 3×3), whose transforms only add and halve (rounding at the
+    /// direct method's level), or F(4×4, 3×3): 36 multiplies per 16 outputs instead of 64, at about
+    /// six times the direct method's rounding error. F(4×4) needs CPanelKernels' AVX2 or AVX-512
+    /// kernels; elsewhere F(2×2) is used.
+    public var winogradTile: WinogradTile
+    /// The tile `training` sets: a training step's rounding is far below its gradient noise, so it
+    /// takes the cheaper tile, while inference keeps F(2×2) so that logits match the frameworks'.
+    public var trainingWinogradTile: WinogradTile
+
+    public enum WinogradTile: Sendable, Hashable {
+        case twoByTwo, fourByFour
+    }
+
+    /// These options for the convolutions of a training step (forward and backward).
+    public var training: ConvolutionOptions {
+        var o = self
+        o.winogradTile = trainingWinogradTile
+        return o
+    }
 
     /// How Winograd cuts the tiles into blocks (tuning experiments; the defaults were measured
     /// on ResNet-50 and VGG-16).
@@ -39,12 +58,15 @@ public struct ConvolutionOptions: Sendable, Hashable {
 
     /// - Parameter packedWeights: nil takes the machine's default (see `machineDefault`).
     public init(winograd: Bool = true, packedWeights: Bool? = nil, transposedInputGradient: Bool = true,
-                gemmThreads: Gemm.ThreadPolicy = .split, winogradBlocks: WinogradBlocks = WinogradBlocks()) {
+                gemmThreads: Gemm.ThreadPolicy = .split, winogradBlocks: WinogradBlocks = WinogradBlocks(),
+                winogradTile: WinogradTile = .twoByTwo, trainingWinogradTile: WinogradTile = .fourByFour) {
         self.winograd = winograd
         self.packedWeights = packedWeights ?? Self.packedWeightsByDefault
         self.transposedInputGradient = transposedInputGradient
         self.gemmThreads = gemmThreads
         self.winogradBlocks = winogradBlocks
+        self.winogradTile = winogradTile
+        self.trainingWinogradTile = trainingWinogradTile
     }
 
     /// Every algorithm on, packed weights unless OpenBLAS runs AVX-512 kernels while `PanelGemm`

@@ -23,7 +23,13 @@ enum Winograd {
             && g.dilationH == 1 && g.dilationW == 1
             && g.groups == 1 && g.inChannels >= minimumChannels && g.outChannels >= minimumChannels
             && g.outH >= 4 && g.outW >= 4
-            && g.batch * Tiling(g).perImage >= minimumTiles
+            && g.batch * Tiling(g, size: tileSize(options)).perImage >= minimumTiles
+    }
+
+    /// The output tile's side `options` ask for and this CPU can run: 4 (F(4×4, 3×3), `Winograd4`'s
+    /// transforms on CPanelKernels) or 2.
+    static func tileSize(_ options: ConvolutionOptions) -> Int {
+        options.winogradTile == .fourByFour && KernelISA.current != .portable ? 4 : 2
     }
 
     /// Below this the GEMMs are too thin for the transforms to pay off (VGG's RGB input layer).
@@ -35,11 +41,15 @@ enum Winograd {
     static let minimumTiles = 32
 
     struct Tiling {
+        /// The output tile's side (2 or 4) and the number of transforms, (size + 2)².
+        let size: Int, points: Int
         let tilesH: Int, tilesW: Int
         var perImage: Int { tilesH * tilesW }
-        init(_ g: ConvGeometry) {
-            tilesH = (g.outH + 1) / 2
-            tilesW = (g.outW + 1) / 2
+        init(_ g: ConvGeometry, size: Int = 2) {
+            self.size = size
+            points = (size + 2) * (size + 2)
+            tilesH = (g.outH + size - 1) / size
+            tilesW = (g.outW + size - 1) / size
         }
     }
 
@@ -55,13 +65,20 @@ enum Winograd {
                         y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue, options: ConvolutionOptions) {
         let panels = options.packedWeights
         let tuning = options.winogradBlocks
-        let key = DerivedKey(kind: panels ? .winogradF2x3Panels : .winogradF2x3, rows: g.outChannels, columns: g.inChannels)
-        let filters = flipped
-            ? withExtendedLifetime(weight) { transformFilters(g, weight.pointer, packed: panels, flipped: true) }
-            : weight.storage.derived(key) { transformFilters(g, weight.pointer, packed: panels) }
+        // F(4×4) has no activations in its output kernel but none and ReLU (a training step's have none).
+        let large = tileSize(options) == 4 && (epilogue.activation == .none || epilogue.activation == .relu)
+        let tiling = Tiling(g, size: large ? 4 : 2), points = tiling.points
+        let kind: DerivedKey.Kind = large ? (panels ? .winogradF4x3Panels : .winogradF4x3)
+            : (panels ? .winogradF2x3Panels : .winogradF2x3)
+        let key = DerivedKey(kind: kind, rows: g.outChannels, columns: g.inChannels)
+        func transformed() -> FloatBuffer {
+            large ? Winograd4.transformFilters(g, weight.pointer, packed: panels, flipped: flipped)
+                : transformFilters(g, weight.pointer, packed: panels, flipped: flipped)
+        }
+        let filters = flipped ? withExtendedLifetime(weight) { transformed() } : weight.storage.derived(key, transformed)
         let u = UnsafePointer(filters.values)
-        let tiling = Tiling(g)
         let total = g.batch * tiling.perImage
+        // Blocks hold as many tiles for either tile size (F(4×4)'s 36 transforms per tile take more room).
         let perTile = 16 * (g.inChannels + g.outChannels)
         let threads = Parallel.threads
         let cacheBlock = min(512, tuning.blockFloats / perTile) / 16 * 16
@@ -74,10 +91,10 @@ enum Winograd {
             Parallel.forEach(blocks) { b in
                 let t0 = total * b / blocks, t1 = total * (b + 1) / blocks
                 let ld = stride(t1 - t0)
-                let v = Scratch.buffer(.winogradInput, count: 16 * g.inChannels * ld)
-                let m = Scratch.buffer(.winogradProduct, count: 16 * PanelGemm.paddedRows(g.outChannels) * ld)
+                let v = Scratch.buffer(.winogradInput, count: points * g.inChannels * ld)
+                let m = Scratch.buffer(.winogradProduct, count: points * PanelGemm.paddedRows(g.outChannels) * ld)
                 transformInput(g, tiling, x: x, t0: t0, t1: t1, channels: 0..<g.inChannels, v: v, ld: ld)
-                for xi in 0..<16 { multiply(g, u: u, v: v, m: m, ld: ld, columns: t1 - t0, xi: xi, panels: panels) }
+                for xi in 0..<points { multiply(g, u: u, v: v, m: m, ld: ld, columns: t1 - t0, xi: xi, panels: panels) }
                 transformOutput(g, tiling, m: m, ld: ld, t0: t0, t1: t1, outChannels: 0..<g.outChannels,
                                 y: y, epilogue: epilogue)
             }
@@ -89,14 +106,14 @@ enum Winograd {
         for b in 0..<blocks {
             let t0 = total * b / blocks, t1 = total * (b + 1) / blocks
             let ld = stride(t1 - t0)
-            let v = Scratch.buffer(.winogradInput, count: 16 * g.inChannels * ld)
-            let m = Scratch.buffer(.winogradProduct, count: 16 * PanelGemm.paddedRows(g.outChannels) * ld)
+            let v = Scratch.buffer(.winogradInput, count: points * g.inChannels * ld)
+            let m = Scratch.buffer(.winogradProduct, count: points * PanelGemm.paddedRows(g.outChannels) * ld)
             let inChunks = min(g.inChannels, 4 * threads)
             Parallel.forEach(inChunks) { k in
                 let channels = (g.inChannels * k / inChunks)..<(g.inChannels * (k + 1) / inChunks)
                 transformInput(g, tiling, x: x, t0: t0, t1: t1, channels: channels, v: v, ld: ld)
             }
-            Parallel.forEach(16) { xi in multiply(g, u: u, v: v, m: m, ld: ld, columns: t1 - t0, xi: xi, panels: panels) }
+            Parallel.forEach(points) { xi in multiply(g, u: u, v: v, m: m, ld: ld, columns: t1 - t0, xi: xi, panels: panels) }
             let outChunks = min(g.outChannels, 4 * threads)
             Parallel.forEach(outChunks) { k in
                 let channels = (g.outChannels * k / outChunks)..<(g.outChannels * (k + 1) / outChunks)
@@ -217,6 +234,10 @@ enum Winograd {
     /// V[ξ][c][t] = (Bᵀ d B)[ξ] for the input tiles of the block, for `channels`.
     static func transformInput(_ g: ConvGeometry, _ tiling: Tiling, x: UnsafePointer<Float>, t0: Int, t1: Int,
                                channels: Range<Int>, v: UnsafeMutablePointer<Float>, ld: Int) {
+        if tiling.size == 4 {
+            Winograd4.transformInput(g, tiling, x: x, t0: t0, t1: t1, channels: channels, v: v, ld: ld)
+            return
+        }
         if KernelISA.current != .portable {
             transformInputFromPlanes(g, tiling, x: x, t0: t0, t1: t1, channels: channels, v: v, ld: ld)
             return
@@ -313,6 +334,10 @@ enum Winograd {
     static func transformOutput(_ g: ConvGeometry, _ tiling: Tiling, m: UnsafeMutablePointer<Float>, ld: Int,
                                 t0: Int, t1: Int, outChannels: Range<Int>,
                                 y: UnsafeMutablePointer<Float>, epilogue e: ConvEpilogue) {
+        if tiling.size == 4 {
+            Winograd4.transformOutput(g, tiling, m: m, ld: ld, t0: t0, t1: t1, outChannels: outChannels, y: y, epilogue: e)
+            return
+        }
         if KernelISA.current != .portable, e.activation == .none || e.activation == .relu {
             transformOutputOnKernel(g, tiling, m: m, ld: ld, t0: t0, t1: t1, outChannels: outChannels, y: y, epilogue: e)
             return

@@ -20,38 +20,46 @@ enum WinogradWeightGradient {
     static let blockFloats = 2 << 20
 
     /// Adds nothing: writes ∂W (O, C, 3, 3) for `g` (which `Winograd.isApplicable` accepted).
+    /// `tileSize`: 2 or 4 (`Winograd.tileSize`), the tile of the forward pass whose adjoint this is.
     static func run(_ g: ConvGeometry, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
-                    dw: UnsafeMutablePointer<Float>) {
+                    dw: UnsafeMutablePointer<Float>, tileSize: Int = 2) {
         let c = g.inChannels, o = g.outChannels
-        let tiling = Winograd.Tiling(g)
+        let tiling = Winograd.Tiling(g, size: tileSize), points = tiling.points
         let total = g.batch * tiling.perImage
         let block = max(64, min(total, blockFloats / (16 * (c + o))))
         let blocks = (total + block - 1) / block
-        let products = Scratch.buffer(.reduction, count: 16 * o * c)
+        let products = Scratch.buffer(.reduction, count: points * o * c)
         let chunks = 4 * Parallel.threads
         for b in 0..<blocks {
             let t0 = total * b / blocks, t1 = total * (b + 1) / blocks
             let ld = Winograd.stride(t1 - t0)
-            let v = Scratch.buffer(.winogradInput, count: 16 * c * ld)
-            let z = Scratch.buffer(.winogradProduct, count: 16 * o * ld)
+            let v = Scratch.buffer(.winogradInput, count: points * c * ld)
+            let z = Scratch.buffer(.winogradProduct, count: points * o * ld)
             Parallel.forEach(min(c, chunks)) { k in
                 Winograd.transformInput(g, tiling, x: x, t0: t0, t1: t1,
                                         channels: (c * k / min(c, chunks))..<(c * (k + 1) / min(c, chunks)),
                                         v: v, ld: ld)
             }
             Parallel.forEach(min(o, chunks)) { k in
-                transformOutputGradient(g, tiling, dy: dy, t0: t0, t1: t1,
-                                        outChannels: (o * k / min(o, chunks))..<(o * (k + 1) / min(o, chunks)),
-                                        z: z, ld: ld)
+                let channels = (o * k / min(o, chunks))..<(o * (k + 1) / min(o, chunks))
+                if tileSize == 4 {
+                    Winograd4.transformOutputGradient(g, tiling, dy: dy, t0: t0, t1: t1, outChannels: channels, z: z, ld: ld)
+                } else {
+                    transformOutputGradient(g, tiling, dy: dy, t0: t0, t1: t1, outChannels: channels, z: z, ld: ld)
+                }
             }
             // One product per ξ, each on one thread: no shared accumulator, no reduction.
-            Parallel.forEach(16) { xi in
+            Parallel.forEach(points) { xi in
                 Gemm.serial(transA: false, transB: true, m: o, n: c, k: t1 - t0, alpha: 1,
                             a: z + xi * o * ld, lda: ld, b: v + xi * c * ld, ldb: ld,
                             beta: b == 0 ? 0 : 1, c: products + xi * o * c, ldc: c)
             }
         }
-        transformProducts(o: o, c: c, m: products, dw: dw)
+        if tileSize == 4 {
+            Winograd4.transformProducts(o: o, c: c, m: products, dw: dw)
+        } else {
+            transformProducts(o: o, c: c, m: products, dw: dw)
+        }
     }
 
     /// Z[ξ][o][t] = (A ∂y Aᵀ)[ξ] for the block's tiles, with A = [[1, 0], [1, 1], [1, −1], [0, −1]].

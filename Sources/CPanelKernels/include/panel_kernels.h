@@ -76,6 +76,19 @@ void graft_winograd_output_gradient_avx2(const float *row0, const float *row1, l
 
 /// dst[t] = src[2t] for t < n (the rows of a stride-2 convolution's column matrix), reading only
 /// src[0 … 2n − 2].
+// Winograd F(4×4, 3×3) (winograd4_transforms.h), the same contracts as the F(2×2, 3×3) kernels above with
+// tiles four columns apart: the input transform reads six rows (rows[i] null where the row is padding)
+// and writes 36 transforms; the output transform writes `rows` (1…4) rows of `columns` columns; the
+// output-gradient transform reads four rows of ∂y (null past the plane), columns at or past `inside` zero.
+void graft_winograd4_input_avx512(const float *const *rows, long col, long width, long tiles, float *dst, long stride);
+void graft_winograd4_input_avx2(const float *const *rows, long col, long width, long tiles, float *dst, long stride);
+void graft_winograd4_output_avx512(const float *m, long stride, long tiles, float bias, const float *residual,
+                                   float *out, long out_w, long columns, long rows, int relu);
+void graft_winograd4_output_avx2(const float *m, long stride, long tiles, float bias, const float *residual,
+                                 float *out, long out_w, long columns, long rows, int relu);
+void graft_winograd4_output_gradient_avx512(const float *const *rows, long inside, long tiles, float *dst, long stride);
+void graft_winograd4_output_gradient_avx2(const float *const *rows, long inside, long tiles, float *dst, long stride);
+
 void graft_even_lanes_avx512(const float *src, float *dst, long n);
 void graft_even_lanes_avx2(const float *src, float *dst, long n);
 
