@@ -8,12 +8,12 @@ import CPanelKernels
 ///     G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1⁄24 1⁄12 ⅙; 1⁄24 −1⁄12 ⅙; 0 0 1]   (6 × 3)
 ///
 /// and Bᵀ, Aᵀ as in CPanelKernels' winograd4_transforms.h, whose kernels do the data transforms;
-/// the filter transforms here run in Double. The price is rounding: the transforms multiply by up to
+/// the filter transform here runs in Float, the weight gradient's product transform in Double. The price is rounding: the transforms multiply by up to
 /// 8 and 1⁄24, so a layer's outputs carry about six times the direct method's error (F(2×2, 3×3) only
 /// adds and halves, which is why inference keeps it and its logits match the frameworks').
 enum Winograd4 {
     /// U = G g Gᵀ, 36 planes of paddedRows(O) · C floats, as `Winograd.transformFilters` lays out its 16.
-    /// Filters go eight (packed: the ≤ 6 rows of a panel) at a time, one per Double lane, chosen so
+    /// Filters go eight (packed: the ≤ 6 rows of a panel) at a time, one per lane, chosen so
     /// that their transforms land side by side: packed, the rows of a panel at one column; row-major,
     /// consecutive columns of a row.
     static func transformFilters(_ g: ConvGeometry, _ w: UnsafePointer<Float>, packed: Bool,

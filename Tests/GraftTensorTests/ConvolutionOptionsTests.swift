@@ -65,6 +65,12 @@ final class ConvolutionOptionsTests: XCTestCase {
         XCTAssertTrue(d.transposedInputGradient)
         XCTAssertEqual(d.gemmThreads, .split)
         XCTAssertEqual(d.winogradBlocks, ConvolutionOptions.WinogradBlocks())
+        // Inference keeps the small tile; a training step takes the large one, and only the tile changes.
+        XCTAssertEqual(d.winogradTile, .twoByTwo)
+        XCTAssertEqual(d.training.winogradTile, .fourByFour)
+        var training = d
+        training.winogradTile = .fourByFour
+        XCTAssertEqual(d.training, training)
         XCTAssertEqual(ConvolutionOptions(packedWeights: !d.packedWeights).packedWeights, !d.packedWeights)
     }
 
