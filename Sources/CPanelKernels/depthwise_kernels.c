@@ -82,12 +82,11 @@ __m512 odd_512(__m512 lo, __m512 hi) {
 #define WG_INPUT graft_winograd_input_avx512
 #define WG_OUTPUT graft_winograd_output_avx512
 #define WG_OUTPUT_GRADIENT graft_winograd_output_gradient_avx512
-#define WG_STORE_SIXTEEN winograd_store_sixteen_avx512
+#define WG_STORE_TRANSFORMS winograd_store_transforms_avx512
 #define WG_STORE_PAIR winograd_store_pair_avx512
 #define WG4_INPUT graft_winograd4_input_avx512
 #define WG4_OUTPUT graft_winograd4_output_avx512
 #define WG4_OUTPUT_GRADIENT graft_winograd4_output_gradient_avx512
-#define WG4_STORE_36 winograd4_store_36_avx512
 #define DW_SHIFT_IN(v, s) _mm512_permutex2var_ps((v), _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16), _mm512_set1_ps(s))
 #define EVEN_LANES graft_even_lanes_avx512
 #define MAX_POOL_ARGMAX graft_max_pool_argmax_avx512
@@ -110,7 +109,6 @@ __m512 odd_512(__m512 lo, __m512 hi) {
 #undef WG4_INPUT
 #undef WG4_OUTPUT
 #undef WG4_OUTPUT_GRADIENT
-#undef WG4_STORE_36
 #undef DW_SHIFT_IN
 #undef MAX_POOL_ARGMAX
 #undef MP_I
@@ -129,7 +127,7 @@ __m512 odd_512(__m512 lo, __m512 hi) {
 #undef WG_INPUT
 #undef WG_OUTPUT
 #undef WG_OUTPUT_GRADIENT
-#undef WG_STORE_SIXTEEN
+#undef WG_STORE_TRANSFORMS
 #undef WG_STORE_PAIR
 #undef DW_LOAD_RANGE
 #undef DW_MASK
@@ -233,13 +231,12 @@ float sum_256(__m256 v) {
 #define WG_INPUT graft_winograd_input_avx2
 #define WG_OUTPUT graft_winograd_output_avx2
 #define WG_OUTPUT_GRADIENT graft_winograd_output_gradient_avx2
-#define WG_STORE_SIXTEEN winograd_store_sixteen_avx2
+#define WG_STORE_TRANSFORMS winograd_store_transforms_avx2
 #define WG_STORE_PAIR winograd_store_pair_avx2
 #define EVEN_LANES graft_even_lanes_avx2
 #define WG4_INPUT graft_winograd4_input_avx2
 #define WG4_OUTPUT graft_winograd4_output_avx2
 #define WG4_OUTPUT_GRADIENT graft_winograd4_output_gradient_avx2
-#define WG4_STORE_36 winograd4_store_36_avx2
 #define DW_SHIFT_IN(v, s) \
     _mm256_blend_ps(_mm256_permutevar8x32_ps((v), _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 7)), _mm256_set1_ps(s), 0x80)
 #define MAX_POOL_ARGMAX graft_max_pool_argmax_avx2

@@ -50,20 +50,6 @@
         (out)[3] = c_ + e_; (out)[4] = c_ - e_; (out)[5] = (p)[3];                                          \
     } while (0)
 
-static inline __attribute__((always_inline, target(DW_TARGET)))
-void WG4_STORE_36(float *dst, long stride, long remaining, DW_V v[6][6]) {
-    for (int i = 0; i < 6; i++) {
-        for (int j = 0; j < 6; j++) {
-            float *p = dst + (6 * i + j) * stride;
-            if (remaining >= DW_W) {
-                DW_STORE(p, v[i][j]);
-            } else {
-                DW_STORE_N(p, v[i][j], remaining);
-            }
-        }
-    }
-}
-
 __attribute__((target(DW_TARGET)))
 void WG4_INPUT(const float *const *rows, long col, long width, long tiles, float *dst, long stride) {
     for (long t = 0; t < tiles; t += DW_W) {
@@ -107,7 +93,7 @@ void WG4_INPUT(const float *const *rows, long col, long width, long tiles, float
             WG4_BT(column, out);
             for (int i = 0; i < 6; i++) v[i][j] = out[i];
         }
-        WG4_STORE_36(dst + t, stride, tiles - t, v);
+        WG_STORE_TRANSFORMS(dst + t, stride, tiles - t, &v[0][0], 36);
     }
 }
 
@@ -184,6 +170,6 @@ void WG4_OUTPUT_GRADIENT(const float *const *rows, long inside, long tiles, floa
             WG4_A(column, out);
             for (int i = 0; i < 6; i++) z[i][j] = out[i];
         }
-        WG4_STORE_36(dst + t, stride, tiles - t, z);
+        WG_STORE_TRANSFORMS(dst + t, stride, tiles - t, &z[0][0], 36);
     }
 }

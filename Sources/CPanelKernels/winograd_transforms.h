@@ -18,16 +18,16 @@
         (out)[0] = (p); (out)[1] = (p) + (q); (out)[2] = (p) - (q); (out)[3] = -(q);                        \
     } while (0)
 
+// The `count` transforms v[ξ] of a vector of tiles to dst[ξ · stride …], the first `remaining` lanes of
+// each (F(2×2): 16, F(4×4) in winograd4_transforms.h: 36).
 static inline __attribute__((always_inline, target(DW_TARGET)))
-void WG_STORE_SIXTEEN(float *dst, long stride, long remaining, DW_V v[4][4]) {
-    for (int i = 0; i < 4; i++) {
-        for (int j = 0; j < 4; j++) {
-            float *p = dst + (4 * i + j) * stride;
-            if (remaining >= DW_W) {
-                DW_STORE(p, v[i][j]);
-            } else {
-                DW_STORE_N(p, v[i][j], remaining);
-            }
+void WG_STORE_TRANSFORMS(float *dst, long stride, long remaining, const DW_V *v, int count) {
+    for (int xi = 0; xi < count; xi++) {
+        float *p = dst + xi * stride;
+        if (remaining >= DW_W) {
+            DW_STORE(p, v[xi]);
+        } else {
+            DW_STORE_N(p, v[xi], remaining);
         }
     }
 }
@@ -69,7 +69,7 @@ void WG_INPUT(const float *r0, const float *r1, const float *r2, const float *r3
             WG_BT(across[0][j], across[1][j], across[2][j], across[3][j], column);
             for (int i = 0; i < 4; i++) v[i][j] = column[i];
         }
-        WG_STORE_SIXTEEN(dst + t, stride, tiles - t, v);
+        WG_STORE_TRANSFORMS(dst + t, stride, tiles - t, &v[0][0], 16);
     }
 }
 
@@ -147,6 +147,6 @@ void WG_OUTPUT_GRADIENT(const float *row0, const float *row1, long inside, long 
             WG_A(across[0][j], across[1][j], column);
             for (int i = 0; i < 4; i++) z[i][j] = column[i];
         }
-        WG_STORE_SIXTEEN(dst + t, stride, tiles - t, z);
+        WG_STORE_TRANSFORMS(dst + t, stride, tiles - t, &z[0][0], 16);
     }
 }
