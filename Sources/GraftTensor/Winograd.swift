@@ -278,11 +278,8 @@ enum Winograd {
     static func transformOutput(_ g: ConvGeometry, _ tiling: Tiling, m: UnsafeMutablePointer<Float>, ld: Int,
                                 t0: Int, t1: Int, outChannels: Range<Int>,
                                 y: UnsafeMutablePointer<Float>, epilogue e: ConvEpilogue) {
-        if tiling.size == 4 {
-            Winograd4.transformOutput(g, tiling, m: m, ld: ld, t0: t0, t1: t1, outChannels: outChannels, y: y, epilogue: e)
-            return
-        }
-        if KernelISA.current != .portable, e.activation == .none || e.activation == .relu {
+        // F(4×4) runs only where the kernels do, and only for these two (see `forward`).
+        if tiling.size == 4 || KernelISA.current != .portable, e.activation == .none || e.activation == .relu {
             transformOutputOnKernel(g, tiling, m: m, ld: ld, t0: t0, t1: t1, outChannels: outChannels, y: y, epilogue: e)
             return
         }
@@ -296,25 +293,29 @@ enum Winograd {
     }
 
     /// `transformOutput` without an activation or with ReLU (ResNet's and VGG's) on CPanelKernels'
-    /// kernel at the CPU's width.
+    /// kernel at the CPU's width, for either tile size.
     static func transformOutputOnKernel(_ g: ConvGeometry, _ tiling: Tiling, m: UnsafeMutablePointer<Float>, ld: Int,
                                         t0: Int, t1: Int, outChannels: Range<Int>,
                                         y: UnsafeMutablePointer<Float>, epilogue e: ConvEpilogue) {
         let channelStride = PanelGemm.paddedRows(g.outChannels) * ld, avx512 = KernelISA.current == .avx512
-        let relu: Int32 = e.activation == .relu ? 1 : 0
+        let relu: Int32 = e.activation == .relu ? 1 : 0, size = tiling.size
         for o in outChannels {
             let bias = e.bias?[o] ?? 0
             forEachRun(tiling, t0: t0, t1: t1) { n, ty, tx0, tx1, column in
-                let out = y + (n * g.outChannels + o) * g.outPlane + 2 * ty * g.outW + 2 * tx0
-                let columns = min(g.outW - 2 * tx0, 2 * (tx1 - tx0))
-                let twoRows: Int32 = 2 * ty + 1 < g.outH ? 1 : 0
-                let src = UnsafePointer(m + o * ld + column), residual = e.residual(at: out)
-                if avx512 {
-                    graft_winograd_output_avx512(src, channelStride, tx1 - tx0, bias, residual, out, g.outW, columns,
-                                                 twoRows, relu)
-                } else {
-                    graft_winograd_output_avx2(src, channelStride, tx1 - tx0, bias, residual, out, g.outW, columns,
-                                               twoRows, relu)
+                let out = y + (n * g.outChannels + o) * g.outPlane + size * ty * g.outW + size * tx0
+                let columns = min(g.outW - size * tx0, size * (tx1 - tx0)), rows = min(size, g.outH - size * ty)
+                let src = UnsafePointer(m + o * ld + column), residual = e.residual(at: out), tiles = tx1 - tx0
+                switch (size, avx512) {
+                case (4, true):
+                    graft_winograd4_output_avx512(src, channelStride, tiles, bias, residual, out, g.outW, columns, rows, relu)
+                case (4, false):
+                    graft_winograd4_output_avx2(src, channelStride, tiles, bias, residual, out, g.outW, columns, rows, relu)
+                case (_, true):
+                    graft_winograd_output_avx512(src, channelStride, tiles, bias, residual, out, g.outW, columns,
+                                                 Int32(rows - 1), relu)
+                case (_, false):
+                    graft_winograd_output_avx2(src, channelStride, tiles, bias, residual, out, g.outW, columns,
+                                               Int32(rows - 1), relu)
                 }
             }
         }

@@ -7,7 +7,8 @@ import CPanelKernels
 ///
 ///     G = [¼ 0 0; −⅙ −⅙ −⅙; −⅙ ⅙ −⅙; 1⁄24 1⁄12 ⅙; 1⁄24 −1⁄12 ⅙; 0 0 1]   (6 × 3)
 ///
-/// and Bᵀ, Aᵀ as in CPanelKernels' winograd4_transforms.h, whose kernels do the data transforms;
+/// and Bᵀ, Aᵀ as in CPanelKernels' winograd4_transforms.h, whose kernels do the data transforms (the
+/// output transform's call is `Winograd.transformOutputOnKernel`'s);
 /// the filter transform here runs in Float, the weight gradient's product transform in Double. The price is rounding: the transforms multiply by up to
 /// 8 and 1⁄24, so a layer's outputs carry about six times the direct method's error (F(2×2, 3×3) only
 /// adds and halves, which is why inference keeps it and its logits match the frameworks').
@@ -117,29 +118,6 @@ enum Winograd4 {
                     } else {
                         graft_winograd4_input_avx2(rows.baseAddress, col, g.inW, tx1 - tx0, run, channelStride)
                     }
-                }
-            }
-        }
-    }
-
-    /// y = Aᵀ M A + bias (+ residual), none or ReLU, for the block's tiles and `outChannels`.
-    static func transformOutput(_ g: ConvGeometry, _ tiling: Winograd.Tiling, m: UnsafeMutablePointer<Float>, ld: Int,
-                                t0: Int, t1: Int, outChannels: Range<Int>,
-                                y: UnsafeMutablePointer<Float>, epilogue e: ConvEpilogue) {
-        let channelStride = PanelGemm.paddedRows(g.outChannels) * ld, avx512 = KernelISA.current == .avx512
-        let relu: Int32 = e.activation == .relu ? 1 : 0
-        for o in outChannels {
-            let bias = e.bias?[o] ?? 0
-            Winograd.forEachRun(tiling, t0: t0, t1: t1) { n, ty, tx0, tx1, column in
-                let out = y + (n * g.outChannels + o) * g.outPlane + 4 * ty * g.outW + 4 * tx0
-                let columns = min(g.outW - 4 * tx0, 4 * (tx1 - tx0)), rows = min(4, g.outH - 4 * ty)
-                let src = UnsafePointer(m + o * ld + column), residual = e.residual(at: out)
-                if avx512 {
-                    graft_winograd4_output_avx512(src, channelStride, tx1 - tx0, bias, residual, out, g.outW, columns,
-                                                  rows, relu)
-                } else {
-                    graft_winograd4_output_avx2(src, channelStride, tx1 - tx0, bias, residual, out, g.outW, columns,
-                                                rows, relu)
                 }
             }
         }
