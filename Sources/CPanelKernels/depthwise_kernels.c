@@ -104,6 +104,7 @@ __m512 odd_512(__m512 lo, __m512 hi) {
 #define MP_ISTORE_N(p, v, n) _mm512_mask_storeu_epi32((void *)(p), (__mmask16)((1u << (n)) - 1u), (v))
 #include "winograd_transforms.h"
 #include "winograd4_transforms.h"
+#include "winograd4_pairs.h"
 #include "even_lanes.h"
 #include "max_pool_argmax.h"
 #undef WG4_INPUT
@@ -315,6 +316,10 @@ void graft_even_lanes_avx2(const float *src, float *dst, long n) { (void)src; (v
     }
 WG4_UNAVAILABLE(graft_winograd4_input_avx512, graft_winograd4_output_avx512, graft_winograd4_output_gradient_avx512)
 WG4_UNAVAILABLE(graft_winograd4_input_avx2, graft_winograd4_output_avx2, graft_winograd4_output_gradient_avx2)
+void graft_winograd4_input_pairs_avx512(const float *const *rows, long col, long width, long tiles, float *dst,
+                                        long stride) {
+    (void)rows; (void)col; (void)width; (void)tiles; (void)dst; (void)stride;
+}
 MP_UNAVAILABLE(graft_max_pool_argmax_avx512)
 MP_UNAVAILABLE(graft_max_pool_argmax_avx2)
 WG_UNAVAILABLE(graft_winograd_input_avx512, graft_winograd_output_avx512, graft_winograd_output_gradient_avx512)

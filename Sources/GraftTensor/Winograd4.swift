@@ -104,20 +104,39 @@ enum Winograd4 {
     static func transformInput(_ g: ConvGeometry, _ tiling: Winograd.Tiling, x: UnsafePointer<Float>, t0: Int, t1: Int,
                                channels: Range<Int>, v: UnsafeMutablePointer<Float>, ld: Int) {
         let channelStride = g.inChannels * ld, avx512 = KernelISA.current == .avx512
-        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: 6) { rows in
+        // Planes of at most 8 tiles a row (28 wide and less) take two whole tile rows per AVX-512 vector.
+        let pairs = avx512 && tiling.tilesW <= 8
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: 12) { rows in
+            /// Points rows[first …] at the six input rows of tile row `row` (counted across images) of channel c.
+            func fill(_ first: Int, row: Int, channel c: Int) {
+                let n = row / tiling.tilesH, ty = row % tiling.tilesH
+                let plane = x + (n * g.inChannels + c) * g.inPlane
+                for i in 0..<6 {
+                    let ih = 4 * ty - g.padTop + i
+                    rows[first + i] = ih >= 0 && ih < g.inH ? plane + ih * g.inW : nil
+                }
+            }
             for c in channels {
-                Winograd.forEachRun(tiling, t0: t0, t1: t1) { n, ty, tx0, tx1, column in
-                    let plane = x + (n * g.inChannels + c) * g.inPlane
-                    for i in 0..<6 {
-                        let ih = 4 * ty - g.padTop + i
-                        rows[i] = ih >= 0 && ih < g.inH ? plane + ih * g.inW : nil
+                var t = t0
+                while t < t1 {
+                    let row = t / tiling.tilesW, tx0 = t - row * tiling.tilesW
+                    let run = v + c * ld + (t - t0)
+                    if pairs && tx0 == 0 && t + 2 * tiling.tilesW <= t1 {
+                        fill(0, row: row, channel: c)
+                        fill(6, row: row + 1, channel: c)
+                        graft_winograd4_input_pairs_avx512(rows.baseAddress, -g.padLeft, g.inW, tiling.tilesW, run,
+                                                           channelStride)
+                        t += 2 * tiling.tilesW
+                        continue
                     }
-                    let col = 4 * tx0 - g.padLeft, run = v + c * ld + column
+                    let tx1 = min(tiling.tilesW, tx0 + (t1 - t)), col = 4 * tx0 - g.padLeft
+                    fill(0, row: row, channel: c)
                     if avx512 {
                         graft_winograd4_input_avx512(rows.baseAddress, col, g.inW, tx1 - tx0, run, channelStride)
                     } else {
                         graft_winograd4_input_avx2(rows.baseAddress, col, g.inW, tx1 - tx0, run, channelStride)
                     }
+                    t += tx1 - tx0
                 }
             }
         }

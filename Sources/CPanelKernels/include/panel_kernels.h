@@ -82,6 +82,10 @@ void graft_winograd_output_gradient_avx2(const float *row0, const float *row1, l
 // output-gradient transform reads four rows of ∂y (null past the plane), columns at or past `inside` zero.
 void graft_winograd4_input_avx512(const float *const *rows, long col, long width, long tiles, float *dst, long stride);
 void graft_winograd4_input_avx2(const float *const *rows, long col, long width, long tiles, float *dst, long stride);
+// The input transform of two tile rows of at most 8 tiles each per vector (winograd4_pairs.h): rows[0…5] the
+// first run's input rows, rows[6…11] the second's; the second run's transforms follow the first's in dst.
+void graft_winograd4_input_pairs_avx512(const float *const *rows, long col, long width, long tiles, float *dst,
+                                        long stride);
 void graft_winograd4_output_avx512(const float *m, long stride, long tiles, float bias, const float *residual,
                                    float *out, long out_w, long columns, long rows, int relu);
 void graft_winograd4_output_avx2(const float *m, long stride, long tiles, float bias, const float *residual,
