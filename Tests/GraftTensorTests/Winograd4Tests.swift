@@ -58,6 +58,23 @@ final class Winograd4Tests: XCTestCase {
         }
     }
 
+    /// Blocks that end inside a tile row and an odd number of tile rows: the two-rows-per-vector input
+    /// transform of narrow planes pairs whole rows only, the rest take one row at a time.
+    func testSmallBlocksAndOddTileRows() throws {
+        var options = Self.large
+        // 16 (C + O) floats per tile: blocks of 16 tiles, so 27 tiles split at 13 (inside the fifth row).
+        options.winogradBlocks = ConvolutionOptions.WinogradBlocks(blockFloats: 16 * 32 * 8, bigBlockFactor: 1)
+        for (index, input) in [[3, 16, 10, 9], [1, 16, 9, 30]].enumerated() {
+            var rng = TestRandom(seed: 4400 + UInt64(index))
+            let x = try rng.tensor(input)
+            let w = try rng.tensor([16, 16, 3, 3], -0.5, 0.5)
+            let params = Conv2dParams(padding: 1)
+            let expected = NaiveConv(input: input, weight: w.shape, params: params).forward(x: x.values, weight: w.values, bias: nil)
+            assertClose(try conv2d(x, weight: w, params: params, options: options).values, expected,
+                        atol: 1e-4, rtol: 1e-4, "\(input)")
+        }
+    }
+
     /// The large tile's rounding, measured: within a few times F(2×2)'s on a deep layer.
     func testRoundingStaysNearTheSmallTile() throws {
         var rng = TestRandom(seed: 4300)
