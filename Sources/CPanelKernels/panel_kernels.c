@@ -49,11 +49,18 @@ void graft_panel_block_6x32_avx512(long k, const float *a, const float *b0, cons
     _mm512_storeu_ps(c + 4 * ldc, c40); _mm512_storeu_ps(c + 4 * ldc + 16, c41);
     _mm512_storeu_ps(c + 5 * ldc, c50); _mm512_storeu_ps(c + 5 * ldc + 16, c51);
 }
+
+#include "column_panels.h"
 #else
 int graft_cpu_has_avx512f(void) { return 0; }
 
 void graft_panel_block_6x32_avx512(long k, const float *a, const float *b0, const float *b1, long ldb,
                                    float *c, long ldc, int accumulate) {
     (void)k; (void)a; (void)b0; (void)b1; (void)ldb; (void)c; (void)ldc; (void)accumulate;
+}
+
+void graft_column_panel_gemm_avx512(long m, long n, long k, const float *a, long panel0, long panel1,
+                                    const float *b, long ldb, float *c, long ldc) {
+    (void)m; (void)n; (void)k; (void)a; (void)panel0; (void)panel1; (void)b; (void)ldb; (void)c; (void)ldc;
 }
 #endif

@@ -44,6 +44,15 @@ enum ConvGemm {
 
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: Tensor,
                         y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue, options: ConvolutionOptions) {
+        if usesColumnPanels(g, options) {
+            let key = DerivedKey(kind: .columnPanels, rows: g.outChannels, columns: g.columnRows)
+            let (m, k, a) = (g.outChannels, g.columnRows, weight.pointer)
+            let packed = weight.storage.derived(key) { ColumnPanelGemm.pack(m: m, k: k, a: a, lda: k) }
+            withExtendedLifetime(packed) {
+                forwardColumnPanels(g, x: x, weight: UnsafePointer(packed.values), y: y, epilogue: epilogue)
+            }
+            return
+        }
         let w = Weights(g, weight, options)
         withExtendedLifetime(w.packed) {
             if g.outPlane >= tiledPlaneThreshold {

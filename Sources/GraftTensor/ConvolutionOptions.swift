@@ -9,7 +9,8 @@ public struct ConvolutionOptions: Sendable, Hashable {
     /// Use Winograd for eligible 3×3 stride-1 convolutions (off: im2col + GEMM).
     public var winograd: Bool
     /// Multiply ungrouped im2col/1×1 convolutions and Winograd's products on Graft's
-    /// packed-filter GEMM (`PanelGemm`) rather than on OpenBLAS.
+    /// packed-filter GEMMs (`PanelGemm`; `ColumnPanelGemm` for small output planes on AVX-512)
+    /// rather than on OpenBLAS.
     public var packedWeights: Bool
     /// Compute a stride-1 convolution's input gradient as a forward convolution with flipped
     /// filters rather than GEMM + col2im.

@@ -187,6 +187,34 @@ final class Conv2dForwardTests: XCTestCase {
         for (i, c) in cases.enumerated() { try check(c, seed: 700 + UInt64(i)) }
     }
 
+    /// Shapes for the column-panel multiply of small planes (AVX-512 machines, packed weights): output
+    /// channels filling one-vector (≤ 16 rows), partial and whole 32-row panels; planes of every width
+    /// from 1 to 14 pixels past the last whole 14-pixel block (1×1 … 15×15, 7×7 = 3 · 14 + 7); im2col
+    /// columns over several images and in more than one gathered chunk (k · P · images over 2²⁰ floats).
+    func testColumnPanelCorners() throws {
+        var cases: [Case] = []
+        for (i, o) in [1, 8, 16, 17, 33, 40, 64, 69].enumerated() {
+            let size = [1, 2, 3, 4, 5, 7, 13, 15][i]
+            cases.append(Case(input: [2, 24, size, size], weight: [o, 24, 1, 1], params: Conv2dParams(),
+                              activation: i % 2 == 0 ? .relu : .gelu))
+        }
+        for width in 1...14 {
+            cases.append(Case(input: [1, 10, 2, 14 + width], weight: [35, 10, 1, 1], params: Conv2dParams(),
+                              bias: width % 3 != 0))
+        }
+        cases += [
+            // 3×3 at stride 2 onto 7×7, 14×14 and 10×10 outputs, three images.
+            Case(input: [3, 24, 14, 14], weight: [48, 24, 3, 3], params: Conv2dParams(stride: 2, padding: 1),
+                 activation: .relu),
+            Case(input: [3, 8, 28, 28], weight: [20, 8, 3, 3], params: Conv2dParams(stride: 2, padding: 1)),
+            Case(input: [2, 16, 20, 20], weight: [32, 16, 3, 3], params: Conv2dParams(stride: 2, padding: 1),
+                 activation: .silu),
+            // k = 2304, P = 81: 186 624 floats of columns per image, so seven images take two chunks.
+            Case(input: [7, 256, 9, 9], weight: [20, 256, 3, 3], params: Conv2dParams(padding: 2, dilation: 2)),
+        ]
+        for (i, c) in cases.enumerated() { try check(c, seed: 900 + UInt64(i)) }
+    }
+
     /// Winograd caches transformed filters with the weight buffer: a reshaped view (same buffer,
     /// other O/C split) must not reuse them, and writing the weights in place must drop them.
     func testTransformedFilterCacheFollowsShapeAndWrites() throws {

@@ -1,0 +1,90 @@
+// Products with few columns on AVX-512 (see graft_column_panel_gemm_avx512 in include/panel_kernels.h),
+// included by panel_kernels.c inside its AVX-512 section.
+//
+// Why vectors run down the rows of C here: the columns are an output plane's pixels, and planes of 14×14
+// or 7×7 fill 16-float vectors badly (49 = 3 vectors + 1), while rows are output channels, a multiple of
+// 16 in every network of the zoo but a few narrow EfficientNet layers. A register block is 32 rows (two
+// vectors of a filter panel) × CP_WIDTH columns: each step of k loads the panel's two vectors and
+// broadcasts CP_WIDTH floats of one row of B. The accumulators hold columns of C, which are turned into
+// C's rows through a small tile on the stack at the end of the block.
+
+#define CP_WIDTH 14
+
+// One block: C[r][j] for r < rows, j < nb = Σ_p A[r][p] · B[p][j]. `a` is the panel (`as` floats per
+// step of k: 32, or 16 for a one-vector panel, `mv` = 1); `nb` and `mv` are constants after inlining.
+static inline __attribute__((always_inline, target("avx512f,fma"))) void cp_block(long k, const float *a, long as, const float *b,
+                                                           long ldb, float *c, long ldc, long rows,
+                                                           const int nb, const int mv) {
+    __m512 lo[CP_WIDTH], hi[CP_WIDTH];
+#pragma clang loop unroll(full)
+    for (int j = 0; j < CP_WIDTH; j++) {
+        if (j < nb) {
+            lo[j] = _mm512_setzero_ps();
+            hi[j] = _mm512_setzero_ps();
+        }
+    }
+    for (long p = 0; p < k; p++) {
+        const __m512 a0 = _mm512_loadu_ps(a);
+        const __m512 a1 = mv == 2 ? _mm512_loadu_ps(a + 16) : a0;
+#pragma clang loop unroll(full)
+        for (int j = 0; j < CP_WIDTH; j++) {
+            if (j < nb) {
+                const __m512 s = _mm512_set1_ps(b[j]);
+                lo[j] = _mm512_fmadd_ps(a0, s, lo[j]);
+                if (mv == 2) hi[j] = _mm512_fmadd_ps(a1, s, hi[j]);
+            }
+        }
+        a += as;
+        b += ldb;
+    }
+    float tile[CP_WIDTH * 32] __attribute__((aligned(64)));
+#pragma clang loop unroll(full)
+    for (int j = 0; j < CP_WIDTH; j++) {
+        if (j < nb) {
+            _mm512_store_ps(tile + 32 * j, lo[j]);
+            if (mv == 2) _mm512_store_ps(tile + 32 * j + 16, hi[j]);
+        }
+    }
+    for (long r = 0; r < rows; r++) {
+        float *row = c + r * ldc;
+#pragma clang loop unroll(full)
+        for (int j = 0; j < CP_WIDTH; j++) {
+            if (j < nb) row[j] = tile[32 * j + r];
+        }
+    }
+}
+
+// Every width 1 … CP_WIDTH as its own specialization (constant trip counts keep the accumulators in
+// registers), for one- and two-vector panels.
+#define CP_CASE(w) \
+    case w: \
+        if (mv == 2) cp_block(k, a, as, b, ldb, c, ldc, rows, w, 2); \
+        else cp_block(k, a, as, b, ldb, c, ldc, rows, w, 1); \
+        break;
+
+__attribute__((target("avx512f,fma"))) static void cp_block_any(long k, const float *a, long as, const float *b, long ldb, float *c, long ldc, long rows,
+                         long width, int mv) {
+    switch (width) {
+        CP_CASE(1) CP_CASE(2) CP_CASE(3) CP_CASE(4) CP_CASE(5) CP_CASE(6) CP_CASE(7)
+        CP_CASE(8) CP_CASE(9) CP_CASE(10) CP_CASE(11) CP_CASE(12) CP_CASE(13) CP_CASE(14)
+        default: break;
+    }
+}
+#undef CP_CASE
+
+__attribute__((target("avx512f,fma")))
+void graft_column_panel_gemm_avx512(long m, long n, long k, const float *a, long panel0, long panel1,
+                                    const float *b, long ldb, float *c, long ldc) {
+    for (long q = panel0; q < panel1; q++) {
+        const long r0 = 32 * q, rows = m - r0 < 32 ? m - r0 : 32;
+        const int mv = rows > 16 ? 2 : 1;
+        const float *panel = a + r0 * k;
+        float *cq = c + r0 * ldc;
+        long j = 0;
+        for (; j + CP_WIDTH <= n; j += CP_WIDTH) {
+            if (mv == 2) cp_block(k, panel, 32, b + j, ldb, cq + j, ldc, rows, CP_WIDTH, 2);
+            else cp_block(k, panel, 16, b + j, ldb, cq + j, ldc, rows, CP_WIDTH, 1);
+        }
+        if (j < n) cp_block_any(k, panel, mv == 2 ? 32 : 16, b + j, ldb, cq + j, ldc, rows, n - j, mv);
+    }
+}

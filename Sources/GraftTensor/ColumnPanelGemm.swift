@@ -1,0 +1,60 @@
+import CPanelKernels
+
+/// The filters · columns product of convolutions whose output planes are small (14×14, 7×7: fewer than
+/// 784 columns), on AVX-512 machines.
+///
+/// `PanelGemm` runs its vectors along C's columns, the plane's pixels: a 7×7 plane is 49 of them, three
+/// 16-float vectors and one lane of a fourth, and its 6 × 32 block leaves most of a 196-pixel plane to
+/// partial blocks. OpenBLAS, which took these products before, repacks the filters on every call (9 %
+/// of a ConvNeXt-Tiny forward). Here the vectors run down C's rows — the output channels, a multiple of
+/// 16 almost everywhere — over filters packed once and cached with the weights, and a block covers 14
+/// pixels (CPanelKernels' `graft_column_panel_gemm_avx512`), so 196- and 49-pixel planes are whole
+/// blocks (49 = 3 · 14 + 7).
+///
+/// A (m × k) is packed in 32-row panels: row r's element p at `32 · (r / 32) · k + w · p + r % 32`,
+/// w = 32, or 16 for a last panel of at most 16 rows; rows past m are zero.
+enum ColumnPanelGemm {
+    /// The kernel is AVX-512 only (`PanelGemm.avx512`: the CPU has it and `GRAFT_NO_AVX512` is unset).
+    static var available: Bool { PanelGemm.avx512 }
+    /// Products with fewer columns than this take this path (the width below which `PanelGemm` lost
+    /// to OpenBLAS, `PanelGemm.prefersBLAS`).
+    static let widestProduct = 784
+    static let panelRows = 32
+
+    static func panels(_ m: Int) -> Int { (m + panelRows - 1) / panelRows }
+
+    /// Floats of A's packed form.
+    static func packedCount(m: Int, k: Int) -> Int {
+        let rest = m % panelRows
+        return (m - rest) * k + (rest == 0 ? 0 : (rest <= 16 ? 16 : 32) * k)
+    }
+
+    /// A's packed form for a row-major m × k matrix with row stride `lda`.
+    static func pack(m: Int, k: Int, a: UnsafePointer<Float>, lda: Int) -> FloatBuffer {
+        let packed = FloatBuffer(count: packedCount(m: m, k: k))
+        let p = packed.values
+        Parallel.forRanges(panels(m), grain: max(1, 16384 / max(panelRows * k, 1))) { range in
+            for q in range {
+                let r0 = q * panelRows, rows = min(panelRows, m - r0)
+                let width = rows <= 16 ? 16 : 32
+                let dst = p + r0 * k
+                for i in 0..<width {
+                    if i < rows {
+                        let src = a + (r0 + i) * lda
+                        for j in 0..<k { dst[j * width + i] = src[j] }
+                    } else {
+                        for j in 0..<k { dst[j * width + i] = 0 }
+                    }
+                }
+            }
+        }
+        return packed
+    }
+
+    /// C's rows of panels `panels` (C = A · B; B is k × n with row stride `ldb`, C m × n with `ldc`).
+    @inline(__always)
+    static func multiply(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, panels: Range<Int>,
+                         b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        graft_column_panel_gemm_avx512(m, n, k, a, panels.lowerBound, panels.upperBound, b, ldb, c, ldc)
+    }
+}
