@@ -6,9 +6,50 @@
 // 16 in every network of the zoo but a few narrow EfficientNet layers. A register block is 32 rows (two
 // vectors of a filter panel) × CP_WIDTH columns: each step of k loads the panel's two vectors and
 // broadcasts CP_WIDTH floats of one row of B. The accumulators hold columns of C, which are turned into
-// C's rows through a small tile on the stack at the end of the block.
+// C's rows by a transpose in registers at the end of the block.
 
 #define CP_WIDTH 14
+
+// Stores the 16 × nb block whose columns are cols[0 ..< nb] (column j: rows 0…15 of C's column j) as C's
+// rows 0 ..< rows, lanes `mask` of each: a 16 × 16 transpose in registers (columns past nb are zeros) by
+// the usual four rounds — 32-bit and 64-bit interleaves of column pairs, then two rounds of 128-bit
+// lane shuffles — instead of a pass through memory.
+static inline __attribute__((always_inline, target("avx512f"))) void cp_store_transposed(
+    const __m512 *cols, const int nb, float *c, long ldc, long rows, __mmask16 mask) {
+    __m512 v[16], t[16], u[16];
+#pragma clang loop unroll(full)
+    for (int j = 0; j < 16; j++) v[j] = j < nb ? cols[j] : _mm512_setzero_ps();
+    // t[2i], t[2i + 1]: within each 128-bit lane L, elements 4L, 4L + 1 (resp. 4L + 2, 4L + 3) of
+    // columns 2i and 2i + 1, interleaved.
+#pragma clang loop unroll(full)
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]);
+    }
+    // u[4i + q], lane L: row 4L + q, columns 4i … 4i + 3.
+#pragma clang loop unroll(full)
+    for (int i = 0; i < 4; i++) {
+        const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 2]);
+        const __m512d d = _mm512_castps_pd(t[4 * i + 1]), e = _mm512_castps_pd(t[4 * i + 3]);
+        u[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+        u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+        u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(d, e));
+        u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(d, e));
+    }
+    // Row 4L + q gathers lane L of u[q], u[4 + q], u[8 + q], u[12 + q]: a 4 × 4 transpose of lanes.
+#pragma clang loop unroll(full)
+    for (int q = 0; q < 4; q++) {
+        const __m512 s0 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0x44), s1 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0xEE);
+        const __m512 s2 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0x44);
+        const __m512 s3 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0xEE);
+        const __m512 row[4] = {_mm512_shuffle_f32x4(s0, s2, 0x88), _mm512_shuffle_f32x4(s0, s2, 0xDD),
+                               _mm512_shuffle_f32x4(s1, s3, 0x88), _mm512_shuffle_f32x4(s1, s3, 0xDD)};
+#pragma clang loop unroll(full)
+        for (int l = 0; l < 4; l++) {
+            if (4 * l + q < rows) _mm512_mask_storeu_ps(c + (4 * l + q) * ldc, mask, row[l]);
+        }
+    }
+}
 
 // One block: C[r][j] for r < rows, j < nb = Σ_p A[r][p] · B[p][j]. `a` is the panel (`as` floats per
 // step of k: 32, or 16 for a one-vector panel, `mv` = 1); `nb` and `mv` are constants after inlining.
@@ -37,21 +78,9 @@ static inline __attribute__((always_inline, target("avx512f,fma"))) void cp_bloc
         a += as;
         b += ldb;
     }
-    float tile[CP_WIDTH * 32] __attribute__((aligned(64)));
-#pragma clang loop unroll(full)
-    for (int j = 0; j < CP_WIDTH; j++) {
-        if (j < nb) {
-            _mm512_store_ps(tile + 32 * j, lo[j]);
-            if (mv == 2) _mm512_store_ps(tile + 32 * j + 16, hi[j]);
-        }
-    }
-    for (long r = 0; r < rows; r++) {
-        float *row = c + r * ldc;
-#pragma clang loop unroll(full)
-        for (int j = 0; j < CP_WIDTH; j++) {
-            if (j < nb) row[j] = tile[32 * j + r];
-        }
-    }
+    const __mmask16 mask = (__mmask16)((1u << nb) - 1u);
+    cp_store_transposed(lo, nb, c, ldc, rows < 16 ? rows : 16, mask);
+    if (mv == 2 && rows > 16) cp_store_transposed(hi, nb, c + 16 * ldc, ldc, rows - 16, mask);
 }
 
 // Every width 1 … CP_WIDTH as its own specialization (constant trip counts keep the accumulators in

@@ -69,9 +69,11 @@ func parseOptions() -> Options {
             case "winograd": o.ab = { var v = $0; v.winograd.toggle(); return v }
             case "blas": o.ab = { var v = $0; v.gemmThreads = v.gemmThreads == .blas ? .split : .blas; return v }
             case "panels": o.ab = { var v = $0; v.packedWeights.toggle(); return v }
+            case "winolayout":
+                o.ab = { var v = $0; v.winogradBlocks.columnPanelTiles = v.winogradBlocks.columnPanelTiles > 0 ? 0 : 1024; return v }
             case "tile":
                 o.ab = { var v = $0; v.winogradTile = v.winogradTile == .twoByTwo ? .fourByFour : .twoByTwo; return v }
-            default: print("--ab takes winograd, blas, panels or tile"); exit(2)
+            default: print("--ab takes winograd, blas, panels, winolayout or tile"); exit(2)
             }
         default:
             if Int(a) != nil { o.extra.append(a) } else { o.suites.append(a) }

@@ -1,24 +1,26 @@
 import CPanelKernels
 
-/// The filters · columns product of convolutions whose output planes are small (14×14, 7×7: fewer than
-/// 784 columns), on AVX-512 machines.
+/// The filters · columns product of convolutions whose output planes are small (28×28, 14×14, 7×7:
+/// fewer than 1024 columns), and Winograd's products of as few tiles, on AVX-512 machines.
 ///
 /// `PanelGemm` runs its vectors along C's columns, the plane's pixels: a 7×7 plane is 49 of them, three
 /// 16-float vectors and one lane of a fourth, and its 6 × 32 block leaves most of a 196-pixel plane to
 /// partial blocks. OpenBLAS, which took these products before, repacks the filters on every call (9 %
 /// of a ConvNeXt-Tiny forward). Here the vectors run down C's rows — the output channels, a multiple of
 /// 16 almost everywhere — over filters packed once and cached with the weights, and a block covers 14
-/// pixels (CPanelKernels' `graft_column_panel_gemm_avx512`), so 196- and 49-pixel planes are whole
-/// blocks (49 = 3 · 14 + 7).
+/// pixels (CPanelKernels' `graft_column_panel_gemm_avx512`), so 784-, 196- and 49-pixel planes are
+/// whole blocks (49 = 3 · 14 + 7); the block's columns of C become rows by a transpose in registers.
 ///
 /// A (m × k) is packed in 32-row panels: row r's element p at `32 · (r / 32) · k + w · p + r % 32`,
 /// w = 32, or 16 for a last panel of at most 16 rows; rows past m are zero.
 enum ColumnPanelGemm {
     /// The kernel is AVX-512 only (`PanelGemm.avx512`: the CPU has it and `GRAFT_NO_AVX512` is unset).
     static var available: Bool { PanelGemm.avx512 }
-    /// Products with fewer columns than this take this path (the width below which `PanelGemm` lost
-    /// to OpenBLAS, `PanelGemm.prefersBLAS`).
-    static let widestProduct = 784
+    /// Convolutions with fewer output pixels than this take this path: measured faster than
+    /// `PanelGemm` on ResNet-50's and ConvNeXt-Tiny's 28×28 layers (up to 1.15×) and slower on
+    /// ConvNeXt's 56×56 ones (k = 96: 1.14×); OpenBLAS, which took planes under 784 pixels before, lost
+    /// by up to 1.3× (`GraftKernelBench convnext --ab panels`).
+    static let widestProduct = 1024
     static let panelRows = 32
 
     static func panels(_ m: Int) -> Int { (m + panelRows - 1) / panelRows }
@@ -29,6 +31,20 @@ enum ColumnPanelGemm {
         return (m - rest) * k + (rest == 0 ? 0 : (rest <= 16 ? 16 : 32) * k)
     }
 
+    /// Width of the panel holding row `row` of an m-row matrix: 32, or 16 for a last panel of ≤ 16 rows.
+    @inline(__always)
+    static func panelWidth(row: Int, m: Int) -> Int {
+        let r0 = row / panelRows * panelRows
+        return m - r0 <= 16 ? 16 : panelRows
+    }
+
+    /// Offset of A's element (row, column) in its packed form; consecutive columns of a row lie
+    /// `panelWidth(row:m:)` floats apart.
+    @inline(__always)
+    static func packedOffset(row: Int, column: Int, m: Int, k: Int) -> Int {
+        row / panelRows * panelRows * k + column * panelWidth(row: row, m: m) + row % panelRows
+    }
+
     /// A's packed form for a row-major m × k matrix with row stride `lda`.
     static func pack(m: Int, k: Int, a: UnsafePointer<Float>, lda: Int) -> FloatBuffer {
         let packed = FloatBuffer(count: packedCount(m: m, k: k))
@@ -36,7 +52,7 @@ enum ColumnPanelGemm {
         Parallel.forRanges(panels(m), grain: max(1, 16384 / max(panelRows * k, 1))) { range in
             for q in range {
                 let r0 = q * panelRows, rows = min(panelRows, m - r0)
-                let width = rows <= 16 ? 16 : 32
+                let width = panelWidth(row: r0, m: m)
                 let dst = p + r0 * k
                 for i in 0..<width {
                     if i < rows {

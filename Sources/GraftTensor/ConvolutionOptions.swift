@@ -50,10 +50,15 @@ public struct ConvolutionOptions: Sendable, Hashable {
         /// With few tiles, a block may hold this many times `blockFloats`.
         public var bigBlockFactor: Int
 
-        public init(blockFloats: Int = 512 * 1024, minimumCacheBlock: Int = 160, bigBlockFactor: Int = 8) {
+        /// On AVX-512, products of fewer tiles than this run on `ColumnPanelGemm` (else `PanelGemm`).
+        public var columnPanelTiles: Int
+
+        public init(blockFloats: Int = 512 * 1024, minimumCacheBlock: Int = 160, bigBlockFactor: Int = 8,
+                    columnPanelTiles: Int = 1024) {
             self.blockFloats = blockFloats
             self.minimumCacheBlock = minimumCacheBlock
             self.bigBlockFactor = bigBlockFactor
+            self.columnPanelTiles = columnPanelTiles
         }
     }
 

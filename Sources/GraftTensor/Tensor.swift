@@ -238,7 +238,7 @@ extension Tensor: CustomStringConvertible {
 /// What a derived object is and the shape it was made for (a reshaped view shares the storage but
 /// may split its values differently). A value, so looking one up allocates nothing.
 struct DerivedKey: Hashable {
-    enum Kind: Hashable { case winogradF2x3, winogradF2x3Panels, winogradF4x3, winogradF4x3Panels, panels, columnPanels }
+    enum Kind: Hashable { case winogradF2x3, winogradF2x3Panels, winogradF2x3ColumnPanels, winogradF4x3, winogradF4x3Panels, panels, columnPanels }
     let kind: Kind
     let rows: Int
     let columns: Int

@@ -67,20 +67,10 @@ enum Winograd {
     /// the flipped copy, and not cached (a training step changes the weights before they are read again).
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: Tensor, flipped: Bool = false,
                         y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue, options: ConvolutionOptions) {
-        let panels = options.packedWeights
         let tuning = options.winogradBlocks
         // F(4×4) has no activations in its output kernel but none and ReLU (a training step's have none).
         let large = tileSize(options) == 4 && (epilogue.activation == .none || epilogue.activation == .relu)
         let tiling = Tiling(g, size: large ? 4 : 2), points = tiling.points
-        let kind: DerivedKey.Kind = large ? (panels ? .winogradF4x3Panels : .winogradF4x3)
-            : (panels ? .winogradF2x3Panels : .winogradF2x3)
-        let key = DerivedKey(kind: kind, rows: g.outChannels, columns: g.inChannels)
-        func transformed() -> FloatBuffer {
-            large ? Winograd4.transformFilters(g, weight.pointer, packed: panels, flipped: flipped)
-                : transformFilters(g, weight.pointer, packed: panels, flipped: flipped)
-        }
-        let filters = flipped ? withExtendedLifetime(weight) { transformed() } : weight.storage.derived(key, transformed)
-        let u = UnsafePointer(filters.values)
         let total = g.batch * tiling.perImage
         // Blocks hold as many tiles for either tile size (F(4×4)'s 36 transforms per tile take more room).
         let perTile = 16 * (g.inChannels + g.outChannels)
@@ -89,24 +79,40 @@ enum Winograd {
         // Each block repacks all of U (16·O·C floats) for its GEMMs, so narrow blocks (wide
         // layers) cost more in packing than cache locality saves: measured on VGG-16, per-thread
         // blocks only pay off below ~160 tiles' worth of channels (C + O ≤ ~200).
-        if cacheBlock >= tuning.minimumCacheBlock && total >= 2 * threads * cacheBlock {
+        let perThreadBlocks = cacheBlock >= tuning.minimumCacheBlock && total >= 2 * threads * cacheBlock
+        let bigBlock = max(16, min(total, tuning.bigBlockFactor * tuning.blockFloats / perTile))
+        let blocks = (total + (perThreadBlocks ? cacheBlock : bigBlock) - 1) / (perThreadBlocks ? cacheBlock : bigBlock)
+        let layout: FilterLayout = large ? (options.packedWeights ? .panels : .rows)
+            : .choose(packedWeights: options.packedWeights, columns: (total + blocks - 1) / blocks, tuning)
+        let kind: DerivedKey.Kind = switch (large, layout) {
+        case (true, .rows): .winogradF4x3
+        case (true, _): .winogradF4x3Panels
+        case (false, .rows): .winogradF2x3
+        case (false, .panels): .winogradF2x3Panels
+        case (false, .columnPanels): .winogradF2x3ColumnPanels
+        }
+        let key = DerivedKey(kind: kind, rows: g.outChannels, columns: g.inChannels)
+        func transformed() -> FloatBuffer {
+            large ? Winograd4.transformFilters(g, weight.pointer, packed: layout == .panels, flipped: flipped)
+                : transformFilters(g, weight.pointer, layout: layout, flipped: flipped)
+        }
+        let filters = flipped ? withExtendedLifetime(weight) { transformed() } : weight.storage.derived(key, transformed)
+        let u = UnsafePointer(filters.values)
+        if perThreadBlocks {
             // Many blocks: one block per task, everything on that thread.
-            let blocks = (total + cacheBlock - 1) / cacheBlock
             Parallel.forEach(blocks) { b in
                 let t0 = total * b / blocks, t1 = total * (b + 1) / blocks
                 let ld = stride(t1 - t0)
                 let v = Scratch.buffer(.winogradInput, count: points * g.inChannels * ld)
                 let m = Scratch.buffer(.winogradProduct, count: points * PanelGemm.paddedRows(g.outChannels) * ld)
                 transformInput(g, tiling, x: x, t0: t0, t1: t1, channels: 0..<g.inChannels, v: v, ld: ld)
-                for xi in 0..<points { multiply(g, u: u, v: v, m: m, ld: ld, columns: t1 - t0, xi: xi, panels: panels) }
+                for xi in 0..<points { multiply(g, u: u, layout: layout, v: v, m: m, ld: ld, columns: t1 - t0, xi: xi) }
                 transformOutput(g, tiling, m: m, ld: ld, t0: t0, t1: t1, outChannels: 0..<g.outChannels,
                                 y: y, epilogue: epilogue)
             }
             return
         }
         // Few tiles (small planes, deep layers): big blocks, each phase split across threads.
-        let bigBlock = max(16, min(total, tuning.bigBlockFactor * tuning.blockFloats / perTile))
-        let blocks = (total + bigBlock - 1) / bigBlock
         for b in 0..<blocks {
             let t0 = total * b / blocks, t1 = total * (b + 1) / blocks
             let ld = stride(t1 - t0)
@@ -117,7 +123,9 @@ enum Winograd {
                 let channels = (g.inChannels * k / inChunks)..<(g.inChannels * (k + 1) / inChunks)
                 transformInput(g, tiling, x: x, t0: t0, t1: t1, channels: channels, v: v, ld: ld)
             }
-            Parallel.forEach(points) { xi in multiply(g, u: u, v: v, m: m, ld: ld, columns: t1 - t0, xi: xi, panels: panels) }
+            Parallel.forEach(points) { xi in
+                multiply(g, u: u, layout: layout, v: v, m: m, ld: ld, columns: t1 - t0, xi: xi)
+            }
             let outChunks = min(g.outChannels, 4 * threads)
             Parallel.forEach(outChunks) { k in
                 let channels = (g.outChannels * k / outChunks)..<(g.outChannels * (k + 1) / outChunks)
@@ -130,22 +138,6 @@ enum Winograd {
     /// Row stride of V and M for a block of `tiles`: room for whole 8-wide stores past the end.
     @inline(__always)
     static func stride(_ tiles: Int) -> Int { (tiles + 7) / 8 * 8 + 8 }
-
-    /// M[ξ] (paddedRows(O) × tiles) = U[ξ] (O × C) · V[ξ] (C × tiles), on `PanelGemm` or OpenBLAS
-    /// (U laid out for the one chosen, see `transformFilters`).
-    @inline(__always)
-    static func multiply(_ g: ConvGeometry, u: UnsafePointer<Float>, v: UnsafeMutablePointer<Float>,
-                         m: UnsafeMutablePointer<Float>, ld: Int, columns: Int, xi: Int, panels: Bool) {
-        let c = g.inChannels, o = g.outChannels, rows = PanelGemm.paddedRows(o)
-        let a = u + xi * rows * c, b = v + xi * c * ld, product = m + xi * rows * ld
-        if panels {
-            // Whole row panels (U's padding rows are zeros and M has room for them): no partial blocks.
-            PanelGemm.multiply(m: rows, n: columns, k: c, a: a, b: b, ldb: ld, c: product, ldc: ld)
-        } else {
-            Gemm.serial(transA: false, transB: false, m: o, n: columns, k: c, alpha: 1,
-                        a: a, lda: c, b: b, ldb: ld, beta: 0, c: product, ldc: ld)
-        }
-    }
 
     /// Calls `body(n, ty, tx0, tx1, column)` for each run of tiles of one tile row inside the
     /// block `t0..<t1`; `column` is the run's first position within the block.
@@ -164,18 +156,17 @@ enum Winograd {
     // MARK: - Transforms
 
     /// U = G g Gᵀ with G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]], computed in Double: for each
-    /// ξ, U[ξ] (O × C) in a plane of paddedRows(O) · C floats, packed for `PanelGemm` or (not
-    /// `packed`) row-major for OpenBLAS. `flipped`: filter (o, c) is w[c, o] turned by 180° (see `forward`).
-    static func transformFilters(_ g: ConvGeometry, _ w: UnsafePointer<Float>, packed: Bool,
+    /// ξ, U[ξ] (O × C) in a plane of `layout.plane` floats, laid out for the multiply that reads it.
+    /// `flipped`: filter (o, c) is w[c, o] turned by 180° (see `forward`).
+    static func transformFilters(_ g: ConvGeometry, _ w: UnsafePointer<Float>, layout: FilterLayout,
                                  flipped: Bool = false) -> FloatBuffer {
-        let o = g.outChannels, c = g.inChannels, plane = PanelGemm.paddedRows(o) * c
+        let o = g.outChannels, c = g.inChannels, plane = layout.plane(o: o, c: c)
         let filters = FloatBuffer(count: 16 * plane)
         let u = filters.values
         // Packed, the rows that pad O to whole panels (inside the last panel) give products nobody
         // reads; clear that panel so they stay finite, then fill in the real rows.
-        if packed {
-            let lastPanel = plane - PanelGemm.rows * c
-            for xi in 0..<16 { (u + xi * plane + lastPanel).update(repeating: 0, count: PanelGemm.rows * c) }
+        if let lastPanel = layout.paddedPanelStart(o: o, c: c) {
+            for xi in 0..<16 { (u + xi * plane + lastPanel).update(repeating: 0, count: plane - lastPanel) }
         }
         Parallel.forRanges(o, grain: max(1, 4096 / c)) { range in
             for oc in range {
@@ -202,9 +193,9 @@ enum Winograd {
                     let c0 = gRows(tap(0), tap(3), tap(6))
                     let c1 = gRows(tap(1), tap(4), tap(7))
                     let c2 = gRows(tap(2), tap(5), tap(8))
-                    // Lane k goes to (oc, ic + k): 6 floats apart when packed, adjacent otherwise.
-                    let base = u + (packed ? PanelGemm.packedOffset(row: oc, column: ic, depth: c) : oc * c + ic)
-                    let step = packed ? PanelGemm.rows : 1
+                    // Lane k goes to (oc, ic + k): `step` floats apart (adjacent when row-major).
+                    let (offset, step) = layout.place(row: oc, column: ic, o: o, c: c)
+                    let base = u + offset
                     @inline(__always)
                     func store(_ xi: Int, _ values: SIMD8<Double>) {
                         let row = base + xi * plane

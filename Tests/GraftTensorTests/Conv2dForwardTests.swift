@@ -211,6 +211,13 @@ final class Conv2dForwardTests: XCTestCase {
                  activation: .silu),
             // k = 2304, P = 81: 186 624 floats of columns per image, so seven images take two chunks.
             Case(input: [7, 256, 9, 9], weight: [20, 256, 3, 3], params: Conv2dParams(padding: 2, dilation: 2)),
+            // Winograd's products on the same multiply (filters transformed into its panels): 16, 49 and
+            // 100 tiles in one big block, panels of 5, 16, 20 and 40 rows; 2116 tiles in per-thread blocks.
+            Case(input: [1, 24, 8, 8], weight: [5, 24, 3, 3], params: Conv2dParams(padding: 1), activation: .relu),
+            Case(input: [1, 24, 14, 14], weight: [16, 24, 3, 3], params: Conv2dParams(padding: 1)),
+            Case(input: [2, 24, 10, 10], weight: [20, 24, 3, 3], params: Conv2dParams(padding: 1), activation: .silu),
+            Case(input: [1, 40, 14, 13], weight: [40, 40, 3, 3], params: Conv2dParams(padding: 1), bias: false),
+            Case(input: [1, 24, 92, 92], weight: [40, 24, 3, 3], params: Conv2dParams(padding: 1), activation: .relu),
         ]
         for (i, c) in cases.enumerated() { try check(c, seed: 900 + UInt64(i)) }
     }
