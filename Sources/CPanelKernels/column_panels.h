@@ -14,8 +14,13 @@
 // rows 0 ..< rows, lanes `mask` of each: a 16 × 16 transpose in registers (columns past nb are zeros) by
 // the usual four rounds — 32-bit and 64-bit interleaves of column pairs, then two rounds of 128-bit
 // lane shuffles — instead of a pass through memory.
+//
+// On the way out each row r gets the epilogue of a convolution (ConvEpilogue's none and ReLU cases, in its
+// order): + residual row (same layout as C; NULL: none), + bias[r] (NULL: none), then max(0, ·) when
+// `relu` (NaN stays NaN, as Lanes.relu).
 static inline __attribute__((always_inline, target("avx512f"))) void cp_store_transposed(
-    const __m512 *cols, const int nb, float *c, long ldc, long rows, __mmask16 mask) {
+    const __m512 *cols, const int nb, float *c, long ldc, long rows, __mmask16 mask, const float *bias,
+    const float *residual, int relu) {
     __m512 v[16], t[16], u[16];
 #pragma clang loop unroll(full)
     for (int j = 0; j < 16; j++) v[j] = j < nb ? cols[j] : _mm512_setzero_ps();
@@ -46,7 +51,13 @@ static inline __attribute__((always_inline, target("avx512f"))) void cp_store_tr
                                _mm512_shuffle_f32x4(s1, s3, 0x88), _mm512_shuffle_f32x4(s1, s3, 0xDD)};
 #pragma clang loop unroll(full)
         for (int l = 0; l < 4; l++) {
-            if (4 * l + q < rows) _mm512_mask_storeu_ps(c + (4 * l + q) * ldc, mask, row[l]);
+            const long r = 4 * l + q;
+            if (r >= rows) continue;
+            __m512 out = row[l];
+            if (residual) out = _mm512_add_ps(out, _mm512_maskz_loadu_ps(mask, residual + r * ldc));
+            if (bias) out = _mm512_add_ps(out, _mm512_set1_ps(bias[r]));
+            if (relu) out = _mm512_max_ps(_mm512_setzero_ps(), out);
+            _mm512_mask_storeu_ps(c + r * ldc, mask, out);
         }
     }
 }
@@ -55,7 +66,8 @@ static inline __attribute__((always_inline, target("avx512f"))) void cp_store_tr
 // step of k: 32, or 16 for a one-vector panel, `mv` = 1); `nb` and `mv` are constants after inlining.
 static inline __attribute__((always_inline, target("avx512f,fma"))) void cp_block(long k, const float *a, long as, const float *b,
                                                            long ldb, float *c, long ldc, long rows,
-                                                           const int nb, const int mv) {
+                                                           const int nb, const int mv, const float *bias,
+                                                           const float *residual, int relu) {
     __m512 lo[CP_WIDTH], hi[CP_WIDTH];
 #pragma clang loop unroll(full)
     for (int j = 0; j < CP_WIDTH; j++) {
@@ -79,20 +91,22 @@ static inline __attribute__((always_inline, target("avx512f,fma"))) void cp_bloc
         b += ldb;
     }
     const __mmask16 mask = (__mmask16)((1u << nb) - 1u);
-    cp_store_transposed(lo, nb, c, ldc, rows < 16 ? rows : 16, mask);
-    if (mv == 2 && rows > 16) cp_store_transposed(hi, nb, c + 16 * ldc, ldc, rows - 16, mask);
+    cp_store_transposed(lo, nb, c, ldc, rows < 16 ? rows : 16, mask, bias, residual, relu);
+    if (mv == 2 && rows > 16)
+        cp_store_transposed(hi, nb, c + 16 * ldc, ldc, rows - 16, mask, bias ? bias + 16 : NULL,
+                            residual ? residual + 16 * ldc : NULL, relu);
 }
 
 // Every width 1 … CP_WIDTH as its own specialization (constant trip counts keep the accumulators in
 // registers), for one- and two-vector panels.
 #define CP_CASE(w) \
     case w: \
-        if (mv == 2) cp_block(k, a, as, b, ldb, c, ldc, rows, w, 2); \
-        else cp_block(k, a, as, b, ldb, c, ldc, rows, w, 1); \
+        if (mv == 2) cp_block(k, a, as, b, ldb, c, ldc, rows, w, 2, bias, residual, relu); \
+        else cp_block(k, a, as, b, ldb, c, ldc, rows, w, 1, bias, residual, relu); \
         break;
 
 __attribute__((target("avx512f,fma"))) static void cp_block_any(long k, const float *a, long as, const float *b, long ldb, float *c, long ldc, long rows,
-                         long width, int mv) {
+                         long width, int mv, const float *bias, const float *residual, int relu) {
     switch (width) {
         CP_CASE(1) CP_CASE(2) CP_CASE(3) CP_CASE(4) CP_CASE(5) CP_CASE(6) CP_CASE(7)
         CP_CASE(8) CP_CASE(9) CP_CASE(10) CP_CASE(11) CP_CASE(12) CP_CASE(13) CP_CASE(14)
@@ -103,17 +117,23 @@ __attribute__((target("avx512f,fma"))) static void cp_block_any(long k, const fl
 
 __attribute__((target("avx512f,fma")))
 void graft_column_panel_gemm_avx512(long m, long n, long k, const float *a, long panel0, long panel1,
-                                    const float *b, long ldb, float *c, long ldc) {
+                                    const float *b, long ldb, float *c, long ldc, const float *bias,
+                                    const float *residual, int relu) {
     for (long q = panel0; q < panel1; q++) {
         const long r0 = 32 * q, rows = m - r0 < 32 ? m - r0 : 32;
         const int mv = rows > 16 ? 2 : 1;
         const float *panel = a + r0 * k;
         float *cq = c + r0 * ldc;
+        const float *bq = bias ? bias + r0 : NULL;
+        const float *rq = residual ? residual + r0 * ldc : NULL;
         long j = 0;
         for (; j + CP_WIDTH <= n; j += CP_WIDTH) {
-            if (mv == 2) cp_block(k, panel, 32, b + j, ldb, cq + j, ldc, rows, CP_WIDTH, 2);
-            else cp_block(k, panel, 16, b + j, ldb, cq + j, ldc, rows, CP_WIDTH, 1);
+            const float *rj = rq ? rq + j : NULL;
+            if (mv == 2) cp_block(k, panel, 32, b + j, ldb, cq + j, ldc, rows, CP_WIDTH, 2, bq, rj, relu);
+            else cp_block(k, panel, 16, b + j, ldb, cq + j, ldc, rows, CP_WIDTH, 1, bq, rj, relu);
         }
-        if (j < n) cp_block_any(k, panel, mv == 2 ? 32 : 16, b + j, ldb, cq + j, ldc, rows, n - j, mv);
+        if (j < n)
+            cp_block_any(k, panel, mv == 2 ? 32 : 16, b + j, ldb, cq + j, ldc, rows, n - j, mv, bq,
+                         rq ? rq + j : NULL, relu);
     }
 }

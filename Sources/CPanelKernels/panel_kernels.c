@@ -2,6 +2,8 @@
 // these functions for AVX-512 only; nothing else in the build assumes it.
 #include "panel_kernels.h"
 
+#include <stddef.h>
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -60,7 +62,9 @@ void graft_panel_block_6x32_avx512(long k, const float *a, const float *b0, cons
 }
 
 void graft_column_panel_gemm_avx512(long m, long n, long k, const float *a, long panel0, long panel1,
-                                    const float *b, long ldb, float *c, long ldc) {
+                                    const float *b, long ldb, float *c, long ldc, const float *bias,
+                                    const float *residual, int relu) {
     (void)m; (void)n; (void)k; (void)a; (void)panel0; (void)panel1; (void)b; (void)ldb; (void)c; (void)ldc;
+    (void)bias; (void)residual; (void)relu;
 }
 #endif

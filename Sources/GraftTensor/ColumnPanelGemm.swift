@@ -67,10 +67,14 @@ enum ColumnPanelGemm {
         return packed
     }
 
-    /// C's rows of panels `panels` (C = A · B; B is k × n with row stride `ldb`, C m × n with `ldc`).
+    /// C's rows of panels `panels` (C = A · B; B is k × n with row stride `ldb`, C m × n with `ldc`),
+    /// each element stored as (sum + residual) + bias[row], then ReLU'd when `relu` (a convolution's
+    /// epilogue in `ConvEpilogue`'s order; `residual` is laid out as C).
     @inline(__always)
     static func multiply(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, panels: Range<Int>,
-                         b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        graft_column_panel_gemm_avx512(m, n, k, a, panels.lowerBound, panels.upperBound, b, ldb, c, ldc)
+                         b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                         bias: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil, relu: Bool = false) {
+        graft_column_panel_gemm_avx512(m, n, k, a, panels.lowerBound, panels.upperBound, b, ldb, c, ldc,
+                                       bias, residual, relu ? 1 : 0)
     }
 }

@@ -8,8 +8,9 @@ extension ConvGemm {
 
     /// Small planes, one image at a time: each image's product is written straight into its output
     /// (where `forwardBatched` multiplies several images side by side and then scatters the result),
-    /// its row panels split among the threads, each thread applying bias and activation to its own rows
-    /// while they are in cache. Images whose columns need gathering (im2col) are gathered in chunks.
+    /// its row panels split among the threads. Bias, residual and ReLU are applied by the kernel as it
+    /// stores each block; other activations by each thread to its own rows while they are in cache.
+    /// Images whose columns need gathering (im2col) are gathered in chunks.
     static func forwardColumnPanels(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                     y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
         let p = g.outPlane, k = g.columnRows, m = g.outChannels
@@ -18,6 +19,7 @@ extension ConvGemm {
         let small = Double(m) * Double(p) * Double(k) < 2e5
         let pieces = small ? 1 : min(panels, 4 * Parallel.threads)
         let direct = g.isPointwiseDirect
+        let fused = epilogue.activation == .none || epilogue.activation == .relu
         let chunk = direct ? g.batch : max(1, min(g.batch, batchedColumnFloats / max(k * p, 1)))
         var n0 = 0
         while n0 < g.batch {
@@ -37,6 +39,13 @@ extension ConvGemm {
                 let image = task / pieces, piece = task % pieces
                 let q0 = panels * piece / pieces, q1 = panels * (piece + 1) / pieces
                 let yImage = yChunk + image * m * p
+                if fused {
+                    ColumnPanelGemm.multiply(m: m, n: p, k: k, a: weight, panels: q0..<q1,
+                                             b: b + image * columnsStride, ldb: ldColumns, c: yImage, ldc: p,
+                                             bias: epilogue.bias, residual: epilogue.residual(at: yImage),
+                                             relu: epilogue.activation == .relu)
+                    return
+                }
                 ColumnPanelGemm.multiply(m: m, n: p, k: k, a: weight, panels: q0..<q1,
                                          b: b + image * columnsStride, ldb: ldColumns, c: yImage, ldc: p)
                 if epilogue.isIdentity { return }

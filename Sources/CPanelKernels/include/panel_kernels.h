@@ -19,8 +19,11 @@ void graft_panel_block_6x32_avx512(long k, const float *a, const float *b0, cons
 /// 14×14 or 7×7): A (m × k) is packed in 32-row column panels, row r's element p at `32 · (r / 32) · k +
 /// w · p + r % 32` with w = 32, or 16 for a last panel of at most 16 rows (zero-padded to w); B is k × n
 /// with row stride `ldb`; C is m × n with row stride `ldc`. Only C's rows of those panels are written.
+/// Each stored element is (sum + residual) + bias[row], then max(0, ·) when `relu` (NaN kept): `residual`
+/// (laid out as C) and `bias` (m floats) may be NULL.
 void graft_column_panel_gemm_avx512(long m, long n, long k, const float *a, long panel0, long panel1,
-                                    const float *b, long ldb, float *c, long ldc);
+                                    const float *b, long ldb, float *c, long ldc, const float *bias,
+                                    const float *residual, int relu);
 
 /// Whether this CPU supports AVX2 and FMA.
 int graft_cpu_has_avx2_fma(void);
