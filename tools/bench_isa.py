@@ -9,7 +9,8 @@ current build at the machine's full width, for scale. Rounds alternate the binar
 median over rounds of `graft bench`'s median.
 
   git worktree add /tmp/base <commit> && (cd /tmp/base && swift build -c release --product graft <flags>)
-  .venv/bin/python tools/bench_isa.py --baseline /tmp/base/.build/release/graft [--case resnet50:1] [--rounds 5]
+  .venv/bin/python tools/bench_isa.py --baseline /tmp/base/.build/release/graft [--baseline-engine] [--case resnet50:1]
+      [--rounds 5]
 """
 import argparse
 import json
@@ -39,9 +40,11 @@ def main():
     p.add_argument("--case", action="append", help="ARCH:BATCH[:train] (repeatable); the anchor cases otherwise")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--baseline-engine", action="store_true",
+                   help="the baseline has --engine too (builds since the XNNPACK engine): run it on Graft's kernels")
     a = p.parse_args()
     runs = {
-        "baseline AVX2": lambda *c: bench(a.baseline, *c, AVX2_ENV, []),
+        "baseline AVX2": lambda *c: bench(a.baseline, *c, AVX2_ENV, ["--engine", "graft"] if a.baseline_engine else []),
         "this AVX2": lambda *c: bench(a.graft, *c, AVX2_ENV, ["--engine", "graft"]),
         "this full width": lambda *c: bench(a.graft, *c, {}, []),
     }
