@@ -16,7 +16,7 @@ void graft_panel_block_6x32_avx512(long k, const float *a, const float *b0, cons
                                    float *c, long ldc, int accumulate);
 
 /// C = A · B for the row panels `panel0 ..< panel1` of A, where B has few columns (an output plane of
-/// 14×14 or 7×7): A (m × k) is packed in 32-row column panels, row r's element p at `32 · (r / 32) · k +
+/// 28×28, 14×14 or 7×7): A (m × k) is packed in 32-row column panels, row r's element p at `32 · (r / 32) · k +
 /// w · p + r % 32` with w = 32, or 16 for a last panel of at most 16 rows (zero-padded to w); B is k × n
 /// with row stride `ldb`; C is m × n with row stride `ldc`. Only C's rows of those panels are written.
 /// Each stored element is (sum + residual) + bias[row], then max(0, ·) when `relu` (NaN kept): `residual`
