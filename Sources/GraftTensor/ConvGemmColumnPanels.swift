@@ -1,9 +1,12 @@
 extension ConvGemm {
     /// Whether a convolution runs on `ColumnPanelGemm`: ungrouped, packed weights allowed, an AVX-512
-    /// CPU, and output planes narrower than `ColumnPanelGemm.widestProduct` pixels.
+    /// CPU, and output planes narrower than `ColumnPanelGemm.widestProduct` pixels but of more than one
+    /// pixel. Single-pixel planes (squeeze-excitation's convolutions) stay on the batched path — one
+    /// product over all images — whose rounding kept the Keras EfficientNet miniature within 1e-4 of
+    /// Keras (0.90 of the tolerance) where one product per image missed it (1.12); they are tiny anyway.
     static func usesColumnPanels(_ g: ConvGeometry, _ options: ConvolutionOptions) -> Bool {
         ColumnPanelGemm.available && options.packedWeights && g.groups == 1
-            && g.outPlane < ColumnPanelGemm.widestProduct && g.outChannels > 0 && g.outPlane > 0
+            && g.outPlane < ColumnPanelGemm.widestProduct && g.outChannels > 0 && g.outPlane > 1
     }
 
     /// Small planes, one image at a time: each image's product is written straight into its output
