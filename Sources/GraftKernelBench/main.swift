@@ -70,7 +70,11 @@ func parseOptions() -> Options {
             case "blas": o.ab = { var v = $0; v.gemmThreads = v.gemmThreads == .blas ? .split : .blas; return v }
             case "panels": o.ab = { var v = $0; v.packedWeights.toggle(); return v }
             case "winolayout":
-                o.ab = { var v = $0; v.winogradBlocks.columnPanelTiles = v.winogradBlocks.columnPanelTiles > 0 ? 0 : 1024; return v }
+                o.ab = {
+                    var v = $0
+                    v.winogradBlocks.columnPanelTiles = v.winogradBlocks.columnPanelTiles > 0 ? 0 : ConvolutionOptions.columnPanelColumns
+                    return v
+                }
             case "tile":
                 o.ab = { var v = $0; v.winogradTile = v.winogradTile == .twoByTwo ? .fourByFour : .twoByTwo; return v }
             default: print("--ab takes winograd, blas, panels, winolayout or tile"); exit(2)

@@ -20,7 +20,7 @@ enum ColumnPanelGemm {
     /// `PanelGemm` on ResNet-50's and ConvNeXt-Tiny's 28×28 layers (up to 1.15×) and slower on
     /// ConvNeXt's 56×56 ones (k = 96: 1.14×); OpenBLAS, which took planes under 784 pixels before, lost
     /// by up to 1.3× (`GraftKernelBench convnext --ab panels`).
-    static let widestProduct = 1024
+    static let widestProduct = ConvolutionOptions.columnPanelColumns
     static let panelRows = 32
 
     static func panels(_ m: Int) -> Int { (m + panelRows - 1) / panelRows }

@@ -45,12 +45,7 @@ enum ConvGemm {
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: Tensor,
                         y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue, options: ConvolutionOptions) {
         if usesColumnPanels(g, options) {
-            let key = DerivedKey(kind: .columnPanels, rows: g.outChannels, columns: g.columnRows)
-            let (m, k, a) = (g.outChannels, g.columnRows, weight.pointer)
-            let packed = weight.storage.derived(key) { ColumnPanelGemm.pack(m: m, k: k, a: a, lda: k) }
-            withExtendedLifetime(packed) {
-                forwardColumnPanels(g, x: x, weight: UnsafePointer(packed.values), y: y, epilogue: epilogue)
-            }
+            forwardColumnPanels(g, x: x, weight: weight, y: y, epilogue: epilogue)
             return
         }
         let w = Weights(g, weight, options)
@@ -186,20 +181,8 @@ enum ConvGemm {
         var ldColumns = g.inPlane
         if !direct {
             let buffer = Scratch.buffer(.gather, count: g.groups * k * np)
-            // Split channels too, so a single image's matrix is filled by every thread.
-            let pieces = images * g.groups
-            let chunks = min(cg, max(1, (4 * Parallel.threads + pieces - 1) / pieces))
-            Parallel.forEach(pieces * chunks) { task in
-                let chunk = task % chunks, group = (task / chunks) % g.groups, n = task / (chunks * g.groups)
-                let channels = (cg * chunk / chunks)..<(cg * (chunk + 1) / chunks)
-                let xg = xs + (n * g.inChannels + group * cg) * g.inPlane
-                let dst = buffer + group * k * np + n * p
-                if g.isPointwiseDirect {
-                    for c in channels { (dst + c * np).update(from: xg + c * g.inPlane, count: p) }
-                } else {
-                    Im2col.fill(g, src: xg, p0: 0, p1: p, dst: dst, ld: np, channels: channels)
-                }
-            }
+            // Images side by side: [k, n·P] per group.
+            gatherColumns(g, images: n0..<n1, x: x, into: buffer, imageStride: p, groupStride: k * np, ld: np)
             columns = UnsafePointer(buffer)
             ldColumns = np
         }

@@ -13,10 +13,15 @@ extension ConvGemm {
     /// (where `forwardBatched` multiplies several images side by side and then scatters the result),
     /// its row panels split among the threads. Bias, residual and ReLU are applied by the kernel as it
     /// stores each block; other activations by each thread to its own rows while they are in cache.
-    /// Images whose columns need gathering (im2col) are gathered in chunks.
-    static func forwardColumnPanels(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+    /// Images whose columns need gathering (im2col) are gathered in chunks. The filters' column-panel
+    /// packing is cached with the weights.
+    static func forwardColumnPanels(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: Tensor,
                                     y: UnsafeMutablePointer<Float>, epilogue: ConvEpilogue) {
         let p = g.outPlane, k = g.columnRows, m = g.outChannels
+        let key = DerivedKey(kind: .columnPanels, rows: m, columns: k)
+        let filters = weight.storage.derived(key) { ColumnPanelGemm.pack(m: m, k: k, a: weight.pointer, lda: k) }
+        let a = UnsafePointer(filters.values)
+        defer { withExtendedLifetime(filters) {} }
         let panels = ColumnPanelGemm.panels(m)
         // Below ~0.2 MFLOP a dispatch costs more than it saves (as in `Gemm.parallel`).
         let small = Double(m) * Double(p) * Double(k) < 2e5
@@ -31,7 +36,7 @@ extension ConvGemm {
             var ldColumns = g.inPlane, columnsStride = g.inChannels * g.inPlane
             if !direct {
                 let buffer = Scratch.buffer(.gather, count: images * k * p)
-                gatherColumns(g, images: n0..<(n0 + images), x: x, into: buffer)
+                gatherColumns(g, images: n0..<(n0 + images), x: x, into: buffer, imageStride: k * p, groupStride: 0, ld: p)
                 columns = UnsafePointer(buffer)
                 ldColumns = p
                 columnsStride = k * p
@@ -43,13 +48,13 @@ extension ConvGemm {
                 let q0 = panels * piece / pieces, q1 = panels * (piece + 1) / pieces
                 let yImage = yChunk + image * m * p
                 if fused {
-                    ColumnPanelGemm.multiply(m: m, n: p, k: k, a: weight, panels: q0..<q1,
+                    ColumnPanelGemm.multiply(m: m, n: p, k: k, a: a, panels: q0..<q1,
                                              b: b + image * columnsStride, ldb: ldColumns, c: yImage, ldc: p,
                                              bias: epilogue.bias, residual: epilogue.residual(at: yImage),
                                              relu: epilogue.activation == .relu)
                     return
                 }
-                ColumnPanelGemm.multiply(m: m, n: p, k: k, a: weight, panels: q0..<q1,
+                ColumnPanelGemm.multiply(m: m, n: p, k: k, a: a, panels: q0..<q1,
                                          b: b + image * columnsStride, ldb: ldColumns, c: yImage, ldc: p)
                 if epilogue.isIdentity { return }
                 for o in (q0 * ColumnPanelGemm.panelRows)..<min(m, q1 * ColumnPanelGemm.panelRows) {
@@ -60,17 +65,25 @@ extension ConvGemm {
         }
     }
 
-    /// The column matrices [k, P] of `images`, one after another, filled by every thread (channels are
-    /// split too, so that one image's matrix is not left to one thread).
-    private static func gatherColumns(_ g: ConvGeometry, images: Range<Int>, x: UnsafePointer<Float>,
-                                      into buffer: UnsafeMutablePointer<Float>) {
-        let p = g.outPlane, k = g.columnRows, cg = g.inChannels
-        let chunks = min(cg, max(1, (4 * Parallel.threads + images.count - 1) / images.count))
-        Parallel.forEach(images.count * chunks) { task in
-            let chunk = task % chunks, image = task / chunks
+    /// The column matrices [k, P] of `images` and every group into `buffer` — image i's matrix of group
+    /// j at `buffer + j · groupStride + i · imageStride`, rows `ld` apart (1×1 stride-1 convolutions copy
+    /// planes) — filled by every thread: channels are split too, so that one image's matrix is not left
+    /// to one thread.
+    static func gatherColumns(_ g: ConvGeometry, images: Range<Int>, x: UnsafePointer<Float>,
+                              into buffer: UnsafeMutablePointer<Float>, imageStride: Int, groupStride: Int, ld: Int) {
+        let p = g.outPlane, cg = g.groupInChannels
+        let pieces = images.count * g.groups
+        let chunks = min(cg, max(1, (4 * Parallel.threads + pieces - 1) / pieces))
+        Parallel.forEach(pieces * chunks) { task in
+            let chunk = task % chunks, group = (task / chunks) % g.groups, image = task / (chunks * g.groups)
             let channels = (cg * chunk / chunks)..<(cg * (chunk + 1) / chunks)
-            let src = x + (images.lowerBound + image) * g.inChannels * g.inPlane
-            Im2col.fill(g, src: src, p0: 0, p1: p, dst: buffer + image * k * p, ld: p, channels: channels)
+            let src = x + ((images.lowerBound + image) * g.inChannels + group * cg) * g.inPlane
+            let dst = buffer + group * groupStride + image * imageStride
+            if g.isPointwiseDirect {
+                for c in channels { (dst + c * ld).update(from: src + c * g.inPlane, count: p) }
+            } else {
+                Im2col.fill(g, src: src, p0: 0, p1: p, dst: dst, ld: ld, channels: channels)
+            }
         }
     }
 }

@@ -54,13 +54,17 @@ public struct ConvolutionOptions: Sendable, Hashable {
         public var columnPanelTiles: Int
 
         public init(blockFloats: Int = 512 * 1024, minimumCacheBlock: Int = 160, bigBlockFactor: Int = 8,
-                    columnPanelTiles: Int = 1024) {
+                    columnPanelTiles: Int = ConvolutionOptions.columnPanelColumns) {
             self.blockFloats = blockFloats
             self.minimumCacheBlock = minimumCacheBlock
             self.bigBlockFactor = bigBlockFactor
             self.columnPanelTiles = columnPanelTiles
         }
     }
+
+    /// On AVX-512, products with fewer columns than this (output pixels of a convolution, tiles of a
+    /// Winograd block) run on `ColumnPanelGemm` rather than `PanelGemm` (see `ColumnPanelGemm.widestProduct`).
+    public static let columnPanelColumns = 1024
 
     /// - Parameter packedWeights: nil takes the machine's default (see `machineDefault`).
     public init(winograd: Bool = true, packedWeights: Bool? = nil, transposedInputGradient: Bool = true,

@@ -80,8 +80,10 @@ enum Winograd {
         // layers) cost more in packing than cache locality saves: measured on VGG-16, per-thread
         // blocks only pay off below ~160 tiles' worth of channels (C + O ≤ ~200).
         let perThreadBlocks = cacheBlock >= tuning.minimumCacheBlock && total >= 2 * threads * cacheBlock
-        let bigBlock = max(16, min(total, tuning.bigBlockFactor * tuning.blockFloats / perTile))
-        let blocks = (total + (perThreadBlocks ? cacheBlock : bigBlock) - 1) / (perThreadBlocks ? cacheBlock : bigBlock)
+        // Few tiles (small planes, deep layers): big blocks, each phase split across threads.
+        let blockTiles = perThreadBlocks ? cacheBlock
+            : max(16, min(total, tuning.bigBlockFactor * tuning.blockFloats / perTile))
+        let blocks = (total + blockTiles - 1) / blockTiles
         let layout: FilterLayout = large ? (options.packedWeights ? .panels : .rows)
             : .choose(packedWeights: options.packedWeights, columns: (total + blocks - 1) / blocks, tuning)
         let kind: DerivedKey.Kind = switch (large, layout) {
@@ -93,7 +95,7 @@ enum Winograd {
         }
         let key = DerivedKey(kind: kind, rows: g.outChannels, columns: g.inChannels)
         func transformed() -> FloatBuffer {
-            large ? Winograd4.transformFilters(g, weight.pointer, packed: layout == .panels, flipped: flipped)
+            large ? Winograd4.transformFilters(g, weight.pointer, layout: layout, flipped: flipped)
                 : transformFilters(g, weight.pointer, layout: layout, flipped: flipped)
         }
         let filters = flipped ? withExtendedLifetime(weight) { transformed() } : weight.storage.derived(key, transformed)
@@ -112,7 +114,7 @@ enum Winograd {
             }
             return
         }
-        // Few tiles (small planes, deep layers): big blocks, each phase split across threads.
+        // Big blocks: each phase split across threads.
         for b in 0..<blocks {
             let t0 = total * b / blocks, t1 = total * (b + 1) / blocks
             let ld = stride(t1 - t0)

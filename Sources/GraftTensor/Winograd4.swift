@@ -17,14 +17,16 @@ enum Winograd4 {
     /// Filters go eight (packed: the ≤ 6 rows of a panel) at a time, one per lane, chosen so
     /// that their transforms land side by side: packed, the rows of a panel at one column; row-major,
     /// consecutive columns of a row.
-    static func transformFilters(_ g: ConvGeometry, _ w: UnsafePointer<Float>, packed: Bool,
+    /// `layout` is `.rows` or `.panels` (F(4×4)'s products do not run on column panels).
+    static func transformFilters(_ g: ConvGeometry, _ w: UnsafePointer<Float>, layout: Winograd.FilterLayout,
                                  flipped: Bool) -> FloatBuffer {
-        let o = g.outChannels, c = g.inChannels, plane = PanelGemm.paddedRows(o) * c, panel = PanelGemm.rows
+        precondition(layout != .columnPanels, "F(4×4)'s filters come in rows or PanelGemm panels")
+        let o = g.outChannels, c = g.inChannels, plane = layout.plane(o: o, c: c), panel = PanelGemm.rows
+        let packed = layout == .panels
         let filters = FloatBuffer(count: 36 * plane)
         let u = filters.values
-        if packed {
-            let lastPanel = plane - panel * c
-            for xi in 0..<36 { (u + xi * plane + lastPanel).update(repeating: 0, count: panel * c) }
+        if let lastPanel = layout.paddedPanelStart(o: o, c: c) {
+            for xi in 0..<36 { (u + xi * plane + lastPanel).update(repeating: 0, count: plane - lastPanel) }
         }
         // Filter (oc, ic) starts at w + oc · ocStride + ic · icStride (flipped: w[ic, oc], see `Winograd.forward`).
         let ocStride = flipped ? 9 : c * 9, icStride = flipped ? o * 9 : 9
