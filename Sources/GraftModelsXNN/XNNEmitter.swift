@@ -81,7 +81,7 @@ public final class XNNEmitter {
     }
 
     /// Modules run one after another, as `Sequential` runs them, with a Conv2d's BatchNorm folded
-    /// into it and a ReLU or ReLU6 after a Conv2d or Linear clamped in its output.
+    /// into it and the activation after a Conv2d or Linear given to it (see `clampable`).
     public func emitChain(_ layers: [Module], _ x: XNNValue) throws -> XNNValue {
         var h = x
         var i = 0
@@ -104,11 +104,9 @@ public final class XNNEmitter {
         return h
     }
 
-    /// The activation of `module` when it is one a node's output clamp can apply.
-    private static func clampable(_ module: Module) -> Activation? {
-        guard let a = module as? ActivationModule, bounds(a.kind) != nil else { return nil }
-        return a.kind
-    }
+    /// The activation of `module`, which the node before it takes over: a ReLU or ReLU6 as its output
+    /// clamp, a SiLU or GELU run in place on its output (`conv`), others as nodes after it.
+    private static func clampable(_ module: Module) -> Activation? { (module as? ActivationModule)?.kind }
 
     /// An output clamp that is the activation: ReLU and ReLU6, or none.
     static func bounds(_ kind: Activation) -> (Float, Float)? {
@@ -184,6 +182,16 @@ public final class XNNEmitter {
         return slot
     }
 
+    /// A new value of the current segment that its node writes straight into a new plan buffer (an
+    /// external output: no copy node), for a host step that reads it next.
+    func exportedValue(_ shape: [Int]) throws -> XNNValue {
+        let slot = newSlot(shape)
+        let id = try defineTensor(shape, external: 0x2)
+        segments[current].externals.append((id, slot))
+        exported[XNNValueKey(segment: current, id: id)] = slot
+        return XNNValue(id: id, shape: shape, segment: current)
+    }
+
     /// A new plan buffer of `[batch] + shape`.
     func newSlot(_ shape: [Int]) -> Int {
         slotShapes.append(shape)
@@ -198,6 +206,15 @@ public final class XNNEmitter {
         steps.append(.host(XNNHostStep(inputs: sources, output: out, run: run)))
         try startSegment()
         return XNNValue(id: UInt32(out), shape: shape, segment: XNNValue.inSlot)
+    }
+
+    /// A host step that rewrites `x`'s plan buffer in place (no second buffer, no copy): only for a value
+    /// nothing else reads, such as a node's output made by `exportedValue` for this step alone.
+    func hostInPlace(_ x: XNNValue, _ run: @escaping XNNHostStep.Body) throws -> XNNValue {
+        let slot = try slot(of: x)
+        steps.append(.host(XNNHostStep(inputs: [slot], output: slot, run: run)))
+        try startSegment()
+        return XNNValue(id: UInt32(slot), shape: x.shape, segment: XNNValue.inSlot)
     }
 
     private func startSegment() throws {

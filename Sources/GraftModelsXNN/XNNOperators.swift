@@ -25,7 +25,9 @@ extension XNNEmitter {
         let spanH = x.height + p.padTop + p.padBottom - c.dilation.h * (kh - 1) - 1
         let spanW = x.width + p.padLeft + p.padRight - c.dilation.w * (kw - 1) - 1
         guard spanH >= 0, spanW >= 0 else { throw XNNLoweringError.shapeMismatch("a \(kh)×\(kw) convolution given \(x.shape)") }
-        let y = try value([spanH / c.stride.h + 1, spanW / c.stride.w + 1, c.outChannels])
+        let shape = [spanH / c.stride.h + 1, spanW / c.stride.w + 1, c.outChannels]
+        let onHost = Self.runsOnHost(activation)
+        let y = onHost ? try exportedValue(shape) : try value(shape)
         let biasID = try constant(bias?.values ?? [Float](repeating: 0, count: c.outChannels), shape: [c.outChannels])
         let (lo, hi) = Self.bounds(activation) ?? (-.infinity, .infinity)
         let (o, perGroup) = (c.outChannels, c.inChannels / c.groups)
@@ -55,6 +57,7 @@ extension XNNEmitter {
                 perGroup, o / c.groups, lo, hi, try use(x), filterID, biasID, y.id, 0)
         }
         try check(status, "a \(kh)×\(kw) convolution \(c.inChannels)→\(o)")
+        if onHost { return try hostInPlace(y, Self.hostActivation(activation, count: shape.reduce(1, *))) }
         return Self.bounds(activation) == nil ? try self.activation(activation, y) : y
     }
 
@@ -106,7 +109,7 @@ extension XNNEmitter {
             try check(xnn_define_sigmoid(subgraph, try use(x), y.id, 0), "a sigmoid")
             return y
         case .silu:
-            return try mul(x, try activation(.sigmoid, x))
+            return try hostActivation(.silu, x)
         case .hardswish:
             let y = try value(x.shape)
             try check(xnn_define_hardswish(subgraph, try use(x), y.id, 0), "a hardswish")
@@ -118,12 +121,25 @@ extension XNNEmitter {
             return try mul(shifted, try constantValue([1.0 / 6]))
         case .gelu:
             // This XNNPACK has no erf: Graft's GELU runs between two segments.
-            return try host([x], shape: x.shape) { inputs, output, batch, pool in
-                let count = batch * x.shape.reduce(1, *), grain = 16384
-                XNNParallel.run(pool, (count + grain - 1) / grain) { i in
-                    let start = i * grain
-                    GraftTensor.activate(.gelu, inputs[0] + start, output + start, count: min(grain, count - start))
-                }
+            return try hostActivation(.gelu, x)
+        }
+    }
+
+    /// The activations XNNPACK has no single node for (SiLU would be a sigmoid and a single-threaded
+    /// product, GELU has no erf), run by Graft's kernels between two segments.
+    static func runsOnHost(_ kind: Activation) -> Bool { kind == .silu || kind == .gelu }
+
+    private func hostActivation(_ kind: Activation, _ x: XNNValue) throws -> XNNValue {
+        try host([x], shape: x.shape, Self.hostActivation(kind, count: x.shape.reduce(1, *)))
+    }
+
+    /// `kind` over a plan buffer of `count` floats per image, in chunks over the pool's threads.
+    private static func hostActivation(_ kind: Activation, count perImage: Int) -> XNNHostStep.Body {
+        { inputs, output, batch, pool in
+            let count = batch * perImage, grain = 16384
+            XNNParallel.run(pool, (count + grain - 1) / grain) { i in
+                let start = i * grain
+                GraftTensor.activate(kind, inputs[0] + start, output + start, count: min(grain, count - start))
             }
         }
     }

@@ -1,3 +1,5 @@
+import CPanelKernels
+
 /// What a convolution does to its raw output before storing it: `act(conv + bias[o] + residual)`.
 /// `residual` (same shape as the output) fuses a residual block's identity addition.
 struct ConvEpilogue {
@@ -135,14 +137,29 @@ func activate(
     case .relu6:
         map(src, dst, count) { Lanes.relu6($0) }
     case .silu:
-        map(src, dst, count) { FastMath.silu($0) }
+        if !ActivationKernels.run(GRAFT_ACTIVATION_SILU, src, dst, count) { map(src, dst, count) { FastMath.silu($0) } }
     case .sigmoid:
-        map(src, dst, count) { FastMath.sigmoid($0) }
+        if !ActivationKernels.run(GRAFT_ACTIVATION_SIGMOID, src, dst, count) { map(src, dst, count) { FastMath.sigmoid($0) } }
     case .hardswish:
         map(src, dst, count) { FastMath.hardswish($0) }
     case .hardsigmoid:
         map(src, dst, count) { FastMath.hardsigmoid($0) }
     case .gelu:
-        map(src, dst, count) { FastMath.gelu($0) }
+        if !ActivationKernels.run(GRAFT_ACTIVATION_GELU, src, dst, count) { map(src, dst, count) { FastMath.gelu($0) } }
+    }
+}
+
+/// CPanelKernels' SiLU, sigmoid and GELU at the CPU's width with fused multiply-adds (FastMath's Swift
+/// loops are eight lanes without them: 2–3× slower); the portable build keeps the Swift loops.
+enum ActivationKernels {
+    /// Whether the C kernel ran (false on CPUs with neither AVX-512 nor AVX2 + FMA).
+    @inline(__always)
+    static func run(_ kind: Int, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int) -> Bool {
+        switch KernelISA.current {
+        case .avx512: graft_activate_avx512(Int32(kind), src, dst, count)
+        case .avx2: graft_activate_avx2(Int32(kind), src, dst, count)
+        case .portable: return false
+        }
+        return true
     }
 }
