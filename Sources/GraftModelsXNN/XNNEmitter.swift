@@ -210,11 +210,25 @@ public final class XNNEmitter {
 
     /// A host step that rewrites `x`'s plan buffer in place (no second buffer, no copy): only for a value
     /// nothing else reads, such as a node's output made by `exportedValue` for this step alone.
-    func hostInPlace(_ x: XNNValue, _ run: @escaping XNNHostStep.Body) throws -> XNNValue {
+    func hostInPlace(_ x: XNNValue, activation: Activation? = nil, _ run: @escaping XNNHostStep.Body) throws -> XNNValue {
         let slot = try slot(of: x)
-        steps.append(.host(XNNHostStep(inputs: [slot], output: slot, run: run)))
+        steps.append(.host(XNNHostStep(inputs: [slot], output: slot, run: run, inPlaceActivation: activation)))
         try startSegment()
         return XNNValue(id: UInt32(slot), shape: x.shape, segment: XNNValue.inSlot)
+    }
+
+    /// When the last thing planned is a host step applying an activation in place to `x`'s slot (nothing
+    /// has run or been defined after it), replaces it with one step that reads that slot — still
+    /// applying the activation to it in place, so `x` keeps its meaning — and writes a new slot of
+    /// `shape`: `make(activation)` is the new step's body. Nil, changing nothing, otherwise.
+    func fuseTrailingActivation(_ x: XNNValue, shape: [Int], _ make: (Activation) -> XNNHostStep.Body) -> XNNValue? {
+        guard x.segment == XNNValue.inSlot, steps.count >= 2, case .segment(let last) = steps[steps.count - 1],
+              segments[last].nodes == 0, segments[last].externals.isEmpty,
+              case .host(let step) = steps[steps.count - 2], let kind = step.inPlaceActivation,
+              step.output == Int(x.id) else { return nil }
+        let out = newSlot(shape)
+        steps[steps.count - 2] = .host(XNNHostStep(inputs: step.inputs, output: out, run: make(kind)))
+        return XNNValue(id: UInt32(out), shape: shape, segment: XNNValue.inSlot)
     }
 
     private func startSegment() throws {
@@ -292,4 +306,7 @@ struct XNNHostStep {
     let inputs: [Int]
     let output: Int
     let run: Body
+    /// The activation this step applies in place to its one slot, when that is all it does (a step
+    /// that reads the slot next may take the activation over: `fuseTrailingActivation`).
+    var inPlaceActivation: Activation? = nil
 }

@@ -122,14 +122,6 @@ extension Residual: XNNEmittable {
     }
 }
 
-extension SqueezeExcitation: XNNEmittable {
-    /// Pool, two 1×1 convolutions on the pooled `[1, 1, C]`, then one broadcast product.
-    public func emitXNN(_ x: XNNValue, _ e: XNNEmitter) throws -> XNNValue {
-        let squeezed = try e.conv(fc1, norm: nil, activation: activation.kind, try e.globalAveragePool(x))
-        return try e.mul(x, try e.conv(fc2, norm: nil, activation: scaleActivation.kind, squeezed))
-    }
-}
-
 extension XNNEmitter {
     /// Average pooling without padding (every window inside the input).
     func averagePool(_ x: XNNValue, kernel: (Int, Int), stride: (Int, Int)) throws -> XNNValue {

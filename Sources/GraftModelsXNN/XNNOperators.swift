@@ -57,7 +57,7 @@ extension XNNEmitter {
                 perGroup, o / c.groups, lo, hi, try use(x), filterID, biasID, y.id, 0)
         }
         try check(status, "a \(kh)×\(kw) convolution \(c.inChannels)→\(o)")
-        if onHost { return try hostInPlace(y, Self.hostActivation(activation, count: shape.reduce(1, *))) }
+        if onHost { return try hostInPlace(y, activation: activation, Self.hostActivation(activation, count: shape.reduce(1, *))) }
         return Self.bounds(activation) == nil ? try self.activation(activation, y) : y
     }
 
