@@ -87,6 +87,6 @@
 #include "activations.h"
 
 #else
-void graft_activate_avx512(int kind, const float *src, float *dst, long n) { (void)kind; (void)src; (void)dst; (void)n; }
-void graft_activate_avx2(int kind, const float *src, float *dst, long n) { (void)kind; (void)src; (void)dst; (void)n; }
+void graft_activate_avx512(int kind, const float *src, float *dst, long n, float bias) { (void)kind; (void)src; (void)dst; (void)n; (void)bias; }
+void graft_activate_avx2(int kind, const float *src, float *dst, long n, float bias) { (void)kind; (void)src; (void)dst; (void)n; (void)bias; }
 #endif

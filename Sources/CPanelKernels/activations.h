@@ -88,16 +88,17 @@ static inline __attribute__((always_inline, target(ACT_TARGET))) ACT_V ACT_FN(ap
 }
 
 // The kind is a constant in each loop, so each loop is compiled for its one function.
-#define ACT_LOOP(kind)                                                                   \
-    for (; i + ACT_W <= n; i += ACT_W) ACT_STORE(dst + i, ACT_FN(apply_)(kind, ACT_LOAD(src + i))); \
-    if (i < n) {                                                                         \
-        float lanes[ACT_W] = {0};                                                        \
-        for (long j = 0; j < n - i; j++) lanes[j] = src[i + j];                          \
-        ACT_STORE(lanes, ACT_FN(apply_)(kind, ACT_LOAD(lanes)));                         \
-        for (long j = 0; j < n - i; j++) dst[i + j] = lanes[j];                          \
+#define ACT_LOOP(kind)                                                                              \
+    for (; i + ACT_W <= n; i += ACT_W) ACT_STORE(dst + i, ACT_FN(apply_)(kind, ACT_ADD(ACT_LOAD(src + i), b))); \
+    if (i < n) {                                                                                    \
+        float lanes[ACT_W] = {0};                                                                   \
+        for (long j = 0; j < n - i; j++) lanes[j] = src[i + j];                                     \
+        ACT_STORE(lanes, ACT_FN(apply_)(kind, ACT_ADD(ACT_LOAD(lanes), b)));                        \
+        for (long j = 0; j < n - i; j++) dst[i + j] = lanes[j];                                     \
     }
 
-__attribute__((target(ACT_TARGET))) void ACT_FN(graft_activate_)(int kind, const float *src, float *dst, long n) {
+__attribute__((target(ACT_TARGET))) void ACT_FN(graft_activate_)(int kind, const float *src, float *dst, long n, float bias) {
+    const ACT_V b = ACT_SET1(bias);
     long i = 0;
     switch (kind) {
     case GRAFT_ACTIVATION_SILU: ACT_LOOP(GRAFT_ACTIVATION_SILU) break;

@@ -46,15 +46,15 @@ func applyEpilogue(_ p: UnsafeMutablePointer<Float>, count: Int, bias: Float, ac
             Lanes.relu6(v + bias)
         }
     case .silu:
-        mapInPlace(p, count) { FastMath.silu($0 + bias) }
+        if !ActivationKernels.run(GRAFT_ACTIVATION_SILU, p, p, count, bias: bias) { mapInPlace(p, count) { FastMath.silu($0 + bias) } }
     case .sigmoid:
-        mapInPlace(p, count) { FastMath.sigmoid($0 + bias) }
+        if !ActivationKernels.run(GRAFT_ACTIVATION_SIGMOID, p, p, count, bias: bias) { mapInPlace(p, count) { FastMath.sigmoid($0 + bias) } }
     case .hardswish:
         mapInPlace(p, count) { FastMath.hardswish($0 + bias) }
     case .hardsigmoid:
         mapInPlace(p, count) { FastMath.hardsigmoid($0 + bias) }
     case .gelu:
-        mapInPlace(p, count) { FastMath.gelu($0 + bias) }
+        if !ActivationKernels.run(GRAFT_ACTIVATION_GELU, p, p, count, bias: bias) { mapInPlace(p, count) { FastMath.gelu($0 + bias) } }
     }
 }
 
@@ -149,15 +149,16 @@ func activate(
     }
 }
 
-/// CPanelKernels' SiLU, sigmoid and GELU at the CPU's width with fused multiply-adds (FastMath's Swift
+/// CPanelKernels' SiLU, sigmoid and GELU (of x + bias) at the CPU's width with fused multiply-adds (FastMath's Swift
 /// loops are eight lanes without them: 2–3× slower); the portable build keeps the Swift loops.
 enum ActivationKernels {
     /// Whether the C kernel ran (false on CPUs with neither AVX-512 nor AVX2 + FMA).
     @inline(__always)
-    static func run(_ kind: Int, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int) -> Bool {
+    static func run(_ kind: Int, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int,
+                    bias: Float = 0) -> Bool {
         switch KernelISA.current {
-        case .avx512: graft_activate_avx512(Int32(kind), src, dst, count)
-        case .avx2: graft_activate_avx2(Int32(kind), src, dst, count)
+        case .avx512: graft_activate_avx512(Int32(kind), src, dst, count, bias)
+        case .avx2: graft_activate_avx2(Int32(kind), src, dst, count, bias)
         case .portable: return false
         }
         return true

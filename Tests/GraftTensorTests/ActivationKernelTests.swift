@@ -6,7 +6,7 @@ import XCTest
 /// only the one `KernelISA` picks): the double reference at ActivationTests' bounds, NaN kept, every
 /// tail length around the vector widths with nothing stored past the end, and in place.
 final class ActivationKernelTests: XCTestCase {
-    typealias Kernel = (Int32, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void
+    typealias Kernel = (Int32, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int, Float) -> Void
     static let kinds: [(Int, Activation)] = [(GRAFT_ACTIVATION_SILU, .silu), (GRAFT_ACTIVATION_SIGMOID, .sigmoid),
                                              (GRAFT_ACTIVATION_GELU, .gelu)]
 
@@ -24,9 +24,14 @@ final class ActivationKernelTests: XCTestCase {
         for (name, kernel) in try kernels() {
             for (code, kind) in Self.kinds {
                 var y = [Float](repeating: 0, count: x.count)
-                kernel(Int32(code), x, &y, x.count)
+                kernel(Int32(code), x, &y, x.count, 0)
                 let expected = x.map { v -> Double in kind == .silu && v == -.infinity ? -.infinity : naiveActivation(Double(v), kind) }
                 assertClose(y, expected, atol: kind == .gelu ? 1e-8 : 1e-30, rtol: 4e-7, "\(name) \(kind)")
+                // f(x + bias), the convolution epilogue's form (the sum rounded to float first), past the 22
+                // special values that lead ActivationTests' inputs (−∞ among them, whose SiLU is a documented departure).
+                kernel(Int32(code), x, &y, x.count, 0.625)
+                let shifted = x.map { naiveActivation(Double($0 + 0.625), kind) }
+                assertClose(Array(y[22...]), Array(shifted[22...]), atol: kind == .gelu ? 1e-8 : 1e-30, rtol: 4e-7, "\(name) \(kind) + bias")
             }
         }
     }
@@ -38,7 +43,7 @@ final class ActivationKernelTests: XCTestCase {
                     var src = (0..<n).map { Float($0) * 0.37 - 5 }
                     src[n / 2] = .nan
                     var dst = [Float](repeating: -7, count: n + 20)
-                    kernel(Int32(code), src, &dst, n)
+                    kernel(Int32(code), src, &dst, n, 0)
                     XCTAssert(dst[n / 2].isNaN, "\(name) \(kind) n \(n): NaN lost")
                     for i in 0..<n where i != n / 2 {
                         let e = naiveActivation(Double(src[i]), kind)
@@ -46,7 +51,7 @@ final class ActivationKernelTests: XCTestCase {
                     }
                     XCTAssert(dst[n...].allSatisfy { $0 == -7 }, "\(name) \(kind) n \(n): stored past the end")
                     var inPlace = src
-                    inPlace.withUnsafeMutableBufferPointer { kernel(Int32(code), $0.baseAddress, $0.baseAddress, n) }
+                    inPlace.withUnsafeMutableBufferPointer { kernel(Int32(code), $0.baseAddress, $0.baseAddress, n, 0) }
                     XCTAssertEqual(inPlace.map(\.bitPattern), dst[0..<n].map(\.bitPattern), "\(name) \(kind) n \(n): in place")
                 }
             }

@@ -119,10 +119,10 @@ void graft_max_pool_argmax_avx2(const float *const *rows, const int *row_index, 
 /// The activations whose polynomials are worth C kernels (activation_kernels.c).
 enum { GRAFT_ACTIVATION_SILU = 1, GRAFT_ACTIVATION_SIGMOID = 2, GRAFT_ACTIVATION_GELU = 3 };
 
-/// dst[i] = f(src[i]) for i < n, f SiLU (x / (1 + e^−x)), sigmoid or the exact GELU (x · Φ(x)) as
-/// GraftTensor's FastMath computes them (exp clamped to [−87.34, 88.38], NaN kept; fused multiply-adds
-/// in the polynomials). `dst` may be `src`.
-void graft_activate_avx512(int kind, const float *src, float *dst, long n);
-void graft_activate_avx2(int kind, const float *src, float *dst, long n);
+/// dst[i] = f(src[i] + bias) for i < n, f SiLU (x / (1 + e^−x)), sigmoid or the exact GELU (x · Φ(x))
+/// as GraftTensor's FastMath computes them (exp clamped to [−87.34, 88.38], NaN kept; fused
+/// multiply-adds in the polynomials). `dst` may be `src`.
+void graft_activate_avx512(int kind, const float *src, float *dst, long n, float bias);
+void graft_activate_avx2(int kind, const float *src, float *dst, long n, float bias);
 
 #endif
