@@ -89,6 +89,11 @@ static inline __attribute__((always_inline, target(ACT_TARGET))) ACT_V ACT_FN(ap
 
 // The kind is a constant in each loop, so each loop is compiled for its one function.
 #define ACT_LOOP(kind)                                                                              \
+    for (; i + 2 * ACT_W <= n; i += 2 * ACT_W) {  /* two vectors: two independent polynomial chains */ \
+        const ACT_V x0 = ACT_ADD(ACT_LOAD(src + i), b), x1 = ACT_ADD(ACT_LOAD(src + i + ACT_W), b);  \
+        ACT_STORE(dst + i, ACT_FN(apply_)(kind, x0));                                               \
+        ACT_STORE(dst + i + ACT_W, ACT_FN(apply_)(kind, x1));                                       \
+    }                                                                                               \
     for (; i + ACT_W <= n; i += ACT_W) ACT_STORE(dst + i, ACT_FN(apply_)(kind, ACT_ADD(ACT_LOAD(src + i), b))); \
     if (i < n) {                                                                                    \
         float lanes[ACT_W] = {0};                                                                   \

@@ -31,9 +31,11 @@ public func batchNormInference(
     withExtendedLifetime((x, scale, shift)) {
         let src = x.pointer, sc = scale.pointer, sh = shift.pointer
         Parallel.forRanges(n * c, grain: max(1, 16384 / max(plane, 1))) { r in
+            let inline = ActivationKernels.inline(kind)
             for row in r {
                 let k = sc[row % c], b = sh[row % c]
-                map(src + row * plane, dst + row * plane, plane) { activated($0 * k + b, kind) }
+                map(src + row * plane, dst + row * plane, plane) { activated($0 * k + b, inline) }
+                ActivationKernels.finish(kind, dst + row * plane, plane)
             }
         }
     }

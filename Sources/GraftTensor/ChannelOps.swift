@@ -151,10 +151,12 @@ public func batchNormInference(_ x: Tensor, channels: Range<Int>, scale: Tensor,
     withExtendedLifetime((x, scale, shift)) {
         let src = x.pointer, sc = scale.pointer, sh = shift.pointer
         Parallel.forRanges(n * width, grain: max(1, 16384 / max(plane, 1))) { rows in
+            let inline = ActivationKernels.inline(kind)
             for row in rows {
                 let i = row / width, ch = row % width
                 let k = sc[ch], b = sh[ch]
-                map(src + (i * c + channels.lowerBound + ch) * plane, dst + row * plane, plane) { activated($0 * k + b, kind) }
+                map(src + (i * c + channels.lowerBound + ch) * plane, dst + row * plane, plane) { activated($0 * k + b, inline) }
+                ActivationKernels.finish(kind, dst + row * plane, plane)
             }
         }
     }

@@ -4,7 +4,10 @@
 /// `relu(out + identity)` in one pass).
 public func add(_ a: Tensor, _ b: Tensor, activation kind: Activation = .none) throws -> Tensor {
     try checkShape("add", "b", b, a.shape)
-    return elementwise(a, b) { activated($0 + $1, kind) }
+    let inline = ActivationKernels.inline(kind)
+    var out = elementwise(a, b) { activated($0 + $1, inline) }
+    if inline != kind { activateInPlace(&out, kind) }
+    return out
 }
 
 /// `a += b` (then the activation) in place; `a` is copied first only if its buffer is shared.
@@ -18,7 +21,10 @@ public func addInPlace(_ a: inout Tensor, _ b: Tensor, activation kind: Activati
             switch kind {
             case .none: map2(d, s, d, r.count) { $0 + $1 }
             case .relu: map2(d, s, d, r.count) { x, y in activated(x + y, .relu) }
-            default: map2(d, s, d, r.count) { x, y in activated(x + y, kind) }
+            default:
+                let inline = ActivationKernels.inline(kind)
+                map2(d, s, d, r.count) { x, y in activated(x + y, inline) }
+                ActivationKernels.finish(kind, d, r.count)
             }
         }
     }

@@ -23,7 +23,9 @@ struct ConvEpilogue {
     func apply(_ dst: UnsafeMutablePointer<Float>, count: Int, channel: Int) {
         let b = bias?[channel] ?? 0
         if let r = residual(at: dst) {
-            map2(dst, r, dst, count) { activated($0 + $1 + b, activation) }
+            let inline = ActivationKernels.inline(activation)
+            map2(dst, r, dst, count) { activated($0 + $1 + b, inline) }
+            ActivationKernels.finish(activation, dst, count)
         } else {
             applyEpilogue(dst, count: count, bias: b, activation: activation)
         }
@@ -152,6 +154,24 @@ func activate(
 /// CPanelKernels' SiLU, sigmoid and GELU (of x + bias) at the CPU's width with fused multiply-adds (FastMath's Swift
 /// loops are eight lanes without them: 2–3× slower); the portable build keeps the Swift loops.
 enum ActivationKernels {
+    /// Whether `kind` goes through the C kernel on this CPU.
+    @inline(__always)
+    static func handles(_ kind: Activation) -> Bool {
+        (kind == .silu || kind == .sigmoid || kind == .gelu) && KernelISA.current != .portable
+    }
+
+    /// What of `kind` a Swift loop applies as it computes the activation's input: all of it, or none
+    /// when the C kernel applies it afterwards (`finish`). Every path (a convolution's epilogue, a sum's,
+    /// a Linear's, a BatchNorm's) then gives the plain activation's result bit for bit.
+    @inline(__always)
+    static func inline(_ kind: Activation) -> Activation { handles(kind) ? .none : kind }
+
+    /// Applies `kind` in place to `count` floats when `inline(kind)` left it out.
+    @inline(__always)
+    static func finish(_ kind: Activation, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
+        if handles(kind) { activate(p, p, count, kind) }
+    }
+
     /// Whether the C kernel ran (false on CPUs with neither AVX-512 nor AVX2 + FMA).
     @inline(__always)
     static func run(_ kind: Int, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int,

@@ -22,7 +22,9 @@ public func linear(
         for row in 0..<n {
             let dst = y + row * outFeatures
             if let b {
-                map2(dst, b, dst, outFeatures) { activated($0 + $1, kind) }
+                let inline = ActivationKernels.inline(kind)
+                map2(dst, b, dst, outFeatures) { activated($0 + $1, inline) }
+                ActivationKernels.finish(kind, dst, outFeatures)
             } else {
                 activate(dst, dst, outFeatures, kind)
             }

@@ -276,6 +276,21 @@ enum Winograd {
             transformOutputOnKernel(g, tiling, m: m, ld: ld, t0: t0, t1: t1, outChannels: outChannels, y: y, epilogue: e)
             return
         }
+        if ActivationKernels.handles(e.activation) {
+            // SiLU, sigmoid, GELU: the transform with bias and residual, then the activation's C kernel on
+            // each output row it wrote (EfficientNetV2's fused blocks), as every other path applies them.
+            let plain = ConvEpilogue(bias: e.bias, residual: e.residual, output: e.output, activation: .none)
+            transformOutputOnKernel(g, tiling, m: m, ld: ld, t0: t0, t1: t1, outChannels: outChannels, y: y, epilogue: plain)
+            let size = tiling.size
+            for o in outChannels {
+                forEachRun(tiling, t0: t0, t1: t1) { n, ty, tx0, tx1, _ in
+                    let out = y + (n * g.outChannels + o) * g.outPlane + size * ty * g.outW + size * tx0
+                    let columns = min(g.outW - size * tx0, size * (tx1 - tx0)), rows = min(size, g.outH - size * ty)
+                    for r in 0..<rows { ActivationKernels.finish(e.activation, out + r * g.outW, columns) }
+                }
+            }
+            return
+        }
         // One specialized loop per activation, so the per-vector code has no switch.
         switch e.activation {
         case .none: transformOutput(g, tiling, m, ld, t0, t1, outChannels, y, e) { $0 }
