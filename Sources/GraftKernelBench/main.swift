@@ -75,9 +75,17 @@ func parseOptions() -> Options {
                     v.winogradBlocks.columnPanelTiles = v.winogradBlocks.columnPanelTiles > 0 ? 0 : ConvolutionOptions.columnPanelColumns
                     return v
                 }
+            case "colpanels":
+                o.ab = {
+                    var v = $0
+                    // The default (56×56 planes included) against the former bound (under 1024 pixels).
+                    let standard = ConvolutionOptions().columnPanelPlanes
+                    v.columnPanelPlanes = v.columnPanelPlanes == standard ? ConvolutionOptions.columnPanelColumns : standard
+                    return v
+                }
             case "tile":
                 o.ab = { var v = $0; v.winogradTile = v.winogradTile == .twoByTwo ? .fourByFour : .twoByTwo; return v }
-            default: print("--ab takes winograd, blas, panels, winolayout or tile"); exit(2)
+            default: print("--ab takes winograd, blas, panels, winolayout, colpanels or tile"); exit(2)
             }
         default:
             if Int(a) != nil { o.extra.append(a) } else { o.suites.append(a) }

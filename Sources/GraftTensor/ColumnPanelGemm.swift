@@ -1,7 +1,7 @@
 import CPanelKernels
 
-/// The filters · columns product of convolutions whose output planes are small (28×28, 14×14, 7×7:
-/// fewer than 1024 columns), and Winograd's products of as few tiles, on AVX-512 machines.
+/// The filters · columns product of convolutions whose output planes are small (7×7, 14×14, 28×28
+/// and 56×56), and Winograd's products of few tiles, on AVX-512 machines.
 ///
 /// `PanelGemm` runs its vectors along C's columns, the plane's pixels: a 7×7 plane is 49 of them, three
 /// 16-float vectors and one lane of a fourth, and its 6 × 32 block leaves most of a 196-pixel plane to
@@ -16,12 +16,13 @@ import CPanelKernels
 enum ColumnPanelGemm {
     /// The kernel is AVX-512 only (`PanelGemm.avx512`: the CPU has it and `GRAFT_NO_AVX512` is unset).
     static var available: Bool { PanelGemm.avx512 }
-    /// Convolutions with fewer output pixels than this take this path: measured faster than
-    /// `PanelGemm` on ResNet-50's and ConvNeXt-Tiny's 28×28 layers (up to 1.15×) and slower on
-    /// ConvNeXt's 56×56 ones (k = 96: 1.14×); OpenBLAS, which took planes under 784 pixels before, lost
-    /// by up to 1.3× (`GraftKernelBench convnext --ab panels`).
-    static let widestProduct = ConvolutionOptions.columnPanelColumns
+    // Which products come here: convolutions with output planes under `ConvolutionOptions.columnPanelPlanes`
+    // pixels (56×56 and smaller), Winograd blocks under `WinogradBlocks.columnPanelTiles` tiles. On planes under
+    // 1024 pixels these beat `PanelGemm` by up to 1.15× (ResNet-50's and ConvNeXt-Tiny's 28×28 layers) and
+    // OpenBLAS by up to 1.3×; on 56×56 planes once the work was split by column strips as well as panels.
     static let panelRows = 32
+    /// Columns of the kernel's register block (CP_WIDTH in column_panels.h).
+    static let blockColumns = 14
 
     static func panels(_ m: Int) -> Int { (m + panelRows - 1) / panelRows }
 

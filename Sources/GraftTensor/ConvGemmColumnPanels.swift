@@ -1,12 +1,12 @@
 extension ConvGemm {
     /// Whether a convolution runs on `ColumnPanelGemm`: ungrouped, packed weights allowed, an AVX-512
-    /// CPU, and output planes narrower than `ColumnPanelGemm.widestProduct` pixels but of more than one
+    /// CPU, and output planes narrower than `options.columnPanelPlanes` pixels but of more than one
     /// pixel. Single-pixel planes (squeeze-excitation's convolutions) stay on the batched path — one
     /// product over all images — whose rounding kept the Keras EfficientNet miniature within 1e-4 of
     /// Keras (0.90 of the tolerance) where one product per image missed it (1.12); they are tiny anyway.
     static func usesColumnPanels(_ g: ConvGeometry, _ options: ConvolutionOptions) -> Bool {
         ColumnPanelGemm.available && options.packedWeights && g.groups == 1
-            && g.outPlane < ColumnPanelGemm.widestProduct && g.outChannels > 0 && g.outPlane > 1
+            && g.outPlane < options.columnPanelPlanes && g.outChannels > 0 && g.outPlane > 1
     }
 
     /// Small planes, one image at a time: each image's product is written straight into its output
@@ -25,7 +25,14 @@ extension ConvGemm {
         let panels = ColumnPanelGemm.panels(m)
         // Below ~0.2 MFLOP a dispatch costs more than it saves (as in `Gemm.parallel`).
         let small = Double(m) * Double(p) * Double(k) < 2e5
-        let pieces = small ? 1 : min(panels, 4 * Parallel.threads)
+        // Pieces of rows (panels) and, where there are fewer panels than pieces wanted, of columns
+        // (strips of whole 14-pixel blocks): 96 output channels are three panels, which two threads
+        // split 2 : 1.
+        let wanted = small ? 1 : 4 * Parallel.threads
+        let rowPieces = min(panels, wanted)
+        let blocks = (p + ColumnPanelGemm.blockColumns - 1) / ColumnPanelGemm.blockColumns
+        let strips = min(blocks, (wanted + rowPieces - 1) / rowPieces)
+        let pieces = rowPieces * strips
         let direct = g.isPointwiseDirect
         let fused = epilogue.activation == .none || epilogue.activation == .relu
         let chunk = direct ? g.batch : max(1, min(g.batch, batchedColumnFloats / max(k * p, 1)))
@@ -44,21 +51,21 @@ extension ConvGemm {
             let yChunk = y + n0 * m * p
             let b = columns
             Parallel.forEach(images * pieces) { task in
-                let image = task / pieces, piece = task % pieces
-                let q0 = panels * piece / pieces, q1 = panels * (piece + 1) / pieces
-                let yImage = yChunk + image * m * p
+                let image = task / pieces, piece = (task % pieces) / strips, strip = task % strips
+                let q0 = panels * piece / rowPieces, q1 = panels * (piece + 1) / rowPieces
+                let j0 = blocks * strip / strips * ColumnPanelGemm.blockColumns
+                let j1 = min(p, blocks * (strip + 1) / strips * ColumnPanelGemm.blockColumns)
+                let yStrip = yChunk + image * m * p + j0, bStrip = b + image * columnsStride + j0
                 if fused {
-                    ColumnPanelGemm.multiply(m: m, n: p, k: k, a: a, panels: q0..<q1,
-                                             b: b + image * columnsStride, ldb: ldColumns, c: yImage, ldc: p,
-                                             bias: epilogue.bias, residual: epilogue.residual(at: yImage),
+                    ColumnPanelGemm.multiply(m: m, n: j1 - j0, k: k, a: a, panels: q0..<q1, b: bStrip, ldb: ldColumns,
+                                             c: yStrip, ldc: p, bias: epilogue.bias, residual: epilogue.residual(at: yStrip),
                                              relu: epilogue.activation == .relu)
                     return
                 }
-                ColumnPanelGemm.multiply(m: m, n: p, k: k, a: a, panels: q0..<q1,
-                                         b: b + image * columnsStride, ldb: ldColumns, c: yImage, ldc: p)
+                ColumnPanelGemm.multiply(m: m, n: j1 - j0, k: k, a: a, panels: q0..<q1, b: bStrip, ldb: ldColumns, c: yStrip, ldc: p)
                 if epilogue.isIdentity { return }
                 for o in (q0 * ColumnPanelGemm.panelRows)..<min(m, q1 * ColumnPanelGemm.panelRows) {
-                    epilogue.apply(yImage + o * p, count: p, channel: o)
+                    epilogue.apply(yStrip + o * p, count: j1 - j0, channel: o)
                 }
             }
             n0 += images

@@ -28,6 +28,11 @@ public struct ConvolutionOptions: Sendable, Hashable {
     /// The tile `training` sets: a training step's rounding is far below its gradient noise, so it
     /// takes the cheaper tile, while inference keeps F(2×2) so that logits match the frameworks'.
     public var trainingWinogradTile: WinogradTile
+    /// On AVX-512, convolutions with output planes of fewer pixels than this run on `ColumnPanelGemm`:
+    /// 4096 takes in 56×56 planes, where the column panels (split in column strips too) beat `PanelGemm`
+    /// on ResNet-50's 1×1 layers by 10–25 % and on ConvNeXt-Tiny's by up to 6 % net; the 112×112 ones
+    /// and the stem were not measured to gain (`GraftKernelBench resnet50 --ab colpanels`).
+    public var columnPanelPlanes: Int = 4096
 
     public enum WinogradTile: Sendable, Hashable {
         case twoByTwo, fourByFour
@@ -62,8 +67,8 @@ public struct ConvolutionOptions: Sendable, Hashable {
         }
     }
 
-    /// On AVX-512, products with fewer columns than this (output pixels of a convolution, tiles of a
-    /// Winograd block) run on `ColumnPanelGemm` rather than `PanelGemm` (see `ColumnPanelGemm.widestProduct`).
+    /// On AVX-512, Winograd products of fewer tiles than this run on `ColumnPanelGemm` rather than
+    /// `PanelGemm` (the default of `WinogradBlocks.columnPanelTiles`; convolutions' planes have `columnPanelPlanes`).
     public static let columnPanelColumns = 1024
 
     /// - Parameter packedWeights: nil takes the machine's default (see `machineDefault`).
