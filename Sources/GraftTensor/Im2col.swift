@@ -30,6 +30,18 @@ enum Im2col {
         let kh = g.kernelH, kw = g.kernelW
         // Read once: each read of a global `let` is a call into swift_once, and this loop runs per row.
         let isa = KernelISA.current
+        if isa == .avx512, g.strideH == 2, g.strideW == 2, g.dilationH == 1, g.dilationW == 1, p0 == 0, p1 == g.outPlane {
+            // Whole rows of a stride-2 convolution: one kernel call per tap instead of one per output row.
+            for c in channels ?? 0..<g.groupInChannels {
+                for i in 0..<kh {
+                    for j in 0..<kw {
+                        graft_im2col_s2_avx512(src + c * g.inPlane, g.inH, g.inW, i - g.padTop, j - g.padLeft, g.outH, g.outW,
+                                               dst + ((c * kh + i) * kw + j) * ld)
+                    }
+                }
+            }
+            return
+        }
         for c in channels ?? 0..<g.groupInChannels {
             let plane = src + c * g.inPlane
             for i in 0..<kh {

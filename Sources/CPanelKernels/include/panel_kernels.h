@@ -116,6 +116,13 @@ void graft_max_pool_argmax_avx512(const float *const *rows, const int *row_index
 void graft_max_pool_argmax_avx2(const float *const *rows, const int *row_index, long kh, long kw, long stride,
                                 long pad_w, long out_w, int first_row, float *values, int *indices);
 
+/// One row of a stride-2, undilated convolution's column matrix (one input channel, one tap), on
+/// AVX-512 CPUs: dst[oh · out_w + ow] = plane[(2 · oh + top) · in_w + 2 · ow + left] for oh < out_h,
+/// ow < out_w where that lies inside the in_h × in_w plane, 0 where it is padding. Reads nothing outside
+/// the plane's rows and columns.
+void graft_im2col_s2_avx512(const float *plane, long in_h, long in_w, long top, long left, long out_h, long out_w,
+                            float *dst);
+
 /// The activations whose polynomials are worth C kernels (activation_kernels.c).
 enum { GRAFT_ACTIVATION_SILU = 1, GRAFT_ACTIVATION_SIGMOID = 2, GRAFT_ACTIVATION_GELU = 3 };
 
