@@ -71,16 +71,14 @@ final class SqueezeExcitationStep {
                 GraftTensor.activate(kind, start, start, count: count * c)
                 let sum = sums + chunk * c
                 sum.update(from: start, count: c)
-                for r in 1..<max(1, count) {
-                    let row = start + r * c
-                    for k in 0..<c { sum[k] += row[k] }
-                }
+                for r in 1..<max(1, count) { addRows(sum, start + r * c, c) }
             }
             // The chunks' sums in chunk order: the same result whatever the thread count.
             let inverse = 1 / Float(pixels)
             means.withUnsafeMutableBufferPointer { m in
-                for k in 0..<c { m[k] = sums[k] }
-                for chunk in 1..<chunks { for k in 0..<c { m[k] += sums[chunk * c + k] } }
+                let m = m.baseAddress!
+                m.update(from: sums, count: c)
+                for chunk in 1..<max(1, chunks) { addRows(m, sums + chunk * c, c) }
                 for k in 0..<c { m[k] *= inverse }
             }
         }
@@ -100,12 +98,42 @@ final class SqueezeExcitationStep {
         }
     }
 
-    /// out = W · v + b, W `[out.count, inputs]` row-major.
+    /// out = W · v + b, W `[out.count, inputs]` row-major; eight partial sums per row (a scalar loop
+    /// over Swift arrays was 2.4 % of an EfficientNet-B0 forward).
     private func dense(_ w: [Float], _ b: [Float], _ v: [Float], _ out: inout [Float], inputs: Int) {
-        for o in 0..<out.count {
-            var acc: Float = 0
-            for i in 0..<inputs { acc += w[o * inputs + i] * v[i] }
-            out[o] = acc + b[o]
-        }
+        w.withUnsafeBufferPointer { w in v.withUnsafeBufferPointer { v in out.withUnsafeMutableBufferPointer { out in
+            let (w, v) = (w.baseAddress!, v.baseAddress!)
+            for o in 0..<out.count {
+                let row = w + o * inputs
+                var acc = SIMD8<Float>()
+                var i = 0
+                while i + 8 <= inputs {
+                    acc += UnsafeRawPointer(row + i).loadUnaligned(as: SIMD8<Float>.self)
+                        * UnsafeRawPointer(v + i).loadUnaligned(as: SIMD8<Float>.self)
+                    i += 8
+                }
+                var sum = acc.sum()
+                while i < inputs {
+                    sum += row[i] * v[i]
+                    i += 1
+                }
+                out[o] = sum + b[o]
+            }
+        } } }
+    }
+}
+
+/// `into[k] += row[k]` for k < count, eight at a time.
+@inline(__always)
+private func addRows(_ into: UnsafeMutablePointer<Float>, _ row: UnsafePointer<Float>, _ count: Int) {
+    var k = 0
+    while k + 8 <= count {
+        let sum = UnsafeRawPointer(into + k).loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(row + k).loadUnaligned(as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(into + k).storeBytes(of: sum, as: SIMD8<Float>.self)
+        k += 8
+    }
+    while k < count {
+        into[k] += row[k]
+        k += 1
     }
 }
