@@ -125,8 +125,8 @@ extension XNNEmitter {
         }
     }
 
-    /// The activations XNNPACK has no single node for (SiLU would be a sigmoid and a single-threaded
-    /// product, GELU has no erf), run by Graft's kernels between two segments.
+    /// The activations XNNPACK has no single node for (SiLU would be a sigmoid node and a product node, two
+    /// passes, the product costing twice the sigmoid; GELU has no erf), run by Graft's kernels between segments.
     static func runsOnHost(_ kind: Activation) -> Bool { kind == .silu || kind == .gelu }
 
     private func hostActivation(_ kind: Activation, _ x: XNNValue) throws -> XNNValue {
