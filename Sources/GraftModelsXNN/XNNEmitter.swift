@@ -81,7 +81,7 @@ public final class XNNEmitter {
     }
 
     /// Modules run one after another, as `Sequential` runs them, with a Conv2d's BatchNorm folded
-    /// into it and the activation after a Conv2d or Linear given to it (see `clampable`).
+    /// into it and the activation after a Conv2d or Linear given to it (see `followingActivation`).
     public func emitChain(_ layers: [Module], _ x: XNNValue) throws -> XNNValue {
         var h = x
         var i = 0
@@ -89,11 +89,11 @@ public final class XNNEmitter {
             if let conv = layers[i] as? Conv2d {
                 let norm = i + 1 < layers.count ? layers[i + 1] as? BatchNorm2d : nil
                 let next = i + (norm == nil ? 1 : 2)
-                let clamp = next < layers.count ? Self.clampable(layers[next]) : nil
+                let clamp = next < layers.count ? Self.followingActivation(layers[next]) : nil
                 h = try self.conv(conv, norm: norm, activation: clamp ?? .none, h)
                 i = next + (clamp == nil ? 0 : 1)
             } else if let linear = layers[i] as? Linear {
-                let clamp = i + 1 < layers.count ? Self.clampable(layers[i + 1]) : nil
+                let clamp = i + 1 < layers.count ? Self.followingActivation(layers[i + 1]) : nil
                 h = try self.linear(linear, activation: clamp ?? .none, h)
                 i += clamp == nil ? 1 : 2
             } else {
@@ -106,7 +106,7 @@ public final class XNNEmitter {
 
     /// The activation of `module`, which the node before it takes over: a ReLU or ReLU6 as its output
     /// clamp, a SiLU or GELU run in place on its output (`conv`), others as nodes after it.
-    private static func clampable(_ module: Module) -> Activation? { (module as? ActivationModule)?.kind }
+    private static func followingActivation(_ module: Module) -> Activation? { (module as? ActivationModule)?.kind }
 
     /// An output clamp that is the activation: ReLU and ReLU6, or none.
     static func bounds(_ kind: Activation) -> (Float, Float)? {

@@ -57,7 +57,7 @@ extension XNNEmitter {
                 perGroup, o / c.groups, lo, hi, try use(x), filterID, biasID, y.id, 0)
         }
         try check(status, "a \(kh)×\(kw) convolution \(c.inChannels)→\(o)")
-        if onHost { return try hostInPlace(y, activation: activation, Self.hostActivation(activation, count: shape.reduce(1, *))) }
+        if onHost { return try hostInPlace(y, activation: activation, Self.activationStep(activation, count: shape.reduce(1, *))) }
         return Self.bounds(activation) == nil ? try self.activation(activation, y) : y
     }
 
@@ -130,11 +130,11 @@ extension XNNEmitter {
     static func runsOnHost(_ kind: Activation) -> Bool { kind == .silu || kind == .gelu }
 
     private func hostActivation(_ kind: Activation, _ x: XNNValue) throws -> XNNValue {
-        try host([x], shape: x.shape, Self.hostActivation(kind, count: x.shape.reduce(1, *)))
+        try host([x], shape: x.shape, Self.activationStep(kind, count: x.shape.reduce(1, *)))
     }
 
     /// `kind` over a plan buffer of `count` floats per image, in chunks over the pool's threads.
-    private static func hostActivation(_ kind: Activation, count perImage: Int) -> XNNHostStep.Body {
+    private static func activationStep(_ kind: Activation, count perImage: Int) -> XNNHostStep.Body {
         { inputs, output, batch, pool in
             let count = batch * perImage, grain = 16384
             XNNParallel.run(pool, (count + grain - 1) / grain) { i in

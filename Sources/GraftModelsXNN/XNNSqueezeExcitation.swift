@@ -71,14 +71,14 @@ final class SqueezeExcitationStep {
                 GraftTensor.activate(kind, start, start, count: count * c)
                 let sum = sums + chunk * c
                 sum.update(from: start, count: c)
-                for r in 1..<max(1, count) { addRows(sum, start + r * c, c) }
+                for r in 1..<max(1, count) { GraftTensor.addInPlace(sum, start + r * c, count: c) }
             }
             // The chunks' sums in chunk order: the same result whatever the thread count.
             let inverse = 1 / Float(pixels)
             means.withUnsafeMutableBufferPointer { m in
                 let m = m.baseAddress!
                 m.update(from: sums, count: c)
-                for chunk in 1..<max(1, chunks) { addRows(m, sums + chunk * c, c) }
+                for chunk in 1..<max(1, chunks) { GraftTensor.addInPlace(m, sums + chunk * c, count: c) }
                 for k in 0..<c { m[k] *= inverse }
             }
         }
@@ -120,20 +120,5 @@ final class SqueezeExcitationStep {
                 out[o] = sum + b[o]
             }
         } } }
-    }
-}
-
-/// `into[k] += row[k]` for k < count, eight at a time.
-@inline(__always)
-private func addRows(_ into: UnsafeMutablePointer<Float>, _ row: UnsafePointer<Float>, _ count: Int) {
-    var k = 0
-    while k + 8 <= count {
-        let sum = UnsafeRawPointer(into + k).loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(row + k).loadUnaligned(as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(into + k).storeBytes(of: sum, as: SIMD8<Float>.self)
-        k += 8
-    }
-    while k < count {
-        into[k] += row[k]
-        k += 1
     }
 }

@@ -32,6 +32,11 @@ public func activate(_ kind: Activation, _ src: UnsafePointer<Float>, _ dst: Uns
     activate(src, dst, count, kind)
 }
 
+/// `dst[i] += src[i]` for `count` floats on the calling thread (raw buffers, as `activate(_:_:_:count:)`).
+public func addInPlace(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, count: Int) {
+    addInPlace(dst, src, count)
+}
+
 /// max(x, 0) elementwise (NaN stays NaN).
 public func relu(_ x: Tensor) -> Tensor { activation(x, .relu) }
 /// min(max(x, 0), 6) elementwise.

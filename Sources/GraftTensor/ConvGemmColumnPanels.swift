@@ -56,14 +56,11 @@ extension ConvGemm {
                 let j0 = blocks * strip / strips * ColumnPanelGemm.blockColumns
                 let j1 = min(p, blocks * (strip + 1) / strips * ColumnPanelGemm.blockColumns)
                 let yStrip = yChunk + image * m * p + j0, bStrip = b + image * columnsStride + j0
-                if fused {
-                    ColumnPanelGemm.multiply(m: m, n: j1 - j0, k: k, a: a, panels: q0..<q1, b: bStrip, ldb: ldColumns,
-                                             c: yStrip, ldc: p, bias: epilogue.bias, residual: epilogue.residual(at: yStrip),
-                                             relu: epilogue.activation == .relu)
-                    return
-                }
-                ColumnPanelGemm.multiply(m: m, n: j1 - j0, k: k, a: a, panels: q0..<q1, b: bStrip, ldb: ldColumns, c: yStrip, ldc: p)
-                if epilogue.isIdentity { return }
+                ColumnPanelGemm.multiply(m: m, n: j1 - j0, k: k, a: a, panels: q0..<q1, b: bStrip, ldb: ldColumns,
+                                         c: yStrip, ldc: p, bias: fused ? epilogue.bias : nil,
+                                         residual: fused ? epilogue.residual(at: yStrip) : nil,
+                                         relu: epilogue.activation == .relu)
+                if fused || epilogue.isIdentity { return }
                 for o in (q0 * ColumnPanelGemm.panelRows)..<min(m, q1 * ColumnPanelGemm.panelRows) {
                     epilogue.apply(yStrip + o * p, count: j1 - j0, channel: o)
                 }

@@ -36,6 +36,7 @@ struct ConvEpilogue {
 /// result), right after it was computed and is still in cache.
 @inline(__always)
 func applyEpilogue(_ p: UnsafeMutablePointer<Float>, count: Int, bias: Float, activation: Activation) {
+    if ActivationKernels.run(activation, p, p, count, bias: bias) { return }
     switch activation {
     case .none:
         if bias != 0 { mapInPlace(p, count) { $0 + bias } }
@@ -48,15 +49,15 @@ func applyEpilogue(_ p: UnsafeMutablePointer<Float>, count: Int, bias: Float, ac
             Lanes.relu6(v + bias)
         }
     case .silu:
-        if !ActivationKernels.run(GRAFT_ACTIVATION_SILU, p, p, count, bias: bias) { mapInPlace(p, count) { FastMath.silu($0 + bias) } }
+        mapInPlace(p, count) { FastMath.silu($0 + bias) }
     case .sigmoid:
-        if !ActivationKernels.run(GRAFT_ACTIVATION_SIGMOID, p, p, count, bias: bias) { mapInPlace(p, count) { FastMath.sigmoid($0 + bias) } }
+        mapInPlace(p, count) { FastMath.sigmoid($0 + bias) }
     case .hardswish:
         mapInPlace(p, count) { FastMath.hardswish($0 + bias) }
     case .hardsigmoid:
         mapInPlace(p, count) { FastMath.hardsigmoid($0 + bias) }
     case .gelu:
-        if !ActivationKernels.run(GRAFT_ACTIVATION_GELU, p, p, count, bias: bias) { mapInPlace(p, count) { FastMath.gelu($0 + bias) } }
+        mapInPlace(p, count) { FastMath.gelu($0 + bias) }
     }
 }
 
@@ -131,6 +132,7 @@ func map3(
 /// Applies an activation to `count` floats (src may equal dst).
 func activate(
     _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int, _ activation: Activation) {
+    if ActivationKernels.run(activation, src, dst, count) { return }
     switch activation {
     case .none:
         if UnsafePointer(dst) != src { dst.update(from: src, count: count) }
@@ -139,47 +141,55 @@ func activate(
     case .relu6:
         map(src, dst, count) { Lanes.relu6($0) }
     case .silu:
-        if !ActivationKernels.run(GRAFT_ACTIVATION_SILU, src, dst, count) { map(src, dst, count) { FastMath.silu($0) } }
+        map(src, dst, count) { FastMath.silu($0) }
     case .sigmoid:
-        if !ActivationKernels.run(GRAFT_ACTIVATION_SIGMOID, src, dst, count) { map(src, dst, count) { FastMath.sigmoid($0) } }
+        map(src, dst, count) { FastMath.sigmoid($0) }
     case .hardswish:
         map(src, dst, count) { FastMath.hardswish($0) }
     case .hardsigmoid:
         map(src, dst, count) { FastMath.hardsigmoid($0) }
     case .gelu:
-        if !ActivationKernels.run(GRAFT_ACTIVATION_GELU, src, dst, count) { map(src, dst, count) { FastMath.gelu($0) } }
+        map(src, dst, count) { FastMath.gelu($0) }
     }
 }
 
 /// CPanelKernels' SiLU, sigmoid and GELU (of x + bias) at the CPU's width with fused multiply-adds (FastMath's Swift
 /// loops are eight lanes without them: 2–3× slower); the portable build keeps the Swift loops.
 enum ActivationKernels {
-    /// Whether `kind` goes through the C kernel on this CPU.
+    /// The kernel's code for `kind` on this CPU, nil where the Swift loops apply it (other activations,
+    /// CPUs with neither AVX-512 nor AVX2 + FMA).
     @inline(__always)
-    static func handles(_ kind: Activation) -> Bool {
-        (kind == .silu || kind == .sigmoid || kind == .gelu) && KernelISA.current != .portable
+    static func code(_ kind: Activation) -> Int32? {
+        guard KernelISA.current != .portable else { return nil }
+        switch kind {
+        case .silu: return Int32(GRAFT_ACTIVATION_SILU)
+        case .sigmoid: return Int32(GRAFT_ACTIVATION_SIGMOID)
+        case .gelu: return Int32(GRAFT_ACTIVATION_GELU)
+        default: return nil
+        }
     }
 
     /// What of `kind` a Swift loop applies as it computes the activation's input: all of it, or none
     /// when the C kernel applies it afterwards (`finish`). Every path (a convolution's epilogue, a sum's,
     /// a Linear's, a BatchNorm's) then gives the plain activation's result bit for bit.
     @inline(__always)
-    static func inline(_ kind: Activation) -> Activation { handles(kind) ? .none : kind }
+    static func inline(_ kind: Activation) -> Activation { code(kind) == nil ? kind : .none }
 
     /// Applies `kind` in place to `count` floats when `inline(kind)` left it out.
     @inline(__always)
     static func finish(_ kind: Activation, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
-        if handles(kind) { activate(p, p, count, kind) }
+        _ = run(kind, p, p, count)
     }
 
-    /// Whether the C kernel ran (false on CPUs with neither AVX-512 nor AVX2 + FMA).
+    /// dst = kind(src + bias) on the C kernel; false, touching nothing, where `code(kind)` is nil.
     @inline(__always)
-    static func run(_ kind: Int, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int,
+    static func run(_ kind: Activation, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ count: Int,
                     bias: Float = 0) -> Bool {
-        switch KernelISA.current {
-        case .avx512: graft_activate_avx512(Int32(kind), src, dst, count, bias)
-        case .avx2: graft_activate_avx2(Int32(kind), src, dst, count, bias)
-        case .portable: return false
+        guard let code = code(kind) else { return false }
+        if KernelISA.current == .avx512 {
+            graft_activate_avx512(code, src, dst, count, bias)
+        } else {
+            graft_activate_avx2(code, src, dst, count, bias)
         }
         return true
     }

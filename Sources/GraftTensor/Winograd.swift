@@ -276,7 +276,7 @@ enum Winograd {
             transformOutputOnKernel(g, tiling, m: m, ld: ld, t0: t0, t1: t1, outChannels: outChannels, y: y, epilogue: e)
             return
         }
-        if ActivationKernels.handles(e.activation) {
+        if ActivationKernels.code(e.activation) != nil {
             // SiLU, sigmoid, GELU: the transform with bias and residual, then the activation's C kernel on
             // each output row it wrote (EfficientNetV2's fused blocks), as every other path applies them.
             let plain = ConvEpilogue(bias: e.bias, residual: e.residual, output: e.output, activation: .none)
