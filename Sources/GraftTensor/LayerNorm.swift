@@ -2,7 +2,7 @@
 /// channels-last `nn.LayerNorm(C)` of its blocks, computed without a permute:
 /// `y = (x − μ) / √(σ² + eps) · γ + β`, μ and σ² (biased) over C for each (n, h, w).
 ///
-/// Channels are the outer loop and pixels the inner one, so every pass reads contiguous planes.
+/// Channels are the outer loop and pixels the inner one, so every pass reads contiguous runs of a plane.
 public struct LayerNormStatistics: Sendable {
     /// Per (n, pixel): the mean and 1/√(σ² + eps), `[N · H · W]`.
     public let mean: [Float]
@@ -19,29 +19,35 @@ public func layerNormChannels(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Flo
     var out = Tensor(kernelShape: x.shape)
     let dst = out.mutablePointer()
     var means = [Float](repeating: 0, count: n * plane), rstds = [Float](repeating: 0, count: n * plane)
+    // Pieces of `block` pixels of one image, so batch 1 splits across threads too; each pixel's sums
+    // run over the channels in the same order whatever the split.
+    let block = min(512, max(64, (plane / 4 + 15) / 16 * 16)), blocksPerImage = (plane + block - 1) / block
     withExtendedLifetime((x, gamma, beta)) {
         let src = x.pointer, g = gamma.pointer, b = beta.pointer
         means.withUnsafeMutableBufferPointer { mp in
         rstds.withUnsafeMutableBufferPointer { rp in
-            Parallel.forRanges(n, grain: 1) { images in
-                var sum = [Double](repeating: 0, count: plane), sq = [Double](repeating: 0, count: plane)
-                for i in images {
-                    let base = src + i * c * plane
-                    for p in 0..<plane { sum[p] = 0; sq[p] = 0 }
+            let meanBase = mp.baseAddress!, rstdBase = rp.baseAddress!
+            Parallel.forRanges(n * blocksPerImage, grain: 1) { pieces in
+                var sum = [Double](repeating: 0, count: block), sq = [Double](repeating: 0, count: block)
+                for piece in pieces {
+                    let i = piece / blocksPerImage, start = (piece % blocksPerImage) * block
+                    let count = min(block, plane - start)
+                    let base = src + i * c * plane + start
+                    for p in 0..<count { sum[p] = 0; sq[p] = 0 }
                     for ch in 0..<c {
                         let row = base + ch * plane
-                        for p in 0..<plane { let v = Double(row[p]); sum[p] += v; sq[p] += v * v }
+                        for p in 0..<count { let v = Double(row[p]); sum[p] += v; sq[p] += v * v }
                     }
-                    for p in 0..<plane {
+                    let m = meanBase + i * plane + start, r = rstdBase + i * plane + start
+                    for p in 0..<count {
                         let mean = sum[p] / Double(c)
                         let variance = max(sq[p] / Double(c) - mean * mean, 0)
-                        mp[i * plane + p] = Float(mean)
-                        rp[i * plane + p] = Float(1 / (variance + Double(eps)).squareRoot())
+                        m[p] = Float(mean)
+                        r[p] = Float(1 / (variance + Double(eps)).squareRoot())
                     }
-                    let m = mp.baseAddress! + i * plane, r = rp.baseAddress! + i * plane
                     for ch in 0..<c {
-                        let row = base + ch * plane, o = dst + (i * c + ch) * plane, gc = g[ch], bc = b[ch]
-                        for p in 0..<plane { o[p] = (row[p] - m[p]) * r[p] * gc + bc }
+                        let row = base + ch * plane, o = dst + (i * c + ch) * plane + start, gc = g[ch], bc = b[ch]
+                        for p in 0..<count { o[p] = (row[p] - m[p]) * r[p] * gc + bc }
                     }
                 }
             }
