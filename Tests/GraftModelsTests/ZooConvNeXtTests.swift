@@ -42,6 +42,28 @@ final class ZooConvNeXtTests: XCTestCase {
         Self.assertClose(try net(try input()).values, want.values, atol: 1e-4, rtol: 1e-4, "logits")
     }
 
+    /// At inference a block folds its layer scale into the last Linear and adds the residual in that
+    /// kernel; a traced block runs the plain path. The two agree, and a changed layer scale reaches the
+    /// folded weights (they are cached by parameter version).
+    func testFusedBlockMatchesThePlainPath() throws {
+        let net = try loaded()
+        net.prepareInference()
+        let blocks = net.namedModules().compactMap { $0.1 as? CNBlock }
+        XCTAssertEqual(blocks.count, 3)
+        let x = try input()
+        func logits(traced: Bool) throws -> [Float] {
+            for b in blocks { b.forwardTracer = traced ? SilentTracer() : nil }
+            defer { for b in blocks { b.forwardTracer = nil } }
+            return try net(x).values
+        }
+        Self.assertClose(try logits(traced: false), try logits(traced: true), atol: 1e-6, rtol: 1e-5, "fused vs plain")
+        let scale = blocks[1].layerScale
+        scale.value = try Tensor(shape: scale.value.shape, values: scale.value.values.map { $0 * -3 + 0.25 })
+        let fused = try logits(traced: false), plain = try logits(traced: true)
+        Self.assertClose(fused, plain, atol: 1e-6, rtol: 1e-5, "after a layer-scale change")
+        XCTAssertNotEqual(fused, try NpyArray(contentsOfFile: TestPaths.fixture("zoo/convnext/logits.npy")).values)
+    }
+
     func testGradientsAndThreeSGDSteps() throws {
         let net = try loaded()
         let refs = try SafetensorsFile(path: TestPaths.fixture("zoo/convnext/grads.safetensors"))
@@ -91,4 +113,10 @@ final class ZooConvNeXtTests: XCTestCase {
             Self.assertClose(got, want.values, atol: 1e-4, rtol: 1e-4, name)
         }
     }
+}
+
+/// A tracer that records nothing: a traced module runs its plain forward, never a fused kernel.
+private final class SilentTracer: ForwardTracer {
+    func willRun(_ module: Module, input: Tensor) {}
+    func didRun(_ module: Module, input: Tensor, output: Tensor) {}
 }

@@ -107,6 +107,7 @@ public final class CNBlock: Module {
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
+        if let out = try fusedForward(x) { return out }
         let y = try block(x)
         let n = y.shape[0], c = y.shape[1]
         // layer_scale broadcast over the batch, as channelScale's per-sample [N, C] factors.
@@ -115,6 +116,19 @@ public final class CNBlock: Module {
         saved = recordsForBackward ? (y, scale) : nil
         try addInPlace(&out, x)
         return out
+    }
+
+    /// Inference: the block's last Linear with the layer scale folded into its weights and the
+    /// residual added in its epilogue (`x + γ·(W·h + b)` as `x + (γW)·h + γb`), instead of a scaling
+    /// pass and an addition pass over the map. Nil where a child is observed or traced, or training.
+    private func fusedForward(_ x: Tensor) throws -> Tensor? {
+        guard fusable, block.fusable, stochasticDepth.fusable, !stochasticDepth.isTraining || stochasticDepth.probability == 0,
+              block.layers.count == 7, block.layers.allSatisfy(\.fusable),
+              let last = block.layers[5] as? PointwiseLinear, block.layers[6] is Permute,
+              layerScale.value.count == last.weight.value.shape[0] else { return nil }
+        saved = nil
+        let h = try Sequential.run(Array(block.layers[0..<5]), x)
+        return try last.fused(h, scaledBy: layerScale, residual: x)
     }
 
     public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
@@ -148,6 +162,8 @@ public final class PointwiseLinear: Module, ActivationFusing {
     public let weight: Parameter
     public let bias: Parameter
     private var saved: Tensor?
+    /// The weights scaled by a following layer scale, with the versions they were made from.
+    private var scaled: (scale: ObjectIdentifier, versions: [Int], weight: Tensor, bias: Tensor)?
 
     public init(_ inFeatures: Int, _ outFeatures: Int) {
         weight = Parameter(kind: .weight, shape: [outFeatures, inFeatures])
@@ -168,6 +184,27 @@ public final class PointwiseLinear: Module, ActivationFusing {
     /// in `Sequential`'s fused path).
     public func fused(_ x: Tensor, activation: Activation) throws -> Tensor {
         try conv2d(x, weight: try kernel, bias: bias.value, activation: activation)
+    }
+
+    /// Inference: `residual + scale · Linear(x)` in one kernel, the per-output-channel `scale` (a
+    /// ConvNeXt block's layer scale, `out` values) folded into the weights and bias.
+    public func fused(_ x: Tensor, scaledBy scale: Parameter, residual: Tensor) throws -> Tensor {
+        let (w, b) = try scaledWeights(scale)
+        return try conv2d(x, weight: w, bias: b, residual: residual)
+    }
+
+    /// `scale · weight` (as a 1×1 kernel) and `scale · bias`, recomputed only when a parameter changed.
+    private func scaledWeights(_ scale: Parameter) throws -> (Tensor, Tensor) {
+        let versions = [weight.version, bias.version, scale.version]
+        if let s = scaled, s.scale == ObjectIdentifier(scale), s.versions == versions { return (s.weight, s.bias) }
+        let out = weight.value.shape[0], inputs = weight.value.shape[1]
+        let g = scale.value.values, w = weight.value.values, b = bias.value.values
+        var scaledW = [Float](repeating: 0, count: w.count)
+        for o in 0..<out { for i in 0..<inputs { scaledW[o * inputs + i] = g[o] * w[o * inputs + i] } }
+        let result = (try Tensor(shape: [out, inputs, 1, 1], values: scaledW),
+                      try Tensor(shape: [out], values: (0..<out).map { g[$0] * b[$0] }))
+        scaled = (ObjectIdentifier(scale), versions, result.0, result.1)
+        return result
     }
 
     public override func inputGradient(_ gradOutput: Tensor) throws -> Tensor? {
