@@ -30,12 +30,16 @@ enum Im2col {
         let kh = g.kernelH, kw = g.kernelW
         // Read once: each read of a global `let` is a call into swift_once, and this loop runs per row.
         let isa = KernelISA.current
-        if isa == .avx512, g.strideH == 2, g.strideW == 2, g.dilationH == 1, g.dilationW == 1, p0 == 0, p1 == g.outPlane {
-            // Whole rows of a stride-2 convolution: one kernel call per tap instead of one per output row.
+        if isa == .avx512, g.strideH == 2, g.strideW == 2, g.dilationH == 1, g.dilationW == 1,
+           g.outW > 0, p0 % g.outW == 0, (p1 - p0) % g.outW == 0 {
+            // Whole rows of a stride-2 convolution (the plane, or a tile of whole rows such as ResNet's
+            // 7×7 stem takes): one kernel call per tap instead of one per output row. Output row r0 + r
+            // reads input row 2·(r0 + r) + top, so the tile starts 2·r0 rows further down.
+            let r0 = p0 / g.outW, rows = (p1 - p0) / g.outW
             for c in channels ?? 0..<g.groupInChannels {
                 for i in 0..<kh {
                     for j in 0..<kw {
-                        graft_im2col_s2_avx512(src + c * g.inPlane, g.inH, g.inW, i - g.padTop, j - g.padLeft, g.outH, g.outW,
+                        graft_im2col_s2_avx512(src + c * g.inPlane, g.inH, g.inW, i - g.padTop + 2 * r0, j - g.padLeft, rows, g.outW,
                                                dst + ((c * kh + i) * kw + j) * ld)
                     }
                 }

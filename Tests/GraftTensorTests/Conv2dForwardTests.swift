@@ -78,6 +78,10 @@ final class Conv2dForwardTests: XCTestCase {
         let cases = [
             Case(input: [1, 16, 48, 47], weight: [8, 16, 3, 3], params: Conv2dParams(padding: 1), activation: .relu),
             Case(input: [2, 3, 70, 66], weight: [5, 3, 7, 7], params: Conv2dParams(stride: 2, padding: 3)),
+            // Stride-2 stems whose tiles are whole output rows (12 and 16 rows of 48 and 40): the column
+            // matrix is built one kernel call per tap, the tile's first row offset into the plane.
+            Case(input: [1, 3, 96, 96], weight: [8, 3, 7, 7], params: Conv2dParams(stride: 2, padding: 3), activation: .relu),
+            Case(input: [2, 3, 64, 80], weight: [6, 3, 7, 7], params: Conv2dParams(stride: 2, padding: 3)),
             Case(input: [1, 64, 40, 40], weight: [6, 64, 3, 3], params: Conv2dParams(padding: 1), activation: .silu),
             // Small planes whose gathered columns exceed the cache budget: one image per GEMM.
             Case(input: [3, 64, 31, 31], weight: [5, 64, 3, 3], params: Conv2dParams(padding: 1), activation: .relu),
