@@ -1,7 +1,7 @@
 // GraftKernelBench: micro-benchmarks of the GraftTensor kernels.
 //
 //   swift build -c release --product GraftKernelBench
-//   .build/release/GraftKernelBench [SUITE…] [--batch N] [--threads N] [--reps N] [--wait-idle]
+//   .build/release/GraftKernelBench [SUITE…] [--batch N] [--threads N] [--reps N] [--wait-idle] [--cold]
 //       [--ab winograd|blas|panels|tile] [--no-winograd] [--training-tile] [--no-transposed] [--blas-threads]
 //       [--act NAME]
 //
@@ -52,6 +52,7 @@ func parseOptions() -> Options {
         case "--blas-threads": o.conv.gemmThreads = .blas
         case "--wait-idle": o.waitForIdle = true
         case "--tsv": o.tsv = true
+        case "--cold": break
         case "--no-winograd": o.conv.winograd = false
         case "--training-tile": o.conv = o.conv.training
         case "--no-transposed": o.conv.transposedInputGradient = false
@@ -101,12 +102,21 @@ func now() -> Double {
     return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
+/// `--cold`: every timed run starts with the caches flushed (128 MB written), as in a network's
+/// forward, where each layer's weights come from DRAM (ResNet-50's are 100 MB); the default keeps
+/// them warm, as repeating one layer does.
+let coldCaches = CommandLine.arguments.contains("--cold")
+nonisolated(unsafe) var flushBuffer = [UInt32](repeating: 0, count: coldCaches ? 32 << 20 : 0)
+
 /// (median, min) seconds of `body` over `reps` runs after warm-up.
 func measure(reps: Int, _ body: () throws -> Void) rethrows -> (median: Double, min: Double) {
     try body()
     try body()
     var times: [Double] = []
     for _ in 0..<max(reps, 1) {
+        if coldCaches {
+            flushBuffer.withUnsafeMutableBufferPointer { b in for i in stride(from: 0, to: b.count, by: 16) { b[i] &+= 1 } }
+        }
         let t0 = now()
         try body()
         times.append(now() - t0)
