@@ -9,6 +9,9 @@
 // C's rows by a transpose in registers at the end of the block.
 
 #define CP_WIDTH 14
+// Panels up to 256 KB (k ≤ 2048) prefetch the next one (see graft_column_panel_gemm_avx512): two of
+// them still fit a core's L2.
+#define CP_PREFETCH_K 2048
 
 // Stores the 16 × nb block whose columns are cols[0 ..< nb] (column j: rows 0…15 of C's column j) as C's
 // rows 0 ..< rows, lanes `mask` of each: a 16 × 16 transpose in registers (columns past nb are zeros) by
@@ -67,7 +70,7 @@ static inline __attribute__((always_inline, target("avx512f"))) void cp_store_tr
 static inline __attribute__((always_inline, target("avx512f,fma"))) void cp_block(long k, const float *a, long as, const float *b,
                                                            long ldb, float *c, long ldc, long rows,
                                                            const int nb, const int mv, const float *bias,
-                                                           const float *residual, int relu) {
+                                                           const float *residual, int relu, const float *pf) {
     __m512 lo[CP_WIDTH], hi[CP_WIDTH];
 #pragma clang loop unroll(full)
     for (int j = 0; j < CP_WIDTH; j++) {
@@ -77,6 +80,7 @@ static inline __attribute__((always_inline, target("avx512f,fma"))) void cp_bloc
         }
     }
     for (long p = 0; p < k; p++) {
+        if (pf) _mm_prefetch((const char *)(pf + 16 * p), _MM_HINT_T1);
         const __m512 a0 = _mm512_loadu_ps(a);
         const __m512 a1 = mv == 2 ? _mm512_loadu_ps(a + 16) : a0;
 #pragma clang loop unroll(full)
@@ -101,8 +105,8 @@ static inline __attribute__((always_inline, target("avx512f,fma"))) void cp_bloc
 // registers), for one- and two-vector panels.
 #define CP_CASE(w) \
     case w: \
-        if (mv == 2) cp_block(k, a, as, b, ldb, c, ldc, rows, w, 2, bias, residual, relu); \
-        else cp_block(k, a, as, b, ldb, c, ldc, rows, w, 1, bias, residual, relu); \
+        if (mv == 2) cp_block(k, a, as, b, ldb, c, ldc, rows, w, 2, bias, residual, relu, NULL); \
+        else cp_block(k, a, as, b, ldb, c, ldc, rows, w, 1, bias, residual, relu, NULL); \
         break;
 
 __attribute__((target("avx512f,fma"))) static void cp_block_any(long k, const float *a, long as, const float *b, long ldb, float *c, long ldc, long rows,
@@ -126,11 +130,20 @@ void graft_column_panel_gemm_avx512(long m, long n, long k, const float *a, long
         float *cq = c + r0 * ldc;
         const float *bq = bias ? bias + r0 : NULL;
         const float *rq = residual ? residual + r0 * ldc : NULL;
+        // The next panel, a line per step of k while the second and third blocks run on this one (in
+        // cache by then): otherwise the first block of each panel waits on DRAM for all of it, asking
+        // for more than DRAM delivers, while the other blocks leave DRAM idle. Prefetches never fault;
+        // these stay inside the next panel (32·k floats, or 16·k for a last panel of ≤ 16 rows). Measured
+        // with the caches flushed before each run (GraftKernelBench --cold), as a network's weights
+        // arrive: ResNet-50's 7×7-plane 1×1 layers 10–20 % faster (1024→2048 s2 1.44 → 1.15 ms).
+        const float *next = q + 1 < panel1 && k <= CP_PREFETCH_K ? panel + (mv == 2 ? 32 : 16) * k : NULL;
+        const long next_rows = m - r0 - 32;
         long j = 0;
-        for (; j + CP_WIDTH <= n; j += CP_WIDTH) {
+        for (long block = 0; j + CP_WIDTH <= n; j += CP_WIDTH, block++) {
             const float *rj = rq ? rq + j : NULL;
-            if (mv == 2) cp_block(k, panel, 32, b + j, ldb, cq + j, ldc, rows, CP_WIDTH, 2, bq, rj, relu);
-            else cp_block(k, panel, 16, b + j, ldb, cq + j, ldc, rows, CP_WIDTH, 1, bq, rj, relu);
+            const float *pf = next && (block == 1 || (block == 2 && next_rows > 16)) ? next + 16 * k * (block - 1) : NULL;
+            if (mv == 2) cp_block(k, panel, 32, b + j, ldb, cq + j, ldc, rows, CP_WIDTH, 2, bq, rj, relu, pf);
+            else cp_block(k, panel, 16, b + j, ldb, cq + j, ldc, rows, CP_WIDTH, 1, bq, rj, relu, pf);
         }
         if (j < n)
             cp_block_any(k, panel, mv == 2 ? 32 : 16, b + j, ldb, cq + j, ldc, rows, n - j, mv, bq,
