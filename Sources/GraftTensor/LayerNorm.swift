@@ -19,17 +19,20 @@ public func layerNormChannels(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Flo
     var out = Tensor(kernelShape: x.shape)
     let dst = out.mutablePointer()
     var means = [Float](repeating: 0, count: n * plane), rstds = [Float](repeating: 0, count: n * plane)
-    // Pieces of `block` pixels of one image, so batch 1 splits across threads too; each pixel's sums
-    // run over the channels in the same order whatever the split.
-    let block = min(512, max(64, (plane / 4 + 15) / 16 * 16)), blocksPerImage = (plane + block - 1) / block
+    // Pieces of at most 512 pixels of one image, so batch 1 splits across threads too, as many as
+    // the threads divide (a 56×56 plane in 7 pieces left one thread the last one alone); each pixel's sums run
+    // over the channels in the same order whatever the split.
+    var pieces = (plane + 511) / 512
+    while (n * pieces) % Parallel.threads != 0 && pieces < plane { pieces += 1 }
+    let block = max(16, ((plane + pieces - 1) / max(pieces, 1) + 15) / 16 * 16), blocksPerImage = (plane + block - 1) / block
     withExtendedLifetime((x, gamma, beta)) {
         let src = x.pointer, g = gamma.pointer, b = beta.pointer
         means.withUnsafeMutableBufferPointer { mp in
         rstds.withUnsafeMutableBufferPointer { rp in
             let meanBase = mp.baseAddress!, rstdBase = rp.baseAddress!
-            Parallel.forRanges(n * blocksPerImage, grain: 1) { pieces in
+            Parallel.forRanges(n * blocksPerImage, grain: 1) { range in
                 var sum = [Double](repeating: 0, count: block), sq = [Double](repeating: 0, count: block)
-                for piece in pieces {
+                for piece in range {
                     let i = piece / blocksPerImage, start = (piece % blocksPerImage) * block
                     let count = min(block, plane - start)
                     let base = src + i * c * plane + start
