@@ -112,7 +112,7 @@ enum ConvGemm {
         var tiles = (p + t - 1) / t
         let planes = g.batch * g.groups, threads = Parallel.threads
         if planes * tiles < 4 * threads {
-            while (planes * tiles) % threads != 0 && tiles < p { tiles += 1 }
+            tiles = Parallel.evenCount(tiles, outer: planes, limit: p)
         }
         return (p + tiles - 1) / tiles
     }

@@ -72,9 +72,7 @@ extension ConvGemm {
     static func split(panels: Int, blocks: Int, wanted: Int) -> (rowPieces: Int, strips: Int) {
         guard wanted > 1, panels > 0, blocks > 0 else { return (1, 1) }
         let rowPieces = (1...min(panels, wanted)).last { panels % $0 == 0 } ?? 1
-        let threads = max(Parallel.threads, 1)
-        var strips = min(blocks, (wanted + rowPieces - 1) / rowPieces)
-        while (rowPieces * strips) % threads != 0 && strips < blocks { strips += 1 }
+        let strips = Parallel.evenCount(min(blocks, (wanted + rowPieces - 1) / rowPieces), outer: rowPieces, limit: blocks)
         return (rowPieces, strips)
     }
 

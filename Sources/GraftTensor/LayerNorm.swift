@@ -22,8 +22,7 @@ public func layerNormChannels(_ x: Tensor, gamma: Tensor, beta: Tensor, eps: Flo
     // Pieces of at most 512 pixels of one image, so batch 1 splits across threads too, as many as
     // the threads divide (a 56×56 plane in 7 pieces left one thread the last one alone); each pixel's sums run
     // over the channels in the same order whatever the split.
-    var pieces = (plane + 511) / 512
-    while (n * pieces) % Parallel.threads != 0 && pieces < plane { pieces += 1 }
+    let pieces = Parallel.evenCount((plane + 511) / 512, outer: n, limit: plane)
     let block = max(16, ((plane + pieces - 1) / max(pieces, 1) + 15) / 16 * 16), blocksPerImage = (plane + block - 1) / block
     withExtendedLifetime((x, gamma, beta)) {
         let src = x.pointer, g = gamma.pointer, b = beta.pointer

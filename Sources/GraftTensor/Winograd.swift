@@ -86,7 +86,7 @@ enum Winograd {
         // Per-thread blocks: a count the threads divide, or the last one runs alone (VGG-16's 224×224
         // layers are 25 blocks of 512 tiles).
         let fewest = (total + blockTiles - 1) / blockTiles
-        let blocks = perThreadBlocks ? (fewest + threads - 1) / threads * threads : fewest
+        let blocks = perThreadBlocks ? Parallel.evenCount(fewest) : fewest
         let layout: FilterLayout = large ? (options.packedWeights ? .panels : .rows)
             : .choose(packedWeights: options.packedWeights, columns: (total + blocks - 1) / blocks, tuning)
         let kind: DerivedKey.Kind = switch (large, layout) {
