@@ -21,6 +21,8 @@
 #define ACT_DIV _mm512_div_ps
 #define ACT_FMA _mm512_fmadd_ps
 #define ACT_FNMA _mm512_fnmadd_ps
+#define ACT_FMSUB _mm512_fmsub_ps
+#define ACT_SCALEF _mm512_scalef_ps
 #define ACT_MIN _mm512_min_ps
 #define ACT_MAX _mm512_max_ps
 #define ACT_CASTI _mm512_castps_si512
@@ -48,6 +50,8 @@
 #undef ACT_DIV
 #undef ACT_FMA
 #undef ACT_FNMA
+#undef ACT_FMSUB
+#undef ACT_SCALEF
 #undef ACT_MIN
 #undef ACT_MAX
 #undef ACT_CASTI
@@ -74,6 +78,7 @@
 #define ACT_DIV _mm256_div_ps
 #define ACT_FMA _mm256_fmadd_ps
 #define ACT_FNMA _mm256_fnmadd_ps
+#define ACT_FMSUB _mm256_fmsub_ps
 #define ACT_MIN _mm256_min_ps
 #define ACT_MAX _mm256_max_ps
 #define ACT_CASTI _mm256_castps_si256
