@@ -9,9 +9,11 @@
 // C's rows by a transpose in registers at the end of the block.
 
 #define CP_WIDTH 14
-// Panels up to 256 KB (k ≤ 2048) prefetch the next one (see graft_column_panel_gemm_avx512): two of
-// them still fit a core's L2.
-#define CP_PREFETCH_K 2048
+// Panels up to 384 KB (k ≤ 3072) prefetch the next one (see graft_column_panel_gemm_avx512): two of
+// them still fit a core's 1 MB L2. ConvNeXt-Tiny's last-stage 3072→768 layers gained 5–10 % cold with
+// the bound raised from 2048 (GraftKernelBench --cold, in-process A/B); ResNet-50's 3×3 layers at 7×7
+// (k = 4608, 576 KB panels) were level with a prefetch, so they stay without.
+#define CP_PREFETCH_K 3072
 
 // Stores the 16 × nb block whose columns are cols[0 ..< nb] (column j: rows 0…15 of C's column j) as C's
 // rows 0 ..< rows, lanes `mask` of each: a 16 × 16 transpose in registers (columns past nb are zeros) by
