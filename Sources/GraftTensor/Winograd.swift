@@ -38,11 +38,13 @@ enum Winograd {
 
     /// Below this the GEMMs are too thin for the transforms to pay off (VGG's RGB input layer).
     static let minimumChannels = 16
-    /// With this few tiles (a 7×7 plane at batch 1 has 16) each of the 16 GEMMs is a sliver that
-    /// only streams its slice of U, and U is 16/9 the size of the weights: in a full ResNet-50
-    /// forward, where the weights come from DRAM rather than cache, im2col + one GEMM is faster
-    /// (layer4's 3×3 convs: 1.0 instead of 1.3 ms each). From 32 tiles on, Winograd is as fast or faster.
-    static let minimumTiles = 32
+    /// Fewer tiles than this (a 5×5 or 6×6 plane at batch 1 has 9) and the 16 GEMMs are slivers that only
+    /// stream their slice of U, 16/9 the size of the weights. A 7×7 plane at batch 1 has 16: with the
+    /// column-panel products prefetching their next panel, ResNet-50's layer4 3×3 convolutions are faster
+    /// on Winograd there than on im2col + one GEMM, in a full forward where their weights come from DRAM
+    /// (alternated processes, 2 vCPUs: 18 of 20 pairs faster, min 35.5 against 36.4 ms) — before that
+    /// prefetch they were slower (1.3 against 1.0 ms each) and the bound was 32.
+    static let minimumTiles = 16
 
     struct Tiling {
         /// The output tile's side (2 or 4) and the number of transforms, (size + 2)².
