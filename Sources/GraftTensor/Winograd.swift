@@ -38,13 +38,14 @@ enum Winograd {
 
     /// Below this the GEMMs are too thin for the transforms to pay off (VGG's RGB input layer).
     static let minimumChannels = 16
-    /// Fewer tiles than this (a 5×5 or 6×6 plane at batch 1 has 9) and the 16 GEMMs are slivers that only
-    /// stream their slice of U, 16/9 the size of the weights. A 7×7 plane at batch 1 has 16: with the
-    /// column-panel products prefetching their next panel, ResNet-50's layer4 3×3 convolutions are faster
-    /// on Winograd there than on im2col + one GEMM, in a full forward where their weights come from DRAM
-    /// (alternated processes, 2 vCPUs: 18 of 20 pairs faster, min 35.5 against 36.4 ms) — before that
-    /// prefetch they were slower (1.3 against 1.0 ms each) and the bound was 32.
-    static let minimumTiles = 16
+    /// Fewer tiles than this and the 16 GEMMs are slivers that only stream their slice of U, 16/9 the size
+    /// of the weights. A 7×7 plane at batch 1 has 16: where Winograd's products run on `ColumnPanelGemm`
+    /// (AVX-512), which prefetches each next panel, ResNet-50's layer4 3×3 convolutions are faster on
+    /// Winograd there than on im2col + one GEMM in a full forward, their weights coming from DRAM
+    /// (alternated processes, 2 vCPUs, both orders: 18 of 20 pairs faster, min 35.5 against 36.4 ms).
+    /// On `PanelGemm` (AVX2) they were not (1.3 against 1.0 ms each; with the bound at 16 level by the
+    /// minima and 2–3 ms slower by the medians), so there it stays 32.
+    static var minimumTiles: Int { ColumnPanelGemm.available ? 16 : 32 }
 
     struct Tiling {
         /// The output tile's side (2 or 4) and the number of transforms, (size + 2)².
