@@ -17,7 +17,7 @@
 static inline __attribute__((always_inline, target(ACT_TARGET))) ACT_V ACT_FN(exp_negated_clamped_)(ACT_V x) {
     x = ACT_MAX(ACT_SET1(-88.3762626647949f), x);
     x = ACT_MIN(ACT_SET1(87.3365447505531f), x);
-    const ACT_V magic = ACT_SET1(12582912.0f);
+    const ACT_V magic = ACT_SET1(12582912.0f);  // 1.5·2^23: adding it rounds to an integer in the low bits
     const ACT_V shifted = ACT_FMA(x, ACT_SET1(-1.44269504088896341f), magic);
     const ACT_V n = ACT_SUB(shifted, magic);
     ACT_V q = ACT_FMA(n, ACT_SET1(0.693359375f), x);

@@ -135,10 +135,11 @@ void graft_column_panel_gemm_avx512(long m, long n, long k, const float *a, long
         // The next panel, a line per step of k while the second and third blocks run on this one (in
         // cache by then): otherwise the first block of each panel waits on DRAM for all of it, asking
         // for more than DRAM delivers, while the other blocks leave DRAM idle. Prefetches never fault;
-        // these stay inside the next panel (32·k floats, or 16·k for a last panel of ≤ 16 rows). Measured
+        // these stay inside the next panel (32·k floats, or 16·k for a last panel of ≤ 16 rows; only the
+        // last panel has fewer than 32 rows, so a panel with a next one is a full 32·k). Measured
         // with the caches flushed before each run (GraftKernelBench --cold), as a network's weights
         // arrive: ResNet-50's 7×7-plane 1×1 layers 10–20 % faster (1024→2048 s2 1.44 → 1.15 ms).
-        const float *next = q + 1 < panel1 && k <= CP_PREFETCH_K ? panel + (mv == 2 ? 32 : 16) * k : NULL;
+        const float *next = q + 1 < panel1 && k <= CP_PREFETCH_K ? panel + 32 * k : NULL;
         const long next_rows = m - r0 - 32;
         long j = 0;
         for (long block = 0; j + CP_WIDTH <= n; j += CP_WIDTH, block++) {
