@@ -30,6 +30,8 @@ struct Bench: ParsableCommand {
         let mean_ms: Double
         let images_per_s: Double
         let engine: String
+        /// Every timed iteration in order, so a tool can see warm-up drift and the machine's spells.
+        let times_ms: [Double]
     }
 
     func run() throws {
@@ -66,7 +68,7 @@ struct Bench: ParsableCommand {
         let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         let report = Report(arch: arch, batch: batch, threads: Parallel.threads, size: size, iterations: iterations,
                             median_ms: median, min_ms: sorted.first ?? 0, mean_ms: times.reduce(0, +) / Double(max(times.count, 1)),
-                            images_per_s: Double(batch) / (median / 1000), engine: chosen)
+                            images_per_s: Double(batch) / (median / 1000), engine: chosen, times_ms: times)
         if json { return try printJSON(report) }
         print(String(format: "%@%@ batch %d, %d threads, %dx%d: median %.1f ms (min %.1f, mean %.1f), %.1f images/s; engine %@",
                      arch, train ? " training step" : "", batch, report.threads, size, size, median, report.min_ms, report.mean_ms,
