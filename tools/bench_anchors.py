@@ -3,7 +3,8 @@
 Every engine runs in a process of its own with its thread count fixed through its own setting AND the
 environment (OMP_NUM_THREADS, MKL_NUM_THREADS, OPENBLAS_NUM_THREADS; without OMP_NUM_THREADS torch's
 pool stalls for seconds per forward on these VMs). Rounds alternate the engines so that a noisy
-neighbour hits all of them alike; each engine's figure is the median over rounds of its median latency.
+neighbour hits all of them alike, each round starting one engine later than the one before; each
+engine's figure is the median over rounds of its median latency.
 Models: torchvision's builders with seeded random weights, exported once to ONNX (float32, fixed batch)
 into .build-bench/onnx/; ONNX Runtime and OpenVINO run that file, OpenVINO with the float32 precision
 hint (it drops to bf16 where the CPU has it otherwise). Graft runs `graft bench` on the same builder.
@@ -198,8 +199,10 @@ def main():
         wanted = [e for e in engines if not (train and e in ("onnxruntime", "openvino"))]
         onnx = None if train or not {"onnxruntime", "openvino"} & set(wanted) else onnx_file(arch, batch, a.size, a.threads)
         samples = {e: [] for e in wanted}
-        for _ in range(a.rounds):
-            for engine in wanted:
+        for r in range(a.rounds):
+            # Each round starts one engine later, so no engine always runs right after the same other one
+            # (on these VMs the first of two alternated processes was slower more often).
+            for engine in wanted[r % len(wanted):] + wanted[:r % len(wanted)]:
                 if engine == "graft":
                     ms = run_graft(a.graft, arch, batch, a.size, a.threads, a.iterations, a.warmup, train)
                 else:
