@@ -27,7 +27,7 @@ enum Winograd {
             && g.dilationH == 1 && g.dilationW == 1
             && g.groups == 1 && g.inChannels >= minimumChannels && g.outChannels >= minimumChannels
             && g.outH >= 4 && g.outW >= 4
-            && g.batch * Tiling(g, size: tileSize(options)).perImage >= minimumTiles
+            && g.batch * Tiling(g, size: tileSize(options)).perImage >= minimumTiles(options)
     }
 
     /// The output tile's side `options` ask for and this CPU can run: 4 (F(4×4, 3×3), `Winograd4`'s
@@ -44,8 +44,14 @@ enum Winograd {
     /// Winograd there than on im2col + one GEMM in a full forward, their weights coming from DRAM
     /// (alternated processes, 2 vCPUs, both orders: 18 of 20 pairs faster, min 35.5 against 36.4 ms).
     /// On `PanelGemm` (AVX2) they were not (1.3 against 1.0 ms each; with the bound at 16 level by the
-    /// minima and 2–3 ms slower by the medians), so there it stays 32.
-    static var minimumTiles: Int { ColumnPanelGemm.available ? 16 : 32 }
+    /// minima and 2–3 ms slower by the medians), so there it stays 32. The products' layout is asked of
+    /// `FilterLayout.choose`, which places them, so packed weights off or F(4×4) (never on column panels)
+    /// keep 32 on AVX-512 too.
+    static func minimumTiles(_ options: ConvolutionOptions) -> Int {
+        let onColumnPanels = tileSize(options) == 2
+            && FilterLayout.choose(packedWeights: options.packedWeights, columns: 16, options.winogradBlocks) == .columnPanels
+        return onColumnPanels ? 16 : 32
+    }
 
     struct Tiling {
         /// The output tile's side (2 or 4) and the number of transforms, (size + 2)².
